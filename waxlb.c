@@ -1,0 +1,5362 @@
+/*
+ * waxlb - a small HAProxy-compatible load balancer for WAX (Antelope)
+ * API and State-History nodes.
+ *
+ * The file reads in the order bytes flow through the program:
+ *
+ *   foundations        logging, clock, allocation, the poll() event loop
+ *   configuration      tokenizer, sections, keywords, validation
+ *   listeners          bind, accept, frontend and global maxconn
+ *   HTTP parsing       pure request/response/chunked parsers
+ *   ACL evaluation     fetches, matches, conditions
+ *   server selection   HAProxy's FWRR, FWLC and "first" algorithms
+ *   connect and queue  server slots, the backend FIFO, retries
+ *   proxying           sessions: HTTP forwarding and byte tunnels
+ *   transport          how a session side moves bytes (plain today)
+ *   health checks      TCP checks driven by the same loop
+ *   logging            request lines and server state changes
+ *   signals, main      signalfd, timers, the main loop, command line
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "waxlb.h"
+
+/* ==================================================================== */
+/* Foundations: logging, clock, allocation, the event loop.              */
+/* Owns the fd table and the dense pollfd array; nothing here knows     */
+/* what a session or a check is.                                        */
+/* ==================================================================== */
+
+static int debug_mode;
+static int64_t now_ms;			/* monotonic, refreshed each turn */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* HAProxy's stderr log prefix: "[WARNING]  (pid) : ". */
+static void
+logmsg(const char *level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "[%s] %*s(%d) : ", level,
+	    (int)(8 - strlen(level)), "", (int)getpid());
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+#define log_alert(...)	logmsg("ALERT", __VA_ARGS__)
+#define log_warn(...)	logmsg("WARNING", __VA_ARGS__)
+#define log_notice(...)	logmsg("NOTICE", __VA_ARGS__)
+#define log_debug(...)	do { if (debug_mode) logmsg("DEBUG", __VA_ARGS__); } while (0)
+
+static void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL) {
+		log_alert("out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+/*
+ * The event loop (after redis ae.c): a table indexed by fd holding one
+ * callback and its object, and a dense pollfd array whose slot index is
+ * remembered in the table so that changes and removals are O(1).
+ * A generation number per fd guards against dispatching a stale event
+ * to an fd that was closed and reused during the same poll() round.
+ */
+typedef void (*fd_cb)(void *obj, int fd, short revents);
+
+struct fdent {
+	fd_cb		 cb;
+	void		*obj;
+	int		 pidx;		/* slot in pfds, -1 if unused */
+	unsigned	 gen;
+};
+
+static struct fdent *fdtab;
+static int fdtab_size;
+static struct pollfd *pfds;
+static int npfds;
+
+static void
+fd_init(int maxfd)
+{
+	int i;
+
+	fdtab_size = maxfd;
+	fdtab = xcalloc(maxfd, sizeof(*fdtab));
+	pfds = xcalloc(maxfd, sizeof(*pfds));
+	for (i = 0; i < maxfd; i++)
+		fdtab[i].pidx = -1;
+}
+
+static int
+fd_register(int fd, fd_cb cb, void *obj, short events)
+{
+	struct fdent *e;
+
+	if (fd < 0 || fd >= fdtab_size)
+		return -1;
+	e = &fdtab[fd];
+	e->cb = cb;
+	e->obj = obj;
+	e->gen++;
+	e->pidx = npfds;
+	pfds[npfds].fd = fd;
+	pfds[npfds].events = events;
+	pfds[npfds].revents = 0;
+	npfds++;
+	return 0;
+}
+
+static void
+fd_want(int fd, short events)
+{
+	if (fd >= 0 && fdtab[fd].pidx >= 0)
+		pfds[fdtab[fd].pidx].events = events;
+}
+
+/* Unregister and close. */
+static void
+fd_close(int fd)
+{
+	struct fdent *e;
+	int last;
+
+	if (fd < 0)
+		return;
+	e = &fdtab[fd];
+	if (e->pidx >= 0) {
+		last = npfds - 1;
+		if (e->pidx != last) {
+			pfds[e->pidx] = pfds[last];
+			fdtab[pfds[last].fd].pidx = e->pidx;
+		}
+		npfds--;
+		e->pidx = -1;
+		e->cb = NULL;
+		e->obj = NULL;
+		e->gen++;
+	}
+	close(fd);
+}
+
+/* Socket address helpers; they return errors as values. */
+static const char *
+addr_str(const struct sockaddr_storage *ss, char *out, size_t len, int with_port)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int port = 0;
+
+	ip[0] = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+	} else
+		snprintf(ip, sizeof(ip), "unix");
+	if (with_port)
+		snprintf(out, len, "%s:%d", ip, port);
+	else
+		snprintf(out, len, "%s", ip);
+	return out;
+}
+
+/* ==================================================================== */
+/* Configuration.                                                        */
+/* Owns the tokenizer (HAProxy quoting and escapes), the section and    */
+/* keyword parsers, defaults inheritance and the cross-reference checks */
+/* run once the whole input has been read.  Produces a struct config;   */
+/* runtime state lives elsewhere (struct srv_state, sessions).           */
+/* ==================================================================== */
+
+/* Every allocation made while parsing is chained here and freed with the
+ * config.  Compiled regexes are listed too, for regfree(). */
+struct arena_blk {
+	struct arena_blk *next;
+	regex_t		*re;
+	long long	 align[];
+};
+
+static void *
+cfg_alloc(struct config *c, size_t sz)
+{
+	struct arena_blk *b = xcalloc(1, sizeof(*b) + sz);
+
+	b->next = c->arena;
+	c->arena = b;
+	return b->align;
+}
+
+static char *
+cfg_strdup(struct config *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = cfg_alloc(c, n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void
+config_free(struct config *c)
+{
+	struct arena_blk *b, *nb;
+
+	if (c == NULL)
+		return;
+	for (b = c->arena; b != NULL; b = nb) {
+		nb = b->next;
+		if (b->re)
+			regfree(b->re);
+		free(b);
+	}
+	free(c);
+}
+
+int
+parse_time(const char *s, unsigned *ms)
+{
+	unsigned long long v = 0, mul = 1, div = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > 0xffffffffULL * 1000)
+			return -1;
+		p++;
+	}
+	if (*p == 0 || strcmp(p, "ms") == 0)
+		;
+	else if (strcmp(p, "us") == 0)
+		div = 1000;
+	else if (strcmp(p, "s") == 0)
+		mul = 1000;
+	else if (strcmp(p, "m") == 0)
+		mul = 60000;
+	else if (strcmp(p, "h") == 0)
+		mul = 3600000;
+	else if (strcmp(p, "d") == 0)
+		mul = 86400000;
+	else
+		return -1;
+	v = v * mul;
+	v = (v + div - 1) / div;
+	if (v > INT_MAX)		/* HAProxy's timers are 31-bit */
+		return -1;
+	*ms = (unsigned)v;
+	return 0;
+}
+
+/* Parser state for one input. */
+struct cfgp {
+	struct config	*c;
+	FILE		*err;
+	const char	*file;
+	int		 line;
+	int		 errors;
+	int		 section;	/* SEC_* */
+	struct proxy	*cur;		/* current proxy section */
+	struct proxy	*defaults;	/* latest defaults section */
+};
+
+enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_IGNORED };
+
+static void
+cfg_err(struct cfgp *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(p->err, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	vfprintf(p->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->err);
+	p->errors++;
+}
+
+static void
+cfg_warn(struct cfgp *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(p->err, "%s:%d: warning: ", p->file, p->line);
+	va_start(ap, fmt);
+	vfprintf(p->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->err);
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Split a line into words as HAProxy does: blanks separate words, '#'
+ * starts a comment, double quotes keep blanks and honour backslash
+ * escapes, single quotes keep everything literally, and outside quotes a
+ * backslash escapes the next character (\t \r \n \xHH understood).
+ * Words are written into <out>; returns the word count or -1 on error.
+ */
+static int
+cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
+    int maxargs, const char **errmsg)
+{
+	const char *p = line;
+	char *o = out, *end = out + outlen - 1;
+	int n = 0, q = 0, inword = 0;
+
+	while (*p) {
+		char ch = *p;
+
+		if (q == 0 && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')) {
+			if (inword) {
+				*o++ = 0;
+				inword = 0;
+			}
+			p++;
+			continue;
+		}
+		if (q == 0 && ch == '#')
+			break;
+		if (!inword) {
+			if (n == maxargs) {
+				*errmsg = "too many words on the line";
+				return -1;
+			}
+			args[n++] = o;
+			inword = 1;
+		}
+		if (o >= end - 4) {
+			*errmsg = "line too long";
+			return -1;
+		}
+		if (q != '\'' && ch == '\\') {
+			p++;
+			switch (*p) {
+			case 0:
+				*errmsg = "backslash at end of line";
+				return -1;
+			case 't': *o++ = '\t'; p++; break;
+			case 'r': *o++ = '\r'; p++; break;
+			case 'n': *o++ = '\n'; p++; break;
+			case 'x':
+				if (hexval(p[1]) < 0 || hexval(p[2]) < 0) {
+					*errmsg = "invalid \\x escape";
+					return -1;
+				}
+				*o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+				p += 3;
+				break;
+			default:
+				*o++ = *p++;
+			}
+			continue;
+		}
+		if (q == 0 && (ch == '"' || ch == '\'')) {
+			q = ch;
+			p++;
+			continue;
+		}
+		if (q != 0 && ch == q) {
+			q = 0;
+			p++;
+			continue;
+		}
+		*o++ = ch;
+		p++;
+	}
+	if (q != 0) {
+		*errmsg = q == '"' ? "unmatched double quote" :
+		    "unmatched single quote";
+		return -1;
+	}
+	if (inword)
+		*o++ = 0;
+	return n;
+}
+
+static int
+parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == 0)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Addresses: "ip:port", "[ipv6]:port", "*:port", ":port", "host:port".
+ * <passive> allows an empty or "*" host (listeners).  Names are resolved
+ * once, at load time, as HAProxy does with libc's resolver.
+ */
+static int
+parse_addr(const char *text, int passive, struct sockaddr_storage *ss,
+    socklen_t *len, const char **why)
+{
+	char host[256];
+	const char *colon, *port_s;
+	long long port;
+	struct addrinfo hints, *res;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strncmp(text, "ipv4@", 5) == 0)
+		text += 5;
+	else if (strncmp(text, "ipv6@", 5) == 0)
+		text += 5;
+	if (text[0] == '[') {
+		colon = strchr(text, ']');
+		if (colon == NULL || colon[1] != ':') {
+			*why = "expected [ipv6]:port";
+			return -1;
+		}
+		hl = (size_t)(colon - text - 1);
+		if (hl >= sizeof(host)) {
+			*why = "address too long";
+			return -1;
+		}
+		memcpy(host, text + 1, hl);
+		host[hl] = 0;
+		port_s = colon + 2;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL) {
+			*why = "missing ':port'";
+			return -1;
+		}
+		if (strchr(text, ':') != colon) {
+			*why = "IPv6 addresses must be written [addr]:port";
+			return -1;
+		}
+		hl = (size_t)(colon - text);
+		if (hl >= sizeof(host)) {
+			*why = "address too long";
+			return -1;
+		}
+		memcpy(host, text, hl);
+		host[hl] = 0;
+		port_s = colon + 1;
+	}
+	if (parse_int(port_s, 1, 65535, &port) < 0) {
+		*why = "invalid port";
+		return -1;
+	}
+	if (host[0] == 0 || strcmp(host, "*") == 0) {
+		struct sockaddr_in *in = (void *)ss;
+
+		if (!passive) {
+			*why = "a server needs an address";
+			return -1;
+		}
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		in->sin_addr.s_addr = htonl(INADDR_ANY);
+		*len = sizeof(*in);
+		return 0;
+	}
+	{
+		struct sockaddr_in *in = (void *)ss;
+		struct sockaddr_in6 *in6 = (void *)ss;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+			in->sin_family = AF_INET;
+			in->sin_port = htons((uint16_t)port);
+			*len = sizeof(*in);
+			return 0;
+		}
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons((uint16_t)port);
+			*len = sizeof(*in6);
+			return 0;
+		}
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
+		*why = "cannot resolve host name";
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* A fresh proxy starts as a copy of the latest defaults section. */
+static struct proxy *
+proxy_new(struct cfgp *p, const char *name, int cap)
+{
+	struct proxy *px = cfg_alloc(p->c, sizeof(*px));
+
+	if (p->defaults) {
+		const struct proxy *d = p->defaults;
+
+		px->mode = d->mode;
+		px->http_mode = d->http_mode;
+		memcpy(px->timeout, d->timeout, sizeof(px->timeout));
+		px->options = d->options;
+		px->maxconn = d->maxconn;
+		px->retries = d->retries;
+		px->lb = d->lb;
+		px->defsrv = d->defsrv;
+	} else {
+		px->mode = MODE_TCP;	/* HAProxy's default mode */
+		px->http_mode = HTTP_KAL;
+		px->retries = 3;
+		px->lb = LB_RR;
+		px->defsrv.inter = 2000;
+		px->defsrv.rise = 2;
+		px->defsrv.fall = 3;
+		px->defsrv.weight = 1;
+	}
+	px->name = cfg_strdup(p->c, name ? name : "");
+	px->cap = cap;
+	px->file = cfg_strdup(p->c, p->file);
+	px->line = p->line;
+	return px;
+}
+
+static struct proxy *
+find_proxy(struct proxy *list, const char *name, int cap)
+{
+	for (; list != NULL; list = list->next)
+		if ((list->cap & cap) && strcmp(list->name, name) == 0)
+			return list;
+	return NULL;
+}
+
+struct proxy *
+config_find_proxy(struct config *c, const char *name, int cap)
+{
+	return find_proxy(c->proxies, name, cap);
+}
+
+/* ---- ACL parsing ---- */
+
+static struct acl *
+acl_find(struct proxy *px, const char *name)
+{
+	struct acl *a;
+
+	for (a = px->acls; a != NULL; a = a->next)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+static int
+parse_cidr(const char *s, struct cidr *c)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+	int max;
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		return -1;
+	c->bits = max;
+	if (slash) {
+		if (strchr(slash + 1, '.')) {	/* dotted netmask */
+			struct in_addr m;
+			uint32_t v;
+			int b = 0;
+
+			if (c->family != AF_INET ||
+			    inet_pton(AF_INET, slash + 1, &m) != 1)
+				return -1;
+			v = ntohl(m.s_addr);
+			while (v & 0x80000000u) {
+				b++;
+				v <<= 1;
+			}
+			if (v)
+				return -1;
+			c->bits = b;
+		} else if (parse_int(slash + 1, 0, max, &bits) < 0)
+			return -1;
+		else
+			c->bits = (int)bits;
+	}
+	return 0;
+}
+
+/* Fetch names, with the match method implied by HAProxy's derived names
+ * (hdr_beg = hdr -m beg, and so on). */
+static const struct {
+	const char	*name;
+	enum fetch	 fetch;
+	enum match	 match;
+	int		 takes_arg;
+} fetch_kw[] = {
+	{ "hdr",	F_HDR,	M_STR,	1 },
+	{ "req.hdr",	F_HDR,	M_STR,	1 },
+	{ "hdr_beg",	F_HDR,	M_BEG,	1 },
+	{ "hdr_end",	F_HDR,	M_END,	1 },
+	{ "hdr_sub",	F_HDR,	M_SUB,	1 },
+	{ "hdr_dom",	F_HDR,	M_DOM,	1 },
+	{ "hdr_dir",	F_HDR,	M_DIR,	1 },
+	{ "hdr_reg",	F_HDR,	M_REG,	1 },
+	{ "hdr_len",	F_HDR,	M_LEN,	1 },
+	{ "hdr_cnt",	F_HDR_CNT, M_INT, 1 },
+	{ "path",	F_PATH,	M_STR,	0 },
+	{ "path_beg",	F_PATH,	M_BEG,	0 },
+	{ "path_end",	F_PATH,	M_END,	0 },
+	{ "path_sub",	F_PATH,	M_SUB,	0 },
+	{ "path_dir",	F_PATH,	M_DIR,	0 },
+	{ "path_dom",	F_PATH,	M_DOM,	0 },
+	{ "path_reg",	F_PATH,	M_REG,	0 },
+	{ "path_len",	F_PATH,	M_LEN,	0 },
+	{ "url",	F_URL,	M_STR,	0 },
+	{ "url_beg",	F_URL,	M_BEG,	0 },
+	{ "url_end",	F_URL,	M_END,	0 },
+	{ "url_sub",	F_URL,	M_SUB,	0 },
+	{ "url_dir",	F_URL,	M_DIR,	0 },
+	{ "url_dom",	F_URL,	M_DOM,	0 },
+	{ "url_reg",	F_URL,	M_REG,	0 },
+	{ "method",	F_METHOD, M_STR, 0 },
+	{ "src",	F_SRC,	M_IP,	0 },
+	{ "ssl_fc",	F_SSL_FC, M_BOOL, 0 },
+	{ "req.ver",	F_REQ_VER, M_STR, 0 },
+	{ "req_ver",	F_REQ_VER, M_STR, 0 },
+	{ "always_true", F_CONST, M_BOOL, 0 },
+	{ "always_false", F_CONST, M_BOOL, 0 },
+};
+
+static const struct {
+	const char	*name;
+	enum match	 match;
+} match_kw[] = {
+	{ "str", M_STR }, { "beg", M_BEG }, { "end", M_END }, { "sub", M_SUB },
+	{ "dom", M_DOM }, { "dir", M_DIR }, { "reg", M_REG }, { "found", M_FOUND },
+	{ "ip", M_IP }, { "bool", M_BOOL }, { "int", M_INT }, { "len", M_LEN },
+};
+
+/*
+ * Parse "FETCH [flags] [patterns...]" from args[0..n).  Used by named
+ * ACLs and by anonymous { } ACLs.
+ */
+static struct acl_test *
+acl_parse_test(struct cfgp *p, char **args, int n)
+{
+	struct acl_test *t;
+	char fname[64];
+	const char *arg = NULL, *paren;
+	size_t fl;
+	int i, k, found = -1, icase = 0, mset = -1, ended = 0;
+
+	if (n < 1) {
+		cfg_err(p, "missing ACL fetch");
+		return NULL;
+	}
+	paren = strchr(args[0], '(');
+	fl = paren ? (size_t)(paren - args[0]) : strlen(args[0]);
+	if (fl >= sizeof(fname)) {
+		cfg_err(p, "unknown fetch method '%s'", args[0]);
+		return NULL;
+	}
+	memcpy(fname, args[0], fl);
+	fname[fl] = 0;
+	for (i = 0; i < (int)(sizeof(fetch_kw) / sizeof(fetch_kw[0])); i++)
+		if (strcmp(fetch_kw[i].name, fname) == 0)
+			found = i;
+	if (found < 0) {
+		cfg_err(p, "unknown fetch method '%s' in ACL expression '%s'",
+		    fname, args[0]);
+		return NULL;
+	}
+	t = cfg_alloc(p->c, sizeof(*t));
+	t->fetch = fetch_kw[found].fetch;
+	t->match = fetch_kw[found].match;
+	if (t->fetch == F_CONST)
+		t->cval = strcmp(fname, "always_true") == 0;
+	if (paren) {
+		const char *close = strrchr(paren, ')');
+		size_t al;
+
+		if (close == NULL || close[1] != 0) {
+			cfg_err(p, "missing closing ')' in '%s'", args[0]);
+			return NULL;
+		}
+		al = (size_t)(close - paren - 1);
+		/* hdr(name,occ): the occurrence is not supported */
+		if (memchr(paren + 1, ',', al)) {
+			cfg_err(p, "'%s': header occurrence argument is not supported",
+			    args[0]);
+			return NULL;
+		}
+		t->arg = cfg_alloc(p->c, al + 1);
+		memcpy(t->arg, paren + 1, al);
+		arg = t->arg;
+	}
+	if (fetch_kw[found].takes_arg && (arg == NULL || *arg == 0)) {
+		if (t->fetch == F_HDR_CNT || t->match == M_LEN) {
+			/* hdr_cnt/hdr_len without a name: all headers */
+		} else {
+			cfg_err(p, "fetch '%s' needs a header name, e.g. %s(host)",
+			    fname, fname);
+			return NULL;
+		}
+	}
+	if (!fetch_kw[found].takes_arg && paren && arg && *arg) {
+		cfg_err(p, "fetch '%s' takes no argument", fname);
+		return NULL;
+	}
+
+	/* flags */
+	for (i = 1; i < n && !ended && args[i][0] == '-' && args[i][1]; i++) {
+		if (strcmp(args[i], "-i") == 0)
+			icase = 1;
+		else if (strcmp(args[i], "-m") == 0) {
+			if (i + 1 >= n) {
+				cfg_err(p, "'-m' needs a match method");
+				return NULL;
+			}
+			i++;
+			for (k = 0; k < (int)(sizeof(match_kw) / sizeof(match_kw[0])); k++)
+				if (strcmp(match_kw[k].name, args[i]) == 0)
+					mset = match_kw[k].match;
+			if (mset < 0) {
+				cfg_err(p, "unknown match method '%s'", args[i]);
+				return NULL;
+			}
+		} else if (strcmp(args[i], "--") == 0)
+			ended = 1;
+		else if (strcmp(args[i], "-n") == 0 || strcmp(args[i], "-u") == 0)
+			cfg_warn(p, "ACL flag '%s' ignored", args[i]);
+		else if (strcmp(args[i], "-f") == 0 || strcmp(args[i], "-M") == 0) {
+			cfg_err(p, "ACL flag '%s' (pattern files) is not supported",
+			    args[i]);
+			return NULL;
+		} else
+			break;	/* a pattern that starts with '-' */
+	}
+	if (mset >= 0)
+		t->match = (enum match)mset;
+	t->icase = icase;
+	n -= i;
+	args += i;
+
+	if (t->match == M_FOUND || t->match == M_BOOL) {
+		if (n > 0) {
+			cfg_err(p, "'%s' takes no pattern here", fname);
+			return NULL;
+		}
+		return t;
+	}
+	if (n == 0) {
+		cfg_err(p, "missing pattern for '%s'", args[-i]);
+		return NULL;
+	}
+	t->npat = n;
+	t->pat = cfg_alloc(p->c, n * sizeof(char *));
+	t->patlen = cfg_alloc(p->c, n * sizeof(size_t));
+	for (k = 0; k < n; k++) {
+		t->pat[k] = cfg_strdup(p->c, args[k]);
+		t->patlen[k] = strlen(args[k]);
+	}
+	if (t->match == M_IP) {
+		t->cidr = cfg_alloc(p->c, n * sizeof(struct cidr));
+		for (k = 0; k < n; k++)
+			if (parse_cidr(args[k], &t->cidr[k]) < 0) {
+				cfg_err(p, "'%s' is not a valid IPv4 or IPv6 address or network",
+				    args[k]);
+				return NULL;
+			}
+	} else if (t->match == M_REG) {
+		t->re = cfg_alloc(p->c, n * sizeof(regex_t));
+		for (k = 0; k < n; k++) {
+			struct arena_blk *b;
+
+			if (regcomp(&t->re[k], args[k], REG_EXTENDED | REG_NOSUB |
+			    (icase ? REG_ICASE : 0)) != 0) {
+				cfg_err(p, "invalid regex '%s'", args[k]);
+				return NULL;
+			}
+			b = cfg_alloc(p->c, 0);
+			b = (struct arena_blk *)((char *)b - offsetof(struct arena_blk, align));
+			b->re = &t->re[k];
+		}
+	} else if (t->match == M_INT || t->match == M_LEN) {
+		t->ival = cfg_alloc(p->c, n * sizeof(long long));
+		t->iop = cfg_alloc(p->c, n * sizeof(int));
+		for (k = 0; k < n; k++) {
+			static const char *ops[] = { "eq", "ge", "gt", "le", "lt" };
+			int o;
+
+			for (o = 0; o < 5; o++)
+				if (strcmp(args[k], ops[o]) == 0)
+					break;
+			if (o < 5 && k + 1 < n) {
+				t->iop[k] = o;
+				memmove(&args[k], &args[k + 1], (n - k - 1) * sizeof(char *));
+				n--;
+				t->npat = n;
+			}
+			if (parse_int(args[k], 0, LLONG_MAX, &t->ival[k]) < 0) {
+				cfg_err(p, "'%s' is not an integer", args[k]);
+				return NULL;
+			}
+		}
+	}
+	return t;
+}
+
+static const char *predef_acls[][2] = {
+	{ "TRUE", "always_true" },
+	{ "FALSE", "always_false" },
+	{ "LOCALHOST", "src 127.0.0.1/8 ::1" },
+	{ "METH_CONNECT", "method CONNECT" },
+	{ "METH_DELETE", "method DELETE" },
+	{ "METH_GET", "method GET HEAD" },
+	{ "METH_HEAD", "method HEAD" },
+	{ "METH_OPTIONS", "method OPTIONS" },
+	{ "METH_POST", "method POST" },
+	{ "METH_PUT", "method PUT" },
+	{ "METH_TRACE", "method TRACE" },
+	{ "HTTP_1.0", "req.ver 1.0" },
+	{ "HTTP_1.1", "req.ver 1.1" },
+	{ "WAIT_END", "always_true" },
+};
+
+static struct acl *
+acl_predef(struct cfgp *p, struct proxy *px, const char *name)
+{
+	char buf[128], *args[8];
+	const char *why;
+	struct acl *a;
+	int i, n;
+
+	for (i = 0; i < (int)(sizeof(predef_acls) / sizeof(predef_acls[0])); i++) {
+		if (strcmp(predef_acls[i][0], name) != 0)
+			continue;
+		n = cfg_tokenize(predef_acls[i][1], buf, sizeof(buf), args, 8, &why);
+		a = cfg_alloc(p->c, sizeof(*a));
+		a->name = cfg_strdup(p->c, name);
+		a->tests = acl_parse_test(p, args, n);
+		a->next = px->acls;
+		px->acls = a;
+		return a;
+	}
+	return NULL;
+}
+
+/*
+ * Parse a condition from args[0..n): terms are ACL names, optionally
+ * negated with '!', anonymous ACLs between '{' and '}', and '||' or 'or'
+ * between alternatives.
+ */
+static struct cond *
+cond_parse(struct cfgp *p, struct proxy *px, char **args, int n, int unless)
+{
+	struct cond *c;
+	int i, or_next = 0, cap = n;
+
+	c = cfg_alloc(p->c, sizeof(*c));
+	c->unless = unless;
+	c->term = cfg_alloc(p->c, (cap ? cap : 1) * sizeof(struct cond_term));
+	for (i = 0; i < n; i++) {
+		struct cond_term *t;
+		const char *w = args[i];
+		int neg = 0;
+
+		if (strcmp(w, "||") == 0 || strcmp(w, "or") == 0) {
+			if (c->nterm == 0 || or_next) {
+				cfg_err(p, "'%s' without a condition before it", w);
+				return NULL;
+			}
+			or_next = 1;
+			continue;
+		}
+		while (*w == '!') {
+			neg = !neg;
+			w++;
+		}
+		if (*w == 0) {
+			if (i + 1 >= n) {
+				cfg_err(p, "'!' must be followed by an ACL");
+				return NULL;
+			}
+			w = args[++i];
+			while (*w == '!') {
+				neg = !neg;
+				w++;
+			}
+		}
+		t = &c->term[c->nterm++];
+		t->neg = (unsigned char)neg;
+		t->or_before = (unsigned char)or_next;
+		or_next = 0;
+		if (strcmp(w, "{") == 0) {
+			int j = i + 1, depth = 1;
+			struct acl *a;
+
+			while (j < n) {
+				if (strcmp(args[j], "}") == 0 && --depth == 0)
+					break;
+				j++;
+			}
+			if (j >= n) {
+				cfg_err(p, "missing '}' after anonymous ACL");
+				return NULL;
+			}
+			a = cfg_alloc(p->c, sizeof(*a));
+			a->name = cfg_strdup(p->c, "anonymous");
+			a->tests = acl_parse_test(p, args + i + 1, j - i - 1);
+			if (a->tests == NULL)
+				return NULL;
+			t->acl = a;
+			i = j;
+			continue;
+		}
+		t->acl = acl_find(px, w);
+		if (t->acl == NULL)
+			t->acl = acl_predef(p, px, w);
+		if (t->acl == NULL) {
+			cfg_err(p, "no such ACL : '%s'", w);
+			return NULL;
+		}
+	}
+	if (or_next) {
+		cfg_err(p, "condition ends with '||'");
+		return NULL;
+	}
+	if (c->nterm == 0) {
+		cfg_err(p, "missing condition after '%s'", unless ? "unless" : "if");
+		return NULL;
+	}
+	return c;
+}
+
+/* "if COND" / "unless COND" at args[0]; returns 1 with *cond set, 0 when
+ * there is no condition, -1 on error. */
+static int
+cond_opt(struct cfgp *p, struct proxy *px, char **args, int n,
+    struct cond **cond)
+{
+	*cond = NULL;
+	if (n == 0)
+		return 0;
+	if (strcmp(args[0], "if") != 0 && strcmp(args[0], "unless") != 0) {
+		cfg_err(p, "unexpected '%s', expected 'if' or 'unless'", args[0]);
+		return -1;
+	}
+	*cond = cond_parse(p, px, args + 1, n - 1, args[0][0] == 'u');
+	return *cond ? 1 : -1;
+}
+
+/* ---- server lines ---- */
+
+static int
+parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
+{
+	long long v;
+	unsigned t;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const char *k = args[i];
+		const char *val = i + 1 < n ? args[i + 1] : NULL;
+
+		if (strcmp(k, "check") == 0) {
+			d->check = 1;
+			continue;
+		}
+		if (strcmp(k, "no-check") == 0) {
+			d->check = 0;
+			continue;
+		}
+		if (strcmp(k, "backup") == 0) {
+			d->backup = 1;
+			continue;
+		}
+		if (strcmp(k, "no-backup") == 0) {
+			d->backup = 0;
+			continue;
+		}
+		if (strcmp(k, "disabled") == 0) {
+			d->disabled = 1;
+			continue;
+		}
+		if (strcmp(k, "enabled") == 0) {
+			d->disabled = 0;
+			continue;
+		}
+		if (strcmp(k, "inter") == 0 || strcmp(k, "fastinter") == 0 ||
+		    strcmp(k, "downinter") == 0) {
+			if (val == NULL || parse_time(val, &t) < 0 || t == 0) {
+				cfg_err(p, "'%s' expects a positive time, got '%s'",
+				    k, val ? val : "");
+				return -1;
+			}
+			if (k[0] == 'i')
+				d->inter = t;
+			else if (k[0] == 'f')
+				d->fastinter = t;
+			else
+				d->downinter = t;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "rise") == 0 || strcmp(k, "fall") == 0) {
+			if (val == NULL || parse_int(val, 1, 1000000, &v) < 0) {
+				cfg_err(p, "'%s' expects an integer >= 1, got '%s'",
+				    k, val ? val : "");
+				return -1;
+			}
+			if (k[0] == 'r')
+				d->rise = (int)v;
+			else
+				d->fall = (int)v;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "weight") == 0) {
+			if (val == NULL || parse_int(val, 0, 256, &v) < 0) {
+				cfg_err(p, "'weight' expects an integer 0..256, got '%s'",
+				    val ? val : "");
+				return -1;
+			}
+			d->weight = (int)v;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "maxconn") == 0) {
+			if (val == NULL || parse_int(val, 0, INT_MAX, &v) < 0) {
+				cfg_err(p, "'maxconn' expects an integer, got '%s'",
+				    val ? val : "");
+				return -1;
+			}
+			d->maxconn = (int)v;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "cookie") == 0) {
+			if (val == NULL) {
+				cfg_err(p, "'cookie' expects a value");
+				return -1;
+			}
+			d->cookie = cfg_strdup(p->c, val);
+			i++;
+			continue;
+		}
+		/* Accepted for compatibility, without effect here. */
+		if (strcmp(k, "id") == 0 || strcmp(k, "minconn") == 0 ||
+		    strcmp(k, "maxqueue") == 0 || strcmp(k, "slowstart") == 0 ||
+		    strcmp(k, "port") == 0 || strcmp(k, "addr") == 0 ||
+		    strcmp(k, "resolvers") == 0 || strcmp(k, "init-addr") == 0 ||
+		    strcmp(k, "on-error") == 0 || strcmp(k, "error-limit") == 0 ||
+		    strcmp(k, "observe") == 0 || strcmp(k, "pool-max-conn") == 0 ||
+		    strcmp(k, "pool-purge-delay") == 0 || strcmp(k, "tfo") == 0 ||
+		    strcmp(k, "check-sni") == 0 || strcmp(k, "alpn") == 0 ||
+		    strcmp(k, "agent-inter") == 0 || strcmp(k, "agent-port") == 0 ||
+		    strcmp(k, "on-marked-down") == 0 ||
+		    strcmp(k, "on-marked-up") == 0) {
+			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
+			if (val)
+				i++;
+			continue;
+		}
+		if (strcmp(k, "send-proxy") == 0 || strcmp(k, "send-proxy-v2") == 0 ||
+		    strcmp(k, "ssl") == 0 || strcmp(k, "agent-check") == 0) {
+			cfg_err(p, "server option '%s' is not supported by waxlb", k);
+			return -1;
+		}
+		cfg_err(p, "unknown server option '%s'", k);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+parse_server(struct cfgp *p, struct proxy *px, char **args, int n)
+{
+	struct server *s, **tail;
+	struct srv_defaults d;
+	const char *why;
+
+	if (n < 3) {
+		cfg_err(p, "'server' expects <name> and <address>");
+		return;
+	}
+	for (s = px->srv; s; s = s->next)
+		if (strcmp(s->name, args[1]) == 0) {
+			cfg_err(p, "server '%s' already defined in backend '%s' (line %d)",
+			    args[1], px->name, s->line);
+			return;
+		}
+	s = cfg_alloc(p->c, sizeof(*s));
+	s->name = cfg_strdup(p->c, args[1]);
+	s->addr_text = cfg_strdup(p->c, args[2]);
+	s->line = p->line;
+	s->be = px;
+	if (parse_addr(args[2], 0, &s->addr, &s->addrlen, &why) < 0) {
+		cfg_err(p, "server '%s': invalid address '%s': %s", args[1],
+		    args[2], why);
+		return;
+	}
+	d = px->defsrv;
+	if (parse_srv_opts(p, &d, args + 3, n - 3) < 0)
+		return;
+	s->check = d.check;
+	s->inter = d.inter;
+	s->fastinter = d.fastinter ? d.fastinter : d.inter;
+	s->downinter = d.downinter ? d.downinter : d.inter;
+	s->rise = d.rise;
+	s->fall = d.fall;
+	s->weight = d.weight;
+	s->maxconn = d.maxconn;
+	s->backup = d.backup;
+	s->disabled = d.disabled;
+	s->cookie = d.cookie;
+	for (tail = &px->srv; *tail; tail = &(*tail)->next)
+		;
+	*tail = s;
+	s->id = ++px->nsrv;
+}
+
+/* ---- bind ---- */
+
+static void
+parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
+{
+	char addrs[CFG_LINE_MAX], *a, *save = NULL;
+	const char *why;
+	int i;
+
+	if (n < 2) {
+		cfg_err(p, "'bind' expects an address");
+		return;
+	}
+	for (i = 2; i < n; i++) {
+		const char *k = args[i];
+
+		if (strcmp(k, "ssl") == 0 || strcmp(k, "crt") == 0) {
+			cfg_err(p, "bind option '%s': TLS is not in this build", k);
+			return;
+		}
+		if (strcmp(k, "name") == 0 || strcmp(k, "id") == 0 ||
+		    strcmp(k, "maxconn") == 0 || strcmp(k, "backlog") == 0 ||
+		    strcmp(k, "process") == 0 || strcmp(k, "thread") == 0 ||
+		    strcmp(k, "alpn") == 0 || strcmp(k, "interface") == 0 ||
+		    strcmp(k, "mss") == 0 || strcmp(k, "nice") == 0) {
+			cfg_warn(p, "bind option '%s' is ignored by waxlb", k);
+			i++;
+			continue;
+		}
+		if (strcmp(k, "v4v6") == 0 || strcmp(k, "v6only") == 0 ||
+		    strcmp(k, "defer-accept") == 0 || strcmp(k, "tfo") == 0 ||
+		    strcmp(k, "transparent") == 0) {
+			cfg_warn(p, "bind option '%s' is ignored by waxlb", k);
+			continue;
+		}
+		cfg_err(p, "unknown or unsupported bind option '%s'", k);
+		return;
+	}
+	snprintf(addrs, sizeof(addrs), "%s", args[1]);
+	for (a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		struct bind_conf *b = cfg_alloc(p->c, sizeof(*b)), **tail;
+
+		if (a[0] == '/' || strncmp(a, "unix@", 5) == 0 ||
+		    strncmp(a, "abns@", 5) == 0 || strncmp(a, "fd@", 3) == 0) {
+			cfg_err(p, "bind '%s': only IPv4 and IPv6 addresses are supported", a);
+			return;
+		}
+		if (strchr(a, '-') && strrchr(a, ':') &&
+		    strchr(strrchr(a, ':'), '-')) {
+			cfg_err(p, "bind '%s': port ranges are not supported", a);
+			return;
+		}
+		if (parse_addr(a, 1, &b->addr, &b->addrlen, &why) < 0) {
+			cfg_err(p, "bind '%s': %s", a, why);
+			return;
+		}
+		b->text = cfg_strdup(p->c, a);
+		b->line = p->line;
+		for (tail = &px->binds; *tail; tail = &(*tail)->next)
+			;
+		*tail = b;
+	}
+}
+
+/* ---- keywords of defaults/frontend/backend/listen ---- */
+
+static const char *tmo_names[T_COUNT] = {
+	"connect", "client", "server", "tunnel", "http-request",
+	"http-keep-alive", "queue", "check", "client-fin", "server-fin"
+};
+
+/* HAProxy keywords that are accepted and ignored, with a warning. */
+static const char *ignored_px_kw[] = {
+	"log", "description", "id", "errorfile", "errorfiles", "capture",
+	"compression", "hash-type", "fullconn", "http-reuse", "tcp-request",
+	"tcp-response", "http-response", "http-after-response", "stats",
+	"monitor-uri", "monitor", "unique-id-format", "unique-id-header",
+	"log-format", "log-tag", "email-alert", "cookie", "rate-limit",
+	"max-keep-alive-queue", "persist", "stick-table", "stick", "grace",
+	"dispatch", "server-state-file-name", "load-server-state-from-file",
+	"external-check", "http-check", "log-format-sd", "error-log-format",
+	"filter", "declare", "force-persist", "ignore-persist", NULL
+};
+
+/* Options accepted as documented no-ops or ignored with a warning. */
+static const char *ignored_opts[] = {
+	"log-health-checks", "abortonclose", "splice-auto", "splice-request",
+	"splice-response", "tcpka", "clitcpka", "srvtcpka", "contstats",
+	"socket-stats", "log-separate-errors", "logasap", "http-buffer-request",
+	"allbackups", "prefer-last-server", "persist", "http-no-delay",
+	"http-ignore-probes", "accept-invalid-http-request",
+	"accept-invalid-http-response", "http-pretend-keepalive",
+	"http-use-htx", "httpchk", "tcp-check", "ssl-hello-chk",
+	"mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check",
+	"spop-check", "external-check", "originalto", "nolinger",
+	"independent-streams", "disable-h2-upgrade", "idle-close-on-response",
+	"checkcache", "tcp-smart-accept", "tcp-smart-connect", "transparent",
+	"http-restrict-req-hdr-names", NULL
+};
+
+static int
+in_list(const char *const *list, const char *w)
+{
+	for (; *list; list++)
+		if (strcmp(*list, w) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+need_cap(struct cfgp *p, struct proxy *px, int cap, const char *kw)
+{
+	if (px->cap & cap)
+		return 1;
+	cfg_warn(p, "'%s' ignored because %s '%s' has no %s capability", kw,
+	    p->section == SEC_DEFAULTS ? "defaults" : "proxy", px->name,
+	    cap == CAP_FE ? "frontend" : "backend");
+	return 0;
+}
+
+static void
+parse_option(struct cfgp *p, struct proxy *px, char **args, int n, int no)
+{
+	const char *o;
+
+	if (n < 2) {
+		cfg_err(p, "'option' expects an option name");
+		return;
+	}
+	o = args[1];
+	if (strcmp(o, "redispatch") == 0) {
+		if (no)
+			px->options &= ~OPT_REDISPATCH;
+		else
+			px->options |= OPT_REDISPATCH;
+		if (n > 2)
+			cfg_warn(p, "'option redispatch %s': the interval is ignored, "
+			    "redispatch happens on the last retry", args[2]);
+	} else if (strcmp(o, "forwardfor") == 0) {
+		if (no)
+			px->options &= ~OPT_FORWARDFOR;
+		else
+			px->options |= OPT_FORWARDFOR;
+		if (n > 2)
+			cfg_warn(p, "'option forwardfor' arguments are ignored");
+	} else if (strcmp(o, "http-keep-alive") == 0) {
+		px->http_mode = HTTP_KAL;
+	} else if (strcmp(o, "http-server-close") == 0) {
+		px->http_mode = no ? HTTP_KAL : HTTP_SCL;
+	} else if (strcmp(o, "httpclose") == 0 || strcmp(o, "forceclose") == 0 ||
+	    strcmp(o, "http-tunnel") == 0) {
+		px->http_mode = no ? HTTP_KAL : HTTP_CLO;
+	} else if (strcmp(o, "dontlognull") == 0) {
+		if (no)
+			px->options &= ~OPT_DONTLOGNULL;
+		else
+			px->options |= OPT_DONTLOGNULL;
+	} else if (strcmp(o, "httplog") == 0) {
+		px->options |= OPT_HTTPLOG;
+	} else if (strcmp(o, "tcplog") == 0) {
+		px->options |= OPT_TCPLOG;
+	} else if (in_list(ignored_opts, o)) {
+		if (strcmp(o, "httpchk") == 0 || strcmp(o, "tcp-check") == 0)
+			cfg_warn(p, "'option %s' is not supported yet: servers with "
+			    "'check' get a TCP connect check", o);
+		else
+			cfg_warn(p, "'option %s' is ignored by waxlb", o);
+	} else
+		cfg_err(p, "unknown option '%s'", o);
+}
+
+static void
+parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
+{
+	const char *kw = args[0];
+	long long v;
+	unsigned t;
+	int i;
+
+	if (strcmp(kw, "mode") == 0) {
+		if (n != 2 || (strcmp(args[1], "http") && strcmp(args[1], "tcp"))) {
+			cfg_err(p, "'mode' expects 'http' or 'tcp'");
+			return;
+		}
+		px->mode = args[1][0] == 'h' ? MODE_HTTP : MODE_TCP;
+	} else if (strcmp(kw, "timeout") == 0) {
+		if (n != 3) {
+			cfg_err(p, "'timeout' expects <name> <time>");
+			return;
+		}
+		for (i = 0; i < T_COUNT; i++)
+			if (strcmp(args[1], tmo_names[i]) == 0)
+				break;
+		if (i == T_COUNT) {
+			cfg_err(p, "unknown timeout '%s'", args[1]);
+			return;
+		}
+		if (parse_time(args[2], &t) < 0) {
+			cfg_err(p, "timeout %s: invalid time value '%s'", args[1],
+			    args[2]);
+			return;
+		}
+		px->timeout[i] = t;
+	} else if (strcmp(kw, "maxconn") == 0) {
+		if (n != 2 || parse_int(args[1], 0, INT_MAX, &v) < 0) {
+			cfg_err(p, "'maxconn' expects an integer");
+			return;
+		}
+		if (need_cap(p, px, CAP_FE, kw))
+			px->maxconn = (int)v;
+	} else if (strcmp(kw, "retries") == 0) {
+		if (n != 2 || parse_int(args[1], 0, 1000, &v) < 0) {
+			cfg_err(p, "'retries' expects an integer");
+			return;
+		}
+		px->retries = (int)v;
+	} else if (strcmp(kw, "option") == 0) {
+		parse_option(p, px, args, n, 0);
+	} else if (strcmp(kw, "no") == 0 && n >= 2 && strcmp(args[1], "option") == 0) {
+		parse_option(p, px, args + 1, n - 1, 1);
+	} else if (strcmp(kw, "balance") == 0) {
+		if (n < 2) {
+			cfg_err(p, "'balance' expects an algorithm");
+			return;
+		}
+		if (strcmp(args[1], "roundrobin") == 0)
+			px->lb = LB_RR;
+		else if (strcmp(args[1], "leastconn") == 0)
+			px->lb = LB_LEASTCONN;
+		else if (strcmp(args[1], "first") == 0)
+			px->lb = LB_FIRST;
+		else {
+			cfg_err(p, "balance '%s' is not supported (roundrobin, "
+			    "leastconn, first)", args[1]);
+			return;
+		}
+		if (n > 2)
+			cfg_err(p, "'balance %s' takes no argument", args[1]);
+		need_cap(p, px, CAP_BE, kw);
+	} else if (strcmp(kw, "default-server") == 0) {
+		parse_srv_opts(p, &px->defsrv, args + 1, n - 1);
+	} else if (strcmp(kw, "server") == 0) {
+		if (p->section == SEC_DEFAULTS || !(px->cap & CAP_BE)) {
+			cfg_err(p, "'server' not allowed in a %s section",
+			    p->section == SEC_DEFAULTS ? "defaults" : "frontend");
+			return;
+		}
+		parse_server(p, px, args, n);
+	} else if (strcmp(kw, "bind") == 0) {
+		if (p->section == SEC_DEFAULTS || !(px->cap & CAP_FE)) {
+			cfg_err(p, "'bind' not allowed in a %s section",
+			    p->section == SEC_DEFAULTS ? "defaults" : "backend");
+			return;
+		}
+		parse_bind(p, px, args, n);
+	} else if (strcmp(kw, "acl") == 0) {
+		struct acl *a;
+		struct acl_test *tst, **tail;
+
+		if (p->section == SEC_DEFAULTS) {
+			cfg_err(p, "'acl' not allowed in a defaults section");
+			return;
+		}
+		if (n < 3) {
+			cfg_err(p, "'acl' expects <name> <fetch> [flags] [patterns]");
+			return;
+		}
+		for (i = 0; args[1][i]; i++)
+			if (!isalnum((unsigned char)args[1][i]) &&
+			    !strchr("_-.:", args[1][i])) {
+				cfg_err(p, "invalid character '%c' in ACL name '%s'",
+				    args[1][i], args[1]);
+				return;
+			}
+		tst = acl_parse_test(p, args + 2, n - 2);
+		if (tst == NULL)
+			return;
+		a = acl_find(px, args[1]);
+		if (a == NULL) {
+			a = cfg_alloc(p->c, sizeof(*a));
+			a->name = cfg_strdup(p->c, args[1]);
+			a->next = px->acls;
+			px->acls = a;
+		}
+		for (tail = &a->tests; *tail; tail = &(*tail)->next)
+			;
+		*tail = tst;
+	} else if (strcmp(kw, "use_backend") == 0) {
+		struct switch_rule *r, **tail;
+
+		if (p->section == SEC_DEFAULTS || !need_cap(p, px, CAP_FE, kw))
+			return;
+		if (n < 2) {
+			cfg_err(p, "'use_backend' expects a backend name");
+			return;
+		}
+		r = cfg_alloc(p->c, sizeof(*r));
+		r->be_name = cfg_strdup(p->c, args[1]);
+		r->line = p->line;
+		r->file = cfg_strdup(p->c, p->file);
+		if (cond_opt(p, px, args + 2, n - 2, &r->cond) < 0)
+			return;
+		for (tail = &px->rules; *tail; tail = &(*tail)->next)
+			;
+		*tail = r;
+	} else if (strcmp(kw, "default_backend") == 0) {
+		if (n != 2) {
+			cfg_err(p, "'default_backend' expects a backend name");
+			return;
+		}
+		if (!need_cap(p, px, CAP_FE, kw))
+			return;
+		px->default_be_name = cfg_strdup(p->c, args[1]);
+		px->default_be_line = p->line;
+		px->default_be_file = cfg_strdup(p->c, p->file);
+	} else if (strcmp(kw, "http-request") == 0) {
+		struct hreq_rule *r, **tail;
+		int k = 2;
+
+		if (p->section == SEC_DEFAULTS) {
+			cfg_err(p, "'http-request' rules in a defaults section are "
+			    "not supported");
+			return;
+		}
+		if (n < 2) {
+			cfg_err(p, "'http-request' expects an action");
+			return;
+		}
+		r = cfg_alloc(p->c, sizeof(*r));
+		if (strcmp(args[1], "deny") == 0 || strcmp(args[1], "reject") == 0 ||
+		    strcmp(args[1], "tarpit") == 0) {
+			r->act = HR_DENY;
+			r->status = 403;
+			if (strcmp(args[1], "deny") != 0)
+				cfg_warn(p, "'http-request %s' is handled as 'deny'", args[1]);
+			if (k < n && strcmp(args[k], "deny_status") == 0) {
+				if (k + 1 >= n || parse_int(args[k + 1], 200, 599, &v) < 0) {
+					cfg_err(p, "'deny_status' expects an HTTP status code");
+					return;
+				}
+				r->status = (int)v;
+				k += 2;
+			}
+		} else if (strcmp(args[1], "allow") == 0) {
+			r->act = HR_ALLOW;
+		} else {
+			cfg_err(p, "'http-request %s' is not supported (deny, allow)",
+			    args[1]);
+			return;
+		}
+		if (cond_opt(p, px, args + k, n - k, &r->cond) < 0)
+			return;
+		for (tail = &px->hreq; *tail; tail = &(*tail)->next)
+			;
+		*tail = r;
+	} else if (in_list(ignored_px_kw, kw)) {
+		if (strcmp(kw, "log") == 0 && n >= 2 && strcmp(args[1], "global") == 0)
+			return;		/* logs go to stderr already */
+		cfg_warn(p, "'%s' is ignored by waxlb", kw);
+	} else
+		cfg_err(p, "unknown keyword '%s' in '%s' section", kw,
+		    p->section == SEC_DEFAULTS ? "defaults" :
+		    px->cap == (CAP_FE | CAP_BE) ? "listen" :
+		    px->cap == CAP_FE ? "frontend" : "backend");
+}
+
+static const char *ignored_global_kw[] = {
+	"daemon", "log", "chroot", "user", "group", "uid", "gid", "pidfile",
+	"stats", "nbthread", "nbproc", "cpu-map", "ca-base", "crt-base",
+	"ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
+	"ssl-default-bind-options", "ssl-default-server-ciphers",
+	"ssl-default-server-ciphersuites", "ssl-default-server-options",
+	"ssl-dh-param-file", "tune.ssl.default-dh-param", "spread-checks",
+	"description", "node", "master-worker", "quiet", "log-send-hostname",
+	"log-tag", "ulimit-n", "hard-stop-after", "server-state-file",
+	"server-state-base", "localpeer", "setenv", "presetenv", "unsetenv",
+	"resetenv", "tune.ssl.cachesize", "tune.ssl.lifetime", "maxsslconn",
+	"tune.http.maxhdr", "tune.maxaccept", "tune.h2.max-concurrent-streams",
+	"lua-load", "insecure-fork-wanted", "expose-experimental-directives",
+	"set-dumpable", "h1-case-adjust", "busy-polling", "noepoll", "nopoll",
+	"nosplice", "maxconnrate", "maxsessrate", "maxpipes", "tune.pipesize",
+	NULL
+};
+
+static void
+parse_global_kw(struct cfgp *p, char **args, int n)
+{
+	long long v;
+
+	if (strcmp(args[0], "maxconn") == 0) {
+		if (n != 2 || parse_int(args[1], 1, 10000000, &v) < 0) {
+			cfg_err(p, "'maxconn' expects a positive integer");
+			return;
+		}
+		p->c->maxconn = (int)v;
+	} else if (strcmp(args[0], "tune.bufsize") == 0) {
+		if (n != 2 || parse_int(args[1], 4096, 1 << 24, &v) < 0) {
+			cfg_err(p, "'tune.bufsize' expects an integer from 4096");
+			return;
+		}
+		p->c->bufsize = (int)v;
+	} else if (strcmp(args[0], "tune.maxrewrite") == 0) {
+		if (n != 2 || parse_int(args[1], 256, 1 << 20, &v) < 0) {
+			cfg_err(p, "'tune.maxrewrite' expects an integer from 256");
+			return;
+		}
+		p->c->maxrewrite = (int)v;
+	} else if (strcmp(args[0], "debug") == 0) {
+		p->c->debug = 1;
+	} else if (in_list(ignored_global_kw, args[0])) {
+		cfg_warn(p, "global '%s' is ignored by waxlb", args[0]);
+	} else
+		cfg_err(p, "unknown keyword '%s' in 'global' section", args[0]);
+}
+
+static void
+parse_line(struct cfgp *p, char **args, int n)
+{
+	const char *kw = args[0];
+	int cap = 0;
+
+	if (strcmp(kw, "global") == 0) {
+		p->section = SEC_GLOBAL;
+		p->cur = NULL;
+		return;
+	}
+	if (strcmp(kw, "defaults") == 0) {
+		p->section = SEC_DEFAULTS;
+		/* each defaults section starts afresh, as in HAProxy */
+		p->defaults = NULL;
+		p->defaults = proxy_new(p, n > 1 ? args[1] : "", 0);
+		p->cur = p->defaults;
+		if (n > 2)
+			cfg_warn(p, "defaults 'from' inheritance is ignored");
+		return;
+	}
+	if (strcmp(kw, "frontend") == 0)
+		cap = CAP_FE;
+	else if (strcmp(kw, "backend") == 0)
+		cap = CAP_BE;
+	else if (strcmp(kw, "listen") == 0)
+		cap = CAP_FE | CAP_BE;
+	if (cap) {
+		struct proxy *px, *o, **tail;
+
+		if (n < 2) {
+			cfg_err(p, "'%s' expects a name", kw);
+			p->section = SEC_IGNORED;
+			return;
+		}
+		for (o = p->c->proxies; o; o = o->next)
+			if (strcmp(o->name, args[1]) == 0 && (o->cap & cap)) {
+				cfg_err(p, "%s '%s' has the same name as another one "
+				    "declared at line %d", kw, args[1], o->line);
+				break;
+			}
+		px = proxy_new(p, args[1], cap);
+		for (tail = &p->c->proxies; *tail; tail = &(*tail)->next)
+			;
+		*tail = px;
+		p->section = SEC_PROXY;
+		p->cur = px;
+		if (cap == (CAP_FE | CAP_BE) && n > 2)
+			parse_bind(p, px, args + 1, n - 1);
+		else if (n > 2 && strcmp(args[2], "from") != 0)
+			cfg_err(p, "unexpected '%s' after the %s name", args[2], kw);
+		return;
+	}
+	if (strcmp(kw, "userlist") == 0 || strcmp(kw, "peers") == 0 ||
+	    strcmp(kw, "resolvers") == 0 || strcmp(kw, "mailers") == 0 ||
+	    strcmp(kw, "cache") == 0 || strcmp(kw, "program") == 0 ||
+	    strcmp(kw, "http-errors") == 0 || strcmp(kw, "ring") == 0 ||
+	    strcmp(kw, "crt-store") == 0 || strcmp(kw, "traces") == 0) {
+		cfg_warn(p, "section '%s' is ignored by waxlb", kw);
+		p->section = SEC_IGNORED;
+		return;
+	}
+	switch (p->section) {
+	case SEC_GLOBAL:
+		parse_global_kw(p, args, n);
+		break;
+	case SEC_DEFAULTS:
+	case SEC_PROXY:
+		parse_proxy_kw(p, p->cur, args, n);
+		break;
+	case SEC_IGNORED:
+		break;
+	default:
+		cfg_err(p, "'%s' outside of any section", kw);
+	}
+}
+
+static void
+parse_text(struct cfgp *p, const char *text)
+{
+	char line[CFG_LINE_MAX], words[CFG_LINE_MAX * 2], *args[CFG_ARGS_MAX];
+	const char *s = text, *nl, *why = NULL;
+	size_t len;
+	int n;
+
+	p->line = 0;
+	while (*s) {
+		p->line++;
+		nl = strchr(s, '\n');
+		len = nl ? (size_t)(nl - s) : strlen(s);
+		if (len >= sizeof(line)) {
+			cfg_err(p, "line too long (max %d bytes)", CFG_LINE_MAX - 1);
+		} else {
+			memcpy(line, s, len);
+			line[len] = 0;
+			if (memchr(s, 0, len))
+				cfg_err(p, "NUL byte in configuration line");
+			n = cfg_tokenize(line, words, sizeof(words), args,
+			    CFG_ARGS_MAX, &why);
+			if (n < 0)
+				cfg_err(p, "%s", why);
+			else if (n > 0)
+				parse_line(p, args, n);
+		}
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+}
+
+/* Cross references and consistency, once everything has been read. */
+static void
+config_check(struct cfgp *p)
+{
+	struct config *c = p->c;
+	struct proxy *px;
+	struct switch_rule *r;
+
+	for (px = c->proxies; px; px = px->next) {
+		if (px->cap & CAP_FE) {
+			if (px->binds == NULL) {
+				p->file = px->file;
+				p->line = px->line;
+				cfg_err(p, "proxy '%s' has no 'bind' directive. Please "
+				    "declare it as a backend if this was intended.",
+				    px->name);
+			}
+			for (r = px->rules; r; r = r->next) {
+				r->be = find_proxy(c->proxies, r->be_name, CAP_BE);
+				p->file = r->file;
+				p->line = r->line;
+				if (r->be == NULL)
+					cfg_err(p, "use_backend: unable to find required "
+					    "backend '%s'", r->be_name);
+				else if (r->be->mode != px->mode)
+					cfg_err(p, "use_backend: backend '%s' is in %s mode "
+					    "but frontend '%s' is in %s mode", r->be_name,
+					    r->be->mode == MODE_HTTP ? "http" : "tcp",
+					    px->name, px->mode == MODE_HTTP ? "http" : "tcp");
+			}
+			if (px->default_be_name) {
+				p->file = px->default_be_file;
+				p->line = px->default_be_line;
+				px->default_be = find_proxy(c->proxies,
+				    px->default_be_name, CAP_BE);
+				if (px->default_be == NULL)
+					cfg_err(p, "default_backend: unable to find required "
+					    "backend '%s'", px->default_be_name);
+				else if (px->default_be->mode != px->mode)
+					cfg_err(p, "default_backend: backend '%s' is in a "
+					    "different mode than frontend '%s'",
+					    px->default_be_name, px->name);
+			} else if (px->cap & CAP_BE)
+				px->default_be = px;
+			if (px->mode == MODE_TCP && px->hreq) {
+				p->file = px->file;
+				p->line = px->line;
+				cfg_err(p, "'http-request' rules need 'mode http' in '%s'",
+				    px->name);
+			}
+		}
+	}
+}
+
+static struct config *
+config_new(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+
+	c->bufsize = BUFSIZE_DEFAULT;
+	c->maxrewrite = MAXREWRITE;
+	return c;
+}
+
+static struct config *
+config_finish(struct cfgp *p)
+{
+	if (p->errors == 0)
+		config_check(p);
+	if (p->errors) {
+		config_free(p->c);
+		return NULL;
+	}
+	if (p->c->maxconn == 0)
+		p->c->maxconn = MAXCONN_DEFAULT;
+	if (p->c->maxrewrite > p->c->bufsize / 2)
+		p->c->maxrewrite = p->c->bufsize / 2;
+	return p->c;
+}
+
+struct config *
+config_parse_string(const char *text, const char *name, FILE *err)
+{
+	struct cfgp p;
+
+	memset(&p, 0, sizeof(p));
+	p.c = config_new();
+	p.err = err;
+	p.file = name;
+	parse_text(&p, text);
+	return config_finish(&p);
+}
+
+struct config *
+config_load(const char *const *files, int nfiles, FILE *err)
+{
+	struct cfgp p;
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	p.c = config_new();
+	p.err = err;
+	for (i = 0; i < nfiles; i++) {
+		FILE *f = fopen(files[i], "r");
+		char *text;
+		long len;
+
+		p.file = files[i];
+		p.line = 0;
+		if (f == NULL) {
+			fprintf(err, "%s: cannot open: %s\n", files[i], strerror(errno));
+			p.errors++;
+			continue;
+		}
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		if (len < 0 || len > (64 << 20)) {
+			fprintf(err, "%s: cannot read (too large?)\n", files[i]);
+			p.errors++;
+			fclose(f);
+			continue;
+		}
+		text = xcalloc(1, (size_t)len + 1);
+		if (fread(text, 1, (size_t)len, f) != (size_t)len) {
+			fprintf(err, "%s: read error\n", files[i]);
+			p.errors++;
+		} else
+			parse_text(&p, text);
+		free(text);
+		fclose(f);
+		/* sections do not continue across files */
+		p.section = SEC_NONE;
+		p.cur = NULL;
+	}
+	p.file = nfiles ? files[nfiles - 1] : "-";
+	return config_finish(&p);
+}
+
+/* ==================================================================== */
+/* Listeners and accept.                                                 */
+/* Owns the runtime types every later section shares (sessions, their   */
+/* two sides and buffers), the listening sockets, and the global and    */
+/* per-frontend connection limits: when a limit is reached the listener */
+/* stops polling and the kernel backlog holds further clients.          */
+/* ==================================================================== */
+
+/* A fixed-size I/O buffer taken from a free list while bytes are pending
+ * and given back when drained, so an idle connection holds none. */
+struct buf {
+	struct buf	*next;		/* free list */
+	unsigned	 head, tail;	/* data is [head, tail) */
+	char		 data[];
+};
+
+struct pqueue {
+	struct session	*head, *tail;
+	int		 len, max;
+};
+
+/* One side of a session.  A side moves bytes through a transport; the
+ * plain socket is the only one today (see "Transport"). */
+struct side {
+	int		 fd;
+	unsigned	 fl;		/* SF_* */
+};
+
+#define SF_RD		0x01	/* poll reported readable; not drained yet */
+#define SF_WR		0x02	/* writable */
+#define SF_EOF		0x04	/* read returned 0 */
+#define SF_SHUTW	0x08	/* we shut our write side */
+#define SF_ERR		0x10	/* hard error seen */
+
+enum sess_state {
+	S_REQ,		/* reading a request head from the client */
+	S_QUEUE,	/* waiting in the backend queue for a server slot */
+	S_TURN,		/* waiting to retry a connection */
+	S_CONNECT,	/* connecting to the server */
+	S_XFER,		/* forwarding one request and its response */
+	S_TUNNEL,	/* bidirectional bytes (websocket, tcp mode) */
+	S_CLOSING,	/* flushing a last answer to the client, then close */
+};
+
+enum { RQ_HEAD, RQ_BODY, RQ_DONE };
+enum { RS_HEAD, RS_BODY, RS_DONE };
+enum { BODY_NONE, BODY_CLEN, BODY_CHUNKED, BODY_CLOSE };
+
+/* session flags */
+#define SS_CLI_KA	0x0001	/* client connection may carry another request */
+#define SS_SRV_KA	0x0002	/* server connection may be reused */
+#define SS_HEAD		0x0004	/* request method is HEAD */
+#define SS_UPG		0x0008	/* request asks for a protocol upgrade */
+#define SS_SRV_IDLE	0x0010	/* srv side holds an idle kept-alive conn */
+#define SS_NOT_FIRST	0x0020	/* a request was already served */
+#define SS_COUNTED	0x0040	/* holds a slot on st->cur */
+#define SS_TCP		0x0080	/* tcp-mode session */
+#define SS_REUSED	0x0100	/* current server conn was reused */
+#define SS_LOGGED	0x0200
+#define SS_RSP_STARTED	0x0400	/* response bytes were sent to the client */
+#define SS_SRV_DONE	0x0800	/* server side finished (closed or idle) */
+#define SS_CONNECT100	0x1000	/* 100-continue seen */
+#define SS_CLI_10	0x2000	/* client speaks HTTP/1.0 */
+
+struct session {
+	enum sess_state	 state;
+	struct side	 cli, srv;
+	struct buf	*req, *rsp;
+	struct proxy	*fe, *be;
+	struct server	*sv;
+	struct srv_state *st;
+	unsigned	 fl;
+	unsigned char	 req_state, rsp_state, req_body, rsp_body;
+	unsigned	 req_fwd, rsp_fwd;	/* classified, unsent bytes */
+	int64_t		 req_left, rsp_left;
+	struct chunk_dec req_ck, rsp_ck;
+	int		 status;
+	int		 retries;
+	int		 nreq;
+	int64_t		 expire;
+	int64_t		 t_accept, t_start, t_req, t_queue, t_conn, t_est, t_rsp;
+	int64_t		 t_qdur;
+	uint64_t	 bytes_in, bytes_out;
+	struct sockaddr_storage src;
+	char		 term[3];
+	char		 reqline[128];
+	struct session	*qnext, *qprev;
+	struct session	*next, *prev;
+};
+
+struct listener {
+	int		 fd;
+	int		 paused;
+	struct proxy	*fe;
+	struct bind_conf *bind;
+	struct listener	*next;
+};
+
+/* Per-frontend counters live beside the config they belong to. */
+struct fe_state {
+	struct proxy	*fe;
+	int		 cur;
+	struct fe_state	*next;
+};
+
+static struct {
+	struct config	*cfg;
+	struct listener	*listeners;
+	struct session	*sessions;
+	struct fe_state	*fes;
+	struct buf	*free_bufs;
+	int		 nbufs, nfree;
+	int		 curconn;
+	int		 stopping;
+	int64_t		 paused;	/* listeners paused until then */
+	int64_t		 next_expire;
+	char		*scratch;	/* header rewrite area */
+} rt;
+
+static void sess_run(struct session *s);
+static void sess_free(struct session *s);
+static void sess_set_expire(struct session *s, int64_t when);
+
+static struct buf *
+buf_get(void)
+{
+	struct buf *b = rt.free_bufs;
+
+	if (b != NULL) {
+		rt.free_bufs = b->next;
+		rt.nfree--;
+	} else {
+		b = malloc(sizeof(*b) + rt.cfg->bufsize);
+		if (b == NULL)
+			return NULL;
+		rt.nbufs++;
+	}
+	b->head = b->tail = 0;
+	b->next = NULL;
+	return b;
+}
+
+/* Keep a bounded reserve; give the rest back to the allocator. */
+static void
+buf_put(struct buf *b)
+{
+	if (b == NULL)
+		return;
+	if (rt.nfree >= 64) {
+		free(b);
+		rt.nbufs--;
+		return;
+	}
+	b->next = rt.free_bufs;
+	rt.free_bufs = b;
+	rt.nfree++;
+}
+
+static unsigned
+buf_len(const struct buf *b)
+{
+	return b ? b->tail - b->head : 0;
+}
+
+/* Move the data to the front so that reads can fill the rest. */
+static void
+buf_compact(struct buf *b)
+{
+	if (b->head == 0)
+		return;
+	if (b->tail > b->head)
+		memmove(b->data, b->data + b->head, b->tail - b->head);
+	b->tail -= b->head;
+	b->head = 0;
+}
+
+static struct fe_state *
+fe_state(struct proxy *fe)
+{
+	struct fe_state *f;
+
+	for (f = rt.fes; f; f = f->next)
+		if (f->fe == fe)
+			return f;
+	f = xcalloc(1, sizeof(*f));
+	f->fe = fe;
+	f->next = rt.fes;
+	rt.fes = f;
+	return f;
+}
+
+static void listener_accept(void *obj, int fd, short revents);
+
+static int
+listener_open(struct listener *l, char *err, size_t errlen)
+{
+	int fd, one = 1;
+	char a[80];
+
+	fd = socket(l->bind->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->bind->addr.ss_family == AF_INET6) {
+		/* "[::]:port" accepts IPv4 too, as HAProxy's default */
+		int zero = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	if (bind(fd, (struct sockaddr *)&l->bind->addr, l->bind->addrlen) < 0) {
+		snprintf(err, errlen, "cannot bind socket (%s) for [%s]",
+		    strerror(errno), addr_str(&l->bind->addr, a, sizeof(a), 1));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 1024) < 0) {
+		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+/* Listeners are polled only while the limits allow another client. */
+static void
+listeners_update(void)
+{
+	struct listener *l;
+
+	for (l = rt.listeners; l; l = l->next) {
+		int full = rt.stopping || rt.paused || rt.curconn >= rt.cfg->maxconn ||
+		    (l->fe->maxconn && fe_state(l->fe)->cur >= l->fe->maxconn);
+
+		if (full != l->paused) {
+			l->paused = full;
+			fd_want(l->fd, full ? 0 : POLLIN);
+		}
+	}
+}
+
+static struct session *
+sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->fe = fe;
+	s->cli.fd = fd;
+	s->srv.fd = -1;
+	s->src = *src;
+	s->t_accept = s->t_start = now_ms;
+	s->expire = -1;
+	s->status = -1;
+	memcpy(s->term, "--", 3);
+	s->t_req = s->t_queue = s->t_conn = s->t_est = s->t_rsp = -1;
+	s->next = rt.sessions;
+	if (rt.sessions)
+		rt.sessions->prev = s;
+	rt.sessions = s;
+	return s;
+}
+
+static void sess_event(void *obj, int fd, short revents);
+
+static void
+listener_accept(void *obj, int fd, short revents)
+{
+	struct listener *l = obj;
+	int i;
+
+	(void)revents;
+	/* a bounded batch per turn keeps other connections served */
+	for (i = 0; i < 64 && !l->paused; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct session *s;
+		int cfd, one = 1;
+
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* out of fds: stop polling listeners for a
+				 * moment instead of spinning on the event */
+				log_alert("accept(): %s; pausing listeners for 100ms",
+				    strerror(errno));
+				rt.paused = now_ms + 100;
+				for (l = rt.listeners; l; l = l->next)
+					fd_want(l->fd, 0);
+			}
+			return;
+		}
+		if (cfd >= fdtab_size) {
+			close(cfd);
+			continue;
+		}
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		s = sess_new(l->fe, cfd, &ss);
+		fd_register(cfd, sess_event, s, POLLIN);
+		rt.curconn++;
+		fe_state(l->fe)->cur++;
+		listeners_update();
+		s->cli.fl |= SF_RD | SF_WR;	/* try at once: data often came with the handshake */
+		sess_run(s);
+	}
+}
+
+/* ==================================================================== */
+/* HTTP parsing.                                                         */
+/* Pure functions over a buffer: the request and response head parsers */
+/* and the chunked-framing decoder.  No I/O, no allocation; they return */
+/* "need more", an error with the status to answer, or a position.     */
+/* Stricter than the RFC allows where leniency could be smuggled: bare  */
+/* CR, NUL, obs-fold, "name : value", conflicting lengths are refused.  */
+/* ==================================================================== */
+
+/* Byte classes: 1 = tchar (token), 2 = URI char, 4 = header value char. */
+static unsigned char cclass[256];
+
+static void
+cclass_init(void)
+{
+	const char *tspecial = "!#$%&'*+-.^_`|~";
+	int c;
+
+	if (cclass['a'])
+		return;
+	for (c = 0; c < 256; c++) {
+		unsigned char v = 0;
+
+		if (isalnum(c) || (c && strchr(tspecial, c)))
+			v |= 1;
+		if (c > 0x20 && c < 0x7f)
+			v |= 2;
+		if (c == '\t' || (c >= 0x20 && c != 0x7f))
+			v |= 4;
+		cclass[c] = v;
+	}
+}
+
+#define IS_TCHAR(c)	(cclass[(unsigned char)(c)] & 1)
+#define IS_URICHAR(c)	(cclass[(unsigned char)(c)] & 2)
+#define IS_VCHAR(c)	(cclass[(unsigned char)(c)] & 4)
+
+static int
+ieq(const char *a, size_t al, const char *b)
+{
+	size_t bl = strlen(b);
+
+	return al == bl && strncasecmp(a, b, al) == 0;
+}
+
+int
+http_find_hdr(const struct http_msg *m, const char *name, int from)
+{
+	int i;
+
+	for (i = from; i < m->nhdr; i++)
+		if (ieq(m->hdr[i].name, m->hdr[i].name_len, name))
+			return i;
+	return -1;
+}
+
+static int
+perr(struct http_msg *m, int status, const char *what)
+{
+	m->err = status;
+	m->err_what = what;
+	return -1;
+}
+
+/* Next element of a comma-separated list, blanks trimmed.  Returns 0 at
+ * the end. */
+static int
+list_next(const char **p, const char *end, const char **el, size_t *ell)
+{
+	const char *s = *p, *e;
+
+	while (s < end && (*s == ' ' || *s == '\t' || *s == ','))
+		s++;
+	if (s >= end)
+		return 0;
+	e = s;
+	while (e < end && *e != ',')
+		e++;
+	*p = e;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*el = s;
+	*ell = (size_t)(e - s);
+	return 1;
+}
+
+/* Header lines from <pos>; returns the head length, 0, or -1. */
+static int
+parse_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
+{
+	for (;;) {
+		const char *line = buf + pos, *nl, *end, *colon, *v, *ve, *p;
+		size_t ll;
+
+		if (pos >= len)
+			return 0;
+		nl = memchr(line, '\n', len - pos);
+		if (nl == NULL)
+			return 0;
+		end = nl;
+		if (end > line && end[-1] == '\r')
+			end--;
+		ll = (size_t)(end - line);
+		if (ll == 0) {
+			pos = (size_t)(nl - buf) + 1;
+			return pos > INT_MAX ? perr(m, 431, "head too large") : (int)pos;
+		}
+		if (*line == ' ' || *line == '\t')
+			return perr(m, 400, "obs-fold header continuation");
+		colon = line;
+		while (colon < end && IS_TCHAR(*colon))
+			colon++;
+		if (colon == end || *colon != ':')
+			return perr(m, 400, colon == end ? "header line without colon" :
+			    "invalid character in header name");
+		if (colon == line)
+			return perr(m, 400, "empty header name");
+		v = colon + 1;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		for (p = v; p < end; p++)
+			if (!IS_VCHAR(*p))
+				return perr(m, 400, "invalid character in header value");
+		ve = end;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		if (m->nhdr >= HDR_MAX)
+			return perr(m, 431, "too many headers");
+		if (colon - line > 0xffff || ve - v > 0xffff)
+			return perr(m, 431, "header too large");
+		m->hdr[m->nhdr].name = line;
+		m->hdr[m->nhdr].name_len = (unsigned short)(colon - line);
+		m->hdr[m->nhdr].value = v;
+		m->hdr[m->nhdr].value_len = (unsigned short)(ve - v);
+		m->nhdr++;
+		pos = (size_t)(nl - buf) + 1;
+	}
+}
+
+/* Content-Length, Transfer-Encoding, Connection, Upgrade and friends. */
+static int
+parse_semantics(struct http_msg *m, int is_req)
+{
+	const char *host = NULL;
+	size_t hostlen = 0;
+	int i, te_seen = 0, chunked_last = 0, chunked_n = 0, te_unknown = 0;
+
+	m->clen = -1;
+	for (i = 0; i < m->nhdr; i++) {
+		const struct http_hdr *h = &m->hdr[i];
+		const char *p = h->value, *end = h->value + h->value_len, *el;
+		size_t ell;
+
+		if (ieq(h->name, h->name_len, "content-length")) {
+			int any = 0;
+
+			while (list_next(&p, end, &el, &ell)) {
+				int64_t v = 0;
+				size_t k;
+
+				any = 1;
+				if (ell == 0 || ell > 18)
+					return perr(m, 400, "invalid content-length");
+				for (k = 0; k < ell; k++) {
+					if (el[k] < '0' || el[k] > '9')
+						return perr(m, 400, "invalid content-length");
+					v = v * 10 + (el[k] - '0');
+				}
+				if ((m->flags & MSG_CLEN) && v != m->clen)
+					return perr(m, 400, "conflicting content-length");
+				m->clen = v;
+				m->flags |= MSG_CLEN;
+			}
+			if (!any)
+				return perr(m, 400, "empty content-length");
+		} else if (ieq(h->name, h->name_len, "transfer-encoding")) {
+			te_seen = 1;
+			while (list_next(&p, end, &el, &ell)) {
+				if (ieq(el, ell, "chunked")) {
+					chunked_n++;
+					chunked_last = 1;
+					continue;
+				}
+				chunked_last = 0;
+				if (!ieq(el, ell, "gzip") && !ieq(el, ell, "deflate") &&
+				    !ieq(el, ell, "compress") && !ieq(el, ell, "x-gzip") &&
+				    !ieq(el, ell, "x-compress"))
+					te_unknown = 1;
+			}
+		} else if (ieq(h->name, h->name_len, "connection")) {
+			while (list_next(&p, end, &el, &ell)) {
+				if (ieq(el, ell, "close"))
+					m->flags |= MSG_CONN_CLOSE;
+				else if (ieq(el, ell, "keep-alive"))
+					m->flags |= MSG_CONN_KA;
+				else if (ieq(el, ell, "upgrade"))
+					m->flags |= MSG_CONN_UPG;
+			}
+		} else if (ieq(h->name, h->name_len, "upgrade")) {
+			m->flags |= MSG_UPGRADE;
+			while (list_next(&p, end, &el, &ell))
+				if (ieq(el, ell, "websocket"))
+					m->flags |= MSG_WS;
+		} else if (is_req && ieq(h->name, h->name_len, "host")) {
+			if (host && (hostlen != h->value_len ||
+			    strncasecmp(host, h->value, hostlen) != 0))
+				return perr(m, 400, "several different Host headers");
+			host = h->value;
+			hostlen = h->value_len;
+			m->flags |= MSG_HOST;
+		} else if (is_req && ieq(h->name, h->name_len, "sec-websocket-key")) {
+			m->flags |= MSG_WS_KEY;
+		} else if (is_req && ieq(h->name, h->name_len, "expect")) {
+			if (ieq(h->value, h->value_len, "100-continue"))
+				m->flags |= MSG_EXPECT100;
+		}
+	}
+	if (te_seen) {
+		if (is_req) {
+			if (m->minor == 0)
+				return perr(m, 400, "transfer-encoding in an HTTP/1.0 request");
+			if (te_unknown)
+				return perr(m, 501, "unsupported transfer-encoding");
+			if (!chunked_last || chunked_n != 1)
+				return perr(m, 400, "transfer-encoding does not end with chunked");
+			if (m->flags & MSG_CLEN)
+				return perr(m, 400, "both content-length and transfer-encoding");
+		} else if (m->flags & MSG_CLEN)
+			return perr(m, 502, "both content-length and transfer-encoding");
+		if (chunked_last && chunked_n == 1)
+			m->flags |= MSG_CHUNKED;
+		else if (!is_req)
+			m->flags &= ~MSG_CLEN;	/* close-delimited (RFC 9112 6.3) */
+	}
+	if (is_req && (m->flags & MSG_CONN_UPG) && (m->flags & MSG_WS) &&
+	    !(m->flags & MSG_WS_KEY))
+		return perr(m, 400, "websocket upgrade without Sec-WebSocket-Key");
+	if (is_req && m->uri_len > 7 && (strncasecmp(m->uri, "http://", 7) == 0 ||
+	    strncasecmp(m->uri, "https://", 8) == 0)) {
+		/* absolute-form: its authority must agree with Host */
+		const char *a = memchr(m->uri, ':', m->uri_len) + 3;
+		const char *ue = m->uri + m->uri_len, *ae = a;
+
+		while (ae < ue && *ae != '/' && *ae != '?' && *ae != '#')
+			ae++;
+		if (ae == a || memchr(a, '@', (size_t)(ae - a)))
+			return perr(m, 400, "invalid authority in absolute URI");
+		if (host && ((size_t)(ae - a) != hostlen ||
+		    strncasecmp(a, host, hostlen) != 0))
+			return perr(m, 400, "absolute URI and Host header disagree");
+	}
+	return 0;
+}
+
+static int
+parse_version(const char *p, const char *end, struct http_msg *m)
+{
+	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' ||
+	    !isdigit((unsigned char)p[5]) || !isdigit((unsigned char)p[7]))
+		return perr(m, 400, "invalid HTTP version");
+	if (p[5] != '1')
+		return perr(m, 505, "unsupported HTTP version");
+	m->minor = p[7] - '0';
+	if (m->minor > 1)
+		m->minor = 1;
+	return 0;
+}
+
+int
+http_parse_request(const char *buf, size_t len, struct http_msg *m)
+{
+	const char *p = buf, *end, *nl, *sp1, *sp2;
+	int r;
+
+	cclass_init();
+	memset(m, 0, offsetof(struct http_msg, hdr));
+	m->clen = -1;
+	/* RFC 9112 2.2: ignore at least one empty line before a request */
+	while ((size_t)(p - buf) < len && (*p == '\r' || *p == '\n')) {
+		if (*p == '\r' && ((size_t)(p - buf) + 1 >= len || p[1] != '\n'))
+			break;
+		p += *p == '\r' ? 2 : 1;
+		if (p - buf > 4)
+			return perr(m, 400, "empty lines before request");
+	}
+	nl = memchr(p, '\n', len - (size_t)(p - buf));
+	if (nl == NULL)
+		return 0;
+	end = nl;
+	if (end > p && end[-1] == '\r')
+		end--;
+	sp1 = p;
+	while (sp1 < end && IS_TCHAR(*sp1))
+		sp1++;
+	if (sp1 == p || sp1 == end || *sp1 != ' ')
+		return perr(m, 400, "invalid method");
+	sp2 = sp1 + 1;
+	while (sp2 < end && IS_URICHAR(*sp2))
+		sp2++;
+	if (sp2 == sp1 + 1 || sp2 == end || *sp2 != ' ')
+		return perr(m, 400, sp2 == end ? "missing HTTP version" :
+		    "invalid character in URI");
+	if (sp1 - p > 0xffff || sp2 - sp1 - 1 > 0xffff)
+		return perr(m, 414, "request line too long");
+	m->method = p;
+	m->method_len = (unsigned short)(sp1 - p);
+	m->uri = sp1 + 1;
+	m->uri_len = (unsigned short)(sp2 - sp1 - 1);
+	if (parse_version(sp2 + 1, end, m) < 0)
+		return -1;
+	r = parse_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	if (r <= 0)
+		return r;
+	if (parse_semantics(m, 1) < 0)
+		return -1;
+	if (m->uri[0] != '/' && !(m->uri_len == 1 && m->uri[0] == '*') &&
+	    memchr(m->uri, ':', m->uri_len) == NULL)
+		return perr(m, 400, "invalid request target");
+	if (ieq(m->method, m->method_len, "CONNECT"))
+		return perr(m, 501, "CONNECT is not supported");
+	return r;
+}
+
+int
+http_parse_response(const char *buf, size_t len, struct http_msg *m)
+{
+	const char *nl, *end, *p;
+	int r;
+
+	cclass_init();
+	memset(m, 0, offsetof(struct http_msg, hdr));
+	m->clen = -1;
+	nl = memchr(buf, '\n', len);
+	if (nl == NULL)
+		return 0;
+	end = nl;
+	if (end > buf && end[-1] == '\r')
+		end--;
+	if (end - buf < 12 || buf[8] != ' ' || parse_version(buf, buf + 8, m) < 0)
+		return perr(m, 502, "invalid status line");
+	p = buf + 9;
+	if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || (end > p + 3 && p[3] != ' '))
+		return perr(m, 502, "invalid status code");
+	m->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	if (m->status < 100)
+		return perr(m, 502, "invalid status code");
+	for (p += 3; p < end; p++)
+		if (!IS_VCHAR(*p))
+			return perr(m, 502, "invalid character in reason");
+	r = parse_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	if (r < 0) {
+		m->err = 502;
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (parse_semantics(m, 0) < 0)
+		return -1;
+	return r;
+}
+
+/* Chunked framing states. */
+enum { CK_SIZE0, CK_SIZE, CK_SIZE_WS, CK_EXT, CK_SIZE_LF, CK_DATA,
+	CK_DATA_CR, CK_DATA_LF, CK_TRL0, CK_TRL, CK_TRL_LF, CK_END_LF, CK_DONE };
+
+long
+chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	cclass_init();
+	while (i < len && d->state != CK_DONE) {
+		unsigned char c = (unsigned char)buf[i];
+
+		switch (d->state) {
+		case CK_SIZE0:
+		case CK_SIZE:
+			if (hexval(c) >= 0) {
+				if (d->digits >= 15)	/* < 2^60: no overflow */
+					return -1;
+				d->left = d->left * 16 + (uint64_t)hexval(c);
+				d->digits++;
+				d->state = CK_SIZE;
+				break;
+			}
+			if (d->state == CK_SIZE0)
+				return -1;
+			/* FALLTHROUGH */
+		case CK_SIZE_WS:
+			if (c == ' ' || c == '\t')
+				d->state = CK_SIZE_WS;
+			else if (c == ';')
+				d->state = CK_EXT;
+			else if (c == '\r')
+				d->state = CK_SIZE_LF;
+			else if (c == '\n')
+				goto size_done;
+			else
+				return -1;
+			break;
+		case CK_EXT:
+			if (++d->line > CHUNK_LINE_MAX)
+				return -1;
+			if (c == '\r')
+				d->state = CK_SIZE_LF;
+			else if (c == '\n')
+				goto size_done;
+			else if (!IS_VCHAR(c))
+				return -1;
+			break;
+		case CK_SIZE_LF:
+			if (c != '\n')
+				return -1;
+		size_done:
+			d->digits = 0;
+			d->line = 0;
+			d->state = d->left ? CK_DATA : CK_TRL0;
+			break;
+		case CK_DATA: {
+			size_t n = len - i;
+
+			if (n > d->left)
+				n = (size_t)d->left;
+			d->left -= n;
+			i += n;
+			if (d->left == 0)
+				d->state = CK_DATA_CR;
+			continue;
+		}
+		case CK_DATA_CR:
+			if (c == '\r')
+				d->state = CK_DATA_LF;
+			else if (c == '\n')
+				d->state = CK_SIZE0;
+			else
+				return -1;
+			break;
+		case CK_DATA_LF:
+			if (c != '\n')
+				return -1;
+			d->state = CK_SIZE0;
+			break;
+		case CK_TRL0:
+			if (c == '\r') {
+				d->state = CK_END_LF;
+				break;
+			}
+			if (c == '\n') {
+				d->state = CK_DONE;
+				break;
+			}
+			d->state = CK_TRL;
+			/* FALLTHROUGH */
+		case CK_TRL:
+			if (++d->trailers > TRAILER_MAX)
+				return -1;
+			if (c == '\r')
+				d->state = CK_TRL_LF;
+			else if (c == '\n')
+				d->state = CK_TRL0;
+			else if (!IS_VCHAR(c))
+				return -1;
+			break;
+		case CK_TRL_LF:
+			if (c != '\n')
+				return -1;
+			d->state = CK_TRL0;
+			break;
+		case CK_END_LF:
+			if (c != '\n')
+				return -1;
+			d->state = CK_DONE;
+			break;
+		}
+		i++;
+	}
+	return (long)i;
+}
+
+int
+chunk_done(const struct chunk_dec *d)
+{
+	return d->state == CK_DONE;
+}
+
+/* ==================================================================== */
+/* ACL evaluation.                                                       */
+/* Fetches read a parsed request (and the client address); matches     */
+/* compare one fetched value with one pattern.  Pure.                   */
+/* ==================================================================== */
+
+static int
+bytes_eq(const char *a, const char *b, size_t n, int icase)
+{
+	return icase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
+}
+
+/* "dom" and "dir" matches: the pattern must appear delimited. */
+static int
+match_delim(const char *s, size_t n, const char *p, size_t pl, int icase,
+    const char *delims)
+{
+	size_t i;
+
+	/* patterns may carry their own delimiters at the ends */
+	while (pl && strchr(delims, *p)) {
+		p++;
+		pl--;
+	}
+	while (pl && strchr(delims, p[pl - 1]))
+		pl--;
+	if (pl == 0)
+		return 0;
+	for (i = 0; i + pl <= n; i++) {
+		if ((i == 0 || strchr(delims, s[i - 1])) &&
+		    (i + pl == n || strchr(delims, s[i + pl])) &&
+		    bytes_eq(s + i, p, pl, icase))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+match_one(const struct acl_test *t, int k, const char *s, size_t n)
+{
+	const char *p = t->pat[k];
+	size_t pl = t->patlen[k], i;
+
+	switch (t->match) {
+	case M_STR:
+		return n == pl && bytes_eq(s, p, n, t->icase);
+	case M_BEG:
+		return n >= pl && bytes_eq(s, p, pl, t->icase);
+	case M_END:
+		return n >= pl && bytes_eq(s + n - pl, p, pl, t->icase);
+	case M_SUB:
+		for (i = 0; i + pl <= n; i++)
+			if (bytes_eq(s + i, p, pl, t->icase))
+				return 1;
+		return 0;
+	case M_DOM:
+		return match_delim(s, n, p, pl, t->icase, "/?.:");
+	case M_DIR:
+		return match_delim(s, n, p, pl, t->icase, "/?");
+	case M_REG: {
+		char tmp[8192];
+
+		if (n >= sizeof(tmp))
+			n = sizeof(tmp) - 1;
+		memcpy(tmp, s, n);
+		tmp[n] = 0;
+		return regexec(&t->re[k], tmp, 0, NULL, 0) == 0;
+	}
+	case M_LEN:
+	case M_INT: {
+		long long v = (long long)n, w = t->ival[k];
+
+		if (t->match == M_INT) {
+			v = 0;
+			for (i = 0; i < n && isdigit((unsigned char)s[i]); i++)
+				v = v * 10 + (s[i] - '0');
+			if (i != n)
+				return 0;
+		}
+		switch (t->iop[k]) {
+		case 1: return v >= w;
+		case 2: return v > w;
+		case 3: return v <= w;
+		case 4: return v < w;
+		default: return v == w;
+		}
+	}
+	default:
+		return 0;
+	}
+}
+
+static int
+match_any(const struct acl_test *t, const char *s, size_t n)
+{
+	int k;
+
+	if (t->match == M_FOUND)
+		return 1;
+	for (k = 0; k < t->npat; k++)
+		if (match_one(t, k, s, n))
+			return 1;
+	return 0;
+}
+
+static int
+match_ip(const struct acl_test *t, const struct sockaddr_storage *ss)
+{
+	unsigned char a[16];
+	int fam, k;
+
+	if (ss == NULL)
+		return 0;
+	if (ss->ss_family == AF_INET) {
+		fam = AF_INET;
+		memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const unsigned char *v6 =
+		    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] =
+		    { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+
+		if (memcmp(v6, mapped, 12) == 0) {
+			fam = AF_INET;
+			memcpy(a, v6 + 12, 4);
+		} else {
+			fam = AF_INET6;
+			memcpy(a, v6, 16);
+		}
+	} else
+		return 0;
+	for (k = 0; k < t->npat; k++) {
+		const struct cidr *c = &t->cidr[k];
+		int bits = c->bits, i;
+
+		if (c->family != fam)
+			continue;
+		for (i = 0; bits >= 8; i++, bits -= 8)
+			if (a[i] != c->addr[i])
+				break;
+		if (bits >= 8)
+			continue;
+		if (bits && ((a[i] ^ c->addr[i]) & (0xff00 >> bits) & 0xff))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* The path of a request target: without query string, and without the
+ * scheme and authority of an absolute-form target. */
+static void
+uri_path(const struct http_msg *m, const char **p, size_t *n)
+{
+	const char *s = m->uri, *e = m->uri + m->uri_len, *q;
+
+	if (s < e && *s != '/' && (q = memchr(s, ':', (size_t)(e - s))) != NULL &&
+	    e - q > 2 && q[1] == '/' && q[2] == '/') {
+		s = q + 3;
+		while (s < e && *s != '/')
+			s++;
+	}
+	q = memchr(s, '?', (size_t)(e - s));
+	*p = s;
+	*n = (size_t)((q ? q : e) - s);
+}
+
+static int
+test_exec(const struct acl_test *t, const struct req_ctx *ctx)
+{
+	const struct http_msg *m = ctx->msg;
+	const char *s;
+	size_t n;
+	int i, cnt;
+
+	switch (t->fetch) {
+	case F_CONST:
+		return t->cval;
+	case F_SSL_FC:
+		return ctx->ssl != 0;
+	case F_SRC:
+		return match_ip(t, ctx->src);
+	default:
+		break;
+	}
+	if (m == NULL)
+		return 0;	/* an HTTP fetch in TCP mode finds nothing */
+	switch (t->fetch) {
+	case F_PATH:
+		uri_path(m, &s, &n);
+		return match_any(t, s, n);
+	case F_URL:
+		return match_any(t, m->uri, m->uri_len);
+	case F_METHOD:
+		return match_any(t, m->method, m->method_len);
+	case F_REQ_VER:
+		return match_any(t, m->minor ? "1.1" : "1.0", 3);
+	case F_HDR_CNT:
+	case F_HDR:
+		cnt = 0;
+		for (i = 0; i < m->nhdr; i++) {
+			const struct http_hdr *h = &m->hdr[i];
+			const char *p = h->value, *end = h->value + h->value_len, *el;
+			size_t ell;
+
+			if (t->arg && *t->arg && !ieq(h->name, h->name_len, t->arg))
+				continue;
+			/* every comma-separated value of every occurrence */
+			if (h->value_len == 0) {
+				cnt++;
+				if (t->fetch == F_HDR && match_any(t, "", 0))
+					return 1;
+				continue;
+			}
+			while (list_next(&p, end, &el, &ell)) {
+				cnt++;
+				if (t->fetch == F_HDR && match_any(t, el, ell))
+					return 1;
+			}
+		}
+		if (t->fetch == F_HDR_CNT) {
+			char num[24];
+
+			n = (size_t)snprintf(num, sizeof(num), "%d", cnt);
+			return match_any(t, num, n);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+acl_exec(const struct acl *a, const struct req_ctx *ctx)
+{
+	const struct acl_test *t;
+
+	for (t = a->tests; t; t = t->next)
+		if (test_exec(t, ctx))
+			return 1;
+	return 0;
+}
+
+int
+cond_exec(const struct cond *c, const struct req_ctx *ctx)
+{
+	int i, group = 1, res = 0;
+
+	if (c == NULL)
+		return 1;
+	for (i = 0; i < c->nterm; i++) {
+		const struct cond_term *t = &c->term[i];
+
+		if (t->or_before) {
+			if (group) {
+				res = 1;
+				break;
+			}
+			group = 1;
+		}
+		if (group && (acl_exec(t->acl, ctx) ^ t->neg) == 0)
+			group = 0;
+	}
+	if (!res)
+		res = group;
+	return c->unless ? !res : res;
+}
+
+/* ==================================================================== */
+/* Server selection.                                                     */
+/* HAProxy's own algorithms, so that a configuration picks the same     */
+/* servers in the same order: FWRR for roundrobin (weighted, smooth),   */
+/* FWLC for leastconn (fewest in-flight per weight, ties in insertion   */
+/* order so they rotate), and "first".  HAProxy keeps servers in        */
+/* ebtrees; with a handful of servers per backend an ordered scan over  */
+/* (key, insertion order) gives the same order.                          */
+/* ==================================================================== */
+
+#define BE_WEIGHT_SCALE	16
+#define SRV_UWGHT_RANGE	256
+#define SRV_EWGHT_MAX	(SRV_UWGHT_RANGE * BE_WEIGHT_SCALE)
+
+/* lb_tree values: which ordered set a server is in */
+enum { LBT_NONE, LBT_A0, LBT_A1, LBT_ACUR, LBT_B0, LBT_B1, LBT_BCUR,
+	LBT_LC_ACT, LBT_LC_BCK };
+
+int
+srv_usable(const struct server *s)
+{
+	return !s->disabled && s->st->up && s->eweight > 0;
+}
+
+static void
+lbt_insert(struct server *s, int tree, unsigned key)
+{
+	s->lb_tree = tree;
+	s->lb_key = key;
+	s->lb_seq = ++s->be->lb_seq;
+}
+
+static void
+lbt_delete(struct server *s)
+{
+	s->lb_tree = LBT_NONE;
+}
+
+static struct server *
+lbt_first(struct proxy *be, int tree)
+{
+	struct server *s, *best = NULL;
+
+	for (s = be->srv; s; s = s->next)
+		if (s->lb_tree == tree && (best == NULL || s->lb_key < best->lb_key ||
+		    (s->lb_key == best->lb_key && s->lb_seq < best->lb_seq)))
+			best = s;
+	return best;
+}
+
+/* The server following <cur> in (key, seq) order within its set. */
+static struct server *
+lbt_next(struct proxy *be, struct server *cur)
+{
+	struct server *s, *best = NULL;
+
+	for (s = be->srv; s; s = s->next) {
+		if (s->lb_tree != cur->lb_tree || s == cur)
+			continue;
+		if (s->lb_key < cur->lb_key || (s->lb_key == cur->lb_key &&
+		    s->lb_seq < cur->lb_seq))
+			continue;
+		if (best == NULL || s->lb_key < best->lb_key ||
+		    (s->lb_key == best->lb_key && s->lb_seq < best->lb_seq))
+			best = s;
+	}
+	return best;
+}
+
+static int
+srv_has_slot(const struct server *s)
+{
+	return s->maxconn == 0 || s->st->cur < s->maxconn;
+}
+
+static struct fwrr_grp *
+fwrr_grp_of(struct server *s)
+{
+	return s->backup ? &s->be->bck : &s->be->act;
+}
+
+static int
+fwrr_curr_tree(struct server *s)
+{
+	return s->backup ? LBT_BCUR : LBT_ACUR;
+}
+
+static void
+fwrr_queue_by_weight(struct server *s, int tree)
+{
+	lbt_insert(s, tree, (unsigned)(SRV_EWGHT_MAX - s->eweight));
+}
+
+/* Place a server in the current or next set according to its npos. */
+static void
+fwrr_queue_srv(struct server *s)
+{
+	struct fwrr_grp *g = fwrr_grp_of(s);
+
+	if (!srv_usable(s)) {
+		lbt_delete(s);
+	} else if (s->eweight <= 0 || s->npos >= 2 * g->curr_weight ||
+	    s->npos >= g->curr_weight + g->next_weight) {
+		s->npos -= g->curr_weight;
+		fwrr_queue_by_weight(s, g->next);
+	} else {
+		lbt_insert(s, fwrr_curr_tree(s), (unsigned)(SRV_UWGHT_RANGE * s->npos +
+		    (unsigned)(SRV_EWGHT_MAX + s->rweight - s->eweight) /
+		    BE_WEIGHT_SCALE));
+	}
+}
+
+/* Prepare a server taken out of its set. */
+static void
+fwrr_get_srv(struct server *s)
+{
+	struct fwrr_grp *g = fwrr_grp_of(s);
+
+	if (s->lb_tree == g->init) {
+		s->npos = s->rweight = 0;
+	} else if (s->lb_tree == g->next) {
+		s->npos += g->curr_weight;
+	} else if (s->lb_tree == LBT_NONE) {
+		s->npos = g->curr_pos;
+	}
+}
+
+static void
+fwrr_switch(struct fwrr_grp *g)
+{
+	int t = g->init;
+
+	g->init = g->next;
+	g->next = t;
+	g->curr_weight = g->next_weight;
+	g->curr_pos = g->curr_weight;
+}
+
+static struct server *
+fwrr_from_group(struct proxy *be, struct fwrr_grp *g, int curr)
+{
+	struct server *s = lbt_first(be, curr);
+
+	if (s == NULL || s->npos > g->curr_pos) {
+		struct server *s2 = lbt_first(be, g->init);
+
+		if (s2) {
+			s = s2;
+			s->npos = s->rweight = 0;
+			if (s->eweight == 0)
+				s = NULL;
+		}
+	}
+	return s;
+}
+
+static void
+fwrr_update_position(struct fwrr_grp *g, struct server *s)
+{
+	if (!s->npos) {
+		s->lpos = g->curr_pos;
+		s->npos = g->curr_pos + g->next_weight / s->eweight;
+	} else {
+		s->lpos = s->npos;
+		s->npos += g->next_weight / s->eweight;
+	}
+	s->rweight += g->next_weight % s->eweight;
+	if (s->rweight >= s->eweight) {
+		s->rweight -= s->eweight;
+		s->npos++;
+	}
+}
+
+static struct server *
+fwrr_pick(struct proxy *be, struct server *avoid)
+{
+	struct server *srv, *full = NULL, *avoided = NULL;
+	struct fwrr_grp *g;
+	int curr, switched = 0;
+
+	if (be->srv_act) {
+		g = &be->act;
+		curr = LBT_ACUR;
+	} else if (be->fbck)
+		return srv_has_slot(be->fbck) ? be->fbck : NULL;
+	else if (be->srv_bck) {
+		g = &be->bck;
+		curr = LBT_BCUR;
+	} else
+		return NULL;
+
+	for (;;) {
+		if (!g->curr_weight)
+			g->curr_pos = g->curr_weight = g->next_weight;
+		for (;;) {
+			srv = fwrr_from_group(be, g, curr);
+			if (srv)
+				break;
+			if (switched) {
+				if (avoided) {
+					srv = avoided;
+					break;
+				}
+				goto requeue;
+			}
+			switched = 1;
+			fwrr_switch(g);
+		}
+		fwrr_update_position(g, srv);
+		lbt_delete(srv);
+		g->curr_pos++;
+		if (srv_has_slot(srv)) {
+			if (srv != avoid || avoided)
+				break;
+			avoided = srv;
+		}
+		srv->next_full = full;
+		full = srv;
+	}
+	fwrr_queue_srv(srv);
+requeue:
+	while (full) {
+		struct server *nf = full->next_full;
+
+		if (full != srv) {
+			if (switched)
+				fwrr_queue_by_weight(full, g->init);
+			else
+				fwrr_queue_srv(full);
+		}
+		full = nf;
+	}
+	return srv;
+}
+
+static void
+recount_servers(struct proxy *be)
+{
+	struct server *s;
+
+	be->srv_act = be->srv_bck = 0;
+	be->tot_wact = be->tot_wbck = 0;
+	be->fbck = NULL;
+	for (s = be->srv; s; s = s->next) {
+		if (!srv_usable(s))
+			continue;
+		if (s->backup) {
+			if (be->fbck == NULL)
+				be->fbck = s;
+			be->srv_bck++;
+			be->tot_wbck += s->eweight;
+		} else {
+			be->srv_act++;
+			be->tot_wact += s->eweight;
+		}
+	}
+}
+
+static unsigned
+fwlc_key(struct server *s)
+{
+	unsigned inflight = (unsigned)s->st->cur;
+
+	return inflight ? (inflight + 1) * SRV_EWGHT_MAX / (unsigned)s->eweight : 0;
+}
+
+void
+lb_init(struct proxy *be)
+{
+	struct server *s;
+
+	for (s = be->srv; s; s = s->next) {
+		s->eweight = s->weight * BE_WEIGHT_SCALE;
+		s->prev_eweight = s->eweight;
+		s->prev_usable = srv_usable(s);
+		s->lb_tree = LBT_NONE;
+		s->npos = s->lpos = s->rweight = 0;
+	}
+	recount_servers(be);
+	be->act.curr_pos = be->act.curr_weight = be->act.next_weight = be->tot_wact;
+	be->act.init = LBT_A0;
+	be->act.next = LBT_A1;
+	be->bck.curr_pos = be->bck.curr_weight = be->bck.next_weight = be->tot_wbck;
+	be->bck.init = LBT_B0;
+	be->bck.next = LBT_B1;
+	for (s = be->srv; s; s = s->next) {
+		if (!srv_usable(s))
+			continue;
+		if (be->lb == LB_RR)
+			fwrr_queue_by_weight(s, s->backup ? be->bck.init : be->act.init);
+		else if (be->lb == LB_LEASTCONN)
+			lbt_insert(s, s->backup ? LBT_LC_BCK : LBT_LC_ACT, fwlc_key(s));
+	}
+}
+
+/* A server's usable state or effective weight changed. */
+void
+lb_update(struct server *s)
+{
+	struct proxy *be = s->be;
+	int usable, was = s->prev_usable;
+	struct fwrr_grp *g = fwrr_grp_of(s);
+
+	s->eweight = s->weight * BE_WEIGHT_SCALE;
+	usable = srv_usable(s);
+	if (usable == was && s->eweight == s->prev_eweight)
+		return;
+	if (be->lb == LB_RR) {
+		if (was && !usable) {
+			g->next_weight -= s->prev_eweight;
+			lbt_delete(s);
+		} else if (!was && usable) {
+			g->next_weight += s->eweight;
+			fwrr_get_srv(s);
+			s->npos = g->curr_pos + (g->next_weight + g->curr_weight -
+			    g->curr_pos) / s->eweight;
+			fwrr_queue_srv(s);
+		} else if (usable) {
+			g->next_weight = g->next_weight - s->prev_eweight + s->eweight;
+			if (s->lb_tree == g->init) {
+				lbt_delete(s);
+				fwrr_queue_by_weight(s, g->init);
+			} else {
+				int prev_next = s->npos, step;
+
+				fwrr_get_srv(s);
+				step = g->next_weight / s->eweight;
+				s->npos = s->lpos + step;
+				s->rweight = 0;
+				if (s->npos > prev_next)
+					s->npos = prev_next;
+				if (s->npos < g->curr_pos + 2)
+					s->npos = g->curr_pos + step;
+				lbt_delete(s);
+				fwrr_queue_srv(s);
+			}
+		}
+	} else if (be->lb == LB_LEASTCONN) {
+		lbt_delete(s);
+		if (usable)
+			lbt_insert(s, s->backup ? LBT_LC_BCK : LBT_LC_ACT, fwlc_key(s));
+	}
+	s->prev_usable = usable;
+	s->prev_eweight = s->eweight;
+	recount_servers(be);
+	if (be->lb == LB_RR) {
+		be->act.next_weight = be->tot_wact;
+		be->bck.next_weight = be->tot_wbck;
+	}
+}
+
+/* leastconn keeps its order by in-flight count: reposition on change,
+ * but only when the key really moves (ties keep their place). */
+static void
+fwlc_reposition(struct server *s)
+{
+	unsigned key;
+
+	if (s->be->lb != LB_LEASTCONN || s->lb_tree == LBT_NONE)
+		return;
+	key = fwlc_key(s);
+	if (key == s->lb_key)
+		return;
+	lbt_insert(s, s->lb_tree, key);
+}
+
+void
+lb_taken(struct server *s)
+{
+	fwlc_reposition(s);
+}
+
+void
+lb_released(struct server *s)
+{
+	fwlc_reposition(s);
+}
+
+static struct server *
+fwlc_pick(struct proxy *be, struct server *avoid)
+{
+	struct server *s, *avoided = NULL;
+	int tree;
+
+	if (be->srv_act)
+		tree = LBT_LC_ACT;
+	else if (be->fbck)
+		return srv_has_slot(be->fbck) ? be->fbck : NULL;
+	else if (be->srv_bck)
+		tree = LBT_LC_BCK;
+	else
+		return NULL;
+	for (s = lbt_first(be, tree); s; s = lbt_next(be, s)) {
+		if (!srv_has_slot(s))
+			continue;
+		if (s != avoid)
+			return s;
+		avoided = s;
+	}
+	return avoided;
+}
+
+static struct server *
+first_pick(struct proxy *be, struct server *avoid)
+{
+	struct server *s, *avoided = NULL;
+	int backup = be->srv_act == 0;
+
+	for (s = be->srv; s; s = s->next) {
+		if (!srv_usable(s) || s->backup != backup || !srv_has_slot(s))
+			continue;
+		if (s != avoid)
+			return s;
+		avoided = s;
+	}
+	return avoided;
+}
+
+struct server *
+lb_pick(struct proxy *be, struct server *avoid)
+{
+	switch (be->lb) {
+	case LB_LEASTCONN:
+		return fwlc_pick(be, avoid);
+	case LB_FIRST:
+		return first_pick(be, avoid);
+	default:
+		return fwrr_pick(be, avoid);
+	}
+}
+
+/* ==================================================================== */
+/* Connect and queue.                                                    */
+/* Owns server slots (maxconn), the backend's FIFO queue with its       */
+/* timeout, the non-blocking connect and the retry/redispatch policy.  */
+/* ==================================================================== */
+
+static void sess_error(struct session *s, int status, const char *term);
+static void req_reset(struct session *s);
+static void srv_close(struct session *s);
+static void sess_kill(struct session *s, const char *term);
+static int sess_connect(struct session *s);
+
+static void
+srv_take(struct session *s, struct server *sv)
+{
+	s->sv = sv;
+	s->st = sv->st;
+	sv->st->cur++;
+	if (sv->st->cur > sv->st->smax)
+		sv->st->smax = sv->st->cur;
+	sv->st->stot++;
+	s->fl |= SS_COUNTED;
+	lb_taken(sv);
+}
+
+static int queues_dirty;
+
+/* Give back the slot; queued requests are dispatched at the end of the
+ * loop turn, outside of any session's processing. */
+static void
+srv_release(struct session *s)
+{
+	if (!(s->fl & SS_COUNTED))
+		return;
+	s->fl &= ~SS_COUNTED;
+	s->st->cur--;
+	lb_released(s->sv);
+	if (s->sv->be->queue && s->sv->be->queue->len)
+		queues_dirty = 1;
+}
+
+static struct pqueue *
+be_queue(struct proxy *be)
+{
+	if (be->queue == NULL)
+		be->queue = xcalloc(1, sizeof(*be->queue));
+	return be->queue;
+}
+
+static void
+queue_add(struct session *s)
+{
+	struct pqueue *q = be_queue(s->be);
+
+	s->qnext = NULL;
+	s->qprev = q->tail;
+	if (q->tail)
+		q->tail->qnext = s;
+	else
+		q->head = s;
+	q->tail = s;
+	q->len++;
+	if (q->len > q->max)
+		q->max = q->len;
+	s->state = S_QUEUE;
+	s->t_queue = now_ms;
+	queues_dirty = 1;
+}
+
+static void
+queue_del(struct session *s)
+{
+	struct pqueue *q = s->be->queue;
+
+	if (s->qprev)
+		s->qprev->qnext = s->qnext;
+	else
+		q->head = s->qnext;
+	if (s->qnext)
+		s->qnext->qprev = s->qprev;
+	else
+		q->tail = s->qprev;
+	s->qnext = s->qprev = NULL;
+	q->len--;
+}
+
+/* Pick a server for the request or queue it.  Returns 0 when the session
+ * has somewhere to go (connecting or queued), -1 after an error reply. */
+static int
+sess_assign(struct session *s, struct server *avoid)
+{
+	struct proxy *be = s->be;
+	struct server *sv = NULL;
+
+	if (be->queue == NULL || be->queue->len == 0)
+		sv = lb_pick(be, avoid);
+	if (sv == NULL) {
+		if (be->srv_act == 0 && be->srv_bck == 0) {
+			sess_error(s, 503, "SC");
+			return -1;
+		}
+		queue_add(s);
+		return 0;
+	}
+	if (s->fl & SS_SRV_IDLE) {
+		char c;
+		ssize_t r = recv(s->srv.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		/* a different server, or a connection its server closed
+		 * while idle (checked here, before the request is sent) */
+		if (s->sv != sv || r == 0 || (r < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK) || r > 0)
+			srv_close(s);
+	}
+	srv_take(s, sv);
+	if (s->fl & SS_SRV_IDLE) {
+		/* reuse the kept-alive connection to the same server */
+		s->fl &= ~SS_SRV_IDLE;
+		s->fl |= SS_REUSED;
+		s->t_conn = s->t_est = now_ms;
+		s->state = S_XFER;
+		return 0;
+	}
+	return sess_connect(s);
+}
+
+static void
+queues_process(void)
+{
+	struct proxy *be;
+
+	queues_dirty = 0;
+	for (be = rt.cfg->proxies; be; be = be->next) {
+		struct pqueue *q = be->queue;
+
+		while (q && q->head) {
+			struct session *s = q->head;
+			struct server *sv = lb_pick(be, NULL);
+
+			if (sv == NULL)
+				break;
+			queue_del(s);
+			srv_take(s, sv);
+			s->t_qdur = now_ms - s->t_queue;
+			if (s->fl & SS_SRV_IDLE) {
+				fd_close(s->srv.fd);
+				s->srv.fd = -1;
+				s->fl &= ~SS_SRV_IDLE;
+			}
+			sess_connect(s);
+			sess_run(s);
+		}
+	}
+}
+
+static void
+srv_close(struct session *s)
+{
+	if (s->srv.fd >= 0)
+		fd_close(s->srv.fd);
+	s->srv.fd = -1;
+	s->srv.fl = 0;
+	s->fl &= ~(SS_SRV_IDLE | SS_REUSED);
+}
+
+/* A connection attempt failed: retry, possibly elsewhere, or give up. */
+static void
+sess_conn_failed(struct session *s)
+{
+	struct proxy *be = s->be;
+	struct server *sv = s->sv;
+	int redispatch;
+
+	sv->st->econ++;
+	srv_close(s);
+	if (s->retries <= 0) {
+		srv_release(s);
+		sess_error(s, 503, "SC");
+		return;
+	}
+	s->retries--;
+	/* HAProxy: with "option redispatch", a roundrobin backend with
+	 * several active servers redispatches on every retry, other
+	 * algorithms on the last one; a server that went down always. */
+	redispatch = (be->options & OPT_REDISPATCH) && (!srv_usable(sv) ||
+	    s->retries == 0 || (be->lb == LB_RR && be->srv_act > 1));
+	if (redispatch) {
+		srv_release(s);
+		if (sess_assign(s, sv) < 0)
+			return;
+		return;
+	}
+	/* same server again after a turn-around pause, so that an instant
+	 * refusal does not burn every retry at once */
+	s->state = S_TURN;
+	{
+		int64_t d = 1000;
+
+		if (be->timeout[T_CONNECT] && be->timeout[T_CONNECT] < d)
+			d = be->timeout[T_CONNECT];
+		sess_set_expire(s, now_ms + d);
+	}
+}
+
+/* ==================================================================== */
+/* Transport.                                                            */
+/* How a side moves bytes.  The HTTP and tunnel code call only these,   */
+/* so a TLS engine can stand behind a side without them knowing.        */
+/* Results: >0 bytes, 0 end of stream, -1 would block, -2 error.        */
+/* ==================================================================== */
+
+static int
+side_recv(struct side *sd, char *p, size_t n)
+{
+	ssize_t r = recv(sd->fd, p, n, 0);
+
+	if (r > 0) {
+		if ((size_t)r < n)
+			sd->fl &= ~SF_RD;	/* most likely drained */
+		return (int)r;
+	}
+	if (r == 0) {
+		sd->fl |= SF_EOF;
+		sd->fl &= ~SF_RD;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		sd->fl &= ~SF_RD;
+		return -1;
+	}
+	sd->fl |= SF_ERR | SF_EOF;
+	sd->fl &= ~SF_RD;
+	return -2;
+}
+
+static int
+side_send(struct side *sd, const char *p, size_t n)
+{
+	ssize_t r = send(sd->fd, p, n, MSG_NOSIGNAL);
+
+	if (r >= 0) {
+		if ((size_t)r < n)
+			sd->fl &= ~SF_WR;
+		return (int)r;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		sd->fl &= ~SF_WR;
+		return -1;
+	}
+	sd->fl |= SF_ERR;
+	sd->fl &= ~SF_WR;
+	return -2;
+}
+
+static void
+side_shutw(struct side *sd)
+{
+	if (sd->fd >= 0 && !(sd->fl & SF_SHUTW)) {
+		shutdown(sd->fd, SHUT_WR);
+		sd->fl |= SF_SHUTW;
+	}
+}
+
+/* ==================================================================== */
+/* Proxying.                                                             */
+/* A session is the client connection and, while it is served, one    */
+/* server connection.  sess_run() is the only place that changes a    */
+/* session's state: each state advances as far as the bytes allow,     */
+/* then poll interest and the deadline are derived from what is left.  */
+/* ==================================================================== */
+
+static const struct {
+	int		 status;
+	const char	*reason;
+	const char	*text;
+} http_errors[] = {
+	{ 400, "Bad request", "Your browser sent an invalid request." },
+	{ 403, "Forbidden", "Request forbidden by administrative rules." },
+	{ 404, "Not Found", "The resource could not be found." },
+	{ 405, "Method Not Allowed", "A request was made of a resource using a "
+	    "request method not supported by that resource" },
+	{ 408, "Request Time-out", "Your browser didn't send a complete request "
+	    "in time." },
+	{ 410, "Gone", "The resource is no longer available and will not be "
+	    "available again." },
+	{ 413, "Payload Too Large", "The request entity exceeds the maximum "
+	    "allowed." },
+	{ 414, "URI Too Long", "The request URI is too long." },
+	{ 429, "Too Many Requests", "You have sent too many requests in a given "
+	    "amount of time." },
+	{ 431, "Request Header Fields Too Large", "The request header fields "
+	    "are too large." },
+	{ 500, "Internal Server Error", "An internal server error occurred." },
+	{ 501, "Not Implemented", "The server does not support the "
+	    "functionality required to fulfill the request." },
+	{ 502, "Bad Gateway", "The server returned an invalid or incomplete "
+	    "response." },
+	{ 503, "Service Unavailable", "No server is available to handle this "
+	    "request." },
+	{ 504, "Gateway Time-out", "The server didn't respond in time." },
+	{ 505, "HTTP Version Not Supported", "The HTTP version is not "
+	    "supported." },
+};
+
+/* Write HAProxy's answer for <status> into <out>; returns its length. */
+static int
+http_error_text(int status, int keepalive, char *out, size_t len)
+{
+	const char *reason = "Error", *text = "An error occurred.";
+	char body[512];
+	size_t i;
+	int bl;
+
+	for (i = 0; i < sizeof(http_errors) / sizeof(http_errors[0]); i++)
+		if (http_errors[i].status == status) {
+			reason = http_errors[i].reason;
+			text = http_errors[i].text;
+		}
+	bl = snprintf(body, sizeof(body),
+	    "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status, reason,
+	    text);
+	return snprintf(out, len, "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
+	    "cache-control: no-cache\r\n%scontent-type: text/html\r\n\r\n%s",
+	    status, reason, bl, keepalive ? "" : "connection: close\r\n", body);
+}
+
+static void sess_log(struct session *s);
+
+static void
+sess_set_expire(struct session *s, int64_t when)
+{
+	s->expire = when;
+	if (when >= 0 && (rt.next_expire < 0 || when < rt.next_expire))
+		rt.next_expire = when;
+}
+
+/* An error answer generated here.  503 and 403 on a request without a
+ * body keep the client connection, as HAProxy does; others close. */
+static void
+sess_error(struct session *s, int status, const char *term)
+{
+	int ka, n;
+
+	if (s->fl & SS_RSP_STARTED) {
+		sess_kill(s, term);
+		return;
+	}
+	ka = (status == 503 || status == 403 || status == 429) &&
+	    (s->fl & SS_CLI_KA) && s->req_state == RQ_DONE &&
+	    s->req_body == BODY_NONE;
+	s->status = status;
+	memcpy(s->term, term, 2);
+	if (s->rsp == NULL)
+		s->rsp = buf_get();
+	if (s->rsp == NULL) {
+		sess_kill(s, term);
+		return;
+	}
+	s->rsp->head = s->rsp->tail = 0;
+	n = http_error_text(status, ka, s->rsp->data, (size_t)rt.cfg->bufsize);
+	s->rsp->tail = (unsigned)n;
+	s->rsp_fwd = (unsigned)n;
+	s->bytes_out += (uint64_t)n;
+	srv_release(s);
+	if (s->srv.fd >= 0 && !(s->fl & SS_SRV_IDLE))
+		srv_close(s);
+	sess_log(s);
+	if (ka) {
+		s->fl |= SS_NOT_FIRST;
+		s->state = S_REQ;
+		s->t_start = now_ms;
+		s->expire = -1;
+		/* drop the routed request from the buffer */
+		if (s->req) {
+			s->req->head += s->req_fwd;
+			s->req_fwd = 0;
+		}
+		req_reset(s);
+		return;
+	}
+	s->fl &= ~SS_CLI_KA;
+	s->state = S_CLOSING;
+	s->expire = -1;
+}
+
+/* Stop now: close both sides.  The session is freed by sess_run(). */
+static void
+sess_kill(struct session *s, const char *term)
+{
+	if (term && s->term[0] == '-')
+		memcpy(s->term, term, 2);
+	if (s->state == S_QUEUE)
+		queue_del(s);
+	srv_release(s);
+	srv_close(s);
+	if (!(s->fl & SS_LOGGED) && (s->nreq > 0 || s->status > 0 ||
+	    s->bytes_in > 0 || (s->fl & SS_TCP)))
+		sess_log(s);
+	s->fl |= SS_LOGGED;
+	s->state = S_CLOSING;
+	s->cli.fl |= SF_ERR;	/* nothing more to flush */
+}
+
+static void
+sess_free(struct session *s)
+{
+	if (s->state == S_QUEUE)
+		queue_del(s);
+	srv_release(s);
+	srv_close(s);
+	if (s->cli.fd >= 0)
+		fd_close(s->cli.fd);
+	buf_put(s->req);
+	buf_put(s->rsp);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		rt.sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	rt.curconn--;
+	fe_state(s->fe)->cur--;
+	free(s);
+	listeners_update();
+}
+
+static int
+sess_connect(struct session *s)
+{
+	struct server *sv = s->sv;
+	int fd, one = 1;
+
+	s->state = S_CONNECT;
+	s->t_conn = now_ms;
+	fd = socket(sv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0 || fd >= fdtab_size) {
+		if (fd >= 0)
+			close(fd);
+		log_alert("cannot create a socket to %s/%s: %s", sv->be->name,
+		    sv->name, fd < 0 ? strerror(errno) : "too many files");
+		srv_release(s);
+		sess_error(s, 503, "SC");
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fd_register(fd, sess_event, s, POLLOUT);
+	s->srv.fd = fd;
+	s->srv.fl = 0;
+	if (connect(fd, (struct sockaddr *)&sv->addr, sv->addrlen) == 0) {
+		s->srv.fl |= SF_WR;
+		return 0;
+	}
+	if (errno == EINPROGRESS)
+		return 0;
+	sess_conn_failed(s);
+	return s->state == S_CLOSING ? -1 : 0;
+}
+
+/* Build the outgoing request head in rt.scratch.  Connection and
+ * Transfer-Encoding are rewritten from what was parsed, so the server
+ * reads exactly the framing the proxy used. */
+static int
+build_req_head(struct session *s, const struct http_msg *m)
+{
+	char *o = rt.scratch, *end = rt.scratch + rt.cfg->bufsize;
+	char ip[INET6_ADDRSTRLEN + 8];
+	int i, ka_srv;
+
+#define PUT(p, n) do { if ((size_t)(end - o) < (size_t)(n)) return -1; \
+	memcpy(o, p, n); o += (n); } while (0)
+#define PUTS(str) PUT(str, strlen(str))
+	PUT(m->method, m->method_len);
+	PUTS(" ");
+	PUT(m->uri, m->uri_len);
+	PUTS(m->minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+	for (i = 0; i < m->nhdr; i++) {
+		const struct http_hdr *h = &m->hdr[i];
+
+		if (ieq(h->name, h->name_len, "connection") ||
+		    ieq(h->name, h->name_len, "transfer-encoding") ||
+		    ieq(h->name, h->name_len, "proxy-connection"))
+			continue;
+		PUT(h->name, h->name_len);
+		PUTS(": ");
+		PUT(h->value, h->value_len);
+		PUTS("\r\n");
+	}
+	if (m->flags & MSG_CHUNKED) {
+		/* the list of codings, normalised, chunked last */
+		int first = 1;
+
+		PUTS("transfer-encoding: ");
+		for (i = 0; i < m->nhdr; i++) {
+			const struct http_hdr *h = &m->hdr[i];
+			const char *p = h->value, *e = h->value + h->value_len, *el;
+			size_t ell;
+
+			if (!ieq(h->name, h->name_len, "transfer-encoding"))
+				continue;
+			while (list_next(&p, e, &el, &ell)) {
+				if (!first)
+					PUTS(", ");
+				PUT(el, ell);
+				first = 0;
+			}
+		}
+		PUTS("\r\n");
+	}
+	ka_srv = (s->fl & SS_CLI_KA) && s->be && s->be->http_mode == HTTP_KAL &&
+	    s->fe->http_mode == HTTP_KAL;
+	if (s->fl & SS_UPG)
+		PUTS("connection: upgrade\r\n");
+	else if (!ka_srv && m->minor == 1)
+		PUTS("connection: close\r\n");
+	else if (ka_srv && m->minor == 0)
+		PUTS("connection: keep-alive\r\n");
+	if ((s->fe->options | (s->be ? s->be->options : 0)) & OPT_FORWARDFOR) {
+		PUTS("x-forwarded-for: ");
+		addr_str(&s->src, ip, sizeof(ip), 0);
+		if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip, '.'))
+			memmove(ip, ip + 7, strlen(ip + 7) + 1);
+		PUTS(ip);
+		PUTS("\r\n");
+	}
+	PUTS("\r\n");
+	return (int)(o - rt.scratch);
+}
+
+/* Replace <oldlen> bytes at <off> in b with the scratch area's first
+ * <newlen> bytes, moving what follows. */
+static int
+buf_replace(struct buf *b, unsigned off, unsigned oldlen, unsigned newlen)
+{
+	unsigned rest;
+
+	buf_compact(b);		/* <off> is relative to the data start */
+	rest = b->tail - (off + oldlen);
+	if (b->tail - oldlen + newlen > (unsigned)rt.cfg->bufsize)
+		return -1;
+	memmove(b->data + off + newlen, b->data + off + oldlen, rest);
+	memcpy(b->data + off, rt.scratch, newlen);
+	b->tail = off + newlen + rest;
+	return 0;
+}
+
+static void
+copy_reqline(struct session *s, const struct http_msg *m)
+{
+	size_t n = (size_t)(m->uri - m->method) + m->uri_len;
+	char *o = s->reqline;
+
+	if (n > sizeof(s->reqline) - 12)
+		n = sizeof(s->reqline) - 12;
+	memcpy(o, m->method, n);
+	o += n;
+	memcpy(o, m->minor ? " HTTP/1.1" : " HTTP/1.0", 10);
+}
+
+/* Move classified body bytes of the request into req_fwd. */
+static int
+classify_req(struct session *s)
+{
+	struct buf *b = s->req;
+	unsigned avail;
+	long n;
+
+	if (s->req_state != RQ_BODY || b == NULL)
+		return 0;
+	avail = buf_len(b) - s->req_fwd;
+	if (avail == 0)
+		return 0;
+	if (s->req_body == BODY_CLEN) {
+		n = (int64_t)avail < s->req_left ? (long)avail : (long)s->req_left;
+		s->req_left -= n;
+		if (s->req_left == 0)
+			s->req_state = RQ_DONE;
+	} else {
+		n = chunk_feed(&s->req_ck, b->data + b->head + s->req_fwd, avail);
+		if (n < 0)
+			return -1;
+		if (chunk_done(&s->req_ck))
+			s->req_state = RQ_DONE;
+	}
+	s->req_fwd += (unsigned)n;
+	return n > 0;
+}
+
+static int
+classify_rsp(struct session *s)
+{
+	struct buf *b = s->rsp;
+	unsigned avail;
+	long n;
+
+	if (s->rsp_state != RS_BODY || b == NULL)
+		return 0;
+	avail = buf_len(b) - s->rsp_fwd;
+	if (avail == 0)
+		return 0;
+	if (s->rsp_body == BODY_CLOSE) {
+		n = avail;
+	} else if (s->rsp_body == BODY_CLEN) {
+		n = (int64_t)avail < s->rsp_left ? (long)avail : (long)s->rsp_left;
+		s->rsp_left -= n;
+		if (s->rsp_left == 0)
+			s->rsp_state = RS_DONE;
+	} else {
+		n = chunk_feed(&s->rsp_ck, b->data + b->head + s->rsp_fwd, avail);
+		if (n < 0)
+			return -1;
+		if (chunk_done(&s->rsp_ck))
+			s->rsp_state = RS_DONE;
+	}
+	s->rsp_fwd += (unsigned)n;
+	return n > 0;
+}
+
+/* Read from a side into a buffer, up to <limit> bytes held.  Returns as
+ * side_recv(); allocates the buffer when needed. */
+static int
+fill(struct side *sd, struct buf **bp, unsigned limit, uint64_t *count)
+{
+	struct buf *b = *bp;
+	int n;
+
+	if (b == NULL) {
+		b = *bp = buf_get();
+		if (b == NULL)
+			return -2;
+	}
+	if (b->head == b->tail)
+		b->head = b->tail = 0;
+	else if (b->tail >= limit && b->head > 0)
+		buf_compact(b);
+	if (b->tail >= limit || buf_len(b) >= limit)
+		return -1;
+	n = side_recv(sd, b->data + b->tail, limit - b->tail);
+	if (n > 0) {
+		b->tail += (unsigned)n;
+		if (count)
+			*count += (uint64_t)n;
+	}
+	return n;
+}
+
+/* Send up to <n> bytes from the front of b.  Returns bytes sent, or
+ * -1 would block, -2 error. */
+static int
+drain(struct side *sd, struct buf *b, unsigned n)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = side_send(sd, b->data + b->head, n);
+	if (r > 0)
+		b->head += (unsigned)r;
+	return r;
+}
+
+/* Route a parsed request: http-request rules, then use_backend. */
+static struct proxy *
+route_request(struct session *s, const struct http_msg *m, int *deny)
+{
+	struct req_ctx ctx = { m, &s->src, 0 };
+	struct hreq_rule *hr;
+	struct switch_rule *r;
+
+	*deny = 0;
+	for (hr = s->fe->hreq; hr; hr = hr->next) {
+		if (!cond_exec(hr->cond, &ctx))
+			continue;
+		if (hr->act == HR_ALLOW)
+			break;
+		if (hr->act == HR_DENY) {
+			*deny = hr->status;
+			return NULL;
+		}
+	}
+	for (r = s->fe->rules; r; r = r->next)
+		if (cond_exec(r->cond, &ctx))
+			return r->be;
+	return s->fe->default_be;
+}
+
+static void
+req_reset(struct session *s)
+{
+	s->req_state = RQ_HEAD;
+	s->rsp_state = RS_HEAD;
+	s->req_body = s->rsp_body = BODY_NONE;
+	s->req_left = s->rsp_left = 0;
+	memset(&s->req_ck, 0, sizeof(s->req_ck));
+	memset(&s->rsp_ck, 0, sizeof(s->rsp_ck));
+	s->status = -1;
+	s->fl &= ~(SS_HEAD | SS_UPG | SS_REUSED | SS_LOGGED | SS_RSP_STARTED |
+	    SS_SRV_DONE | SS_CONNECT100);
+	s->t_req = s->t_queue = s->t_conn = s->t_est = s->t_rsp = -1;
+	s->t_qdur = 0;
+	s->bytes_in = s->bytes_out = 0;
+	s->reqline[0] = 0;
+	memcpy(s->term, "--", 3);
+	s->be = NULL;
+	s->retries = 0;
+}
+
+/* S_REQ: gather a request head, parse it, route it. */
+static int
+do_req(struct session *s)
+{
+	struct http_msg *m = (struct http_msg *)(rt.scratch + rt.cfg->bufsize +
+	    rt.cfg->maxrewrite);
+	unsigned limit = (unsigned)(rt.cfg->bufsize - rt.cfg->maxrewrite);
+	int progress = 0, r, n, deny;
+	struct proxy *be;
+
+	if (s->fe->mode == MODE_TCP)
+		goto tcp;
+	if ((s->cli.fl & SF_RD) && !(s->cli.fl & SF_EOF) &&
+	    buf_len(s->req) < limit) {
+		unsigned before = buf_len(s->req);
+
+		n = fill(&s->cli, &s->req, limit, &s->bytes_in);
+		if (n > 0) {
+			progress = 1;
+			if (before == 0 && (s->fl & SS_NOT_FIRST))
+				s->t_start = now_ms;	/* http-request starts now */
+		}
+	}
+	if (buf_len(s->req) == 0) {
+		if (s->cli.fl & (SF_EOF | SF_ERR))
+			sess_kill(s, NULL);
+		return progress;
+	}
+	r = http_parse_request(s->req->data + s->req->head, buf_len(s->req), m);
+	if (r == 0) {
+		if (buf_len(s->req) >= limit) {
+			const char *nl = memchr(s->req->data + s->req->head, '\n',
+			    buf_len(s->req));
+
+			s->fl &= ~SS_CLI_KA;
+			s->nreq++;
+			sess_error(s, nl ? 431 : 414, "PR");
+			return 1;
+		}
+		if (s->cli.fl & (SF_EOF | SF_ERR)) {
+			s->status = 400;
+			s->nreq++;
+			sess_kill(s, "CR");
+		}
+		return progress;
+	}
+	s->nreq++;
+	s->t_req = now_ms;
+	if (r < 0) {
+		s->fl &= ~SS_CLI_KA;
+		snprintf(s->reqline, sizeof(s->reqline), "<BADREQ>");
+		log_debug("bad request from client: %s", m->err_what);
+		sess_error(s, m->err ? m->err : 400, "PR");
+		return 1;
+	}
+	copy_reqline(s, m);
+	s->fl &= ~SS_CLI_KA;
+	if ((m->minor == 1 && !(m->flags & MSG_CONN_CLOSE)) ||
+	    (m->minor == 0 && (m->flags & MSG_CONN_KA)))
+		s->fl |= SS_CLI_KA;
+	if (m->minor == 0)
+		s->fl |= SS_CLI_10;
+	else
+		s->fl &= ~SS_CLI_10;
+	if (ieq(m->method, m->method_len, "HEAD"))
+		s->fl |= SS_HEAD;
+	if ((m->flags & MSG_CONN_UPG) && (m->flags & MSG_UPGRADE))
+		s->fl |= SS_UPG;
+	if (m->flags & MSG_CHUNKED) {
+		s->req_body = BODY_CHUNKED;
+		s->req_state = RQ_BODY;
+	} else if (m->clen > 0) {
+		s->req_body = BODY_CLEN;
+		s->req_left = m->clen;
+		s->req_state = RQ_BODY;
+	} else
+		s->req_state = RQ_DONE;
+
+	be = route_request(s, m, &deny);
+	if (s->fe->http_mode == HTTP_CLO)
+		s->fl &= ~SS_CLI_KA;
+	if (be)
+		s->be = be;
+	if (be && be->http_mode == HTTP_CLO)
+		s->fl &= ~SS_CLI_KA;
+	n = build_req_head(s, m);
+	if (n < 0 || buf_replace(s->req, 0, (unsigned)r,
+	    (unsigned)n) < 0) {
+		s->fl &= ~SS_CLI_KA;
+		sess_error(s, 500, "PR");
+		return 1;
+	}
+	s->req_fwd = (unsigned)n;
+	if (deny) {
+		sess_error(s, deny, "PR");
+		return 1;
+	}
+	if (be == NULL) {
+		sess_error(s, 503, "SC");
+		return 1;
+	}
+	if (classify_req(s) < 0) {
+		s->fl &= ~SS_CLI_KA;
+		sess_error(s, 400, "PR");
+		return 1;
+	}
+	s->retries = be->retries;
+	sess_assign(s, NULL);
+	return 1;
+
+tcp:
+	/* tcp mode: route on layer-4 facts only, then tunnel */
+	s->fl |= SS_TCP;
+	{
+		struct req_ctx ctx = { NULL, &s->src, 0 };
+		struct switch_rule *rl;
+
+		be = s->fe->default_be;
+		for (rl = s->fe->rules; rl; rl = rl->next)
+			if (cond_exec(rl->cond, &ctx)) {
+				be = rl->be;
+				break;
+			}
+	}
+	if (be == NULL) {
+		sess_kill(s, "PR");
+		return 1;
+	}
+	s->be = be;
+	s->retries = be->retries;
+	s->req_state = RQ_DONE;
+	s->rsp_state = RS_DONE;
+	if (sess_assign(s, NULL) == 0 && s->state == S_CLOSING)
+		return 1;
+	return 1;
+}
+
+/* S_CONNECT: the server answered the connect. */
+static int
+do_connect(struct session *s)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (!(s->srv.fl & (SF_WR | SF_ERR)))
+		return 0;
+	if (getsockopt(s->srv.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err) {
+		log_debug("connect to %s/%s failed: %s", s->be->name, s->sv->name,
+		    strerror(err));
+		sess_conn_failed(s);
+		return 1;
+	}
+	s->srv.fl &= ~SF_ERR;
+	s->srv.fl |= SF_WR;
+	s->t_est = now_ms;
+	s->state = (s->fl & SS_TCP) ? S_TUNNEL : S_XFER;
+	if (s->fl & SS_TCP)
+		s->t_rsp = now_ms;
+	return 1;
+}
+
+/* Build the response head for the client in rt.scratch. */
+static int
+build_rsp_head(struct session *s, const struct http_msg *m, const char *line,
+    size_t linelen)
+{
+	char *o = rt.scratch, *end = rt.scratch + rt.cfg->bufsize;
+	int i;
+
+	PUT(line, linelen);
+	PUTS("\r\n");
+	for (i = 0; i < m->nhdr; i++) {
+		const struct http_hdr *h = &m->hdr[i];
+
+		if (m->status != 101 && (ieq(h->name, h->name_len, "connection") ||
+		    ieq(h->name, h->name_len, "keep-alive")))
+			continue;
+		PUT(h->name, h->name_len);
+		PUTS(": ");
+		PUT(h->value, h->value_len);
+		PUTS("\r\n");
+	}
+	if (m->status >= 200 || m->status == 101) {
+		if (m->status != 101 && !(s->fl & SS_CLI_KA))
+			PUTS("connection: close\r\n");
+		else if (m->status != 101 && (s->fl & SS_CLI_10))
+			PUTS("connection: keep-alive\r\n");
+	}
+	PUTS("\r\n");
+	return (int)(o - rt.scratch);
+#undef PUT
+#undef PUTS
+}
+
+/* The response head is complete: decide its framing and rewrite it. */
+static int
+rsp_head(struct session *s, struct http_msg *m, int r)
+{
+	struct buf *b = s->rsp;
+	const char *start = b->data + b->head + s->rsp_fwd;
+	const char *nl = memchr(start, '\n', (size_t)r);
+	size_t linelen = (size_t)(nl - start);
+	int n;
+
+	if (linelen && start[linelen - 1] == '\r')
+		linelen--;
+	if (m->status == 101 && !(s->fl & SS_UPG)) {
+		s->sv->st->eresp++;
+		sess_error(s, 502, "SH");
+		return -1;
+	}
+	if (m->status >= 200 || m->status == 101) {
+		s->status = m->status;
+		s->t_rsp = now_ms;
+		if (m->status == 101)
+			s->rsp_body = BODY_NONE;
+		else if ((s->fl & SS_HEAD) || m->status == 204 || m->status == 304)
+			s->rsp_body = BODY_NONE;
+		else if (m->flags & MSG_CHUNKED)
+			s->rsp_body = BODY_CHUNKED;
+		else if (m->flags & MSG_CLEN)
+			s->rsp_body = m->clen ? BODY_CLEN : BODY_NONE;
+		else
+			s->rsp_body = BODY_CLOSE;
+		s->rsp_left = m->clen;
+		if (s->rsp_body == BODY_CLOSE)
+			s->fl &= ~SS_CLI_KA;
+		s->fl &= ~SS_SRV_KA;
+		if (s->rsp_body != BODY_CLOSE && m->status != 101 &&
+		    ((m->minor == 1 && !(m->flags & MSG_CONN_CLOSE)) ||
+		    (m->minor == 0 && (m->flags & MSG_CONN_KA))))
+			s->fl |= SS_SRV_KA;
+	}
+	n = build_rsp_head(s, m, start, linelen);
+	if (n < 0 || buf_replace(b, s->rsp_fwd, (unsigned)r,
+	    (unsigned)n) < 0) {
+		sess_error(s, 502, "SH");
+		return -1;
+	}
+	/* buf_replace compacted: the head now starts at rsp_fwd */
+	s->rsp_fwd += (unsigned)n;
+	if (m->status < 200 && m->status != 101)
+		return 1;	/* interim: another head follows */
+	s->rsp_state = s->rsp_body == BODY_NONE ? RS_DONE : RS_BODY;
+	return 1;
+}
+
+/* One request/response exchange is over. */
+static void
+txn_end(struct session *s)
+{
+	int keep_srv = (s->fl & SS_SRV_KA) && (s->fl & SS_CLI_KA) &&
+	    s->req_state == RQ_DONE && s->req_fwd == 0 &&
+	    !(s->srv.fl & (SF_EOF | SF_ERR)) && s->fe->http_mode == HTTP_KAL &&
+	    s->be->http_mode == HTTP_KAL;
+
+	if (buf_len(s->rsp) > s->rsp_fwd) {
+		/* bytes after the response: the server is not speaking
+		 * HTTP any more, its connection cannot be reused */
+		keep_srv = 0;
+		s->rsp->head = s->rsp->tail;
+	}
+	sess_log(s);
+	srv_release(s);
+	if (keep_srv)
+		s->fl |= SS_SRV_IDLE;
+	else
+		srv_close(s);
+	if (!(s->fl & SS_CLI_KA) || s->req_state != RQ_DONE || rt.stopping) {
+		s->state = S_CLOSING;
+		s->expire = -1;
+		return;
+	}
+	req_reset(s);
+	s->fl |= SS_NOT_FIRST;
+	s->state = S_REQ;
+	s->t_start = now_ms;
+	s->expire = -1;
+	if (buf_len(s->req) > 0)
+		s->cli.fl |= SF_RD;	/* a pipelined request may be complete */
+}
+
+/* S_XFER: forward the request and bring the response back. */
+static int
+do_xfer(struct session *s)
+{
+	struct http_msg *m = (struct http_msg *)(rt.scratch + rt.cfg->bufsize +
+	    rt.cfg->maxrewrite);
+	unsigned bufsize = (unsigned)rt.cfg->bufsize;
+	unsigned limit = bufsize - (unsigned)rt.cfg->maxrewrite;
+	int progress = 0, n;
+
+	/* request: client -> server */
+	if (s->req_state == RQ_BODY && (s->cli.fl & SF_RD) &&
+	    !(s->cli.fl & SF_EOF)) {
+		n = fill(&s->cli, &s->req, bufsize, &s->bytes_in);
+		if (n > 0)
+			progress = 1;
+	}
+	if (classify_req(s) < 0) {
+		sess_error(s, 400, "CD");
+		return 1;
+	}
+	if (s->req_fwd && (s->srv.fl & SF_WR)) {
+		n = drain(&s->srv, s->req, s->req_fwd);
+		if (n > 0) {
+			s->req_fwd -= (unsigned)n;
+			progress = 1;
+		} else if (n == -2 && s->rsp_state == RS_HEAD &&
+		    !(s->fl & SS_RSP_STARTED)) {
+			/* fall through: the read below sees the error */
+		}
+	}
+	if (s->req_state == RQ_BODY && (s->cli.fl & (SF_EOF | SF_ERR)) &&
+	    buf_len(s->req) == s->req_fwd) {
+		sess_kill(s, "CD");	/* client gave up mid-body */
+		return 1;
+	}
+
+	/* response: server -> client */
+	if (s->rsp_state != RS_DONE && (s->srv.fl & SF_RD) &&
+	    !(s->srv.fl & SF_EOF)) {
+		n = fill(&s->srv, &s->rsp, s->rsp_state == RS_HEAD ? limit : bufsize,
+		    NULL);
+		if (n > 0) {
+			progress = 1;
+			s->sv->st->bout += (uint64_t)n;
+		}
+	}
+	while (s->rsp_state == RS_HEAD && buf_len(s->rsp) > s->rsp_fwd) {
+		struct buf *b = s->rsp;
+		int r = http_parse_response(b->data + b->head + s->rsp_fwd,
+		    buf_len(b) - s->rsp_fwd, m);
+
+		if (r < 0) {
+			s->sv->st->eresp++;
+			log_debug("bad response from %s/%s: %s", s->be->name,
+			    s->sv->name, m->err_what);
+			sess_error(s, 502, "SH");
+			return 1;
+		}
+		if (r == 0) {
+			if (buf_len(b) >= limit) {
+				s->sv->st->eresp++;
+				sess_error(s, 502, "SH");
+				return 1;
+			}
+			break;
+		}
+		if (rsp_head(s, m, r) < 0)
+			return 1;
+		progress = 1;
+	}
+	if (s->rsp_state == RS_HEAD && (s->srv.fl & (SF_EOF | SF_ERR))) {
+		s->sv->st->eresp++;
+		sess_error(s, 502, "SH");
+		return 1;
+	}
+	if (classify_rsp(s) < 0) {
+		s->sv->st->eresp++;
+		sess_kill(s, "SD");
+		return 1;
+	}
+	if (s->rsp_state == RS_BODY && (s->srv.fl & (SF_EOF | SF_ERR)) &&
+	    buf_len(s->rsp) == s->rsp_fwd) {
+		if (s->rsp_body == BODY_CLOSE && !(s->srv.fl & SF_ERR))
+			s->rsp_state = RS_DONE;
+		else if (s->rsp_fwd == 0) {
+			s->sv->st->eresp++;
+			sess_kill(s, "SD");	/* truncated response */
+			return 1;
+		}
+	}
+	if (s->rsp_fwd && (s->cli.fl & SF_WR)) {
+		n = drain(&s->cli, s->rsp, s->rsp_fwd);
+		if (n > 0) {
+			s->rsp_fwd -= (unsigned)n;
+			s->bytes_out += (uint64_t)n;
+			s->fl |= SS_RSP_STARTED;
+			progress = 1;
+		} else if (n == -2) {
+			sess_kill(s, "CD");
+			return 1;
+		}
+	}
+	if (s->rsp_state == RS_DONE && s->rsp_fwd == 0) {
+		if (s->status == 101) {
+			s->state = S_TUNNEL;
+			s->req_fwd = buf_len(s->req);
+			s->rsp_fwd = buf_len(s->rsp);
+			return 1;
+		}
+		if (s->req_state == RQ_DONE && s->req_fwd == 0) {
+			txn_end(s);
+			return 1;
+		}
+		if (s->req_state != RQ_DONE) {
+			/* answered before the body was sent: the rest of
+			 * the body cannot be framed any more, so close */
+			s->fl &= ~SS_CLI_KA;
+			s->req_state = RQ_DONE;
+			s->req_fwd = 0;
+			if (s->req)
+				s->req->head = s->req->tail = 0;
+			txn_end(s);
+			return 1;
+		}
+	}
+	return progress;
+}
+
+/* S_TUNNEL: bytes both ways until both directions are closed. */
+static int
+tunnel_dir(struct session *s, struct side *from, struct side *to,
+    struct buf **bp, uint64_t *count, uint64_t *count2)
+{
+	unsigned bufsize = (unsigned)rt.cfg->bufsize;
+	int progress = 0, n;
+
+	if ((from->fl & SF_RD) && !(from->fl & SF_EOF)) {
+		n = fill(from, bp, bufsize, count);
+		if (n > 0) {
+			progress = 1;
+			if (count2)
+				*count2 += (uint64_t)n;
+		}
+	}
+	if (buf_len(*bp) && (to->fl & SF_WR) && !(to->fl & SF_ERR)) {
+		n = drain(to, *bp, buf_len(*bp));
+		if (n > 0)
+			progress = 1;
+	}
+	if ((from->fl & SF_EOF) && buf_len(*bp) == 0 && !(to->fl & SF_SHUTW)) {
+		side_shutw(to);
+		progress = 1;
+	}
+	(void)s;
+	return progress;
+}
+
+static int
+do_tunnel(struct session *s)
+{
+	int progress;
+
+	progress = tunnel_dir(s, &s->cli, &s->srv, &s->req, &s->bytes_in, NULL);
+	progress |= tunnel_dir(s, &s->srv, &s->cli, &s->rsp, &s->bytes_out,
+	    &s->sv->st->bout);
+	if ((s->cli.fl & SF_ERR) || (s->srv.fl & SF_ERR)) {
+		sess_kill(s, (s->cli.fl & SF_ERR) ? "CD" : "SD");
+		return 1;
+	}
+	if ((s->cli.fl & SF_EOF) && (s->srv.fl & SF_EOF) &&
+	    buf_len(s->req) == 0 && buf_len(s->rsp) == 0) {
+		sess_kill(s, NULL);
+		return 1;
+	}
+	return progress;
+}
+
+/* S_CLOSING: flush the last answer, half-close, drain what the client
+ * still sends (so it reads our answer instead of a reset), close. */
+static int
+do_closing(struct session *s)
+{
+	int progress = 0, n;
+
+	if (s->cli.fl & SF_ERR)
+		return 0;
+	if (s->rsp_fwd && (s->cli.fl & SF_WR)) {
+		n = drain(&s->cli, s->rsp, s->rsp_fwd);
+		if (n > 0) {
+			s->rsp_fwd -= (unsigned)n;
+			progress = 1;
+		} else if (n == -2)
+			return 0;
+	}
+	if (s->rsp_fwd)
+		return progress;
+	if (!(s->cli.fl & SF_SHUTW)) {
+		side_shutw(&s->cli);
+		if (s->cli.fl & SF_EOF)
+			s->cli.fl |= SF_ERR;
+		progress = 1;
+	}
+	while ((s->cli.fl & SF_RD) && !(s->cli.fl & SF_EOF)) {
+		char sink[4096];
+
+		if (side_recv(&s->cli, sink, sizeof(sink)) <= 0)
+			break;
+	}
+	if (s->cli.fl & SF_EOF)
+		s->cli.fl |= SF_ERR;
+	return progress;
+}
+
+static unsigned
+tmo(const struct session *s, enum tmo t)
+{
+	unsigned v = s->be ? s->be->timeout[t] : 0;
+
+	if (t == T_CLIENT || t == T_HTTP_REQ || t == T_HTTP_KA ||
+	    t == T_CLIENT_FIN)
+		v = s->fe->timeout[t];
+	return v;
+}
+
+/* After a run: poll interest and the deadline from what is pending. */
+static void
+sess_arm(struct session *s, int progress, enum sess_state before)
+{
+	short ce = 0, se = 0;
+	unsigned limit = (unsigned)(rt.cfg->bufsize - rt.cfg->maxrewrite);
+	unsigned bufsize = (unsigned)rt.cfg->bufsize;
+	int64_t deadline = -1;
+	unsigned t = 0;
+
+	switch (s->state) {
+	case S_REQ:
+		if (!(s->cli.fl & (SF_RD | SF_EOF)) && buf_len(s->req) < limit)
+			ce |= POLLIN;
+		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+			ce |= POLLOUT;
+		if (buf_len(s->req) == 0 && (s->fl & SS_NOT_FIRST)) {
+			t = tmo(s, T_HTTP_KA);
+			if (!t)
+				t = tmo(s, T_HTTP_REQ);
+		} else
+			t = tmo(s, T_HTTP_REQ);
+		if (t)
+			deadline = s->t_start + t;
+		else if ((t = tmo(s, T_CLIENT)) != 0)
+			deadline = (progress || s->expire < 0 || before != s->state) ?
+			    now_ms + t : s->expire;
+		if (s->fl & SS_SRV_IDLE)
+			se = POLLIN;	/* notice the server closing it */
+		break;
+	case S_QUEUE:
+		t = tmo(s, T_QUEUE);
+		if (!t)
+			t = tmo(s, T_CONNECT);
+		deadline = t ? s->t_queue + t : -1;
+		if (s->fl & SS_SRV_IDLE)
+			se = POLLIN;
+		break;
+	case S_TURN:
+		deadline = s->expire;
+		break;
+	case S_CONNECT:
+		se = POLLOUT;
+		t = tmo(s, T_CONNECT);
+		deadline = t ? s->t_conn + t : -1;
+		break;
+	case S_XFER:
+		if (s->req_state == RQ_BODY && !(s->cli.fl & (SF_RD | SF_EOF)) &&
+		    buf_len(s->req) < bufsize)
+			ce |= POLLIN;
+		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+			ce |= POLLOUT;
+		if (s->req_fwd && !(s->srv.fl & SF_WR))
+			se |= POLLOUT;
+		if (s->rsp_state != RS_DONE && !(s->srv.fl & (SF_RD | SF_EOF)) &&
+		    buf_len(s->rsp) < (s->rsp_state == RS_HEAD ? limit : bufsize))
+			se |= POLLIN;
+		t = (ce & POLLOUT) || (ce & POLLIN) ? tmo(s, T_CLIENT) :
+		    tmo(s, T_SERVER);
+		if (!t)
+			t = tmo(s, T_SERVER);
+		break;
+	case S_TUNNEL:
+		if (!(s->cli.fl & (SF_RD | SF_EOF)) && buf_len(s->req) < bufsize)
+			ce |= POLLIN;
+		if (buf_len(s->rsp) && !(s->cli.fl & SF_WR))
+			ce |= POLLOUT;
+		if (!(s->srv.fl & (SF_RD | SF_EOF)) && buf_len(s->rsp) < bufsize)
+			se |= POLLIN;
+		if (buf_len(s->req) && !(s->srv.fl & SF_WR))
+			se |= POLLOUT;
+		t = tmo(s, T_TUNNEL);
+		if (!t) {
+			unsigned c = tmo(s, T_CLIENT), v = tmo(s, T_SERVER);
+
+			t = c > v ? c : v;
+		}
+		if ((s->cli.fl & SF_EOF) && tmo(s, T_CLIENT_FIN))
+			t = tmo(s, T_CLIENT_FIN);
+		else if ((s->srv.fl & SF_EOF) && tmo(s, T_SERVER_FIN))
+			t = tmo(s, T_SERVER_FIN);
+		break;
+	case S_CLOSING:
+		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+			ce |= POLLOUT;
+		if ((s->cli.fl & SF_SHUTW) && !(s->cli.fl & (SF_RD | SF_EOF)))
+			ce |= POLLIN;
+		t = tmo(s, T_CLIENT);
+		if (!t || t > 1000)
+			t = 1000;	/* a lingering close stays short */
+		if (s->rsp_fwd && tmo(s, T_CLIENT))
+			t = tmo(s, T_CLIENT);
+		break;
+	}
+	if (s->state == S_XFER || s->state == S_TUNNEL || s->state == S_CLOSING) {
+		if (t == 0)
+			deadline = -1;
+		else if (progress || s->expire < 0 || before != s->state)
+			deadline = now_ms + t;
+		else
+			deadline = s->expire;
+	}
+	fd_want(s->cli.fd, ce);
+	if (s->srv.fd >= 0)
+		fd_want(s->srv.fd, se);
+	sess_set_expire(s, deadline);
+}
+
+static void
+sess_run(struct session *s)
+{
+	enum sess_state before = s->state;
+	int progress, any = 0, rounds = 0;
+
+	do {
+		progress = 0;
+		/* an idle server connection closed by its server */
+		if ((s->fl & SS_SRV_IDLE) && (s->srv.fl & (SF_RD | SF_ERR)))
+			srv_close(s);
+		/* a client that vanished while we wait on its behalf */
+		if ((s->cli.fl & SF_ERR) && s->state != S_CLOSING &&
+		    s->state != S_XFER && s->state != S_TUNNEL) {
+			sess_kill(s, s->state == S_REQ ? NULL : "CC");
+		}
+		switch (s->state) {
+		case S_REQ:
+			if (s->rsp_fwd && (s->cli.fl & SF_WR)) {
+				int n = drain(&s->cli, s->rsp, s->rsp_fwd);
+
+				if (n > 0) {
+					s->rsp_fwd -= (unsigned)n;
+					progress = 1;
+				} else if (n == -2) {
+					sess_kill(s, NULL);
+					break;
+				}
+			}
+			if (s->rsp_fwd == 0)
+				progress |= do_req(s);
+			break;
+		case S_QUEUE:
+		case S_TURN:
+			break;
+		case S_CONNECT:
+			progress = do_connect(s);
+			break;
+		case S_XFER:
+			progress = do_xfer(s);
+			break;
+		case S_TUNNEL:
+			progress = do_tunnel(s);
+			break;
+		case S_CLOSING:
+			progress = do_closing(s);
+			break;
+		}
+		any |= progress;
+		if (s->state == S_CLOSING && (s->cli.fl & SF_ERR))
+			break;
+	} while (progress && ++rounds < 64);
+
+	if (s->state == S_CLOSING && ((s->cli.fl & SF_ERR) ||
+	    ((s->cli.fl & SF_SHUTW) && (s->cli.fl & SF_EOF)))) {
+		sess_free(s);
+		return;
+	}
+	if (s->req && buf_len(s->req) == 0) {
+		buf_put(s->req);
+		s->req = NULL;
+		s->req_fwd = 0;
+	}
+	if (s->rsp && buf_len(s->rsp) == 0) {
+		buf_put(s->rsp);
+		s->rsp = NULL;
+		s->rsp_fwd = 0;
+	}
+	sess_arm(s, any, before);
+}
+
+static void
+sess_event(void *obj, int fd, short revents)
+{
+	struct session *s = obj;
+	struct side *sd = fd == s->cli.fd ? &s->cli : &s->srv;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		sd->fl |= SF_RD;
+	if (revents & (POLLOUT | POLLHUP | POLLERR))
+		sd->fl |= SF_WR;
+	if (revents & POLLERR)
+		sd->fl |= SF_ERR;
+	if ((revents & POLLHUP) && !(revents & POLLIN))
+		sd->fl |= SF_EOF | SF_ERR;
+	sess_run(s);
+}
+
+static void
+sess_timeout(struct session *s)
+{
+	switch (s->state) {
+	case S_REQ:
+		if (buf_len(s->req) == 0 && (s->fl & SS_NOT_FIRST)) {
+			sess_kill(s, NULL);	/* idle keep-alive ends quietly */
+			break;
+		}
+		s->nreq++;
+		s->fl &= ~SS_CLI_KA;
+		sess_error(s, 408, "cR");
+		break;
+	case S_QUEUE:
+		queue_del(s);
+		s->t_qdur = now_ms - s->t_queue;
+		sess_error(s, 503, "sQ");
+		break;
+	case S_TURN:
+		sess_connect(s);
+		break;
+	case S_CONNECT:
+		log_debug("connect to %s/%s timed out", s->be->name, s->sv->name);
+		sess_conn_failed(s);
+		break;
+	case S_XFER:
+		if (s->rsp_state == RS_HEAD && !(s->fl & SS_RSP_STARTED) &&
+		    s->rsp_fwd == 0 && s->req_state == RQ_DONE) {
+			s->sv->st->eresp++;
+			sess_error(s, 504, "sH");
+		} else
+			sess_kill(s, s->req_state == RQ_BODY ? "cD" : "sD");
+		break;
+	case S_TUNNEL:
+		sess_kill(s, "cD");
+		break;
+	case S_CLOSING:
+		s->cli.fl |= SF_ERR;
+		break;
+	}
+	s->expire = -1;
+	sess_run(s);
+}
+
+/* ==================================================================== */
+/* Health checks.                                                        */
+/* Non-blocking TCP connect checks, run by the same loop.  The health   */
+/* counter follows HAProxy: a server starts UP at the lowest UP level   */
+/* (one failure takes it down), "fall" failures take a fully healthy   */
+/* server DOWN, "rise" successes bring it back.  Every change is        */
+/* logged with its reason and applied to the balancer at once.         */
+/* ==================================================================== */
+
+struct check {
+	struct server	*srv;
+	int		 fd;
+	int64_t		 next;		/* start of the next check */
+	int64_t		 deadline;	/* end of the running one */
+	int64_t		 started;
+	struct check	*next_chk;
+};
+
+static struct check *checks;
+
+static void
+srv_count(struct proxy *be, int *act, int *bck)
+{
+	struct server *s;
+
+	*act = *bck = 0;
+	for (s = be->srv; s; s = s->next)
+		if (srv_usable(s)) {
+			if (s->backup)
+				(*bck)++;
+			else
+				(*act)++;
+		}
+}
+
+static void
+chk_result(struct check *c, int ok, const char *reason, const char *info)
+{
+	struct server *s = c->srv;
+	struct srv_state *st = s->st;
+	int dur = (int)(now_ms - c->started), act, bck, was = st->up;
+	int full = s->rise + s->fall - 1;
+	char msg[160];
+
+	if (info)
+		snprintf(msg, sizeof(msg), "%s, info: \"%s\"", reason, info);
+	else
+		snprintf(msg, sizeof(msg), "%s", reason);
+	if (ok) {
+		if (st->health < full) {
+			st->health++;
+			if (st->health >= s->rise)
+				st->health = full;
+		}
+		if (!st->up && st->health >= s->rise)
+			st->up = 1;
+	} else {
+		st->chkfail++;
+		if (st->health > s->rise)
+			st->health--;
+		else {
+			st->health = 0;
+			st->up = 0;
+		}
+	}
+	snprintf(st->reason, sizeof(st->reason), "%s", msg);
+	if (st->up == was)
+		return;
+	st->last_change = now_ms;
+	lb_update(s);
+	srv_count(s->be, &act, &bck);
+	if (st->up) {
+		log_warn("Server %s/%s is UP, reason: %s, check duration: %dms. "
+		    "%d active and %d backup servers online. 0 sessions requeued, "
+		    "%d total in queue.", s->be->name, s->name, msg, dur, act, bck,
+		    s->be->queue ? s->be->queue->len : 0);
+		queues_dirty = 1;
+	} else {
+		log_warn("Server %s/%s is DOWN, reason: %s, check duration: %dms. "
+		    "%d active and %d backup servers left. %d sessions active, "
+		    "0 requeued, 0 remaining in queue.", s->be->name, s->name, msg,
+		    dur, act, bck, st->cur);
+		if (act == 0 && bck == 0)
+			log_alert("backend '%s' has no server available!", s->be->name);
+	}
+}
+
+static unsigned
+chk_interval(const struct check *c)
+{
+	const struct server *s = c->srv;
+
+	if (s->st->health == s->rise + s->fall - 1)
+		return s->inter;
+	if (!s->st->up && s->st->health == 0)
+		return s->downinter;
+	return s->fastinter;
+}
+
+static void
+chk_done(struct check *c, int ok, const char *reason, const char *info)
+{
+	if (c->fd >= 0) {
+		/* reset instead of FIN: no TIME_WAIT left per check */
+		struct linger lg = { 1, 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		fd_close(c->fd);
+		c->fd = -1;
+	}
+	chk_result(c, ok, reason, info);
+	c->next = now_ms + chk_interval(c);
+	c->deadline = -1;
+}
+
+static void
+chk_event(void *obj, int fd, short revents)
+{
+	struct check *c = obj;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	(void)revents;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err)
+		chk_done(c, 0, "Layer4 connection problem", strerror(err));
+	else
+		chk_done(c, 1, "Layer4 check passed", NULL);
+}
+
+static void
+chk_start(struct check *c)
+{
+	struct server *s = c->srv;
+	unsigned t = s->be->timeout[T_CHECK];
+	int fd;
+
+	c->started = now_ms;
+	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || fd >= fdtab_size) {
+		if (fd >= 0)
+			close(fd);
+		chk_done(c, 0, "Socket error", strerror(fd < 0 ? errno : EMFILE));
+		return;
+	}
+	c->fd = fd;
+	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) < 0 &&
+	    errno != EINPROGRESS) {
+		chk_done(c, 0, "Layer4 connection problem", strerror(errno));
+		return;
+	}
+	fd_register(fd, chk_event, c, POLLOUT);
+	/* HAProxy: "timeout check" bounds the check once connected, and
+	 * "timeout connect" the connection; with neither, "inter". */
+	if (t == 0 || (s->be->timeout[T_CONNECT] &&
+	    s->be->timeout[T_CONNECT] < t))
+		t = s->be->timeout[T_CONNECT] ? s->be->timeout[T_CONNECT] : s->inter;
+	c->deadline = now_ms + t;
+}
+
+static void
+checks_init(struct config *cfg)
+{
+	struct proxy *be;
+	struct server *s;
+	int n = 0;
+
+	for (be = cfg->proxies; be; be = be->next)
+		for (s = be->srv; s; s = s->next)
+			if (s->check && !s->disabled)
+				n++;
+	for (be = cfg->proxies; be; be = be->next) {
+		int i = 0;
+
+		for (s = be->srv; s; s = s->next) {
+			struct check *c;
+
+			if (!s->check || s->disabled)
+				continue;
+			c = xcalloc(1, sizeof(*c));
+			c->srv = s;
+			c->fd = -1;
+			c->deadline = -1;
+			/* spread the first checks over a short window */
+			c->next = now_ms + (int64_t)(i++ * (s->inter < 1000 ?
+			    s->inter : 1000)) / (n ? n : 1);
+			c->next_chk = checks;
+			checks = c;
+			s->chk = c;
+		}
+	}
+}
+
+/* Start due checks, expire running ones; returns the next deadline. */
+static int64_t
+checks_run(void)
+{
+	struct check *c;
+	int64_t next = -1;
+
+	for (c = checks; c; c = c->next_chk) {
+		if (c->fd >= 0 && c->deadline >= 0 && now_ms >= c->deadline)
+			chk_done(c, 0, "Layer4 timeout", NULL);
+		if (c->fd < 0 && now_ms >= c->next)
+			chk_start(c);
+		if (c->fd >= 0) {
+			if (next < 0 || c->deadline < next)
+				next = c->deadline;
+		} else if (next < 0 || c->next < next)
+			next = c->next;
+	}
+	return next;
+}
+
+/* ==================================================================== */
+/* Logging.                                                              */
+/* One line per finished request or tunnel, in HAProxy's httplog (or    */
+/* tcplog) layout, on stderr.                                            */
+/* ==================================================================== */
+
+static void
+sess_log(struct session *s)
+{
+	char src[INET6_ADDRSTRLEN + 8], date[64], line[1024];
+	struct timeval tv;
+	struct tm tm;
+	int64_t ta = now_ms - s->t_start;
+	long long tr, tw, tc, tsr;
+	int fecur = fe_state(s->fe)->cur;
+	const char *srv = s->sv && (s->fl & (SS_COUNTED | SS_SRV_IDLE)) ?
+	    s->sv->name : s->sv && s->t_conn >= 0 ? s->sv->name : "<NOSRV>";
+
+	if (s->fl & SS_LOGGED)
+		return;
+	s->fl |= SS_LOGGED;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	addr_str(&s->src, src, sizeof(src), 1);
+	tr = s->t_req >= 0 ? s->t_req - s->t_start : -1;
+	tw = s->t_conn >= 0 || s->t_queue >= 0 ? s->t_qdur : -1;
+	tc = s->t_est >= 0 ? s->t_est - s->t_conn : -1;
+	tsr = s->t_rsp >= 0 && s->t_est >= 0 ? s->t_rsp - s->t_est : -1;
+	if (s->fl & SS_TCP) {
+		snprintf(line, sizeof(line), "%s [%s.%03d] %s %s/%s %lld/%lld/%lld "
+		    "%llu %s %d/%d/%d/%d/%d %d/%d", src, date,
+		    (int)(tv.tv_usec / 1000), s->fe->name,
+		    s->be ? s->be->name : s->fe->name, srv, tw, tc, (long long)ta,
+		    (unsigned long long)s->bytes_out, s->term, rt.curconn, fecur,
+		    0, s->st ? s->st->cur : 0, 0, 0,
+		    s->be && s->be->queue ? s->be->queue->len : 0);
+	} else {
+		snprintf(line, sizeof(line), "%s [%s.%03d] %s %s/%s "
+		    "%lld/%lld/%lld/%lld/%lld %d %llu - - %c%c-- %d/%d/%d/%d/%d "
+		    "%d/%d \"%s\"", src, date, (int)(tv.tv_usec / 1000),
+		    s->fe->name, s->be ? s->be->name : s->fe->name, srv, tr, tw, tc,
+		    tsr, (long long)ta, s->status, (unsigned long long)s->bytes_out,
+		    s->term[0], s->term[1], rt.curconn, fecur, 0,
+		    s->st ? s->st->cur : 0, 0, 0,
+		    s->be && s->be->queue ? s->be->queue->len : 0,
+		    s->reqline[0] ? s->reqline : "<BADREQ>");
+	}
+	fprintf(stderr, "%s\n", line);
+}
+
+/* ==================================================================== */
+/* Signals and main loop.                                                */
+/* Signals arrive through a signalfd polled like any socket.  The main  */
+/* loop polls, dispatches events (skipping fds reused in the same       */
+/* round), runs deferred queue work, expired session timers and checks. */
+/* ==================================================================== */
+
+static int sigfd = -1;
+static int want_exit;
+
+static void
+signal_event(void *obj, int fd, short revents)
+{
+	struct signalfd_siginfo si;
+	struct listener *l;
+
+	(void)obj;
+	(void)revents;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+			log_warn("Exiting (signal %d).", (int)si.ssi_signo);
+			want_exit = 1;
+			break;
+		case SIGUSR1:
+			log_warn("Stopping: finishing %d connection(s), accepting "
+			    "no more.", rt.curconn);
+			rt.stopping = 1;
+			for (l = rt.listeners; l; l = l->next)
+				if (l->fd >= 0) {
+					fd_close(l->fd);
+					l->fd = -1;
+				}
+			break;
+		case SIGHUP:
+			log_warn("SIGHUP: reload is not supported in this version; "
+			    "configuration unchanged.");
+			break;
+		}
+	}
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "waxlb %s - HAProxy-compatible load balancer for WAX API and "
+	    "State-History nodes\n"
+	    "usage: waxlb -f FILE [-f FILE ...] [-c] [-d] [-db]\n"
+	    "       waxlb -v | -h\n"
+	    "  -f FILE  configuration file (HAProxy syntax); may repeat\n"
+	    "  -c       check the configuration and exit (0 valid, 1 not)\n"
+	    "  -d       debug: more messages on stderr\n"
+	    "  -db      accepted for HAProxy compatibility (foreground is the "
+	    "default)\n"
+	    "  -v       print the version\n"
+	    "  -h       this help\n", WAXLB_VERSION);
+}
+
+static int
+runtime_init(struct config *cfg)
+{
+	struct rlimit rl;
+	struct proxy *px;
+	struct bind_conf *b;
+	int maxfd;
+	sigset_t mask;
+
+	rt.cfg = cfg;
+	/* two fds per connection, plus checks and listeners */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)cfg->maxconn * 2 + 256 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = (rlim_t)cfg->maxconn * 2 + 256;
+		if (rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	maxfd = rl.rlim_cur > (rlim_t)(1 << 22) ? (1 << 22) : (int)rl.rlim_cur;
+	if ((rlim_t)cfg->maxconn * 2 + 64 > (rlim_t)maxfd)
+		log_warn("maxconn %d needs about %d file descriptors but the limit "
+		    "is %d: accept will pause when it is reached", cfg->maxconn,
+		    cfg->maxconn * 2 + 64, maxfd);
+	fd_init(maxfd);
+	rt.scratch = xcalloc(1, (size_t)cfg->bufsize + (size_t)cfg->maxrewrite +
+	    sizeof(struct http_msg));
+	rt.next_expire = -1;
+
+	for (px = cfg->proxies; px; px = px->next) {
+		struct server *s;
+
+		for (s = px->srv; s; s = s->next) {
+			s->st = xcalloc(1, sizeof(*s->st));
+			s->st->up = 1;
+			s->st->health = s->rise;
+			s->st->last_change = now_ms;
+		}
+		if (px->cap & CAP_BE)
+			lb_init(px);
+	}
+	for (px = cfg->proxies; px; px = px->next) {
+		if (!(px->cap & CAP_FE))
+			continue;
+		for (b = px->binds; b; b = b->next) {
+			struct listener *l = xcalloc(1, sizeof(*l));
+			char err[256];
+
+			l->fe = px;
+			l->bind = b;
+			if (listener_open(l, err, sizeof(err)) < 0) {
+				log_alert("Starting frontend %s: %s", px->name, err);
+				return -1;
+			}
+			fd_register(l->fd, listener_accept, l, POLLIN);
+			l->next = rt.listeners;
+			rt.listeners = l;
+		}
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd >= 0)
+		fd_register(sigfd, signal_event, NULL, POLLIN);
+	signal(SIGPIPE, SIG_IGN);
+	checks_init(cfg);
+	return 0;
+}
+
+/* Expired session timers; recomputes the earliest deadline. */
+static void
+timers_run(void)
+{
+	struct session *s, *next;
+	int64_t min = -1;
+
+	if (rt.next_expire < 0 || now_ms < rt.next_expire)
+		return;
+	rt.next_expire = -1;
+	for (s = rt.sessions; s; s = next) {
+		next = s->next;
+		if (s->expire >= 0 && now_ms >= s->expire) {
+			/* sess_timeout may free s; 'next' was read first, and
+			 * no other session is freed by it */
+			sess_timeout(s);
+			continue;
+		}
+		if (s->expire >= 0 && (min < 0 || s->expire < min))
+			min = s->expire;
+	}
+	if (min >= 0 && (rt.next_expire < 0 || min < rt.next_expire))
+		rt.next_expire = min;
+}
+
+struct fired {
+	int		 fd;
+	unsigned	 gen;
+	short		 revents;
+};
+
+static int
+main_loop(void)
+{
+	struct fired *fired = xcalloc((size_t)fdtab_size, sizeof(*fired));
+
+	for (;;) {
+		int64_t next_chk, wake;
+		int timeout, n, i, nf = 0;
+
+		now_ms = mono_ms();
+		next_chk = checks_run();
+		if (queues_dirty)
+			queues_process();
+		if (want_exit || (rt.stopping && rt.sessions == NULL))
+			break;
+		wake = rt.next_expire;
+		if (next_chk >= 0 && (wake < 0 || next_chk < wake))
+			wake = next_chk;
+		if (rt.paused && (wake < 0 || rt.paused < wake))
+			wake = rt.paused;
+		timeout = wake < 0 ? -1 : wake <= now_ms ? 0 :
+		    (wake - now_ms > 60000 ? 60000 : (int)(wake - now_ms));
+		n = poll(pfds, (nfds_t)npfds, timeout);
+		now_ms = mono_ms();
+		if (n < 0 && errno != EINTR) {
+			log_alert("poll: %s", strerror(errno));
+			return 1;
+		}
+		for (i = 0; n > 0 && i < npfds; i++) {
+			if (pfds[i].revents == 0)
+				continue;
+			fired[nf].fd = pfds[i].fd;
+			fired[nf].gen = fdtab[pfds[i].fd].gen;
+			fired[nf].revents = pfds[i].revents;
+			nf++;
+			n--;
+		}
+		for (i = 0; i < nf; i++) {
+			struct fdent *e = &fdtab[fired[i].fd];
+
+			if (e->gen == fired[i].gen && e->cb && e->pidx >= 0)
+				e->cb(e->obj, fired[i].fd, fired[i].revents);
+		}
+		if (queues_dirty)
+			queues_process();
+		timers_run();
+		if (rt.paused && now_ms >= rt.paused) {
+			/* retry accepting after an fd shortage */
+			struct listener *l;
+
+			rt.paused = 0;
+			for (l = rt.listeners; l; l = l->next)
+				l->paused = -1;
+			listeners_update();
+		}
+	}
+	free(fired);
+	return 0;
+}
+
+#ifndef WAXLB_NO_MAIN
+int
+main(int argc, char **argv)
+{
+	const char **files;
+	struct config *cfg;
+	int nfiles = 0, check_only = 0, i, rc;
+
+	files = xcalloc((size_t)argc + 1, sizeof(*files));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-f") == 0 && i + 1 < argc)
+			files[nfiles++] = argv[++i];
+		else if (strncmp(a, "-f", 2) == 0 && a[2])
+			files[nfiles++] = a + 2;
+		else if (strcmp(a, "-c") == 0)
+			check_only = 1;
+		else if (strcmp(a, "-d") == 0)
+			debug_mode = 1;
+		else if (strcmp(a, "-db") == 0 || strcmp(a, "-q") == 0)
+			;
+		else if (strcmp(a, "-v") == 0 || strcmp(a, "-vv") == 0 ||
+		    strcmp(a, "--version") == 0) {
+			printf("waxlb version %s\n", WAXLB_VERSION);
+			return 0;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "waxlb: unknown option '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (nfiles == 0) {
+		fprintf(stderr, "waxlb: no configuration file (-f FILE)\n");
+		usage(stderr);
+		return 1;
+	}
+	cclass_init();
+	now_ms = mono_ms();
+	cfg = config_load(files, nfiles, stderr);
+	if (cfg == NULL) {
+		fprintf(stderr, "waxlb: configuration has errors, not starting\n");
+		return 1;
+	}
+	if (cfg->debug)
+		debug_mode = 1;
+	if (check_only) {
+		printf("Configuration file is valid\n");
+		config_free(cfg);
+		free(files);
+		return 0;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (runtime_init(cfg) < 0)
+		return 1;
+	log_notice("waxlb %s started (pid %d, maxconn %d).", WAXLB_VERSION,
+	    (int)getpid(), cfg->maxconn);
+	rc = main_loop();
+	while (rt.sessions)
+		sess_free(rt.sessions);
+	free(files);
+	return rc;
+}
+#endif

@@ -1,0 +1,356 @@
+/*
+ * waxlb.h - types shared by waxlb.c and its unit tests.
+ *
+ * Everything a test or a fuzzer calls directly is declared here: the
+ * configuration loader, the HTTP message parser, the chunked-framing
+ * decoder, ACL evaluation, server selection and time parsing.  None of
+ * these touch a socket or the clock, so they can be driven from a buffer.
+ */
+#ifndef WAXLB_H
+#define WAXLB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <regex.h>
+
+#define WAXLB_VERSION		"0.1.0"
+
+/* Named limits, in one place. */
+#define BUFSIZE_DEFAULT		16384	/* tune.bufsize, as HAProxy */
+#define MAXREWRITE		1024	/* room kept for added headers */
+#define HDR_MAX			101	/* headers per message (tune.http.maxhdr) */
+#define NAME_MAX_LEN		128	/* proxy, server and ACL names */
+#define CFG_LINE_MAX		4096	/* one configuration line */
+#define CFG_ARGS_MAX		64	/* words on one configuration line */
+#define MAXCONN_DEFAULT		4096	/* global maxconn when unset */
+#define CHUNK_LINE_MAX		4096	/* chunk-size line incl. extensions */
+#define TRAILER_MAX		16384	/* all trailer lines of one message */
+
+/* ------------------------------------------------------------------ */
+/* Time values                                                          */
+
+/* Parse an HAProxy time ("150", "10s", "2m", "500us").  A bare number is
+ * milliseconds; microseconds round up to a whole millisecond.  Returns 0
+ * and sets *ms, or -1 on a malformed or overflowing value. */
+int parse_time(const char *s, unsigned *ms);
+
+/* ------------------------------------------------------------------ */
+/* HTTP/1.x messages                                                    */
+
+struct http_hdr {
+	const char	*name;
+	const char	*value;
+	unsigned short	 name_len;
+	unsigned short	 value_len;
+};
+
+/* What the parser learnt about a message's framing and connection. */
+#define MSG_CHUNKED	0x0001	/* Transfer-Encoding ends with chunked */
+#define MSG_CLEN	0x0002	/* Content-Length present (clen valid) */
+#define MSG_CONN_CLOSE	0x0004	/* Connection: close */
+#define MSG_CONN_KA	0x0008	/* Connection: keep-alive */
+#define MSG_CONN_UPG	0x0010	/* Connection: upgrade */
+#define MSG_UPGRADE	0x0020	/* an Upgrade header is present */
+#define MSG_WS		0x0040	/* Upgrade: websocket */
+#define MSG_WS_KEY	0x0080	/* Sec-WebSocket-Key present */
+#define MSG_EXPECT100	0x0100	/* Expect: 100-continue */
+#define MSG_HOST	0x0200	/* a Host header is present */
+
+struct http_msg {
+	/* request line */
+	const char	*method;
+	const char	*uri;
+	unsigned short	 method_len;
+	unsigned short	 uri_len;
+	/* status line */
+	int		 status;
+	int		 minor;		/* HTTP/1.<minor> */
+	unsigned	 flags;		/* MSG_* */
+	int64_t		 clen;		/* Content-Length, -1 if none */
+	int		 nhdr;
+	int		 err;		/* status to answer when parse fails */
+	const char	*err_what;	/* short reason, for the log */
+	struct http_hdr	 hdr[HDR_MAX];
+};
+
+/* Parse a request (or response) head in buf[0..len).  Pure: no I/O, no
+ * allocation; header views point into buf.  Returns the length of the
+ * head (through the empty line) when complete, 0 when more bytes are
+ * needed, -1 when malformed (m->err holds 400/414/431/501/505). */
+int http_parse_request(const char *buf, size_t len, struct http_msg *m);
+int http_parse_response(const char *buf, size_t len, struct http_msg *m);
+
+/* Find header <name> (case-insensitive); returns its index or -1,
+ * starting the search at index <from>. */
+int http_find_hdr(const struct http_msg *m, const char *name, int from);
+
+/* Resumable framing of a chunked body: tells where the message ends
+ * while the bytes pass through untouched. */
+struct chunk_dec {
+	uint64_t	 left;		/* data bytes left in this chunk */
+	unsigned	 state;
+	unsigned	 line;		/* bytes of the current size/trailer line */
+	unsigned	 trailers;	/* bytes of trailers seen */
+	unsigned char	 digits;
+};
+
+/* Consume up to len bytes.  Returns the number of bytes that belong to
+ * the message (stopping right after its end), or -1 if the framing is
+ * malformed.  chunk_done() is true once the terminating CRLF is seen. */
+long chunk_feed(struct chunk_dec *d, const char *buf, size_t len);
+int chunk_done(const struct chunk_dec *d);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+
+enum px_mode { MODE_HTTP, MODE_TCP };
+enum lb_algo { LB_RR, LB_LEASTCONN, LB_FIRST };
+enum http_mode { HTTP_KAL, HTTP_SCL, HTTP_CLO };  /* keep-alive, server-close, close */
+
+/* Timeouts in milliseconds; 0 means unset ("no timeout" as HAProxy). */
+enum tmo {
+	T_CONNECT, T_CLIENT, T_SERVER, T_TUNNEL, T_HTTP_REQ, T_HTTP_KA,
+	T_QUEUE, T_CHECK, T_CLIENT_FIN, T_SERVER_FIN, T_COUNT
+};
+
+/* ACLs: a fetch, a match method and a pattern list.  Several lines with
+ * one name are ORed; patterns on one line are ORed. */
+enum fetch {
+	F_HDR, F_PATH, F_URL, F_METHOD, F_SRC, F_SSL_FC, F_CONST, F_HDR_CNT,
+	F_REQ_VER
+};
+enum match { M_STR, M_BEG, M_END, M_SUB, M_DOM, M_DIR, M_REG, M_FOUND,
+	M_IP, M_BOOL, M_INT, M_LEN };
+
+struct cidr {
+	int		 family;
+	unsigned char	 addr[16];
+	int		 bits;
+};
+
+struct acl_test {
+	enum fetch	 fetch;
+	enum match	 match;
+	int		 icase;
+	int		 cval;		/* F_CONST: the constant's truth */
+	char		*arg;		/* header name for hdr() */
+	int		 npat;
+	char		**pat;
+	size_t		*patlen;
+	regex_t		*re;
+	struct cidr	*cidr;
+	long long	*ival;		/* M_INT/M_LEN: one value per pattern */
+	int		*iop;		/* eq, ge, gt, le, lt */
+	struct acl_test	*next;
+};
+
+struct acl {
+	char		*name;
+	struct acl_test	*tests;
+	struct acl	*next;
+};
+
+/* A condition: terms ANDed within a group, groups ORed. */
+struct cond_term {
+	struct acl	*acl;
+	unsigned char	 neg;
+	unsigned char	 or_before;	/* starts a new OR group */
+};
+
+struct cond {
+	int		 unless;
+	int		 nterm;
+	struct cond_term *term;
+};
+
+struct proxy;
+
+struct switch_rule {
+	char		*be_name;
+	const char	*file;
+	struct proxy	*be;
+	struct cond	*cond;		/* NULL: always */
+	int		 line;
+	struct switch_rule *next;
+};
+
+enum hreq_act { HR_DENY, HR_ALLOW, HR_SET_HDR, HR_ADD_HDR, HR_DEL_HDR,
+	HR_REDIRECT };
+
+struct hreq_rule {
+	enum hreq_act	 act;
+	int		 status;	/* deny_status / redirect code */
+	char		*name;		/* header name, redirect target */
+	char		*value;
+	struct cond	*cond;
+	struct hreq_rule *next;
+};
+
+struct bind_conf {
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	char		*text;		/* as written, for logs and reload */
+	int		 line;
+	struct bind_conf *next;
+};
+
+/* Per-server runtime state, kept apart from the parsed configuration so
+ * that a reload can hand it to the new server of the same name. */
+struct srv_state {
+	int		 cur;		/* requests in flight and tunnels */
+	int		 smax;
+	uint64_t	 stot;
+	uint64_t	 bin, bout;
+	uint64_t	 econ, eresp;
+	int		 up;		/* as the checks see it */
+	int		 health;	/* HAProxy's counter, 0..rise+fall-1 */
+	unsigned	 chkfail;
+	int64_t		 last_change;	/* ms */
+	char		 reason[160];
+	int		 refs;		/* server configs and sessions */
+};
+
+struct server {
+	char		*name;
+	struct proxy	*be;
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	char		*addr_text;
+	int		 id;		/* position in the backend, from 1 */
+	int		 check;
+	unsigned	 inter, fastinter, downinter;
+	int		 rise, fall;
+	int		 weight;	/* user weight 0..256 */
+	int		 maxconn;	/* 0: unlimited */
+	int		 backup;
+	int		 disabled;
+	char		*cookie;
+	int		 line;
+	struct srv_state *st;
+
+	/* load-balancing position (HAProxy's FWRR and FWLC) */
+	int		 eweight;
+	int		 lb_tree;	/* which ordered set holds it */
+	unsigned	 lb_key;
+	uint64_t	 lb_seq;	/* insertion order among equal keys */
+	int		 npos, lpos, rweight;
+	int		 prev_usable, prev_eweight;
+	struct server	*next_full;
+
+	struct check	*chk;
+	struct server	*next;
+};
+
+/* Server options shared by `server` and `default-server`. */
+struct srv_defaults {
+	int		 check;
+	unsigned	 inter, fastinter, downinter;
+	int		 rise, fall, weight, maxconn, backup, disabled;
+	char		*cookie;
+};
+
+/* FWRR group (active or backup servers). */
+struct fwrr_grp {
+	int		 curr_pos, curr_weight, next_weight;
+	int		 init, next;	/* which of the two sets is which */
+};
+
+#define CAP_FE	1
+#define CAP_BE	2
+
+#define OPT_FORWARDFOR	0x01
+#define OPT_REDISPATCH	0x02
+#define OPT_DONTLOGNULL	0x04
+#define OPT_HTTPLOG	0x08
+#define OPT_TCPLOG	0x10
+
+struct proxy {
+	char		*name;
+	int		 cap;
+	const char	*file;
+	int		 line;
+	enum px_mode	 mode;
+	enum http_mode	 http_mode;
+	unsigned	 timeout[T_COUNT];
+	unsigned	 options;
+	int		 maxconn;	/* frontend */
+	int		 retries;
+
+	/* frontend */
+	struct bind_conf *binds;
+	struct acl	*acls;
+	struct switch_rule *rules;
+	struct hreq_rule *hreq;
+	char		*default_be_name;
+	struct proxy	*default_be;
+	int		 default_be_line;
+	const char	*default_be_file;
+
+	/* backend */
+	enum lb_algo	 lb;
+	struct server	*srv;
+	int		 nsrv;
+	struct srv_defaults defsrv;
+	struct fwrr_grp	 act, bck;
+	int		 srv_act, srv_bck;
+	struct server	*fbck;		/* first usable backup */
+	uint64_t	 lb_seq;
+	int		 tot_wact, tot_wbck;
+
+	/* runtime, kept here for the backend's queue */
+	struct pqueue	*queue;
+
+	struct proxy	*next;
+};
+
+struct config {
+	int		 maxconn;
+	int		 bufsize;
+	int		 maxrewrite;
+	int		 debug;
+	struct proxy	*proxies;
+	/* everything allocated while parsing, freed together */
+	void		*arena;
+};
+
+/* Load configuration files.  Errors and warnings are printed to <err> as
+ * "file:line: message"; returns NULL after the whole input has been read
+ * if any error was found. */
+struct config *config_load(const char *const *files, int nfiles, FILE *err);
+/* The same from a string (tests and fuzzers). */
+struct config *config_parse_string(const char *text, const char *name, FILE *err);
+void config_free(struct config *c);
+struct proxy *config_find_proxy(struct config *c, const char *name, int cap);
+
+/* ------------------------------------------------------------------ */
+/* ACL evaluation                                                       */
+
+/* What fetches can see of a request. */
+struct req_ctx {
+	const struct http_msg	*msg;		/* NULL in TCP mode */
+	const struct sockaddr_storage *src;
+	int			 ssl;
+};
+
+int acl_exec(const struct acl *a, const struct req_ctx *ctx);
+int cond_exec(const struct cond *c, const struct req_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Server selection                                                     */
+
+/* Recompute the load-balancing sets after config load or after a
+ * server's usable state or weight changed. */
+void lb_init(struct proxy *be);
+void lb_update(struct server *s);
+/* Pick a server for a new request; NULL when none is usable or all are
+ * full.  <avoid> is skipped when another one is possible. */
+struct server *lb_pick(struct proxy *be, struct server *avoid);
+/* Tell the balancer a server's in-flight count changed (leastconn). */
+void lb_taken(struct server *s);
+void lb_released(struct server *s);
+int srv_usable(const struct server *s);
+
+#endif /* WAXLB_H */
