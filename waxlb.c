@@ -3742,8 +3742,8 @@ sess_kill(struct session *s, const char *term)
 		queue_del(s);
 	srv_release(s);
 	srv_close(s);
-	if (!(s->fl & SS_LOGGED) && (s->nreq > 0 || s->status > 0 ||
-	    s->bytes_in > 0 || (s->fl & SS_TCP)))
+	/* an idle keep-alive connection ending is not a request */
+	if (s->state != S_REQ || buf_len(s->req) > 0 || s->status > 0)
 		sess_log(s);
 	s->fl |= SS_LOGGED;
 	s->state = S_CLOSING;
