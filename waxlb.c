@@ -2346,10 +2346,7 @@ parse_semantics(struct http_msg *m, int is_req)
 					continue;
 				}
 				chunked_last = 0;
-				if (!ieq(el, ell, "gzip") && !ieq(el, ell, "deflate") &&
-				    !ieq(el, ell, "compress") && !ieq(el, ell, "x-gzip") &&
-				    !ieq(el, ell, "x-compress"))
-					te_unknown = 1;
+				te_unknown = 1;
 			}
 		} else if (ieq(h->name, h->name_len, "connection")) {
 			while (list_next(&p, end, &el, &ell)) {
@@ -2373,7 +2370,8 @@ parse_semantics(struct http_msg *m, int is_req)
 			hostlen = h->value_len;
 			m->flags |= MSG_HOST;
 		} else if (is_req && ieq(h->name, h->name_len, "sec-websocket-key")) {
-			m->flags |= MSG_WS_KEY;
+			if (h->value_len)
+				m->flags |= MSG_WS_KEY;
 		} else if (is_req && ieq(h->name, h->name_len, "expect")) {
 			if (ieq(h->value, h->value_len, "100-continue"))
 				m->flags |= MSG_EXPECT100;
@@ -2383,8 +2381,11 @@ parse_semantics(struct http_msg *m, int is_req)
 		if (is_req) {
 			if (m->minor == 0)
 				return perr(m, 400, "transfer-encoding in an HTTP/1.0 request");
+			/* HAProxy 2.6 answers 400 to any coding but chunked
+			 * in a request; so does waxlb (RFC 9112 would allow
+			 * 501 for an unknown one, see README) */
 			if (te_unknown)
-				return perr(m, 501, "unsupported transfer-encoding");
+				return perr(m, 400, "unsupported transfer-encoding");
 			if (!chunked_last || chunked_n != 1)
 				return perr(m, 400, "transfer-encoding does not end with chunked");
 			if (m->flags & MSG_CLEN)
@@ -2459,7 +2460,7 @@ http_parse_request(const char *buf, size_t len, struct http_msg *m)
 	if (sp1 == p || sp1 == end || *sp1 != ' ')
 		return perr(m, 400, "invalid method");
 	sp2 = sp1 + 1;
-	while (sp2 < end && IS_URICHAR(*sp2))
+	while (sp2 < end && IS_URICHAR(*sp2) && *sp2 != '#')
 		sp2++;
 	if (sp2 == sp1 + 1 || sp2 == end || *sp2 != ' ')
 		return perr(m, 400, sp2 == end ? "missing HTTP version" :
@@ -3828,11 +3829,21 @@ build_req_head(struct session *s, const struct http_msg *m)
 
 		if (ieq(h->name, h->name_len, "connection") ||
 		    ieq(h->name, h->name_len, "transfer-encoding") ||
+		    ieq(h->name, h->name_len, "content-length") ||
 		    ieq(h->name, h->name_len, "proxy-connection"))
 			continue;
 		PUT(h->name, h->name_len);
 		PUTS(": ");
 		PUT(h->value, h->value_len);
+		PUTS("\r\n");
+	}
+	if (m->flags & MSG_CLEN) {
+		/* one length, however it was written ("5, 5" or twice) */
+		char num[24];
+
+		PUTS("content-length: ");
+		snprintf(num, sizeof(num), "%lld", (long long)m->clen);
+		PUTS(num);
 		PUTS("\r\n");
 	}
 	if (m->flags & MSG_CHUNKED) {
