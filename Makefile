@@ -14,7 +14,9 @@ PYTHON   ?= /usr/bin/python3
 CFLAGS   ?= -Os
 WARN     := -Wall -Wextra
 LDFLAGS  ?= -static -s -Wl,--gc-sections
-BUILD_PKGS := musl-tools
+BUILD_PKGS := musl-tools libbearssl-dev
+TLS_INC  := -I/usr/include/bearssl
+BEARSSL_A := /usr/lib/x86_64-linux-gnu/libbearssl.a
 TEST_PKGS  := python3-pytest python3-websockets haproxy curl socat wrk openssl
 
 .PHONY: all deps test-deps unit test demo clean
@@ -39,15 +41,16 @@ test-deps: deps
 	$(call apt_ensure,$(TEST_PKGS))
 
 waxlb: waxlb.c waxlb.h | deps
-	$(CC_MUSL) $(CFLAGS) $(WARN) -ffunction-sections -fdata-sections -o $@ waxlb.c $(LDFLAGS)
+	$(CC_MUSL) $(CFLAGS) $(WARN) $(TLS_INC) -DWAXLB_FORTIFY_SHIMS -ffunction-sections \
+		-fdata-sections -o $@ waxlb.c $(BEARSSL_A) $(LDFLAGS)
 
 # Unit tests: waxlb.c with main() compiled out, linked into test/unit.c.
 test/unit: test/unit.c waxlb.c waxlb.h
-	$(CC_HOST) -O1 -g $(WARN) -DWAXLB_NO_MAIN -o $@ test/unit.c waxlb.c
+	$(CC_HOST) -O1 -g $(WARN) $(TLS_INC) -DWAXLB_NO_MAIN -o $@ test/unit.c waxlb.c -lbearssl
 
 test/unit-asan: test/unit.c waxlb.c waxlb.h
 	$(CC_HOST) -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-DWAXLB_NO_MAIN -o $@ test/unit.c waxlb.c
+		$(TLS_INC) -DWAXLB_NO_MAIN -o $@ test/unit.c waxlb.c -lbearssl
 
 unit: test/unit test/unit-asan
 	./test/unit

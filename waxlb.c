@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -215,6 +217,7 @@ addr_str(const struct sockaddr_storage *ss, char *out, size_t len, int with_port
 struct arena_blk {
 	struct arena_blk *next;
 	regex_t		*re;
+	struct tls_cert	*cert;
 	long long	 align[];
 };
 
@@ -249,6 +252,8 @@ config_free(struct config *c)
 		nb = b->next;
 		if (b->re)
 			regfree(b->re);
+		if (b->cert)
+			tls_cert_free(b->cert);
 		free(b);
 	}
 	free(c);
@@ -1190,28 +1195,130 @@ parse_server(struct cfgp *p, struct proxy *px, char **args, int n)
 
 /* ---- bind ---- */
 
+static int
+parse_tls_ver(const char *v, unsigned *out)
+{
+	if (strcmp(v, "TLSv1.0") == 0)
+		*out = BR_TLS10;
+	else if (strcmp(v, "TLSv1.1") == 0)
+		*out = BR_TLS11;
+	else if (strcmp(v, "TLSv1.2") == 0)
+		*out = BR_TLS12;
+	else
+		return -1;
+	return 0;
+}
+
 static void
 parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 {
 	char addrs[CFG_LINE_MAX], *a, *save = NULL;
 	const char *why;
-	int i;
+	struct tls_conf *tc = NULL;
+	int i, ssl = 0;
 
 	if (n < 2) {
 		cfg_err(p, "'bind' expects an address");
 		return;
 	}
+	tc = cfg_alloc(p->c, sizeof(*tc));
+	tc->file = cfg_strdup(p->c, p->file);
+	tc->line = p->line;
 	for (i = 2; i < n; i++) {
-		const char *k = args[i];
+		const char *k = args[i], *v = i + 1 < n ? args[i + 1] : NULL;
 
-		if (strcmp(k, "ssl") == 0 || strcmp(k, "crt") == 0) {
-			cfg_err(p, "bind option '%s': TLS is not in this build", k);
+		if (strcmp(k, "ssl") == 0) {
+			ssl = 1;
+			continue;
+		}
+		if (strcmp(k, "crt") == 0 || strcmp(k, "alpn") == 0 ||
+		    strcmp(k, "ciphers") == 0 || strcmp(k, "ssl-min-ver") == 0 ||
+		    strcmp(k, "ssl-max-ver") == 0 || strcmp(k, "ciphersuites") == 0 ||
+		    strcmp(k, "curves") == 0 || strcmp(k, "ecdhe") == 0 ||
+		    strcmp(k, "npn") == 0) {
+			if (v == NULL) {
+				cfg_err(p, "bind option '%s' expects a value", k);
+				return;
+			}
+			i++;
+		}
+		if (strcmp(k, "crt") == 0) {
+			if (tc->ncrt == 16) {
+				cfg_err(p, "too many 'crt' on one bind line (16 at most)");
+				return;
+			}
+			tc->crt[tc->ncrt++] = cfg_strdup(p->c, v);
+			continue;
+		}
+		if (strcmp(k, "alpn") == 0) {
+			char list[256], *t, *sv = NULL;
+
+			snprintf(list, sizeof(list), "%s", v);
+			for (t = strtok_r(list, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+				if (strcmp(t, "http/1.1") == 0 || strcmp(t, "http/1.0") == 0) {
+					if (tc->nalpn < 4)
+						tc->alpn[tc->nalpn++] = cfg_strdup(p->c, t);
+				} else
+					cfg_warn(p, "alpn '%s' is not offered: waxlb speaks "
+					    "HTTP/1.1 only", t);
+			}
+			continue;
+		}
+		if (strcmp(k, "ciphers") == 0) {
+			tc->ciphers = cfg_strdup(p->c, v);
+			continue;
+		}
+		if (strcmp(k, "ssl-min-ver") == 0 || strcmp(k, "ssl-max-ver") == 0) {
+			unsigned ver;
+
+			if (strcmp(v, "TLSv1.3") == 0 && k[8] == 'a') {
+				cfg_warn(p, "ssl-max-ver TLSv1.3: BearSSL stops at TLSv1.2");
+				continue;
+			}
+			if (parse_tls_ver(v, &ver) < 0) {
+				cfg_err(p, "%s '%s': expected TLSv1.0, TLSv1.1 or TLSv1.2 "
+				    "(BearSSL has no TLSv1.3)", k, v);
+				return;
+			}
+			if (k[8] == 'i')
+				tc->vmin = ver;
+			else
+				tc->vmax = ver;
+			continue;
+		}
+		if (strcmp(k, "strict-sni") == 0) {
+			tc->strict_sni = 1;
+			continue;
+		}
+		if (strcmp(k, "ciphersuites") == 0 || strcmp(k, "curves") == 0 ||
+		    strcmp(k, "ecdhe") == 0 || strcmp(k, "npn") == 0) {
+			cfg_warn(p, "bind option '%s' is ignored by waxlb", k);
+			continue;
+		}
+		if (strcmp(k, "no-sslv3") == 0 || strcmp(k, "no-tls-tickets") == 0 ||
+		    strcmp(k, "prefer-client-ciphers") == 0 ||
+		    strcmp(k, "no-tlsv13") == 0 || strcmp(k, "force-tlsv12") == 0) {
+			continue;	/* already true with BearSSL */
+		}
+		if (strcmp(k, "no-tlsv10") == 0) {
+			if (tc->vmin < BR_TLS11)
+				tc->vmin = BR_TLS11;
+			continue;
+		}
+		if (strcmp(k, "no-tlsv11") == 0) {
+			if (tc->vmin < BR_TLS12)
+				tc->vmin = BR_TLS12;
+			continue;
+		}
+		if (strcmp(k, "crt-list") == 0 || strcmp(k, "ca-file") == 0 ||
+		    strcmp(k, "verify") == 0 || strcmp(k, "crl-file") == 0) {
+			cfg_err(p, "bind option '%s' is not supported by waxlb", k);
 			return;
 		}
 		if (strcmp(k, "name") == 0 || strcmp(k, "id") == 0 ||
 		    strcmp(k, "maxconn") == 0 || strcmp(k, "backlog") == 0 ||
 		    strcmp(k, "process") == 0 || strcmp(k, "thread") == 0 ||
-		    strcmp(k, "alpn") == 0 || strcmp(k, "interface") == 0 ||
+		    strcmp(k, "interface") == 0 ||
 		    strcmp(k, "mss") == 0 || strcmp(k, "nice") == 0) {
 			cfg_warn(p, "bind option '%s' is ignored by waxlb", k);
 			i++;
@@ -1226,6 +1333,12 @@ parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 		cfg_err(p, "unknown or unsupported bind option '%s'", k);
 		return;
 	}
+	if (ssl && tc->ncrt == 0) {
+		cfg_err(p, "'ssl' needs at least one 'crt FILE' on the bind line");
+		return;
+	}
+	if (!ssl && (tc->ncrt || tc->ciphers || tc->nalpn))
+		cfg_warn(p, "TLS options without 'ssl' have no effect");
 	snprintf(addrs, sizeof(addrs), "%s", args[1]);
 	for (a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
 		struct bind_conf *b = cfg_alloc(p->c, sizeof(*b)), **tail;
@@ -1246,6 +1359,7 @@ parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 		}
 		b->text = cfg_strdup(p->c, a);
 		b->line = p->line;
+		b->tls = ssl ? tc : NULL;
 		for (tail = &px->binds; *tail; tail = &(*tail)->next)
 			;
 		*tail = b;
@@ -1357,6 +1471,60 @@ parse_option(struct cfgp *p, struct proxy *px, char **args, int n, int no)
 			cfg_warn(p, "'option %s' is ignored by waxlb", o);
 	} else
 		cfg_err(p, "unknown option '%s'", o);
+}
+
+#define IS_TCHAR_CFG(c) (isalnum((unsigned char)(c)) || strchr("!#$%&'*+-.^_`|~", (c)))
+
+/* "scheme S | location L | prefix P [code N] [drop-query]"; returns the
+ * number of words used, or -1. */
+static int
+parse_redirect(struct cfgp *p, struct hreq_rule *r, char **args, int n)
+{
+	long long v;
+	int i;
+
+	if (n < 2) {
+		cfg_err(p, "'redirect' expects 'scheme', 'location' or 'prefix' "
+		    "and a value");
+		return -1;
+	}
+	if (strcmp(args[0], "scheme") == 0)
+		r->redir = REDIR_SCHEME;
+	else if (strcmp(args[0], "location") == 0)
+		r->redir = REDIR_LOCATION;
+	else if (strcmp(args[0], "prefix") == 0)
+		r->redir = REDIR_PREFIX;
+	else {
+		cfg_err(p, "redirect '%s': expected scheme, location or prefix",
+		    args[0]);
+		return -1;
+	}
+	if (strstr(args[1], "%[")) {
+		cfg_err(p, "redirect: only literal values are supported");
+		return -1;
+	}
+	r->value = cfg_strdup(p->c, args[1]);
+	r->status = 302;
+	for (i = 2; i < n; i++) {
+		if (strcmp(args[i], "code") == 0) {
+			if (i + 1 >= n || parse_int(args[i + 1], 301, 308, &v) < 0 ||
+			    v == 304 || v == 305 || v == 306) {
+				cfg_err(p, "redirect code must be 301, 302, 303, 307 or 308");
+				return -1;
+			}
+			r->status = (int)v;
+			i++;
+		} else if (strcmp(args[i], "drop-query") == 0)
+			r->drop_query = 1;
+		else if (strcmp(args[i], "append-slash") == 0 ||
+		    strcmp(args[i], "set-cookie") == 0 ||
+		    strcmp(args[i], "clear-cookie") == 0) {
+			cfg_err(p, "redirect option '%s' is not supported", args[i]);
+			return -1;
+		} else
+			break;
+	}
+	return i;
 }
 
 static void
@@ -1533,14 +1701,65 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 			}
 		} else if (strcmp(args[1], "allow") == 0) {
 			r->act = HR_ALLOW;
+		} else if (strcmp(args[1], "set-header") == 0 ||
+		    strcmp(args[1], "add-header") == 0) {
+			if (n < 4) {
+				cfg_err(p, "'http-request %s' expects <name> <value>", args[1]);
+				return;
+			}
+			if (strstr(args[3], "%[") || strchr(args[3], '\r') ||
+			    strchr(args[3], '\n')) {
+				cfg_err(p, "'http-request %s': only literal values are "
+				    "supported (no %%[...] expressions)", args[1]);
+				return;
+			}
+			for (i = 0; args[2][i]; i++)
+				if (!IS_TCHAR_CFG(args[2][i])) {
+					cfg_err(p, "invalid header name '%s'", args[2]);
+					return;
+				}
+			r->act = args[1][0] == 's' ? HR_SET_HDR : HR_ADD_HDR;
+			r->name = cfg_strdup(p->c, args[2]);
+			r->value = cfg_strdup(p->c, args[3]);
+			k = 4;
+		} else if (strcmp(args[1], "del-header") == 0) {
+			if (n < 3) {
+				cfg_err(p, "'http-request del-header' expects <name>");
+				return;
+			}
+			r->act = HR_DEL_HDR;
+			r->name = cfg_strdup(p->c, args[2]);
+			k = 3;
+		} else if (strcmp(args[1], "redirect") == 0) {
+			r->act = HR_REDIRECT;
+			k = parse_redirect(p, r, args + 2, n - 2);
+			if (k < 0)
+				return;
+			k += 2;
 		} else {
-			cfg_err(p, "'http-request %s' is not supported (deny, allow)",
-			    args[1]);
+			cfg_err(p, "'http-request %s' is not supported (deny, allow, "
+			    "set-header, add-header, del-header, redirect)", args[1]);
 			return;
 		}
 		if (cond_opt(p, px, args + k, n - k, &r->cond) < 0)
 			return;
 		for (tail = &px->hreq; *tail; tail = &(*tail)->next)
+			;
+		*tail = r;
+	} else if (strcmp(kw, "redirect") == 0) {
+		struct hreq_rule *r, **tail;
+		int k;
+
+		if (p->section == SEC_DEFAULTS || !need_cap(p, px, CAP_FE, kw))
+			return;
+		r = cfg_alloc(p->c, sizeof(*r));
+		r->act = HR_REDIRECT;
+		k = parse_redirect(p, r, args + 1, n - 1);
+		if (k < 0)
+			return;
+		if (cond_opt(p, px, args + 1 + k, n - 1 - k, &r->cond) < 0)
+			return;
+		for (tail = &px->redirects; *tail; tail = &(*tail)->next)
 			;
 		*tail = r;
 	} else if (in_list(ignored_px_kw, kw)) {
@@ -1556,15 +1775,15 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 
 static const char *ignored_global_kw[] = {
 	"daemon", "log", "chroot", "user", "group", "uid", "gid", "pidfile",
-	"stats", "nbthread", "nbproc", "cpu-map", "ca-base", "crt-base",
-	"ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-	"ssl-default-bind-options", "ssl-default-server-ciphers",
+	"stats", "nbthread", "nbproc", "cpu-map", "ca-base",
+	"ssl-default-bind-ciphersuites", "ssl-default-server-ciphers",
 	"ssl-default-server-ciphersuites", "ssl-default-server-options",
 	"ssl-dh-param-file", "tune.ssl.default-dh-param", "spread-checks",
+	"ssl-server-verify", "tune.ssl.capture-cipherlist-size",
 	"description", "node", "master-worker", "quiet", "log-send-hostname",
 	"log-tag", "ulimit-n", "hard-stop-after", "server-state-file",
 	"server-state-base", "localpeer", "setenv", "presetenv", "unsetenv",
-	"resetenv", "tune.ssl.cachesize", "tune.ssl.lifetime", "maxsslconn",
+	"resetenv", "tune.ssl.lifetime", "maxsslconn",
 	"tune.http.maxhdr", "tune.maxaccept", "tune.h2.max-concurrent-streams",
 	"lua-load", "insecure-fork-wanted", "expose-experimental-directives",
 	"set-dumpable", "h1-case-adjust", "busy-polling", "noepoll", "nopoll",
@@ -1597,6 +1816,44 @@ parse_global_kw(struct cfgp *p, char **args, int n)
 		p->c->maxrewrite = (int)v;
 	} else if (strcmp(args[0], "debug") == 0) {
 		p->c->debug = 1;
+	} else if (strcmp(args[0], "tune.ssl.cachesize") == 0) {
+		if (n != 2 || parse_int(args[1], 0, 10000000, &v) < 0) {
+			cfg_err(p, "'tune.ssl.cachesize' expects an integer");
+			return;
+		}
+		p->c->ssl_cachesize = (int)v;
+	} else if (strcmp(args[0], "crt-base") == 0) {
+		if (n != 2) {
+			cfg_err(p, "'crt-base' expects a directory");
+			return;
+		}
+		p->c->crt_base = cfg_strdup(p->c, args[1]);
+	} else if (strcmp(args[0], "ssl-default-bind-ciphers") == 0) {
+		if (n != 2) {
+			cfg_err(p, "'ssl-default-bind-ciphers' expects a cipher list");
+			return;
+		}
+		p->c->ssl_ciphers = cfg_strdup(p->c, args[1]);
+	} else if (strcmp(args[0], "ssl-default-bind-options") == 0) {
+		int i;
+
+		for (i = 1; i < n; i++) {
+			if (strcmp(args[i], "ssl-min-ver") == 0 && i + 1 < n) {
+				if (parse_tls_ver(args[++i], &p->c->ssl_vmin) < 0) {
+					cfg_err(p, "ssl-min-ver '%s': expected TLSv1.0, TLSv1.1 "
+					    "or TLSv1.2", args[i]);
+					return;
+				}
+			} else if (strcmp(args[i], "ssl-max-ver") == 0 && i + 1 < n) {
+				i++;
+			} else if (strcmp(args[i], "no-tlsv10") == 0) {
+				if (p->c->ssl_vmin < BR_TLS11)
+					p->c->ssl_vmin = BR_TLS11;
+			} else if (strcmp(args[i], "no-tlsv11") == 0) {
+				if (p->c->ssl_vmin < BR_TLS12)
+					p->c->ssl_vmin = BR_TLS12;
+			}
+		}
 	} else if (in_list(ignored_global_kw, args[0])) {
 		cfg_warn(p, "global '%s' is ignored by waxlb", args[0]);
 	} else
@@ -1713,6 +1970,147 @@ parse_text(struct cfgp *p, const char *text)
 	}
 }
 
+/* OpenSSL cipher names for the suites BearSSL implements, strongest and
+ * cheapest first.  The default set is ECDHE with AES-GCM or ChaCha20. */
+static const struct {
+	const char	*name;
+	uint16_t	 id;
+	int		 dflt;
+} cipher_tab[] = {
+	{ "ECDHE-ECDSA-AES128-GCM-SHA256", BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 1 },
+	{ "ECDHE-RSA-AES128-GCM-SHA256", BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 1 },
+	{ "ECDHE-ECDSA-AES256-GCM-SHA384", BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 1 },
+	{ "ECDHE-RSA-AES256-GCM-SHA384", BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 1 },
+	{ "ECDHE-ECDSA-CHACHA20-POLY1305", BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 1 },
+	{ "ECDHE-RSA-CHACHA20-POLY1305", BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 1 },
+	{ "ECDHE-ECDSA-AES128-SHA256", BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, 0 },
+	{ "ECDHE-RSA-AES128-SHA256", BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 0 },
+	{ "ECDHE-ECDSA-AES256-SHA384", BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384, 0 },
+	{ "ECDHE-RSA-AES256-SHA384", BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, 0 },
+	{ "ECDHE-ECDSA-AES128-SHA", BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, 0 },
+	{ "ECDHE-RSA-AES128-SHA", BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, 0 },
+	{ "ECDHE-ECDSA-AES256-SHA", BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, 0 },
+	{ "ECDHE-RSA-AES256-SHA", BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, 0 },
+	{ "AES128-GCM-SHA256", BR_TLS_RSA_WITH_AES_128_GCM_SHA256, 0 },
+	{ "AES256-GCM-SHA384", BR_TLS_RSA_WITH_AES_256_GCM_SHA384, 0 },
+	{ "AES128-SHA256", BR_TLS_RSA_WITH_AES_128_CBC_SHA256, 0 },
+	{ "AES256-SHA256", BR_TLS_RSA_WITH_AES_256_CBC_SHA256, 0 },
+	{ "AES128-SHA", BR_TLS_RSA_WITH_AES_128_CBC_SHA, 0 },
+	{ "AES256-SHA", BR_TLS_RSA_WITH_AES_256_CBC_SHA, 0 },
+};
+
+/* An OpenSSL-style list ("A:B:C"); unknown names are skipped with a
+ * warning, as OpenSSL does, but an empty result is an error. */
+static int
+tls_suites(struct cfgp *p, const char *list, struct tls_conf *tc)
+{
+	char buf[1024], *t, *sv = NULL;
+	size_t i;
+
+	tc->nsuites = 0;
+	if (list == NULL) {
+		for (i = 0; i < sizeof(cipher_tab) / sizeof(cipher_tab[0]); i++)
+			if (cipher_tab[i].dflt)
+				tc->suites[tc->nsuites++] = cipher_tab[i].id;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (t = strtok_r(buf, ":, ", &sv); t; t = strtok_r(NULL, ":, ", &sv)) {
+		for (i = 0; i < sizeof(cipher_tab) / sizeof(cipher_tab[0]); i++)
+			if (strcmp(cipher_tab[i].name, t) == 0)
+				break;
+		if (i == sizeof(cipher_tab) / sizeof(cipher_tab[0])) {
+			if (t[0] != '!' && t[0] != '-' && t[0] != '+')
+				cfg_warn(p, "cipher '%s' is not available in waxlb, skipped", t);
+			continue;
+		}
+		if (tc->nsuites < TLS_SUITES_MAX)
+			tc->suites[tc->nsuites++] = cipher_tab[i].id;
+	}
+	if (tc->nsuites == 0) {
+		cfg_err(p, "no usable cipher in '%s'", list);
+		return -1;
+	}
+	return 0;
+}
+
+/* A certificate kept with the configuration, freed with it. */
+static struct tls_cert *
+cfg_cert(struct config *c)
+{
+	struct tls_cert *cc = cfg_alloc(c, sizeof(*cc));
+	struct arena_blk *b = (struct arena_blk *)((char *)cc -
+	    offsetof(struct arena_blk, align));
+
+	b->cert = cc;
+	return cc;
+}
+
+/* Certificates and TLS parameters of a bind line, once global settings
+ * (crt-base, ssl-default-bind-*) are known. */
+static void
+tls_conf_finish(struct cfgp *p, struct tls_conf *tc)
+{
+	char path[PATH_MAX], err[256];
+	struct tls_cert **tail = &tc->certs;
+	struct stat stt;
+	int i;
+
+	if (tc->nsuites)	/* shared by the addresses of one line */
+		return;
+	p->file = tc->file;
+	p->line = tc->line;
+	if (tls_suites(p, tc->ciphers ? tc->ciphers : p->c->ssl_ciphers, tc) < 0)
+		return;
+	if (tc->vmin == 0)
+		tc->vmin = p->c->ssl_vmin ? p->c->ssl_vmin : BR_TLS12;
+	if (tc->vmax == 0)
+		tc->vmax = BR_TLS12;
+	if (tc->vmin > tc->vmax) {
+		cfg_err(p, "ssl-min-ver is above ssl-max-ver");
+		return;
+	}
+	for (i = 0; i < tc->ncrt; i++) {
+		const char *c = tc->crt[i];
+
+		if (c[0] != '/' && p->c->crt_base)
+			snprintf(path, sizeof(path), "%s/%s", p->c->crt_base, c);
+		else
+			snprintf(path, sizeof(path), "%s", c);
+		if (stat(path, &stt) == 0 && S_ISDIR(stt.st_mode)) {
+			struct tls_cert *list = NULL, *x, *nx;
+
+			if (tls_cert_load_dir(path, &list, err, sizeof(err)) < 0) {
+				cfg_err(p, "crt '%s': %s", path, err);
+				return;
+			}
+			for (x = list; x; x = nx) {
+				struct tls_cert *cc = cfg_cert(p->c);
+
+				nx = x->next;
+				*cc = *x;
+				cc->next = NULL;
+				free(x);
+				*tail = cc;
+				tail = &cc->next;
+			}
+			continue;
+		}
+		{
+			struct tls_cert *cc = cfg_cert(p->c);
+
+			if (tls_cert_load(path, cc, err, sizeof(err)) < 0) {
+				cfg_err(p, "crt '%s': %s", path, err);
+				return;
+			}
+			*tail = cc;
+			tail = &cc->next;
+		}
+	}
+	if (tc->certs == NULL)
+		cfg_err(p, "no certificate loaded for this bind line");
+}
+
 /* Cross references and consistency, once everything has been read. */
 static void
 config_check(struct cfgp *p)
@@ -1722,6 +2120,11 @@ config_check(struct cfgp *p)
 	struct switch_rule *r;
 
 	for (px = c->proxies; px; px = px->next) {
+		struct bind_conf *b;
+
+		for (b = px->binds; b; b = b->next)
+			if (b->tls)
+				tls_conf_finish(p, b->tls);
 		if (px->cap & CAP_FE) {
 			if (px->binds == NULL) {
 				p->file = px->file;
@@ -1774,6 +2177,7 @@ config_new(void)
 
 	c->bufsize = BUFSIZE_DEFAULT;
 	c->maxrewrite = MAXREWRITE;
+	c->ssl_cachesize = 20000;	/* HAProxy's tune.ssl.cachesize */
 	return c;
 }
 
@@ -1875,9 +2279,12 @@ struct pqueue {
 
 /* One side of a session.  A side moves bytes through a transport; the
  * plain socket is the only one today (see "Transport"). */
+struct tls;
+
 struct side {
 	int		 fd;
 	unsigned	 fl;		/* SF_* */
+	struct tls	*tls;		/* NULL: plain socket */
 };
 
 #define SF_RD		0x01	/* poll reported readable; not drained yet */
@@ -1973,6 +2380,10 @@ static struct {
 
 static void sess_run(struct session *s);
 static void sess_free(struct session *s);
+static struct tls *tls_new(const struct tls_conf *tc, struct session *s);
+static void tls_pump(struct side *sd);
+static short tls_events(const struct side *sd);
+static int tls_pending(const struct side *sd);
 static void sess_set_expire(struct session *s, int64_t when);
 
 static struct buf *
@@ -2157,7 +2568,15 @@ listener_accept(void *obj, int fd, short revents)
 		rt.curconn++;
 		fe_state(l->fe)->cur++;
 		listeners_update();
-		s->cli.fl |= SF_RD | SF_WR;	/* try at once: data often came with the handshake */
+		if (l->bind->tls) {
+			s->cli.tls = tls_new(l->bind->tls, s);
+			if (s->cli.tls == NULL) {
+				sess_free(s);
+				continue;
+			}
+			tls_pump(&s->cli);
+		} else
+			s->cli.fl |= SF_RD | SF_WR;	/* try at once: data often came with the handshake */
 		sess_run(s);
 	}
 }
@@ -3559,10 +3978,18 @@ sess_conn_failed(struct session *s)
 /* Results: >0 bytes, 0 end of stream, -1 would block, -2 error.        */
 /* ==================================================================== */
 
+static int tls_recv(struct side *sd, char *p, size_t n);
+static int tls_send(struct side *sd, const char *p, size_t n);
+static void tls_shutw(struct side *sd);
+
 static int
 side_recv(struct side *sd, char *p, size_t n)
 {
-	ssize_t r = recv(sd->fd, p, n, 0);
+	ssize_t r;
+
+	if (sd->tls)
+		return tls_recv(sd, p, n);
+	r = recv(sd->fd, p, n, 0);
 
 	if (r > 0) {
 		if ((size_t)r < n)
@@ -3586,7 +4013,11 @@ side_recv(struct side *sd, char *p, size_t n)
 static int
 side_send(struct side *sd, const char *p, size_t n)
 {
-	ssize_t r = send(sd->fd, p, n, MSG_NOSIGNAL);
+	ssize_t r;
+
+	if (sd->tls)
+		return tls_send(sd, p, n);
+	r = send(sd->fd, p, n, MSG_NOSIGNAL);
 
 	if (r >= 0) {
 		if ((size_t)r < n)
@@ -3605,6 +4036,11 @@ side_send(struct side *sd, const char *p, size_t n)
 static void
 side_shutw(struct side *sd)
 {
+	if (sd->tls && !(sd->fl & SF_SHUTW)) {
+		tls_shutw(sd);
+		sd->fl |= SF_SHUTW;
+		return;
+	}
 	if (sd->fd >= 0 && !(sd->fl & SF_SHUTW)) {
 		shutdown(sd->fd, SHUT_WR);
 		sd->fl |= SF_SHUTW;
@@ -3686,8 +4122,12 @@ sess_set_expire(struct session *s, int64_t when)
 
 /* An error answer generated here.  503 and 403 on a request without a
  * body keep the client connection, as HAProxy does; others close. */
+/* An answer generated here: an error page, or a redirect when <location>
+ * is given.  503, 403, 429 and redirects of a request without a body
+ * keep the client connection, as HAProxy does; others close it. */
 static void
-sess_error(struct session *s, int status, const char *term)
+sess_reply(struct session *s, int status, const char *term,
+    const char *location)
 {
 	int ka, n;
 
@@ -3695,7 +4135,7 @@ sess_error(struct session *s, int status, const char *term)
 		sess_kill(s, term);
 		return;
 	}
-	ka = (status == 503 || status == 403 || status == 429) &&
+	ka = (status == 503 || status == 403 || status == 429 || location) &&
 	    (s->fl & SS_CLI_KA) && s->req_state == RQ_DONE &&
 	    s->req_body == BODY_NONE;
 	s->status = status;
@@ -3707,7 +4147,18 @@ sess_error(struct session *s, int status, const char *term)
 		return;
 	}
 	s->rsp->head = s->rsp->tail = 0;
-	n = http_error_text(status, ka, s->rsp->data, (size_t)rt.cfg->bufsize);
+	if (location)
+		n = snprintf(s->rsp->data, (size_t)rt.cfg->bufsize, "HTTP/1.1 %d %s\r\n"
+		    "content-length: 0\r\nlocation: %s\r\ncache-control: no-cache\r\n"
+		    "%s\r\n", status, status == 301 ? "Moved Permanently" :
+		    status == 303 ? "See Other" : status == 307 ?
+		    "Temporary Redirect" : status == 308 ? "Permanent Redirect" :
+		    "Found", location, ka ? "" : "connection: close\r\n");
+	else
+		n = http_error_text(status, ka, s->rsp->data,
+		    (size_t)rt.cfg->bufsize);
+	if (n < 0 || n >= rt.cfg->bufsize)
+		n = http_error_text(500, 0, s->rsp->data, (size_t)rt.cfg->bufsize);
 	s->rsp->tail = (unsigned)n;
 	s->rsp_fwd = (unsigned)n;
 	s->bytes_out += (uint64_t)n;
@@ -3731,6 +4182,12 @@ sess_error(struct session *s, int status, const char *term)
 	s->fl &= ~SS_CLI_KA;
 	s->state = S_CLOSING;
 	s->expire = -1;
+}
+
+static void
+sess_error(struct session *s, int status, const char *term)
+{
+	sess_reply(s, status, term, NULL);
 }
 
 /* Stop now: close both sides.  The session is freed by sess_run(). */
@@ -3760,6 +4217,7 @@ sess_free(struct session *s)
 	srv_close(s);
 	if (s->cli.fd >= 0)
 		fd_close(s->cli.fd);
+	free(s->cli.tls);
 	buf_put(s->req);
 	buf_put(s->rsp);
 	if (s->prev)
@@ -3810,8 +4268,29 @@ sess_connect(struct session *s)
 /* Build the outgoing request head in rt.scratch.  Connection and
  * Transfer-Encoding are rewritten from what was parsed, so the server
  * reads exactly the framing the proxy used. */
+/* What the rules decided for one request. */
+struct route {
+	int			 deny;		/* status, or 0 */
+	const struct hreq_rule	*redirect;
+	const struct hreq_rule	*hdr[16];	/* header actions, in order */
+	int			 nhdr;
+};
+
 static int
-build_req_head(struct session *s, const struct http_msg *m)
+hdr_action_drops(const struct route *ro, const char *name, size_t nl, int after)
+{
+	int k;
+
+	for (k = after; k < ro->nhdr; k++)
+		if ((ro->hdr[k]->act == HR_DEL_HDR || ro->hdr[k]->act == HR_SET_HDR) &&
+		    ieq(name, nl, ro->hdr[k]->name))
+			return 1;
+	return 0;
+}
+
+static int
+build_req_head(struct session *s, const struct http_msg *m,
+    const struct route *ro)
 {
 	char *o = rt.scratch, *end = rt.scratch + rt.cfg->bufsize;
 	char ip[INET6_ADDRSTRLEN + 8];
@@ -3831,6 +4310,8 @@ build_req_head(struct session *s, const struct http_msg *m)
 		    ieq(h->name, h->name_len, "transfer-encoding") ||
 		    ieq(h->name, h->name_len, "content-length") ||
 		    ieq(h->name, h->name_len, "proxy-connection"))
+			continue;
+		if (ro && hdr_action_drops(ro, h->name, h->name_len, 0))
 			continue;
 		PUT(h->name, h->name_len);
 		PUTS(": ");
@@ -3875,6 +4356,17 @@ build_req_head(struct session *s, const struct http_msg *m)
 		PUTS("connection: close\r\n");
 	else if (ka_srv && m->minor == 0)
 		PUTS("connection: keep-alive\r\n");
+	for (i = 0; ro && i < ro->nhdr; i++) {
+		const struct hreq_rule *a = ro->hdr[i];
+
+		if (a->act == HR_DEL_HDR || hdr_action_drops(ro, a->name,
+		    strlen(a->name), i + 1))
+			continue;
+		PUTS(a->name);
+		PUTS(": ");
+		PUTS(a->value);
+		PUTS("\r\n");
+	}
 	if ((s->fe->options | (s->be ? s->be->options : 0)) & OPT_FORWARDFOR) {
 		PUTS("x-forwarded-for: ");
 		addr_str(&s->src, ip, sizeof(ip), 0);
@@ -4019,29 +4511,85 @@ drain(struct side *sd, struct buf *b, unsigned n)
 	return r;
 }
 
-/* Route a parsed request: http-request rules, then use_backend. */
-static struct proxy *
-route_request(struct session *s, const struct http_msg *m, int *deny)
+/* http-request rules of one proxy, in order, until allow/deny/redirect.
+ * Returns 1 when the request is answered here. */
+static int
+hreq_eval(const struct hreq_rule *hr, const struct req_ctx *ctx,
+    struct route *ro)
 {
-	struct req_ctx ctx = { m, &s->src, 0 };
-	struct hreq_rule *hr;
-	struct switch_rule *r;
-
-	*deny = 0;
-	for (hr = s->fe->hreq; hr; hr = hr->next) {
-		if (!cond_exec(hr->cond, &ctx))
+	for (; hr; hr = hr->next) {
+		if (!cond_exec(hr->cond, ctx))
 			continue;
-		if (hr->act == HR_ALLOW)
-			break;
-		if (hr->act == HR_DENY) {
-			*deny = hr->status;
-			return NULL;
+		switch (hr->act) {
+		case HR_ALLOW:
+			return 0;
+		case HR_DENY:
+			ro->deny = hr->status;
+			return 1;
+		case HR_REDIRECT:
+			ro->redirect = hr;
+			return 1;
+		default:
+			if (ro->nhdr < 16)
+				ro->hdr[ro->nhdr++] = hr;
 		}
 	}
+	return 0;
+}
+
+/* The Location of a redirect. */
+static int
+redirect_location(const struct hreq_rule *r, const struct http_msg *m,
+    char *out, size_t len)
+{
+	const char *uri = m->uri, *q;
+	size_t ul = m->uri_len;
+	int i, n;
+
+	if (r->redir == REDIR_LOCATION)
+		return snprintf(out, len, "%s", r->value);
+	if (r->drop_query && (q = memchr(uri, '?', ul)) != NULL)
+		ul = (size_t)(q - uri);
+	if (r->redir == REDIR_PREFIX)
+		n = snprintf(out, len, "%s%.*s", strcmp(r->value, "/") ? r->value : "",
+		    (int)ul, uri);
+	else {
+		i = http_find_hdr(m, "host", 0);
+		n = snprintf(out, len, "%s://%.*s%.*s", r->value,
+		    i >= 0 ? (int)m->hdr[i].value_len : 0, i >= 0 ? m->hdr[i].value : "",
+		    (int)ul, uri);
+	}
+	return n;
+}
+
+/* Route a parsed request: http-request rules, redirects, use_backend,
+ * then the chosen backend's own http-request rules. */
+static struct proxy *
+route_request(struct session *s, const struct http_msg *m, struct route *ro)
+{
+	struct req_ctx ctx = { m, &s->src, s->cli.tls != NULL };
+	struct hreq_rule *hr;
+	struct switch_rule *r;
+	struct proxy *be = NULL;
+
+	memset(ro, 0, sizeof(*ro));
+	if (hreq_eval(s->fe->hreq, &ctx, ro))
+		return NULL;
+	for (hr = s->fe->redirects; hr; hr = hr->next)
+		if (cond_exec(hr->cond, &ctx)) {
+			ro->redirect = hr;
+			return NULL;
+		}
 	for (r = s->fe->rules; r; r = r->next)
-		if (cond_exec(r->cond, &ctx))
-			return r->be;
-	return s->fe->default_be;
+		if (cond_exec(r->cond, &ctx)) {
+			be = r->be;
+			break;
+		}
+	if (be == NULL)
+		be = s->fe->default_be;
+	if (be && be != s->fe && hreq_eval(be->hreq, &ctx, ro))
+		return NULL;
+	return be;
 }
 
 static void
@@ -4072,8 +4620,9 @@ do_req(struct session *s)
 	struct http_msg *m = (struct http_msg *)(rt.scratch + rt.cfg->bufsize +
 	    rt.cfg->maxrewrite);
 	unsigned limit = (unsigned)(rt.cfg->bufsize - rt.cfg->maxrewrite);
-	int progress = 0, r, n, deny;
+	int progress = 0, r, n;
 	struct proxy *be;
+	struct route ro;
 
 	if (s->fe->mode == MODE_TCP)
 		goto tcp;
@@ -4143,14 +4692,28 @@ do_req(struct session *s)
 	} else
 		s->req_state = RQ_DONE;
 
-	be = route_request(s, m, &deny);
+	be = route_request(s, m, &ro);
 	if (s->fe->http_mode == HTTP_CLO)
 		s->fl &= ~SS_CLI_KA;
 	if (be)
 		s->be = be;
 	if (be && be->http_mode == HTTP_CLO)
 		s->fl &= ~SS_CLI_KA;
-	n = build_req_head(s, m);
+	if (ro.deny || ro.redirect || be == NULL) {
+		/* answered here: the request head is dropped as it is */
+		s->req_fwd = (unsigned)r;
+		if (ro.deny)
+			sess_error(s, ro.deny, "PR");
+		else if (ro.redirect) {
+			char loc[2048];
+
+			redirect_location(ro.redirect, m, loc, sizeof(loc));
+			sess_reply(s, ro.redirect->status, "PR", loc);
+		} else
+			sess_error(s, 503, "SC");
+		return 1;
+	}
+	n = build_req_head(s, m, &ro);
 	if (n < 0 || buf_replace(s->req, 0, (unsigned)r,
 	    (unsigned)n) < 0) {
 		s->fl &= ~SS_CLI_KA;
@@ -4158,14 +4721,6 @@ do_req(struct session *s)
 		return 1;
 	}
 	s->req_fwd = (unsigned)n;
-	if (deny) {
-		sess_error(s, deny, "PR");
-		return 1;
-	}
-	if (be == NULL) {
-		sess_error(s, 503, "SC");
-		return 1;
-	}
 	if (classify_req(s) < 0) {
 		s->fl &= ~SS_CLI_KA;
 		sess_error(s, 400, "PR");
@@ -4520,7 +5075,8 @@ do_tunnel(struct session *s)
 		return 1;
 	}
 	if ((s->cli.fl & SF_EOF) && (s->srv.fl & SF_EOF) &&
-	    buf_len(s->req) == 0 && buf_len(s->rsp) == 0) {
+	    buf_len(s->req) == 0 && buf_len(s->rsp) == 0 &&
+	    !tls_pending(&s->cli)) {
 		sess_kill(s, NULL);
 		return 1;
 	}
@@ -4544,7 +5100,7 @@ do_closing(struct session *s)
 		} else if (n == -2)
 			return 0;
 	}
-	if (s->rsp_fwd)
+	if (s->rsp_fwd || tls_pending(&s->cli))
 		return progress;
 	if (!(s->cli.fl & SF_SHUTW)) {
 		side_shutw(&s->cli);
@@ -4676,6 +5232,8 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 		else
 			deadline = s->expire;
 	}
+	if (s->cli.tls)
+		ce = tls_events(&s->cli);	/* what the engine waits for */
 	fd_want(s->cli.fd, ce);
 	if (s->srv.fd >= 0)
 		fd_want(s->srv.fd, se);
@@ -4759,6 +5317,11 @@ sess_event(void *obj, int fd, short revents)
 	struct session *s = obj;
 	struct side *sd = fd == s->cli.fd ? &s->cli : &s->srv;
 
+	if (sd->tls) {
+		tls_pump(sd);
+		sess_run(s);
+		return;
+	}
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		sd->fl |= SF_RD;
 	if (revents & (POLLOUT | POLLHUP | POLLERR))
@@ -4812,6 +5375,1370 @@ sess_timeout(struct session *s)
 	}
 	s->expire = -1;
 	sess_run(s);
+}
+
+/* ==================================================================== */
+/* TLS.                                                                  */
+/* BearSSL server engines driven as byte pumps from the poll() loop:    */
+/* records move between the socket and the engine here, and the rest    */
+/* of the program sees plain bytes through side_recv()/side_send().     */
+/* Owns certificate selection by SNI, the shared session cache, the    */
+/* per-connection engine memory and the TLS error log lines.           */
+/* ==================================================================== */
+
+/* ---- certificate loading: PEM, keys, names (begin) ---- */
+int tls_cert_load(const char *path, struct tls_cert *c, char *err, size_t errlen);
+int tls_cert_load_dir(const char *dir, struct tls_cert **list, char *err, size_t errlen);
+void tls_cert_free(struct tls_cert *c);
+int tls_cert_match(const struct tls_cert *c, const char *name);
+const char *tls_err_name(int err);
+
+/* ---- end of header block ---- */
+
+#ifdef WAXLB_FORTIFY_SHIMS
+/*
+ * Debian builds libbearssl.a with _FORTIFY_SOURCE, so it calls glibc's
+ * checked variants, which musl lacks. Same contract as glibc: the
+ * compiler passed the destination's known size, overflow is fatal.
+ */
+void *__memcpy_chk(void *dst, const void *src, size_t n, size_t destlen);
+void *__memmove_chk(void *dst, const void *src, size_t n, size_t destlen);
+void *__memset_chk(void *dst, int ch, size_t n, size_t destlen);
+
+void *
+__memcpy_chk(void *dst, const void *src, size_t n, size_t destlen)
+{
+	if (n > destlen)
+		abort();
+	return memcpy(dst, src, n);
+}
+
+void *
+__memmove_chk(void *dst, const void *src, size_t n, size_t destlen)
+{
+	if (n > destlen)
+		abort();
+	return memmove(dst, src, n);
+}
+
+void *
+__memset_chk(void *dst, int ch, size_t n, size_t destlen)
+{
+	if (n > destlen)
+		abort();
+	return memset(dst, ch, n);
+}
+#endif
+
+/* A crt file is a few KB; the cap only stops a wrong path (a disk image,
+ * /dev/zero) from eating memory. */
+#define TLS_CERT_MAX_FILE	(8u << 20)
+/* More than this many certificates in one file is certainly a mistake
+ * (a CA bundle given as crt), and it bounds the allocations. */
+#define TLS_CERT_MAX_CHAIN	32
+/* Bounds the names array against a certificate stuffed with SANs. */
+#define TLS_CERT_MAX_NAMES	1024
+
+static void
+tc_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Plain memset may be elided on memory about to be freed; the volatile
+ * pointer keeps the wipe of key material. */
+static void
+tc_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+/* Locale-independent: DNS names are ASCII, and the C locale of a static
+ * binary must not matter. */
+static int
+tc_lower(int ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
+}
+
+static int
+tc_strcaseeq(const char *a, const char *b)
+{
+	while (*a != '\0' && tc_lower((unsigned char)*a) == tc_lower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
+/* ---- growable byte buffer, target of the PEM decoder ---- */
+
+struct tc_buf {
+	unsigned char	*data;
+	size_t		 len;
+	size_t		 cap;
+	int		 oom;	/* the PEM callback cannot return an error */
+};
+
+static void
+tc_buf_append(void *ctx, const void *src, size_t len)
+{
+	struct tc_buf *b = ctx;
+	unsigned char *n;
+	size_t ncap;
+
+	if (b->oom)
+		return;
+	if (len > b->cap - b->len) {
+		ncap = b->cap ? b->cap : 2048;
+		while (ncap - b->len < len) {
+			if (ncap > TLS_CERT_MAX_FILE) {
+				b->oom = 1;
+				return;
+			}
+			ncap *= 2;
+		}
+		n = realloc(b->data, ncap);
+		if (n == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->data = n;
+		b->cap = ncap;
+	}
+	memcpy(b->data + b->len, src, len);
+	b->len += len;
+}
+
+static void
+tc_buf_free(struct tc_buf *b, int secret)
+{
+	if (b->data != NULL && secret)
+		tc_wipe(b->data, b->cap);
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- minimal bounded DER reader ---- */
+
+struct der {
+	const unsigned char	*p;
+	size_t			 len;
+};
+
+/*
+ * Take one TLV off the front of *in. Only single-byte tags and definite
+ * lengths up to 2^32 exist in certificates, anything else is refused
+ * rather than guessed at, and the value must fit in what remains.
+ */
+static int
+der_next(struct der *in, unsigned *tag, struct der *val)
+{
+	size_t i = 0, len, nb;
+
+	if (in->len < 2)
+		return -1;
+	*tag = in->p[i++];
+	if ((*tag & 0x1f) == 0x1f)
+		return -1;
+	len = in->p[i++];
+	if (len & 0x80) {
+		nb = len & 0x7f;
+		if (nb == 0 || nb > 4 || nb > in->len - i)
+			return -1;
+		len = 0;
+		while (nb-- > 0)
+			len = (len << 8) | in->p[i++];
+	}
+	if (len > in->len - i)
+		return -1;
+	val->p = in->p + i;
+	val->len = len;
+	in->p += i + len;
+	in->len -= i + len;
+	return 0;
+}
+
+/* Like der_next() but the tag must be the expected one. */
+static int
+der_expect(struct der *in, unsigned tag, struct der *val)
+{
+	unsigned t;
+
+	if (der_next(in, &t, val) < 0 || t != tag)
+		return -1;
+	return 0;
+}
+
+static int
+der_oid_is(const struct der *oid, const unsigned char *ref, size_t reflen)
+{
+	return oid->len == reflen && memcmp(oid->p, ref, reflen) == 0;
+}
+
+static int
+der_oid_has_prefix(const struct der *oid, const unsigned char *ref, size_t reflen)
+{
+	return oid->len > reflen && memcmp(oid->p, ref, reflen) == 0;
+}
+
+/* Adds a lower-cased copy; names with bytes outside printable ASCII
+ * (an embedded NUL is the classic trick) are dropped, not truncated. */
+static int
+tc_add_name(struct tls_cert *c, const unsigned char *s, size_t len)
+{
+	char **nv, *n;
+	size_t i;
+
+	if (len == 0 || len > 255)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	if (c->nnames >= TLS_CERT_MAX_NAMES)
+		return 0;
+	n = malloc(len + 1);
+	if (n == NULL)
+		return -1;
+	for (i = 0; i < len; i++)
+		n[i] = (char)tc_lower(s[i]);
+	n[len] = '\0';
+	nv = realloc(c->names, (size_t)(c->nnames + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		free(n);
+		return -1;
+	}
+	c->names = nv;
+	c->names[c->nnames++] = n;
+	return 0;
+}
+
+static const unsigned char oid_san[] = { 0x55, 0x1d, 0x11 };		/* 2.5.29.17 */
+static const unsigned char oid_cn[] = { 0x55, 0x04, 0x03 };		/* 2.5.4.3 */
+static const unsigned char oid_ecdsa[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04 };	/* 1.2.840.10045.4 */
+static const unsigned char oid_pkcs1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };	/* 1.2.840.113549.1.1 */
+
+/* SAN extension value: GeneralNames, keep the [2] IMPLICIT IA5String ones. */
+static int
+tc_parse_san(struct tls_cert *c, struct der v)
+{
+	struct der seq, gn;
+	unsigned tag;
+
+	if (der_expect(&v, 0x30, &seq) < 0)
+		return -1;
+	while (seq.len > 0) {
+		if (der_next(&seq, &tag, &gn) < 0)
+			return -1;
+		if (tag == 0x82 && tc_add_name(c, gn.p, gn.len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Name ::= SEQUENCE OF SET OF AttributeTypeAndValue: collect every CN. */
+static int
+tc_parse_subject_cn(struct tls_cert *c, struct der name)
+{
+	struct der set, atv, oid, val;
+	unsigned tag;
+
+	while (name.len > 0) {
+		if (der_expect(&name, 0x31, &set) < 0)
+			return -1;
+		while (set.len > 0) {
+			if (der_expect(&set, 0x30, &atv) < 0)
+				return -1;
+			if (der_expect(&atv, 0x06, &oid) < 0)
+				return -1;
+			if (der_next(&atv, &tag, &val) < 0)
+				return -1;
+			if (!der_oid_is(&oid, oid_cn, sizeof(oid_cn)))
+				continue;
+			/* UTF8String, PrintableString, T61String, IA5String;
+			 * BMP/Universal strings cannot hold a usable host name. */
+			if (tag != 0x0c && tag != 0x13 && tag != 0x14 && tag != 0x16)
+				continue;
+			if (tc_add_name(c, val.p, val.len) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Walks the leaf: signatureAlgorithm for issuer_key_type, SAN dNSNames,
+ * else subject CN. BearSSL's decoder parsed the same bytes already, but
+ * it exposes neither the SAN nor the CN. Returns -1 on malformed DER.
+ */
+static int
+tc_parse_leaf(struct tls_cert *c, const unsigned char *der, size_t len)
+{
+	struct der in = { der, len }, cert, tbs, alg, oid, v, subject, exts, ext, eoid;
+	unsigned tag;
+
+	if (der_expect(&in, 0x30, &cert) < 0 || der_expect(&cert, 0x30, &tbs) < 0)
+		return -1;
+	if (der_expect(&cert, 0x30, &alg) < 0 || der_expect(&alg, 0x06, &oid) < 0)
+		return -1;
+	if (der_oid_has_prefix(&oid, oid_ecdsa, sizeof(oid_ecdsa)))
+		c->issuer_key_type = BR_KEYTYPE_EC;
+	else if (der_oid_has_prefix(&oid, oid_pkcs1, sizeof(oid_pkcs1)))
+		c->issuer_key_type = BR_KEYTYPE_RSA;	/* *WithRSAEncryption, RSASSA-PSS */
+	else
+		c->issuer_key_type = 0;
+
+	/* [0] version is optional (absent in v1 certificates); serial follows. */
+	if (der_next(&tbs, &tag, &v) < 0)
+		return -1;
+	if (tag == 0xa0 && der_next(&tbs, &tag, &v) < 0)
+		return -1;
+	if (tag != 0x02)
+		return -1;
+	if (der_expect(&tbs, 0x30, &v) < 0	/* signature */
+	    || der_expect(&tbs, 0x30, &v) < 0	/* issuer */
+	    || der_expect(&tbs, 0x30, &v) < 0	/* validity */
+	    || der_expect(&tbs, 0x30, &subject) < 0
+	    || der_expect(&tbs, 0x30, &v) < 0)	/* subjectPublicKeyInfo */
+		return -1;
+	while (tbs.len > 0) {
+		if (der_next(&tbs, &tag, &v) < 0)
+			return -1;
+		if (tag != 0xa3)
+			continue;	/* issuer/subjectUniqueID */
+		if (der_expect(&v, 0x30, &exts) < 0)
+			return -1;
+		while (exts.len > 0) {
+			if (der_expect(&exts, 0x30, &ext) < 0 || der_expect(&ext, 0x06, &eoid) < 0)
+				return -1;
+			if (!der_oid_is(&eoid, oid_san, sizeof(oid_san)))
+				continue;
+			if (der_next(&ext, &tag, &v) < 0)
+				return -1;
+			if (tag == 0x01 && der_next(&ext, &tag, &v) < 0)	/* critical */
+				return -1;
+			if (tag != 0x04 || tc_parse_san(c, v) < 0)
+				return -1;
+		}
+	}
+	/* RFC 6125: the CN is only a fallback when no dNSName is present. */
+	if (c->nnames == 0)
+		return tc_parse_subject_cn(c, subject);
+	return 0;
+}
+
+/* ---- key handling ---- */
+
+/* Copies the key out of the decoder context, which is on the stack and
+ * about to be wiped; one allocation so rsa.p is the only pointer to free. */
+static int
+tc_take_key(struct tls_cert *c, const br_skey_decoder_context *dc)
+{
+	const br_rsa_private_key *rk;
+	const br_ec_private_key *ek;
+	unsigned char *buf;
+
+	c->key_type = br_skey_decoder_key_type(dc);
+	if (c->key_type == BR_KEYTYPE_RSA) {
+		rk = br_skey_decoder_get_rsa(dc);
+		buf = malloc(rk->plen + rk->qlen + rk->dplen + rk->dqlen + rk->iqlen);
+		if (buf == NULL)
+			return -1;
+		c->rsa = *rk;
+		c->rsa.p = buf;
+		memcpy(buf, rk->p, rk->plen);
+		buf += rk->plen;
+		c->rsa.q = buf;
+		memcpy(buf, rk->q, rk->qlen);
+		buf += rk->qlen;
+		c->rsa.dp = buf;
+		memcpy(buf, rk->dp, rk->dplen);
+		buf += rk->dplen;
+		c->rsa.dq = buf;
+		memcpy(buf, rk->dq, rk->dqlen);
+		buf += rk->dqlen;
+		c->rsa.iq = buf;
+		memcpy(buf, rk->iq, rk->iqlen);
+		return 0;
+	}
+	ek = br_skey_decoder_get_ec(dc);
+	buf = malloc(ek->xlen ? ek->xlen : 1);
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, ek->x, ek->xlen);
+	c->ec = *ek;
+	c->ec.x = buf;
+	return 0;
+}
+
+static void
+tc_strip_zeros(const unsigned char **p, size_t *len)
+{
+	while (*len > 0 && **p == 0) {
+		(*p)++;
+		(*len)--;
+	}
+}
+
+/* Compares the public half derived from the private key with the leaf's. */
+static int
+tc_key_matches(const struct tls_cert *c, const br_x509_pkey *pk)
+{
+	if (pk->key_type != c->key_type)
+		return 0;
+	if (c->key_type == BR_KEYTYPE_RSA) {
+		br_rsa_compute_modulus compute = br_rsa_compute_modulus_get_default();
+		const unsigned char *a, *b;
+		unsigned char *n;
+		size_t alen, blen;
+		int ok;
+
+		alen = compute(NULL, &c->rsa);
+		if (alen == 0 || (n = malloc(alen)) == NULL)
+			return 0;
+		if (compute(n, &c->rsa) != alen) {
+			free(n);
+			return 0;
+		}
+		a = n;
+		b = pk->key.rsa.n;
+		blen = pk->key.rsa.nlen;
+		tc_strip_zeros(&a, &alen);
+		tc_strip_zeros(&b, &blen);
+		ok = alen == blen && memcmp(a, b, alen) == 0;
+		free(n);
+		return ok;
+	} else {
+		unsigned char kbuf[BR_EC_KBUF_PUB_MAX_SIZE];
+		br_ec_public_key pub;
+		size_t len;
+
+		if (pk->key.ec.curve != c->ec.curve)
+			return 0;
+		len = br_ec_compute_pub(br_ec_get_default(), &pub, kbuf, &c->ec);
+		return len != 0 && len == pk->key.ec.qlen
+		    && memcmp(kbuf, pk->key.ec.q, len) == 0;
+	}
+}
+
+/* ---- file reading and PEM splitting ---- */
+
+/* open/read rather than fopen: it keeps FILE machinery out of the static
+ * binary when nothing else uses it (snprintf alone does not pull it in). */
+static unsigned char *
+tc_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct tc_buf b = { 0 };
+	unsigned char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		tc_err(err, errlen, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tc_err(err, errlen, "cannot read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > TLS_CERT_MAX_FILE) {
+			tc_err(err, errlen, "file too large");
+			goto fail;
+		}
+		tc_buf_append(&b, chunk, (size_t)n);
+		if (b.oom) {
+			tc_err(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	close(fd);
+	tc_wipe(chunk, sizeof(chunk));
+	*lenp = b.len;
+	if (b.data == NULL)	/* empty file: still return a buffer */
+		b.data = malloc(1);
+	if (b.data == NULL)
+		tc_err(err, errlen, "out of memory");
+	return b.data;
+fail:
+	close(fd);
+	tc_wipe(chunk, sizeof(chunk));
+	tc_buf_free(&b, 1);
+	return NULL;
+}
+
+static int
+tc_mem_has(const unsigned char *hay, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle), i;
+
+	for (i = 0; nl <= len && i <= len - nl; i++)
+		if (memcmp(hay + i, needle, nl) == 0)
+			return 1;
+	return 0;
+}
+
+struct tc_pem {
+	br_pem_decoder_context	 pc;
+	struct tc_buf		 obj;	/* current object's DER */
+	int			 in_obj;
+	char			 name[128];
+	struct tls_cert		*c;
+	size_t			 chain_cap;
+	br_skey_decoder_context	*kd;	/* NULL until a key was seen */
+	int			 failed;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+tc_is_key_name(const char *n)
+{
+	return strcmp(n, "PRIVATE KEY") == 0 || strcmp(n, "RSA PRIVATE KEY") == 0
+	    || strcmp(n, "EC PRIVATE KEY") == 0;
+}
+
+/* One complete PEM object: certificates go to the chain, the key to the
+ * key decoder, anything else (EC PARAMETERS, DH PARAMETERS, which HAProxy
+ * also accepts in crt files) is ignored. */
+static int
+tc_pem_object(struct tc_pem *st)
+{
+	struct tls_cert *c = st->c;
+	size_t nl = strlen(st->name);
+
+	if (st->obj.oom) {
+		tc_err(st->err, st->errlen, "out of memory");
+		return -1;
+	}
+	if (strcmp(st->name, "CERTIFICATE") == 0 || strcmp(st->name, "X509 CERTIFICATE") == 0) {
+		if (c->chain_len >= TLS_CERT_MAX_CHAIN) {
+			tc_err(st->err, st->errlen, "more than %d certificates in file", TLS_CERT_MAX_CHAIN);
+			return -1;
+		}
+		if (st->obj.len == 0) {
+			tc_err(st->err, st->errlen, "empty certificate in file");
+			return -1;
+		}
+		if (c->chain_len == st->chain_cap) {
+			size_t ncap = st->chain_cap ? st->chain_cap * 2 : 4;
+			br_x509_certificate *nc = realloc(c->chain, ncap * sizeof(*nc));
+
+			if (nc == NULL) {
+				tc_err(st->err, st->errlen, "out of memory");
+				return -1;
+			}
+			c->chain = nc;
+			st->chain_cap = ncap;
+		}
+		/* Hand the buffer over; the next object gets a fresh one. */
+		c->chain[c->chain_len].data = st->obj.data;
+		c->chain[c->chain_len].data_len = st->obj.len;
+		c->chain_len++;
+		memset(&st->obj, 0, sizeof(st->obj));
+		return 0;
+	}
+	if (nl >= 11 && strcmp(st->name + nl - 11, "PRIVATE KEY") == 0) {
+		if (tc_mem_has((const unsigned char *)st->name, nl, "ENCRYPTED")) {
+			tc_err(st->err, st->errlen, "encrypted private key is not supported (decrypt it with openssl pkey)");
+			return -1;
+		}
+		if (!tc_is_key_name(st->name)) {
+			tc_err(st->err, st->errlen, "unsupported key type");
+			return -1;
+		}
+		if (st->kd != NULL) {
+			tc_err(st->err, st->errlen, "more than one private key in file");
+			return -1;
+		}
+		st->kd = malloc(sizeof(*st->kd));
+		if (st->kd == NULL) {
+			tc_err(st->err, st->errlen, "out of memory");
+			return -1;
+		}
+		br_skey_decoder_init(st->kd);
+		br_skey_decoder_push(st->kd, st->obj.data, st->obj.len);
+	}
+	tc_buf_free(&st->obj, 1);
+	return 0;
+}
+
+/* Feeds bytes to the PEM decoder, which stops at each event. */
+static int
+tc_pem_feed(struct tc_pem *st, const unsigned char *p, size_t len)
+{
+	size_t n;
+
+	while (len > 0) {
+		n = br_pem_decoder_push(&st->pc, p, len);
+		p += n;
+		len -= n;
+		switch (br_pem_decoder_event(&st->pc)) {
+		case BR_PEM_BEGIN_OBJ:
+			tc_buf_free(&st->obj, 1);
+			snprintf(st->name, sizeof(st->name), "%s", br_pem_decoder_name(&st->pc));
+			br_pem_decoder_setdest(&st->pc, tc_buf_append, &st->obj);
+			st->in_obj = 1;
+			break;
+		case BR_PEM_END_OBJ:
+			st->in_obj = 0;
+			if (tc_pem_object(st) < 0)
+				return -1;
+			break;
+		case BR_PEM_ERROR:
+			tc_err(st->err, st->errlen, "malformed PEM data");
+			return -1;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static const char *
+tc_pkey_name(int key_type)
+{
+	return key_type == BR_KEYTYPE_RSA ? "RSA" : "EC";
+}
+
+/* Returns the index of the chain certificate whose key is the private
+ * key, 0 if none: only used to explain a chain given in the wrong order. */
+static size_t
+tc_find_key_cert(const struct tls_cert *c, br_x509_decoder_context *xd)
+{
+	const br_x509_pkey *pk;
+	size_t i;
+
+	for (i = 1; i < c->chain_len; i++) {
+		br_x509_decoder_init(xd, NULL, NULL);
+		br_x509_decoder_push(xd, c->chain[i].data, c->chain[i].data_len);
+		pk = br_x509_decoder_get_pkey(xd);
+		if (pk != NULL && tc_key_matches(c, pk))
+			return i;
+	}
+	return 0;
+}
+
+/*
+ * The whole load from a PEM buffer, which it modifies (CRs removed) but
+ * does not free; separate from the file reading so it can be fuzzed.
+ * On failure *c is left zeroed.
+ */
+static int
+tc_load_buf(const char *path, unsigned char *file, size_t flen, struct tls_cert *c,
+    char *err, size_t errlen)
+{
+	struct tc_pem *st;
+	br_x509_decoder_context *xd = NULL;
+	const br_x509_pkey *pk;
+	size_t i, j;
+	int kerr, ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	tc_err(err, errlen, "unknown error");
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		tc_err(err, errlen, "out of memory");
+		goto out;
+	}
+	st->c = c;
+	st->err = err;
+	st->errlen = errlen;
+
+	/* BearSSL's PEM decoder has no idea of RFC 1421 headers: an old-style
+	 * encrypted key would come out as garbage DER, so look for them. */
+	if (tc_mem_has(file, flen, "Proc-Type: 4,ENCRYPTED") || tc_mem_has(file, flen, "DEK-Info:")) {
+		tc_err(err, errlen, "encrypted private key is not supported (decrypt it with openssl pkey)");
+		goto out;
+	}
+	/* BearSSL 0.6 keeps a '\r' before the newline in the object name
+	 * ("CERTIFICATE-----"), so CRLF files would load nothing: drop every
+	 * CR, it carries no meaning in PEM. */
+	for (i = 0, j = 0; i < flen; i++)
+		if (file[i] != '\r')
+			file[j++] = file[i];
+	tc_wipe(file + j, flen - j);
+	flen = j;
+	br_pem_decoder_init(&st->pc);
+	if (tc_pem_feed(st, file, flen) < 0)
+		goto out;
+	/* The decoder only closes an END line on its newline. */
+	if (tc_pem_feed(st, (const unsigned char *)"\n", 1) < 0)
+		goto out;
+	if (st->in_obj) {
+		tc_err(err, errlen, "truncated PEM object \"%s\"", st->name);
+		goto out;
+	}
+	if (c->chain_len == 0) {
+		tc_err(err, errlen, "no certificate in file");
+		goto out;
+	}
+	if (st->kd == NULL) {
+		tc_err(err, errlen, "no private key in file");
+		goto out;
+	}
+	kerr = br_skey_decoder_last_error(st->kd);
+	if (kerr == BR_ERR_X509_UNSUPPORTED) {
+		tc_err(err, errlen, "unsupported key type");
+		goto out;
+	} else if (kerr != 0) {
+		tc_err(err, errlen, "cannot decode private key (%s)", tls_err_name(kerr));
+		goto out;
+	}
+	if (tc_take_key(c, st->kd) < 0) {
+		c->key_type = 0;
+		tc_err(err, errlen, "out of memory");
+		goto out;
+	}
+	if (c->key_type == BR_KEYTYPE_EC && c->ec.curve != BR_EC_secp256r1
+	    && c->ec.curve != BR_EC_secp384r1 && c->ec.curve != BR_EC_secp521r1) {
+		tc_err(err, errlen, "unsupported key type (EC curve %d; only P-256, P-384, P-521)", c->ec.curve);
+		goto out;
+	}
+
+	xd = malloc(sizeof(*xd));
+	if (xd == NULL) {
+		tc_err(err, errlen, "out of memory");
+		goto out;
+	}
+	br_x509_decoder_init(xd, NULL, NULL);
+	br_x509_decoder_push(xd, c->chain[0].data, c->chain[0].data_len);
+	pk = br_x509_decoder_get_pkey(xd);
+	if (pk == NULL) {
+		tc_err(err, errlen, "cannot decode certificate (%s)", tls_err_name(br_x509_decoder_last_error(xd)));
+		goto out;
+	}
+	if (!tc_key_matches(c, pk)) {
+		if ((i = tc_find_key_cert(c, xd)) != 0)
+			tc_err(err, errlen, "private key does not match the certificate"
+			    " (it matches certificate %zu of the file: the leaf must come first)", i + 1);
+		else if (pk->key_type != c->key_type)
+			tc_err(err, errlen, "private key does not match the certificate (%s key, %s certificate)",
+			    tc_pkey_name(c->key_type), tc_pkey_name(pk->key_type));
+		else
+			tc_err(err, errlen, "private key does not match the certificate");
+		goto out;
+	}
+	if (tc_parse_leaf(c, c->chain[0].data, c->chain[0].data_len) < 0) {
+		tc_err(err, errlen, "malformed certificate");
+		goto out;
+	}
+	c->path = strdup(path);
+	if (c->path == NULL) {
+		tc_err(err, errlen, "out of memory");
+		goto out;
+	}
+	if (errlen > 0)
+		err[0] = '\0';
+	ret = 0;
+out:
+	if (st != NULL) {
+		tc_buf_free(&st->obj, 1);
+		if (st->kd != NULL) {
+			tc_wipe(st->kd, sizeof(*st->kd));
+			free(st->kd);
+		}
+		tc_wipe(st, sizeof(*st));	/* the PEM decoder's buffer held key base64 */
+		free(st);
+	}
+	free(xd);
+	if (ret < 0) {
+		tls_cert_free(c);
+		memset(c, 0, sizeof(*c));
+	}
+	return ret;
+}
+
+int
+tls_cert_load(const char *path, struct tls_cert *c, char *err, size_t errlen)
+{
+	unsigned char *file;
+	size_t flen = 0;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	file = tc_read_file(path, &flen, err, errlen);
+	if (file == NULL)
+		return -1;
+	ret = tc_load_buf(path, file, flen, c, err, errlen);
+	tc_wipe(file, flen);	/* held the private key */
+	free(file);
+	return ret;
+}
+
+void
+tls_cert_free(struct tls_cert *c)
+{
+	size_t i;
+	int j;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->chain_len; i++)
+		free(c->chain[i].data);
+	free(c->chain);
+	c->chain = NULL;
+	c->chain_len = 0;
+	if (c->key_type == BR_KEYTYPE_RSA && c->rsa.p != NULL) {
+		tc_wipe(c->rsa.p, c->rsa.plen + c->rsa.qlen + c->rsa.dplen + c->rsa.dqlen + c->rsa.iqlen);
+		free(c->rsa.p);
+	} else if (c->key_type == BR_KEYTYPE_EC && c->ec.x != NULL) {
+		tc_wipe(c->ec.x, c->ec.xlen);
+		free(c->ec.x);
+	}
+	memset(&c->rsa, 0, sizeof(c->rsa));
+	memset(&c->ec, 0, sizeof(c->ec));
+	c->key_type = 0;
+	for (j = 0; j < c->nnames; j++)
+		free(c->names[j]);
+	free(c->names);
+	c->names = NULL;
+	c->nnames = 0;
+	free(c->path);
+	c->path = NULL;
+}
+
+/* ---- directories ---- */
+
+static int
+tc_skip_entry(const char *n)
+{
+	static const char *const skip[] = { ".key", ".ocsp", ".issuer", ".sctl" };
+	size_t nl = strlen(n), i, sl;
+
+	if (n[0] == '.')
+		return 1;
+	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
+		sl = strlen(skip[i]);
+		if (nl > sl && strcmp(n + nl - sl, skip[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+tc_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+tc_free_list(struct tls_cert *l)
+{
+	struct tls_cert *n;
+
+	while (l != NULL) {
+		n = l->next;
+		tls_cert_free(l);
+		free(l);
+		l = n;
+	}
+}
+
+int
+tls_cert_load_dir(const char *dir, struct tls_cert **list, char *err, size_t errlen)
+{
+	char **ents = NULL, **ne, *full = NULL, e2[256];
+	size_t nents = 0, cap = 0, i, fl;
+	struct tls_cert *head = NULL, **tail = &head, *c;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int count = 0, ret = -1;
+
+	d = opendir(dir);
+	if (d == NULL) {
+		tc_err(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (tc_skip_entry(de->d_name))
+			continue;
+		if (nents == cap) {
+			cap = cap ? cap * 2 : 16;
+			ne = realloc(ents, cap * sizeof(*ents));
+			if (ne == NULL)
+				goto oom;
+			ents = ne;
+		}
+		if ((ents[nents] = strdup(de->d_name)) == NULL)
+			goto oom;
+		nents++;
+	}
+	closedir(d);
+	d = NULL;
+	/* readdir order is whatever the filesystem likes; HAProxy sorts. */
+	if (nents > 0)
+		qsort(ents, nents, sizeof(*ents), tc_cmp_names);
+
+	for (i = 0; i < nents; i++) {
+		fl = strlen(dir) + strlen(ents[i]) + 2;
+		free(full);
+		if ((full = malloc(fl)) == NULL)
+			goto oom;
+		snprintf(full, fl, "%s/%s", dir, ents[i]);
+		/* stat, not lstat: symlinked certs are the usual deployment. */
+		if (stat(full, &sb) < 0) {
+			tc_err(err, errlen, "%s: cannot read: %s", full, strerror(errno));
+			goto out;
+		}
+		if (!S_ISREG(sb.st_mode))
+			continue;
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			goto oom;
+		if (tls_cert_load(full, c, e2, sizeof(e2)) < 0) {
+			tc_err(err, errlen, "%s: %s", full, e2);
+			free(c);
+			goto out;
+		}
+		*tail = c;
+		tail = &c->next;
+		count++;
+	}
+	/* All or nothing, so a bad file does not leave half a bind behind. */
+	while (*list != NULL)
+		list = &(*list)->next;
+	*list = head;
+	head = NULL;
+	ret = count;
+	goto out;
+oom:
+	tc_err(err, errlen, "%s: out of memory", dir);
+out:
+	if (d != NULL)
+		closedir(d);
+	for (i = 0; i < nents; i++)
+		free(ents[i]);
+	free(ents);
+	free(full);
+	tc_free_list(head);
+	return ret;
+}
+
+/* ---- SNI ---- */
+
+int
+tls_cert_match(const struct tls_cert *c, const char *name)
+{
+	const char *dot;
+	int i;
+
+	if (name == NULL || name[0] == '\0')
+		return 0;
+	for (i = 0; i < c->nnames; i++) {
+		const char *n = c->names[i];
+
+		if (tc_strcaseeq(n, name))
+			return 1;
+		/* "*.rest": the star stands for exactly one non-empty label. */
+		if (n[0] == '*' && n[1] == '.' && n[2] != '\0') {
+			dot = strchr(name, '.');
+			if (dot != NULL && dot != name && tc_strcaseeq(n + 1, dot))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- BearSSL error names ---- */
+
+#define E(x)	{ x, #x }
+static const struct {
+	int		 code;
+	const char	*name;
+} tc_errs[] = {
+	E(BR_ERR_OK), E(BR_ERR_BAD_PARAM), E(BR_ERR_BAD_STATE),
+	E(BR_ERR_UNSUPPORTED_VERSION), E(BR_ERR_BAD_VERSION), E(BR_ERR_BAD_LENGTH),
+	E(BR_ERR_TOO_LARGE), E(BR_ERR_BAD_MAC), E(BR_ERR_NO_RANDOM),
+	E(BR_ERR_UNKNOWN_TYPE), E(BR_ERR_UNEXPECTED), E(BR_ERR_BAD_CCS),
+	E(BR_ERR_BAD_ALERT), E(BR_ERR_BAD_HANDSHAKE), E(BR_ERR_OVERSIZED_ID),
+	E(BR_ERR_BAD_CIPHER_SUITE), E(BR_ERR_BAD_COMPRESSION), E(BR_ERR_BAD_FRAGLEN),
+	E(BR_ERR_BAD_SECRENEG), E(BR_ERR_EXTRA_EXTENSION), E(BR_ERR_BAD_SNI),
+	E(BR_ERR_BAD_HELLO_DONE), E(BR_ERR_LIMIT_EXCEEDED), E(BR_ERR_BAD_FINISHED),
+	E(BR_ERR_RESUME_MISMATCH), E(BR_ERR_INVALID_ALGORITHM), E(BR_ERR_BAD_SIGNATURE),
+	E(BR_ERR_WRONG_KEY_USAGE), E(BR_ERR_NO_CLIENT_AUTH), E(BR_ERR_IO),
+	E(BR_ERR_X509_OK), E(BR_ERR_X509_INVALID_VALUE), E(BR_ERR_X509_TRUNCATED),
+	E(BR_ERR_X509_EMPTY_CHAIN), E(BR_ERR_X509_INNER_TRUNC), E(BR_ERR_X509_BAD_TAG_CLASS),
+	E(BR_ERR_X509_BAD_TAG_VALUE), E(BR_ERR_X509_INDEFINITE_LENGTH), E(BR_ERR_X509_EXTRA_ELEMENT),
+	E(BR_ERR_X509_UNEXPECTED), E(BR_ERR_X509_NOT_CONSTRUCTED), E(BR_ERR_X509_NOT_PRIMITIVE),
+	E(BR_ERR_X509_PARTIAL_BYTE), E(BR_ERR_X509_BAD_BOOLEAN), E(BR_ERR_X509_OVERFLOW),
+	E(BR_ERR_X509_BAD_DN), E(BR_ERR_X509_BAD_TIME), E(BR_ERR_X509_UNSUPPORTED),
+	E(BR_ERR_X509_LIMIT_EXCEEDED), E(BR_ERR_X509_WRONG_KEY_TYPE), E(BR_ERR_X509_BAD_SIGNATURE),
+	E(BR_ERR_X509_TIME_UNKNOWN), E(BR_ERR_X509_EXPIRED), E(BR_ERR_X509_DN_MISMATCH),
+	E(BR_ERR_X509_BAD_SERVER_NAME), E(BR_ERR_X509_CRITICAL_EXTENSION), E(BR_ERR_X509_NOT_CA),
+	E(BR_ERR_X509_FORBIDDEN_KEY_USAGE), E(BR_ERR_X509_WEAK_PUBLIC_KEY), E(BR_ERR_X509_NOT_TRUSTED),
+};
+#undef E
+
+const char *
+tls_err_name(int err)
+{
+	static char buf[48];
+	size_t i;
+
+	for (i = 0; i < sizeof(tc_errs) / sizeof(tc_errs[0]); i++)
+		if (tc_errs[i].code == err)
+			return tc_errs[i].name;
+	if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_RECV_FATAL_ALERT + 256)
+		snprintf(buf, sizeof(buf), "BR_ERR_RECV_FATAL_ALERT (alert %d)", err - BR_ERR_RECV_FATAL_ALERT);
+	else if (err >= BR_ERR_SEND_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT + 256)
+		snprintf(buf, sizeof(buf), "BR_ERR_SEND_FATAL_ALERT (alert %d)", err - BR_ERR_SEND_FATAL_ALERT);
+	else
+		snprintf(buf, sizeof(buf), "BR_ERR_%d", err);
+	return buf;
+}
+/* ---- certificate loading (end) ---- */
+
+struct tls {
+	br_ssl_server_context	 sc;
+	/* our policy: picks a certificate by SNI, then hands over to
+	 * BearSSL's single-certificate policy for the key operations */
+	const br_ssl_server_policy_class *pol;
+	const struct tls_conf	*conf;
+	struct session		*sess;
+	int			 sock_eof;
+	int			 logged;
+	unsigned char		 ibuf[BR_SSL_BUFSIZE_INPUT];
+	unsigned char		 obuf[BR_SSL_BUFSIZE_OUTPUT];
+};
+
+static br_ssl_session_cache_lru tls_cache;
+static unsigned char *tls_cache_mem;
+
+static const struct tls_cert *
+tls_pick_cert(const struct tls_conf *tc, const char *sni)
+{
+	const struct tls_cert *c;
+
+	if (sni && *sni)
+		for (c = tc->certs; c; c = c->next)
+			if (tls_cert_match(c, sni))
+				return c;
+	return tc->strict_sni && sni && *sni ? NULL : tc->certs;
+}
+
+static int
+tls_choose(const br_ssl_server_policy_class **pctx,
+    const br_ssl_server_context *cc, br_ssl_server_choices *choices)
+{
+	struct tls *t = (struct tls *)((char *)pctx - offsetof(struct tls, pol));
+	br_ssl_server_context *sc = &t->sc;
+	const struct tls_cert *c;
+
+	c = tls_pick_cert(t->conf, br_ssl_engine_get_server_name(&cc->eng));
+	if (c == NULL)
+		return 0;
+	if (c->key_type == BR_KEYTYPE_RSA)
+		br_ssl_server_set_single_rsa(sc, c->chain, c->chain_len, &c->rsa,
+		    BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX, br_rsa_private_get_default(),
+		    br_rsa_pkcs1_sign_get_default());
+	else
+		br_ssl_server_set_single_ec(sc, c->chain, c->chain_len, &c->ec,
+		    BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX, c->issuer_key_type,
+		    br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
+	/* from now on the engine calls the single-certificate policy */
+	return (*sc->policy_vtable)->choose(sc->policy_vtable, cc, choices);
+}
+
+static uint32_t
+tls_keyx_unused(const br_ssl_server_policy_class **pctx, unsigned char *data,
+    size_t *len)
+{
+	(void)pctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+static size_t
+tls_sign_unused(const br_ssl_server_policy_class **pctx, unsigned algo_id,
+    unsigned char *data, size_t hv_len, size_t len)
+{
+	(void)pctx;
+	(void)algo_id;
+	(void)data;
+	(void)hv_len;
+	(void)len;
+	return 0;
+}
+
+static const br_ssl_server_policy_class tls_policy = {
+	sizeof(const br_ssl_server_policy_class *),
+	tls_choose, tls_keyx_unused, tls_sign_unused
+};
+
+static int
+tls_init(struct config *cfg)
+{
+	size_t sz = (size_t)cfg->ssl_cachesize * 100;
+
+	if (sz < 4096)
+		sz = 4096;
+	/* calloc'd: pages are only resident once sessions use them */
+	tls_cache_mem = xcalloc(1, sz);
+	br_ssl_session_cache_lru_init(&tls_cache, tls_cache_mem, sz);
+	return 0;
+}
+
+/* Fresh randomness for each engine, from the kernel; no fallback to a
+ * weaker source: without it the connection is refused. */
+static int
+tls_seed(unsigned char *seed, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = getrandom(seed + got, len - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	if (got < len) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		got = 0;
+		while (fd >= 0 && got < len) {
+			ssize_t r = read(fd, seed + got, len - got);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return got == len ? 0 : -1;
+}
+
+static struct tls *
+tls_new(const struct tls_conf *tc, struct session *s)
+{
+	struct tls *t = malloc(sizeof(*t));
+	br_ssl_engine_context *e;
+	unsigned char seed[32];
+
+	if (t == NULL)
+		return NULL;
+	memset(t, 0, offsetof(struct tls, ibuf));
+	t->conf = tc;
+	t->sess = s;
+	t->pol = &tls_policy;
+	br_ssl_server_zero(&t->sc);
+	e = &t->sc.eng;
+	br_ssl_engine_set_versions(e, tc->vmin, tc->vmax);
+	br_ssl_engine_set_suites(e, tc->suites, (size_t)tc->nsuites);
+	br_ssl_engine_set_ec(e, br_ec_get_default());
+	br_ssl_engine_set_hash(e, br_md5_ID, &br_md5_vtable);
+	br_ssl_engine_set_hash(e, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(e, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(e, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(e, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(e, br_sha512_ID, &br_sha512_vtable);
+	br_ssl_engine_set_prf10(e, &br_tls10_prf);
+	br_ssl_engine_set_prf_sha256(e, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(e, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(e);
+	br_ssl_engine_set_default_chapol(e);
+	br_ssl_engine_set_default_aes_cbc(e);
+	br_ssl_server_set_policy(&t->sc, &t->pol);
+	br_ssl_server_set_cache(&t->sc, &tls_cache.vtable);
+	br_ssl_engine_set_buffers_bidi(e, t->ibuf, sizeof(t->ibuf), t->obuf,
+	    sizeof(t->obuf));
+	br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES |
+	    BR_OPT_NO_RENEGOTIATION);
+	if (tc->nalpn)
+		br_ssl_engine_set_protocol_names(e, (const char **)tc->alpn,
+		    (size_t)tc->nalpn);
+	if (tls_seed(seed, sizeof(seed)) < 0) {
+		log_alert("no randomness from the system: refusing TLS connection");
+		free(t);
+		return NULL;
+	}
+	br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
+	if (!br_ssl_server_reset(&t->sc)) {
+		log_alert("TLS engine reset failed: %s",
+		    tls_err_name(br_ssl_engine_last_error(e)));
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+tls_log_error(struct side *sd, int err)
+{
+	struct tls *t = sd->tls;
+	char src[INET6_ADDRSTRLEN + 8];
+
+	if (t->logged)
+		return;
+	t->logged = 1;
+	addr_str(&t->sess->src, src, sizeof(src), 1);
+	fprintf(stderr, "%s %s: TLS error: %s\n", src, t->sess->fe->name,
+	    tls_err_name(err));
+}
+
+/* Derive the side's readiness from the engine. */
+static void
+tls_flags(struct side *sd)
+{
+	br_ssl_engine_context *e = &sd->tls->sc.eng;
+	unsigned st = br_ssl_engine_current_state(e);
+
+	sd->fl &= ~(SF_RD | SF_WR);
+	if (st & BR_SSL_RECVAPP)
+		sd->fl |= SF_RD;
+	if (st & BR_SSL_SENDAPP)
+		sd->fl |= SF_WR;
+	if (st & BR_SSL_CLOSED) {
+		int err = br_ssl_engine_last_error(e);
+
+		if (err != BR_ERR_OK) {
+			tls_log_error(sd, err);
+			sd->fl |= SF_ERR;
+		}
+		/* a TLS closure ends both directions */
+		if (!(st & BR_SSL_RECVAPP))
+			sd->fl |= SF_EOF | SF_RD | SF_ERR;
+	} else if (sd->tls->sock_eof && !(st & BR_SSL_RECVAPP))
+		sd->fl |= SF_EOF | SF_RD;
+}
+
+/* Move records between the socket and the engine until neither can. */
+static void
+tls_pump(struct side *sd)
+{
+	br_ssl_engine_context *e = &sd->tls->sc.eng;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(e);
+		unsigned char *b;
+		size_t len;
+		ssize_t n;
+		int moved = 0;
+
+		if (st & BR_SSL_SENDREC) {
+			b = br_ssl_engine_sendrec_buf(e, &len);
+			n = send(sd->fd, b, len, MSG_NOSIGNAL);
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(e, (size_t)n);
+				moved = 1;
+			} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				sd->fl |= SF_ERR | SF_EOF;
+				sd->tls->sock_eof = 1;
+				break;
+			}
+		}
+		if ((st & BR_SSL_RECVREC) && !sd->tls->sock_eof) {
+			b = br_ssl_engine_recvrec_buf(e, &len);
+			n = recv(sd->fd, b, len, 0);
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(e, (size_t)n);
+				moved = 1;
+			} else if (n == 0) {
+				sd->tls->sock_eof = 1;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				sd->tls->sock_eof = 1;
+				sd->fl |= SF_ERR;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	tls_flags(sd);
+}
+
+/* Poll interest of a TLS side: whatever the engine waits for. */
+static short
+tls_events(const struct side *sd)
+{
+	unsigned st = br_ssl_engine_current_state(&sd->tls->sc.eng);
+	short ev = 0;
+
+	if ((st & BR_SSL_SENDREC) && !(sd->fl & SF_ERR))
+		ev |= POLLOUT;
+	if ((st & BR_SSL_RECVREC) && !sd->tls->sock_eof)
+		ev |= POLLIN;
+	return ev;
+}
+
+/* Records still waiting to reach the socket. */
+static int
+tls_pending(const struct side *sd)
+{
+	return sd->tls && !(sd->fl & SF_ERR) &&
+	    (br_ssl_engine_current_state(&sd->tls->sc.eng) & BR_SSL_SENDREC);
+}
+
+static int
+tls_recv(struct side *sd, char *p, size_t n)
+{
+	br_ssl_engine_context *e = &sd->tls->sc.eng;
+	unsigned char *b;
+	size_t len;
+
+	tls_pump(sd);
+	if (!(br_ssl_engine_current_state(e) & BR_SSL_RECVAPP)) {
+		if (sd->fl & SF_EOF)
+			return (sd->fl & SF_ERR) && br_ssl_engine_last_error(e) !=
+			    BR_ERR_OK ? -2 : 0;
+		return -1;
+	}
+	b = br_ssl_engine_recvapp_buf(e, &len);
+	if (len > n)
+		len = n;
+	memcpy(p, b, len);
+	br_ssl_engine_recvapp_ack(e, len);
+	tls_pump(sd);
+	return (int)len;
+}
+
+static int
+tls_send(struct side *sd, const char *p, size_t n)
+{
+	br_ssl_engine_context *e = &sd->tls->sc.eng;
+	unsigned char *b;
+	size_t len;
+
+	tls_pump(sd);
+	if (!(br_ssl_engine_current_state(e) & BR_SSL_SENDAPP))
+		return (sd->fl & SF_ERR) ? -2 : -1;
+	b = br_ssl_engine_sendapp_buf(e, &len);
+	if (len > n)
+		len = n;
+	memcpy(b, p, len);
+	br_ssl_engine_sendapp_ack(e, len);
+	br_ssl_engine_flush(e, 0);
+	tls_pump(sd);
+	return (int)len;
+}
+
+static void
+tls_shutw(struct side *sd)
+{
+	br_ssl_engine_close(&sd->tls->sc.eng);
+	tls_pump(sd);
 }
 
 /* ==================================================================== */
@@ -5209,6 +7136,7 @@ runtime_init(struct config *cfg)
 	if (sigfd >= 0)
 		fd_register(sigfd, signal_event, NULL, POLLIN);
 	signal(SIGPIPE, SIG_IGN);
+	tls_init(cfg);
 	checks_init(cfg);
 	return 0;
 }

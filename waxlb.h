@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <regex.h>
+#include <bearssl.h>
 
 #define WAXLB_VERSION		"0.1.0"
 
@@ -179,14 +180,57 @@ struct switch_rule {
 
 enum hreq_act { HR_DENY, HR_ALLOW, HR_SET_HDR, HR_ADD_HDR, HR_DEL_HDR,
 	HR_REDIRECT };
+enum redir_type { REDIR_SCHEME, REDIR_LOCATION, REDIR_PREFIX };
 
 struct hreq_rule {
 	enum hreq_act	 act;
 	int		 status;	/* deny_status / redirect code */
+	enum redir_type	 redir;
+	int		 drop_query;
 	char		*name;		/* header name, redirect target */
 	char		*value;
 	struct cond	*cond;
 	struct hreq_rule *next;
+};
+
+/* A certificate chain and its private key, loaded from one PEM file. */
+struct tls_cert {
+	br_x509_certificate *chain;	/* leaf first, DER blobs owned */
+	size_t		 chain_len;
+	int		 key_type;	/* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+	br_rsa_private_key rsa;
+	br_ec_private_key ec;
+	int		 issuer_key_type; /* signature algorithm on the leaf */
+	char		**names;	/* SAN dNSNames, else the CN; lower case */
+	int		 nnames;
+	char		*path;
+	struct tls_cert	*next;
+};
+
+int tls_cert_load(const char *path, struct tls_cert *c, char *err, size_t errlen);
+int tls_cert_load_dir(const char *dir, struct tls_cert **list, char *err,
+    size_t errlen);
+void tls_cert_free(struct tls_cert *c);
+int tls_cert_match(const struct tls_cert *c, const char *name);
+const char *tls_err_name(int err);
+
+#define TLS_SUITES_MAX	24
+
+/* TLS settings of one "bind ... ssl" line. */
+struct tls_conf {
+	struct tls_cert	*certs;		/* the first is the default */
+	uint16_t	 suites[TLS_SUITES_MAX];
+	int		 nsuites;
+	unsigned	 vmin, vmax;	/* BR_TLS10 .. BR_TLS12 */
+	const char	*alpn[4];
+	int		 nalpn;
+	int		 strict_sni;
+	/* as written, resolved once the whole configuration is read */
+	char		*crt[16];
+	int		 ncrt;
+	char		*ciphers;
+	const char	*file;
+	int		 line;
 };
 
 struct bind_conf {
@@ -194,6 +238,7 @@ struct bind_conf {
 	socklen_t	 addrlen;
 	char		*text;		/* as written, for logs and reload */
 	int		 line;
+	struct tls_conf	*tls;		/* NULL: plain TCP */
 	struct bind_conf *next;
 };
 
@@ -284,6 +329,7 @@ struct proxy {
 	struct acl	*acls;
 	struct switch_rule *rules;
 	struct hreq_rule *hreq;
+	struct hreq_rule *redirects;	/* "redirect" lines, after http-request */
 	char		*default_be_name;
 	struct proxy	*default_be;
 	int		 default_be_line;
@@ -310,6 +356,10 @@ struct config {
 	int		 maxconn;
 	int		 bufsize;
 	int		 maxrewrite;
+	int		 ssl_cachesize;	/* sessions kept for resumption */
+	char		*crt_base;
+	char		*ssl_ciphers;	/* ssl-default-bind-ciphers */
+	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
 	int		 debug;
 	struct proxy	*proxies;
 	/* everything allocated while parsing, freed together */
