@@ -287,6 +287,8 @@ parse_time(const char *s, unsigned *ms)
 		mul = 86400000;
 	else
 		return -1;
+	if (v > (unsigned long long)INT_MAX * div / mul + 1)
+		return -1;
 	v = v * mul;
 	v = (v + div - 1) / div;
 	if (v > INT_MAX)		/* HAProxy's timers are 31-bit */
@@ -2897,8 +2899,12 @@ http_parse_request(const char *buf, size_t len, struct http_msg *m)
 		return r;
 	if (parse_semantics(m, 1) < 0)
 		return -1;
+	/* origin-form, "*", or absolute-form with an http(s) scheme (the
+	 * authority-form only belongs to CONNECT, refused below) */
 	if (m->uri[0] != '/' && !(m->uri_len == 1 && m->uri[0] == '*') &&
-	    memchr(m->uri, ':', m->uri_len) == NULL)
+	    !(m->uri_len > 7 && strncasecmp(m->uri, "http://", 7) == 0) &&
+	    !(m->uri_len > 8 && strncasecmp(m->uri, "https://", 8) == 0) &&
+	    !ieq(m->method, m->method_len, "CONNECT"))
 		return perr(m, 400, "invalid request target");
 	if (ieq(m->method, m->method_len, "CONNECT"))
 		return perr(m, 501, "CONNECT is not supported");
@@ -2939,8 +2945,10 @@ http_parse_response(const char *buf, size_t len, struct http_msg *m)
 	}
 	if (r == 0)
 		return 0;
-	if (parse_semantics(m, 0) < 0)
+	if (parse_semantics(m, 0) < 0) {
+		m->err = 502;	/* whatever is wrong, the server is at fault */
 		return -1;
+	}
 	return r;
 }
 
@@ -7014,6 +7022,8 @@ sess_log(struct session *s)
 /* round), runs deferred queue work, expired session timers and checks. */
 /* ==================================================================== */
 
+#ifndef WAXLB_NO_MAIN	/* unit tests and fuzzers link everything above */
+
 static int sigfd = -1;
 static int want_exit;
 
@@ -7232,7 +7242,6 @@ main_loop(void)
 	return 0;
 }
 
-#ifndef WAXLB_NO_MAIN
 int
 main(int argc, char **argv)
 {
