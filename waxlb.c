@@ -7022,8 +7022,6 @@ sess_log(struct session *s)
 /* round), runs deferred queue work, expired session timers and checks. */
 /* ==================================================================== */
 
-#ifndef WAXLB_NO_MAIN	/* unit tests and fuzzers link everything above */
-
 static int sigfd = -1;
 static int want_exit;
 
@@ -7242,8 +7240,10 @@ main_loop(void)
 	return 0;
 }
 
+/* The whole program; main() is only this, so that tests and fuzzers
+ * can link everything with main compiled out. */
 int
-main(int argc, char **argv)
+waxlb_main(int argc, char **argv)
 {
 	const char **files;
 	struct config *cfg;
@@ -7306,5 +7306,11 @@ main(int argc, char **argv)
 		sess_free(rt.sessions);
 	free(files);
 	return rc;
+}
+#ifndef WAXLB_NO_MAIN
+int
+main(int argc, char **argv)
+{
+	return waxlb_main(argc, argv);
 }
 #endif

@@ -403,4 +403,7 @@ void lb_taken(struct server *s);
 void lb_released(struct server *s);
 int srv_usable(const struct server *s);
 
+/* The program itself (main() calls it). */
+int waxlb_main(int argc, char **argv);
+
 #endif /* WAXLB_H */
