@@ -568,6 +568,9 @@ proxy_new(struct cfgp *p, const char *name, int cap)
 		px->retries = d->retries;
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
+		px->default_be_name = d->default_be_name;
+		px->default_be_file = d->default_be_file;
+		px->default_be_line = d->default_be_line;
 	} else {
 		px->mode = MODE_TCP;	/* HAProxy's default mode */
 		px->http_mode = HTTP_KAL;
@@ -1120,21 +1123,50 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 			i++;
 			continue;
 		}
-		/* Accepted for compatibility, without effect here. */
+		if (strcmp(k, "port") == 0) {
+			if (val == NULL || parse_int(val, 1, 65535, &v) < 0) {
+				cfg_err(p, "'port' expects a port number, got '%s'",
+				    val ? val : "");
+				return -1;
+			}
+			d->chk_port = (int)v;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "addr") == 0) {
+			if (val == NULL) {
+				cfg_err(p, "'addr' expects an address");
+				return -1;
+			}
+			d->chk_addr = cfg_strdup(p->c, val);
+			i++;
+			continue;
+		}
+		/* Accepted for compatibility, without effect here: those
+		 * with a value, then flags. */
 		if (strcmp(k, "id") == 0 || strcmp(k, "minconn") == 0 ||
 		    strcmp(k, "maxqueue") == 0 || strcmp(k, "slowstart") == 0 ||
-		    strcmp(k, "port") == 0 || strcmp(k, "addr") == 0 ||
 		    strcmp(k, "resolvers") == 0 || strcmp(k, "init-addr") == 0 ||
 		    strcmp(k, "on-error") == 0 || strcmp(k, "error-limit") == 0 ||
 		    strcmp(k, "observe") == 0 || strcmp(k, "pool-max-conn") == 0 ||
-		    strcmp(k, "pool-purge-delay") == 0 || strcmp(k, "tfo") == 0 ||
+		    strcmp(k, "pool-purge-delay") == 0 || strcmp(k, "sni") == 0 ||
 		    strcmp(k, "check-sni") == 0 || strcmp(k, "alpn") == 0 ||
 		    strcmp(k, "agent-inter") == 0 || strcmp(k, "agent-port") == 0 ||
 		    strcmp(k, "on-marked-down") == 0 ||
-		    strcmp(k, "on-marked-up") == 0) {
+		    strcmp(k, "on-marked-up") == 0 || strcmp(k, "proto") == 0 ||
+		    strcmp(k, "resolve-prefer") == 0 || strcmp(k, "max-reuse") == 0) {
+			if (val == NULL) {
+				cfg_err(p, "server option '%s' expects a value", k);
+				return -1;
+			}
 			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
-			if (val)
-				i++;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "tfo") == 0 || strcmp(k, "no-tfo") == 0 ||
+		    strcmp(k, "check-send-proxy") == 0 || strcmp(k, "non-stick") == 0 ||
+		    strcmp(k, "allow-0rtt") == 0 || strcmp(k, "redir") == 0) {
+			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
 			continue;
 		}
 		if (strcmp(k, "send-proxy") == 0 || strcmp(k, "send-proxy-v2") == 0 ||
@@ -1189,6 +1221,27 @@ parse_server(struct cfgp *p, struct proxy *px, char **args, int n)
 	s->backup = d.backup;
 	s->disabled = d.disabled;
 	s->cookie = d.cookie;
+	s->chk_addr = s->addr;
+	s->chk_addrlen = s->addrlen;
+	if (d.chk_addr) {
+		char tmp[300];
+
+		snprintf(tmp, sizeof(tmp), "%s%s%s:1", strchr(d.chk_addr, ':') ?
+		    "[" : "", d.chk_addr, strchr(d.chk_addr, ':') ? "]" : "");
+		if (parse_addr(tmp, 0, &s->chk_addr, &s->chk_addrlen, &why) < 0) {
+			cfg_err(p, "server '%s': invalid check address '%s': %s",
+			    args[1], d.chk_addr, why);
+			return;
+		}
+		if (s->chk_addr.ss_family == s->addr.ss_family)
+			memcpy(&((struct sockaddr_in *)&s->chk_addr)->sin_port,
+			    &((struct sockaddr_in *)&s->addr)->sin_port, 2);
+	}
+	if (d.chk_port) {
+		uint16_t port = htons((uint16_t)d.chk_port);
+
+		memcpy(&((struct sockaddr_in *)&s->chk_addr)->sin_port, &port, 2);
+	}
 	for (tail = &px->srv; *tail; tail = &(*tail)->next)
 		;
 	*tail = s;
@@ -1416,7 +1469,7 @@ in_list(const char *const *list, const char *w)
 static int
 need_cap(struct cfgp *p, struct proxy *px, int cap, const char *kw)
 {
-	if (px->cap & cap)
+	if ((px->cap & cap) || p->section == SEC_DEFAULTS)
 		return 1;
 	cfg_warn(p, "'%s' ignored because %s '%s' has no %s capability", kw,
 	    p->section == SEC_DEFAULTS ? "defaults" : "proxy", px->name,
@@ -1440,8 +1493,9 @@ parse_option(struct cfgp *p, struct proxy *px, char **args, int n, int no)
 		else
 			px->options |= OPT_REDISPATCH;
 		if (n > 2)
-			cfg_warn(p, "'option redispatch %s': the interval is ignored, "
-			    "redispatch happens on the last retry", args[2]);
+			cfg_warn(p, "'option redispatch %s': the interval is ignored "
+			    "(HAProxy's default applies: every retry for roundrobin with "
+			    "several servers, else the last one)", args[2]);
 	} else if (strcmp(o, "forwardfor") == 0) {
 		if (no)
 			px->options &= ~OPT_FORWARDFOR;
@@ -1648,7 +1702,11 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 	} else if (strcmp(kw, "use_backend") == 0) {
 		struct switch_rule *r, **tail;
 
-		if (p->section == SEC_DEFAULTS || !need_cap(p, px, CAP_FE, kw))
+		if (p->section == SEC_DEFAULTS) {
+			cfg_err(p, "'use_backend' not allowed in a defaults section");
+			return;
+		}
+		if (!need_cap(p, px, CAP_FE, kw))
 			return;
 		if (n < 2) {
 			cfg_err(p, "'use_backend' expects a backend name");
@@ -5017,6 +5075,9 @@ do_xfer(struct session *s)
 	}
 	if (s->rsp_state == RS_DONE && s->rsp_fwd == 0) {
 		if (s->status == 101) {
+			/* bytes that came with the 101 leave through the
+			 * tunnel; count them here, as tunnel reads will not */
+			s->bytes_out += buf_len(s->rsp);
 			s->state = S_TUNNEL;
 			s->req_fwd = buf_len(s->req);
 			s->rsp_fwd = buf_len(s->rsp);
@@ -6888,7 +6949,8 @@ chk_start(struct check *c)
 	int fd;
 
 	c->started = now_ms;
-	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(s->chk_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
 	if (fd < 0 || fd >= fdtab_size) {
 		if (fd >= 0)
 			close(fd);
@@ -6896,17 +6958,21 @@ chk_start(struct check *c)
 		return;
 	}
 	c->fd = fd;
-	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) < 0 &&
+	if (connect(fd, (struct sockaddr *)&s->chk_addr, s->chk_addrlen) < 0 &&
 	    errno != EINPROGRESS) {
 		chk_done(c, 0, "Layer4 connection problem", strerror(errno));
 		return;
 	}
 	fd_register(fd, chk_event, c, POLLOUT);
-	/* HAProxy: "timeout check" bounds the check once connected, and
-	 * "timeout connect" the connection; with neither, "inter". */
-	if (t == 0 || (s->be->timeout[T_CONNECT] &&
-	    s->be->timeout[T_CONNECT] < t))
-		t = s->be->timeout[T_CONNECT] ? s->be->timeout[T_CONNECT] : s->inter;
+	/* HAProxy: without "timeout check" the whole check has "inter";
+	 * with it, the connection has min("timeout connect", "inter") */
+	if (t == 0)
+		t = s->inter;
+	else {
+		t = s->be->timeout[T_CONNECT];
+		if (t == 0 || t > s->inter)
+			t = s->inter;
+	}
 	c->deadline = now_ms + t;
 }
 
@@ -6985,6 +7051,9 @@ sess_log(struct session *s)
 	if (s->fl & SS_LOGGED)
 		return;
 	s->fl |= SS_LOGGED;
+	if (((s->fe->options | (s->be ? s->be->options : 0)) & OPT_DONTLOGNULL) &&
+	    s->bytes_in == 0 && s->nreq <= 1 && !(s->fl & SS_NOT_FIRST))
+		return;
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
@@ -7049,6 +7118,19 @@ signal_event(void *obj, int fd, short revents)
 					fd_close(l->fd);
 					l->fd = -1;
 				}
+			/* idle keep-alive clients would hold the exit back */
+			{
+				struct session *ss, *nx;
+
+				for (ss = rt.sessions; ss; ss = nx) {
+					nx = ss->next;
+					if (ss->state == S_REQ && buf_len(ss->req) == 0 &&
+					    ss->rsp_fwd == 0) {
+						sess_kill(ss, NULL);
+						sess_run(ss);
+					}
+				}
+			}
 			break;
 		case SIGHUP:
 			log_warn("SIGHUP: reload is not supported in this version; "

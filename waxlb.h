@@ -274,6 +274,8 @@ struct server {
 	int		 disabled;
 	char		*cookie;
 	int		 line;
+	struct sockaddr_storage chk_addr;	/* where checks connect */
+	socklen_t	 chk_addrlen;
 	struct srv_state *st;
 
 	/* load-balancing position (HAProxy's FWRR and FWLC) */
@@ -294,6 +296,8 @@ struct srv_defaults {
 	int		 check;
 	unsigned	 inter, fastinter, downinter;
 	int		 rise, fall, weight, maxconn, backup, disabled;
+	int		 chk_port;	/* "port": checks go to this port */
+	char		*chk_addr;	/* "addr": checks go to this address */
 	char		*cookie;
 };
 
