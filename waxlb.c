@@ -5199,7 +5199,10 @@ tmo(const struct session *s, enum tmo t)
 	return v;
 }
 
-/* After a run: poll interest and the deadline from what is pending. */
+/* After a run: poll interest and the deadline from what is pending.
+ * Interest follows what the session wants, not the readiness flags: a
+ * run that stopped at its round limit with a side still ready is woken
+ * again at once by the level-triggered poll(). */
 static void
 sess_arm(struct session *s, int progress, enum sess_state before)
 {
@@ -5211,9 +5214,9 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 
 	switch (s->state) {
 	case S_REQ:
-		if (!(s->cli.fl & (SF_RD | SF_EOF)) && buf_len(s->req) < limit)
+		if (!(s->cli.fl & SF_EOF) && buf_len(s->req) < limit)
 			ce |= POLLIN;
-		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+		if (s->rsp_fwd)
 			ce |= POLLOUT;
 		if (buf_len(s->req) == 0 && (s->fl & SS_NOT_FIRST)) {
 			t = tmo(s, T_HTTP_KA);
@@ -5246,14 +5249,14 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 		deadline = t ? s->t_conn + t : -1;
 		break;
 	case S_XFER:
-		if (s->req_state == RQ_BODY && !(s->cli.fl & (SF_RD | SF_EOF)) &&
+		if (s->req_state == RQ_BODY && !(s->cli.fl & SF_EOF) &&
 		    buf_len(s->req) < bufsize)
 			ce |= POLLIN;
-		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+		if (s->rsp_fwd)
 			ce |= POLLOUT;
-		if (s->req_fwd && !(s->srv.fl & SF_WR))
+		if (s->req_fwd)
 			se |= POLLOUT;
-		if (s->rsp_state != RS_DONE && !(s->srv.fl & (SF_RD | SF_EOF)) &&
+		if (s->rsp_state != RS_DONE && !(s->srv.fl & SF_EOF) &&
 		    buf_len(s->rsp) < (s->rsp_state == RS_HEAD ? limit : bufsize))
 			se |= POLLIN;
 		t = (ce & POLLOUT) || (ce & POLLIN) ? tmo(s, T_CLIENT) :
@@ -5262,13 +5265,13 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 			t = tmo(s, T_SERVER);
 		break;
 	case S_TUNNEL:
-		if (!(s->cli.fl & (SF_RD | SF_EOF)) && buf_len(s->req) < bufsize)
+		if (!(s->cli.fl & SF_EOF) && buf_len(s->req) < bufsize)
 			ce |= POLLIN;
-		if (buf_len(s->rsp) && !(s->cli.fl & SF_WR))
+		if (buf_len(s->rsp))
 			ce |= POLLOUT;
-		if (!(s->srv.fl & (SF_RD | SF_EOF)) && buf_len(s->rsp) < bufsize)
+		if (!(s->srv.fl & SF_EOF) && buf_len(s->rsp) < bufsize)
 			se |= POLLIN;
-		if (buf_len(s->req) && !(s->srv.fl & SF_WR))
+		if (buf_len(s->req))
 			se |= POLLOUT;
 		t = tmo(s, T_TUNNEL);
 		if (!t) {
@@ -5282,9 +5285,9 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 			t = tmo(s, T_SERVER_FIN);
 		break;
 	case S_CLOSING:
-		if (s->rsp_fwd && !(s->cli.fl & SF_WR))
+		if (s->rsp_fwd)
 			ce |= POLLOUT;
-		if ((s->cli.fl & SF_SHUTW) && !(s->cli.fl & (SF_RD | SF_EOF)))
+		if ((s->cli.fl & SF_SHUTW) && !(s->cli.fl & SF_EOF))
 			ce |= POLLIN;
 		t = tmo(s, T_CLIENT);
 		if (!t || t > 1000)
