@@ -568,6 +568,7 @@ proxy_new(struct cfgp *p, const char *name, int cap)
 		px->retries = d->retries;
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
+		px->chk = d->chk;
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
@@ -1145,15 +1146,13 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 		/* Accepted for compatibility, without effect here: those
 		 * with a value, then flags. */
 		if (strcmp(k, "id") == 0 || strcmp(k, "minconn") == 0 ||
-		    strcmp(k, "maxqueue") == 0 || strcmp(k, "slowstart") == 0 ||
+		    strcmp(k, "maxqueue") == 0 ||
 		    strcmp(k, "resolvers") == 0 || strcmp(k, "init-addr") == 0 ||
 		    strcmp(k, "on-error") == 0 || strcmp(k, "error-limit") == 0 ||
 		    strcmp(k, "observe") == 0 || strcmp(k, "pool-max-conn") == 0 ||
 		    strcmp(k, "pool-purge-delay") == 0 || strcmp(k, "sni") == 0 ||
 		    strcmp(k, "check-sni") == 0 || strcmp(k, "alpn") == 0 ||
-		    strcmp(k, "agent-inter") == 0 || strcmp(k, "agent-port") == 0 ||
-		    strcmp(k, "on-marked-down") == 0 ||
-		    strcmp(k, "on-marked-up") == 0 || strcmp(k, "proto") == 0 ||
+		    strcmp(k, "proto") == 0 ||
 		    strcmp(k, "resolve-prefer") == 0 || strcmp(k, "max-reuse") == 0) {
 			if (val == NULL) {
 				cfg_err(p, "server option '%s' expects a value", k);
@@ -1169,8 +1168,66 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
 			continue;
 		}
+		if (strcmp(k, "agent-check") == 0) {
+			d->agent = 1;
+			continue;
+		}
+		if (strcmp(k, "no-agent-check") == 0) {
+			d->agent = 0;
+			continue;
+		}
+		if (strcmp(k, "agent-port") == 0) {
+			if (val == NULL || parse_int(val, 1, 65535, &v) < 0) {
+				cfg_err(p, "'agent-port' expects a port number");
+				return -1;
+			}
+			d->agent_port = (int)v;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "agent-addr") == 0 || strcmp(k, "agent-send") == 0) {
+			if (val == NULL) {
+				cfg_err(p, "'%s' expects a value", k);
+				return -1;
+			}
+			if (k[6] == 'a')
+				d->agent_addr = cfg_strdup(p->c, val);
+			else
+				d->agent_send = cfg_strdup(p->c, val);
+			i++;
+			continue;
+		}
+		if (strcmp(k, "agent-inter") == 0 || strcmp(k, "slowstart") == 0) {
+			if (val == NULL || parse_time(val, &t) < 0 ||
+			    (k[0] == 'a' && t == 0)) {
+				cfg_err(p, "'%s' expects a time, got '%s'", k, val ? val : "");
+				return -1;
+			}
+			if (k[0] == 'a')
+				d->agent_inter = t;
+			else
+				d->slowstart = t;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "on-marked-down") == 0 || strcmp(k, "on-marked-up") == 0) {
+			int down = k[10] == 'd';
+
+			if (val == NULL || strcmp(val, down ? "shutdown-sessions" :
+			    "shutdown-backup-sessions") != 0) {
+				cfg_err(p, "'%s' expects '%s'", k, down ? "shutdown-sessions" :
+				    "shutdown-backup-sessions");
+				return -1;
+			}
+			if (down)
+				d->on_down_kill = 1;
+			else
+				d->on_up_kill_bck = 1;
+			i++;
+			continue;
+		}
 		if (strcmp(k, "send-proxy") == 0 || strcmp(k, "send-proxy-v2") == 0 ||
-		    strcmp(k, "ssl") == 0 || strcmp(k, "agent-check") == 0) {
+		    strcmp(k, "ssl") == 0) {
 			cfg_err(p, "server option '%s' is not supported by waxlb", k);
 			return -1;
 		}
@@ -1241,6 +1298,38 @@ parse_server(struct cfgp *p, struct proxy *px, char **args, int n)
 		uint16_t port = htons((uint16_t)d.chk_port);
 
 		memcpy(&((struct sockaddr_in *)&s->chk_addr)->sin_port, &port, 2);
+	}
+	s->agent = d.agent;
+	s->agent_inter = d.agent_inter ? d.agent_inter : d.inter;
+	s->agent_send = d.agent_send;
+	s->on_down_kill = d.on_down_kill;
+	s->on_up_kill_bck = d.on_up_kill_bck;
+	s->slowstart = d.slowstart;
+	if (s->agent) {
+		char tmp[300];
+		const char *a = d.agent_addr;
+
+		if (d.agent_port == 0) {
+			cfg_err(p, "server '%s': 'agent-check' needs 'agent-port'", args[1]);
+			return;
+		}
+		if (a == NULL) {
+			s->agent_sa = s->addr;
+			s->agent_salen = s->addrlen;
+		} else {
+			snprintf(tmp, sizeof(tmp), "%s%s%s:1", strchr(a, ':') ? "[" : "",
+			    a, strchr(a, ':') ? "]" : "");
+			if (parse_addr(tmp, 0, &s->agent_sa, &s->agent_salen, &why) < 0) {
+				cfg_err(p, "server '%s': invalid agent-addr '%s': %s",
+				    args[1], a, why);
+				return;
+			}
+		}
+		{
+			uint16_t port = htons((uint16_t)d.agent_port);
+
+			memcpy(&((struct sockaddr_in *)&s->agent_sa)->sin_port, &port, 2);
+		}
 	}
 	for (tail = &px->srv; *tail; tail = &(*tail)->next)
 		;
@@ -1437,7 +1526,7 @@ static const char *ignored_px_kw[] = {
 	"log-format", "log-tag", "email-alert", "cookie", "rate-limit",
 	"max-keep-alive-queue", "persist", "stick-table", "stick", "grace",
 	"dispatch", "server-state-file-name", "load-server-state-from-file",
-	"external-check", "http-check", "log-format-sd", "error-log-format",
+	"external-check", "log-format-sd", "error-log-format",
 	"filter", "declare", "force-persist", "ignore-persist", NULL
 };
 
@@ -1449,7 +1538,7 @@ static const char *ignored_opts[] = {
 	"allbackups", "prefer-last-server", "persist", "http-no-delay",
 	"http-ignore-probes", "accept-invalid-http-request",
 	"accept-invalid-http-response", "http-pretend-keepalive",
-	"http-use-htx", "httpchk", "tcp-check", "ssl-hello-chk",
+	"http-use-htx", "tcp-check", "ssl-hello-chk",
 	"mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check",
 	"spop-check", "external-check", "originalto", "nolinger",
 	"independent-streams", "disable-h2-upgrade", "idle-close-on-response",
@@ -1475,6 +1564,212 @@ need_cap(struct cfgp *p, struct proxy *px, int cap, const char *kw)
 	    p->section == SEC_DEFAULTS ? "defaults" : "proxy", px->name,
 	    cap == CAP_FE ? "frontend" : "backend");
 	return 0;
+}
+
+static int
+parse_hex32(const char *s, unsigned char out[32])
+{
+	int i;
+
+	if (strlen(s) != 64)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+
+		if (a < 0 || b < 0)
+			return -1;
+		out[i] = (unsigned char)(a * 16 + b);
+	}
+	return 0;
+}
+
+/* option nodeos-check [max-lag T] [stall T] [chain-id HEX]
+ * option ship-check [max-lag T] [stall T] [ref-backend B] [block-interval T]
+ *                   [chain-id HEX] [probe-blocks] */
+static void
+parse_chain_check(struct cfgp *p, struct proxy *px, char **args, int n,
+    int nodeos)
+{
+	struct chk_conf *c = &px->chk;
+	unsigned t;
+	int i;
+
+	c->kind = nodeos ? CHK_NODEOS : CHK_SHIP;
+	c->max_lag_ms = nodeos ? 60000 : 15000;
+	c->stall_ms = 30000;
+	c->block_interval_ms = 500;
+	c->file = cfg_strdup(p->c, p->file);
+	c->line = p->line;
+	for (i = 0; i < n; i++) {
+		const char *k = args[i], *v = i + 1 < n ? args[i + 1] : NULL;
+
+		if (strcmp(k, "max-lag") == 0 || strcmp(k, "stall") == 0 ||
+		    (!nodeos && strcmp(k, "block-interval") == 0)) {
+			if (v == NULL || parse_time(v, &t) < 0 || t == 0) {
+				cfg_err(p, "'%s' expects a positive time", k);
+				return;
+			}
+			if (k[0] == 'm')
+				c->max_lag_ms = t;
+			else if (k[0] == 's')
+				c->stall_ms = t;
+			else
+				c->block_interval_ms = t;
+			i++;
+		} else if (strcmp(k, "chain-id") == 0) {
+			if (v == NULL || parse_hex32(v, c->chain_id) < 0) {
+				cfg_err(p, "'chain-id' expects 64 hexadecimal digits");
+				return;
+			}
+			c->has_chain_id = 1;
+			i++;
+		} else if (!nodeos && strcmp(k, "ref-backend") == 0) {
+			if (v == NULL) {
+				cfg_err(p, "'ref-backend' expects a backend name");
+				return;
+			}
+			c->ref_be_name = cfg_strdup(p->c, v);
+			i++;
+		} else if (!nodeos && strcmp(k, "probe-blocks") == 0) {
+			c->probe_blocks = 1;
+		} else {
+			cfg_err(p, "option %s-check: unknown argument '%s'",
+			    nodeos ? "nodeos" : "ship", k);
+			return;
+		}
+	}
+}
+
+/* http-check send ... | http-check expect ... */
+static void
+parse_http_check(struct cfgp *p, struct proxy *px, char **args, int n)
+{
+	struct chk_conf *c = &px->chk;
+	int i;
+
+	if (n < 2) {
+		cfg_err(p, "'http-check' expects 'send' or 'expect'");
+		return;
+	}
+	if (strcmp(args[1], "send") == 0) {
+		char hdrs[2048];
+		size_t hl = 0;
+
+		hdrs[0] = 0;
+		for (i = 2; i < n; i++) {
+			const char *v = i + 1 < n ? args[i + 1] : NULL;
+
+			if (strcmp(args[i], "meth") == 0 && v) {
+				c->meth = cfg_strdup(p->c, v);
+				i++;
+			} else if (strcmp(args[i], "uri") == 0 && v) {
+				c->uri = cfg_strdup(p->c, v);
+				i++;
+			} else if (strcmp(args[i], "ver") == 0 && v) {
+				c->ver = cfg_strdup(p->c, v);
+				i++;
+			} else if (strcmp(args[i], "hdr") == 0 && v && i + 2 < n) {
+				int w = snprintf(hdrs + hl, sizeof(hdrs) - hl, "%s: %s\r\n",
+				    v, args[i + 2]);
+
+				if (w < 0 || (size_t)w >= sizeof(hdrs) - hl) {
+					cfg_err(p, "http-check send: headers too long");
+					return;
+				}
+				hl += (size_t)w;
+				i += 2;
+			} else if (strcmp(args[i], "body") == 0 && v) {
+				c->body = cfg_strdup(p->c, v);
+				i++;
+			} else {
+				cfg_err(p, "http-check send: unexpected '%s'", args[i]);
+				return;
+			}
+		}
+		if (hl)
+			c->hdrs = cfg_strdup(p->c, hdrs);
+		if (c->kind == CHK_TCP)
+			c->kind = CHK_HTTP;
+		if (c->meth == NULL)
+			c->meth = "GET";
+		if (c->uri == NULL)
+			c->uri = "/";
+		if (c->ver == NULL)
+			c->ver = "HTTP/1.1";
+		return;
+	}
+	if (strcmp(args[1], "expect") == 0) {
+		i = 2;
+		c->exp_neg = 0;
+		if (i < n && strcmp(args[i], "!") == 0) {
+			c->exp_neg = 1;
+			i++;
+		}
+		if (i + 1 >= n) {
+			cfg_err(p, "http-check expect: expected status, rstatus, "
+			    "string or rstring and a pattern");
+			return;
+		}
+		if (strcmp(args[i], "status") == 0) {
+			char list[256], *t, *sv = NULL;
+
+			c->exp_kind = EXP_STATUS;
+			c->nexp_range = 0;
+			snprintf(list, sizeof(list), "%s", args[i + 1]);
+			for (t = strtok_r(list, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+				long long a, b;
+				char *dash = strchr(t, '-');
+
+				if (dash)
+					*dash = 0;
+				if (parse_int(t, 100, 999, &a) < 0 || (dash &&
+				    parse_int(dash + 1, 100, 999, &b) < 0) ||
+				    c->nexp_range == 8) {
+					cfg_err(p, "http-check expect status: bad code list '%s'",
+					    args[i + 1]);
+					return;
+				}
+				c->exp_range[c->nexp_range][0] = (int)a;
+				c->exp_range[c->nexp_range][1] = dash ? (int)b : (int)a;
+				c->nexp_range++;
+			}
+		} else if (strcmp(args[i], "string") == 0) {
+			c->exp_kind = EXP_STRING;
+			c->exp_str = cfg_strdup(p->c, args[i + 1]);
+		} else if (strcmp(args[i], "rstatus") == 0 ||
+		    strcmp(args[i], "rstring") == 0) {
+			struct arena_blk *b;
+
+			c->exp_kind = args[i][1] == 's' && args[i][2] == 't' &&
+			    args[i][3] == 'a' ? EXP_RSTATUS : EXP_RSTRING;
+			c->exp_re = cfg_alloc(p->c, sizeof(regex_t));
+			if (regcomp(c->exp_re, args[i + 1], REG_EXTENDED | REG_NOSUB) != 0) {
+				cfg_err(p, "http-check expect: invalid regex '%s'", args[i + 1]);
+				return;
+			}
+			b = cfg_alloc(p->c, 0);
+			b = (struct arena_blk *)((char *)b - offsetof(struct arena_blk, align));
+			b->re = c->exp_re;
+		} else {
+			cfg_err(p, "http-check expect: unknown match '%s'", args[i]);
+			return;
+		}
+		if (c->kind == CHK_TCP)
+			c->kind = CHK_HTTP;
+		if (c->meth == NULL) {
+			c->meth = "OPTIONS";
+			c->uri = "/";
+			c->ver = "HTTP/1.0";
+		}
+		return;
+	}
+	if (strcmp(args[1], "disable-on-404") == 0 ||
+	    strcmp(args[1], "send-state") == 0 || strcmp(args[1], "comment") == 0 ||
+	    strcmp(args[1], "connect") == 0 || strcmp(args[1], "set-var") == 0) {
+		cfg_warn(p, "'http-check %s' is ignored by waxlb", args[1]);
+		return;
+	}
+	cfg_err(p, "unknown 'http-check %s'", args[1]);
 }
 
 static void
@@ -1515,13 +1810,29 @@ parse_option(struct cfgp *p, struct proxy *px, char **args, int n, int no)
 			px->options &= ~OPT_DONTLOGNULL;
 		else
 			px->options |= OPT_DONTLOGNULL;
+	} else if (strcmp(o, "httpchk") == 0) {
+		/* option httpchk [<method>] <uri> [<version>] */
+		px->chk.kind = no ? CHK_TCP : CHK_HTTP;
+		px->chk.meth = "OPTIONS";
+		px->chk.uri = "/";
+		px->chk.ver = "HTTP/1.0";
+		if (n == 3)
+			px->chk.uri = cfg_strdup(p->c, args[2]);
+		else if (n >= 4) {
+			px->chk.meth = cfg_strdup(p->c, args[2]);
+			px->chk.uri = cfg_strdup(p->c, args[3]);
+			if (n >= 5)
+				px->chk.ver = cfg_strdup(p->c, args[4]);
+		}
+	} else if (strcmp(o, "nodeos-check") == 0 || strcmp(o, "ship-check") == 0) {
+		parse_chain_check(p, px, args + 2, n - 2, o[0] == 'n');
 	} else if (strcmp(o, "httplog") == 0) {
 		px->options |= OPT_HTTPLOG;
 	} else if (strcmp(o, "tcplog") == 0) {
 		px->options |= OPT_TCPLOG;
 	} else if (in_list(ignored_opts, o)) {
-		if (strcmp(o, "httpchk") == 0 || strcmp(o, "tcp-check") == 0)
-			cfg_warn(p, "'option %s' is not supported yet: servers with "
+		if (strcmp(o, "tcp-check") == 0)
+			cfg_warn(p, "'option %s' is not supported: servers with "
 			    "'check' get a TCP connect check", o);
 		else
 			cfg_warn(p, "'option %s' is ignored by waxlb", o);
@@ -1651,6 +1962,8 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 		if (n > 2)
 			cfg_err(p, "'balance %s' takes no argument", args[1]);
 		need_cap(p, px, CAP_BE, kw);
+	} else if (strcmp(kw, "http-check") == 0) {
+		parse_http_check(p, px, args, n);
 	} else if (strcmp(kw, "default-server") == 0) {
 		parse_srv_opts(p, &px->defsrv, args + 1, n - 1);
 	} else if (strcmp(kw, "server") == 0) {
@@ -2182,6 +2495,15 @@ config_check(struct cfgp *p)
 	for (px = c->proxies; px; px = px->next) {
 		struct bind_conf *b;
 
+		if ((px->cap & CAP_BE) && px->chk.ref_be_name) {
+			p->file = px->chk.file;
+			p->line = px->chk.line;
+			px->chk.ref_be = find_proxy(c->proxies, px->chk.ref_be_name,
+			    CAP_BE);
+			if (px->chk.ref_be == NULL)
+				cfg_err(p, "ship-check: ref-backend '%s' does not exist",
+				    px->chk.ref_be_name);
+		}
 		for (b = px->binds; b; b = b->next)
 			if (b->tls)
 				tls_conf_finish(p, b->tls);
@@ -3423,7 +3745,29 @@ enum { LBT_NONE, LBT_A0, LBT_A1, LBT_ACUR, LBT_B0, LBT_B1, LBT_BCUR,
 int
 srv_usable(const struct server *s)
 {
-	return !s->disabled && s->st->up && s->eweight > 0;
+	return !s->disabled && s->st->up && !s->st->agent_down &&
+	    s->st->agent_admin != 2 && s->eweight > 0;
+}
+
+/* Effective weight: the configured one, scaled by what an agent said
+ * (N%, or 0 while draining) and by slowstart after a return to service. */
+static int
+srv_eweight(const struct server *s)
+{
+	const struct srv_state *st = s->st;
+	long long w = (long long)s->weight * BE_WEIGHT_SCALE;
+
+	if (st->agent_admin == 1)	/* drain */
+		return 0;
+	if (st->weight_pct_set)
+		w = w * st->weight_pct / 100;
+	if (s->slowstart && st->up_since > 0 && now_ms - st->up_since <
+	    (int64_t)s->slowstart) {
+		w = (w * (now_ms - st->up_since) + s->slowstart - 1) / s->slowstart;
+		if (w < 1 && s->weight)
+			w = 1;
+	}
+	return (int)w;
 }
 
 static void
@@ -3474,7 +3818,9 @@ lbt_next(struct proxy *be, struct server *cur)
 static int
 srv_has_slot(const struct server *s)
 {
-	return s->maxconn == 0 || s->st->cur < s->maxconn;
+	int max = s->st->agent_maxconn_set ? s->st->agent_maxconn : s->maxconn;
+
+	return max == 0 || s->st->cur < max;
 }
 
 static struct fwrr_grp *
@@ -3674,7 +4020,7 @@ lb_init(struct proxy *be)
 	struct server *s;
 
 	for (s = be->srv; s; s = s->next) {
-		s->eweight = s->weight * BE_WEIGHT_SCALE;
+		s->eweight = srv_eweight(s);
 		s->prev_eweight = s->eweight;
 		s->prev_usable = srv_usable(s);
 		s->lb_tree = LBT_NONE;
@@ -3705,7 +4051,7 @@ lb_update(struct server *s)
 	int usable, was = s->prev_usable;
 	struct fwrr_grp *g = fwrr_grp_of(s);
 
-	s->eweight = s->weight * BE_WEIGHT_SCALE;
+	s->eweight = srv_eweight(s);
 	usable = srv_usable(s);
 	if (usable == was && s->eweight == s->prev_eweight)
 		return;

@@ -242,6 +242,34 @@ struct bind_conf {
 	struct bind_conf *next;
 };
 
+/* What a backend's health checks send and expect. */
+enum chk_kind { CHK_TCP, CHK_HTTP, CHK_NODEOS, CHK_SHIP };
+enum { EXP_NONE, EXP_STATUS, EXP_RSTATUS, EXP_STRING, EXP_RSTRING };
+
+struct chk_conf {
+	enum chk_kind	 kind;
+	char		*meth, *uri, *ver;	/* HTTP request line */
+	char		*hdrs;			/* extra "Name: value\r\n" lines */
+	char		*body;
+	int		 exp_kind;		/* EXP_* */
+	int		 exp_neg;
+	char		*exp_str;
+	regex_t		*exp_re;
+	int		 exp_range[8][2];	/* status ranges for EXP_STATUS */
+	int		 nexp_range;
+	/* chain-aware checks (waxlb extensions) */
+	unsigned	 max_lag_ms;
+	unsigned	 stall_ms;
+	unsigned	 block_interval_ms;
+	char		*ref_be_name;
+	struct proxy	*ref_be;
+	unsigned char	 chain_id[32];
+	int		 has_chain_id;
+	int		 probe_blocks;
+	const char	*file;
+	int		 line;
+};
+
 /* Per-server runtime state, kept apart from the parsed configuration so
  * that a reload can hand it to the new server of the same name. */
 struct srv_state {
@@ -256,6 +284,23 @@ struct srv_state {
 	int64_t		 last_change;	/* ms */
 	char		 reason[160];
 	int		 refs;		/* server configs and sessions */
+	/* what the last chain check saw */
+	uint64_t	 chain_head;
+	int64_t		 chain_head_ms;	/* head block time (nodeos), Unix ms */
+	int64_t		 chain_seen_ms;	/* when chain_head was read (monotonic) */
+	int64_t		 chain_adv_ms;	/* when chain_head last advanced */
+	int64_t		 lag_blocks;
+	uint32_t	 trace_begin, trace_end, cs_begin, cs_end;
+	int		 check_ms;	/* duration of the last check */
+	/* agent check */
+	int		 agent_down;
+	int		 agent_admin;	/* AGENT_ADMIN_* from the last reply */
+	int		 weight_pct;	/* valid when weight_pct_set (agent "N%") */
+	int		 weight_pct_set;
+	int		 agent_maxconn;	/* valid when agent_maxconn_set */
+	int		 agent_maxconn_set;
+	char		 agent_desc[64];
+	int64_t		 up_since;	/* for slowstart, monotonic ms */
 };
 
 struct server {
@@ -276,6 +321,13 @@ struct server {
 	int		 line;
 	struct sockaddr_storage chk_addr;	/* where checks connect */
 	socklen_t	 chk_addrlen;
+	struct sockaddr_storage agent_sa;	/* where agent checks connect */
+	socklen_t	 agent_salen;
+	int		 agent;
+	unsigned	 agent_inter;
+	char		*agent_send;
+	int		 on_down_kill, on_up_kill_bck;
+	unsigned	 slowstart;
 	struct srv_state *st;
 
 	/* load-balancing position (HAProxy's FWRR and FWLC) */
@@ -288,6 +340,7 @@ struct server {
 	struct server	*next_full;
 
 	struct check	*chk;
+	struct check	*agent_chk;
 	struct server	*next;
 };
 
@@ -299,6 +352,14 @@ struct srv_defaults {
 	int		 chk_port;	/* "port": checks go to this port */
 	char		*chk_addr;	/* "addr": checks go to this address */
 	char		*cookie;
+	int		 agent;		/* agent-check */
+	int		 agent_port;
+	char		*agent_addr;
+	unsigned	 agent_inter;
+	char		*agent_send;
+	int		 on_down_kill;	/* on-marked-down shutdown-sessions */
+	int		 on_up_kill_bck; /* on-marked-up shutdown-backup-sessions */
+	unsigned	 slowstart;
 };
 
 /* FWRR group (active or backup servers). */
@@ -340,6 +401,7 @@ struct proxy {
 	const char	*default_be_file;
 
 	/* backend */
+	struct chk_conf	 chk;
 	enum lb_algo	 lb;
 	struct server	*srv;
 	int		 nsrv;
