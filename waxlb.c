@@ -38,6 +38,9 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -569,6 +572,13 @@ proxy_new(struct cfgp *p, const char *name, int cap)
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
 		px->chk = d->chk;
+		px->log_global = d->log_global;
+		px->logs = d->logs;
+		px->stats_enable = d->stats_enable;
+		px->stats_uri = d->stats_uri;
+		px->stats_refresh = d->stats_refresh;
+		memcpy(px->stats_auth, d->stats_auth, sizeof(px->stats_auth));
+		px->nstats_auth = d->nstats_auth;
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
@@ -1415,7 +1425,8 @@ parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 		if (strcmp(k, "ssl-min-ver") == 0 || strcmp(k, "ssl-max-ver") == 0) {
 			unsigned ver;
 
-			if (strcmp(v, "TLSv1.3") == 0 && k[8] == 'a') {
+			/* ssl-m[i]n-ver / ssl-m[a]x-ver */
+			if (strcmp(v, "TLSv1.3") == 0 && k[5] == 'a') {
 				cfg_warn(p, "ssl-max-ver TLSv1.3: BearSSL stops at TLSv1.2");
 				continue;
 			}
@@ -1424,7 +1435,7 @@ parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 				    "(BearSSL has no TLSv1.3)", k, v);
 				return;
 			}
-			if (k[8] == 'i')
+			if (k[5] == 'i')
 				tc->vmin = ver;
 			else
 				tc->vmax = ver;
@@ -1445,13 +1456,13 @@ parse_bind(struct cfgp *p, struct proxy *px, char **args, int n)
 			continue;	/* already true with BearSSL */
 		}
 		if (strcmp(k, "no-tlsv10") == 0) {
-			if (tc->vmin < BR_TLS11)
-				tc->vmin = BR_TLS11;
+			if (tc->vfloor < BR_TLS11)
+				tc->vfloor = BR_TLS11;
 			continue;
 		}
 		if (strcmp(k, "no-tlsv11") == 0) {
-			if (tc->vmin < BR_TLS12)
-				tc->vmin = BR_TLS12;
+			if (tc->vfloor < BR_TLS12)
+				tc->vfloor = BR_TLS12;
 			continue;
 		}
 		if (strcmp(k, "crt-list") == 0 || strcmp(k, "ca-file") == 0 ||
@@ -1519,9 +1530,9 @@ static const char *tmo_names[T_COUNT] = {
 
 /* HAProxy keywords that are accepted and ignored, with a warning. */
 static const char *ignored_px_kw[] = {
-	"log", "description", "id", "errorfile", "errorfiles", "capture",
+	"description", "id", "errorfile", "errorfiles", "capture",
 	"compression", "hash-type", "fullconn", "http-reuse", "tcp-request",
-	"tcp-response", "http-response", "http-after-response", "stats",
+	"tcp-response", "http-response", "http-after-response",
 	"monitor-uri", "monitor", "unique-id-format", "unique-id-header",
 	"log-format", "log-tag", "email-alert", "cookie", "rate-limit",
 	"max-keep-alive-queue", "persist", "stick-table", "stick", "grace",
@@ -1840,6 +1851,8 @@ parse_option(struct cfgp *p, struct proxy *px, char **args, int n, int no)
 		cfg_err(p, "unknown option '%s'", o);
 }
 
+static struct log_target *parse_log(struct cfgp *p, char **args, int n);
+
 #define IS_TCHAR_CFG(c) (isalnum((unsigned char)(c)) || strchr("!#$%&'*+-.^_`|~", (c)))
 
 /* "scheme S | location L | prefix P [code N] [drop-query]"; returns the
@@ -1964,6 +1977,64 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 		need_cap(p, px, CAP_BE, kw);
 	} else if (strcmp(kw, "http-check") == 0) {
 		parse_http_check(p, px, args, n);
+	} else if (strcmp(kw, "log") == 0) {
+		if (n == 2 && strcmp(args[1], "global") == 0)
+			px->log_global = 1;
+		else if (n == 1 || (n == 2 && strcmp(args[1], "off") == 0)) {
+			px->log_global = 0;
+			px->logs = NULL;
+		} else {
+			struct log_target *t = parse_log(p, args, n), **tail;
+
+			if (t == NULL)
+				return;
+			for (tail = &px->logs; *tail; tail = &(*tail)->next)
+				;
+			*tail = t;
+		}
+	} else if (strcmp(kw, "stats") == 0) {
+		if (p->section != SEC_DEFAULTS && !need_cap(p, px, CAP_FE, kw))
+			return;
+		if (n < 2) {
+			cfg_err(p, "'stats' expects a keyword");
+			return;
+		}
+		if (strcmp(args[1], "enable") == 0) {
+			px->stats_enable = 1;
+			if (px->stats_uri == NULL)
+				px->stats_uri = "/haproxy?stats";
+		} else if (strcmp(args[1], "uri") == 0 && n == 3) {
+			px->stats_enable = 1;
+			px->stats_uri = cfg_strdup(p->c, args[2]);
+		} else if (strcmp(args[1], "refresh") == 0 && n == 3) {
+			if (parse_time(args[2], &t) < 0) {
+				cfg_err(p, "stats refresh: bad time '%s'", args[2]);
+				return;
+			}
+			px->stats_refresh = t;
+		} else if (strcmp(args[1], "auth") == 0 && n == 3) {
+			if (strchr(args[2], ':') == NULL || px->nstats_auth == 8) {
+				cfg_err(p, "stats auth expects user:password (8 at most)");
+				return;
+			}
+			px->stats_enable = 1;
+			if (px->stats_uri == NULL)
+				px->stats_uri = "/haproxy?stats";
+			px->stats_auth[px->nstats_auth++] = cfg_strdup(p->c, args[2]);
+		} else if (strcmp(args[1], "admin") == 0) {
+			cfg_warn(p, "'stats admin' is ignored: the page is read-only; use "
+			    "the stats socket");
+		} else if (strcmp(args[1], "prometheus-uri") == 0 && n == 3) {
+			/* waxlb extension: the same as use-service prometheus-exporter
+			 * on that path */
+			px->prom_uri = cfg_strdup(p->c, args[2]);
+		} else if (strcmp(args[1], "realm") == 0 || strcmp(args[1], "hide-version") == 0 ||
+		    strcmp(args[1], "show-legends") == 0 || strcmp(args[1], "show-node") == 0 ||
+		    strcmp(args[1], "show-desc") == 0 || strcmp(args[1], "scope") == 0 ||
+		    strcmp(args[1], "show-modules") == 0) {
+			/* cosmetic */
+		} else
+			cfg_err(p, "unknown or incomplete 'stats %s'", args[1]);
 	} else if (strcmp(kw, "default-server") == 0) {
 		parse_srv_opts(p, &px->defsrv, args + 1, n - 1);
 	} else if (strcmp(kw, "server") == 0) {
@@ -2103,6 +2174,19 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 			r->act = HR_DEL_HDR;
 			r->name = cfg_strdup(p->c, args[2]);
 			k = 3;
+		} else if (strcmp(args[1], "use-service") == 0) {
+			if (n < 3 || strcmp(args[2], "prometheus-exporter") != 0) {
+				cfg_err(p, "'http-request use-service': only "
+				    "'prometheus-exporter' is supported");
+				return;
+			}
+			if (cond_opt(p, px, args + 3, n - 3, &px->prom_cond) < 0)
+				return;
+			if (px->prom_cond == NULL) {
+				/* unconditional: every request is a scrape */
+				px->prom_cond = cfg_alloc(p->c, sizeof(struct cond));
+			}
+			return;
 		} else if (strcmp(args[1], "redirect") == 0) {
 			r->act = HR_REDIRECT;
 			k = parse_redirect(p, r, args + 2, n - 2);
@@ -2146,15 +2230,116 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 		    px->cap == CAP_FE ? "frontend" : "backend");
 }
 
+static const char *log_facilities[] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "auth2", "ftp", "ntp", "audit", "alert", "cron2",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
+	"local7", NULL
+};
+static const char *log_levels[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+	NULL
+};
+
+static int
+word_index(const char *const *list, const char *w)
+{
+	int i;
+
+	for (i = 0; list[i]; i++)
+		if (strcmp(list[i], w) == 0)
+			return i;
+	return -1;
+}
+
+/* log <target> [len N] [format F] <facility> [max level [min level]] */
+static struct log_target *
+parse_log(struct cfgp *p, char **args, int n)
+{
+	struct log_target *t;
+	const char *why;
+	long long v;
+	int i = 2;
+
+	if (n < 3) {
+		cfg_err(p, "'log' expects <address> <facility> [level]");
+		return NULL;
+	}
+	t = cfg_alloc(p->c, sizeof(*t));
+	t->maxlen = 1024;
+	t->level = 7;
+	t->fd = -1;
+	if (strcmp(args[1], "stdout") == 0)
+		t->kind = LOGT_STDOUT;
+	else if (strcmp(args[1], "stderr") == 0)
+		t->kind = LOGT_STDERR;
+	else if (args[1][0] == '/' || strncmp(args[1], "unix@", 5) == 0) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&t->addr;
+		const char *path = args[1][0] == '/' ? args[1] : args[1] + 5;
+
+		if (strlen(path) >= sizeof(un->sun_path)) {
+			cfg_err(p, "log: unix socket path too long");
+			return NULL;
+		}
+		t->kind = LOGT_UNIX;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, path);
+		t->addrlen = sizeof(*un);
+	} else {
+		char a[300];
+		const char *s = strncmp(args[1], "udp@", 4) == 0 ? args[1] + 4 :
+		    args[1];
+
+		/* the port is optional: 514 */
+		if (s[0] == '[' ? strstr(s, "]:") == NULL : strchr(s, ':') == NULL)
+			snprintf(a, sizeof(a), "%s:514", s);
+		else
+			snprintf(a, sizeof(a), "%s", s);
+		if (parse_addr(a, 0, &t->addr, &t->addrlen, &why) < 0) {
+			cfg_err(p, "log: invalid address '%s': %s", args[1], why);
+			return NULL;
+		}
+		t->kind = LOGT_UDP;
+	}
+	for (; i + 1 < n; i += 2) {
+		if (strcmp(args[i], "len") == 0) {
+			if (parse_int(args[i + 1], 80, 65535, &v) < 0) {
+				cfg_err(p, "log: 'len' expects 80..65535");
+				return NULL;
+			}
+			t->maxlen = (int)v;
+		} else if (strcmp(args[i], "format") == 0) {
+			if (strcmp(args[i + 1], "rfc3164") && strcmp(args[i + 1], "raw") &&
+			    strcmp(args[i + 1], "local"))
+				cfg_warn(p, "log format '%s' is not supported, RFC 3164 is used",
+				    args[i + 1]);
+		} else if (strcmp(args[i], "sample") == 0) {
+			cfg_warn(p, "log sampling is ignored");
+		} else
+			break;
+	}
+	if (i >= n || (t->facility = word_index(log_facilities, args[i])) < 0) {
+		cfg_err(p, "log: unknown or missing facility '%s'", i < n ? args[i] : "");
+		return NULL;
+	}
+	if (i + 1 < n) {
+		t->level = word_index(log_levels, args[i + 1]);
+		if (t->level < 0) {
+			cfg_err(p, "log: unknown level '%s'", args[i + 1]);
+			return NULL;
+		}
+	}
+	return t;
+}
+
 static const char *ignored_global_kw[] = {
-	"daemon", "log", "chroot", "user", "group", "uid", "gid", "pidfile",
-	"stats", "nbthread", "nbproc", "cpu-map", "ca-base",
+	"nbthread", "nbproc", "cpu-map", "ca-base",
 	"ssl-default-bind-ciphersuites", "ssl-default-server-ciphers",
 	"ssl-default-server-ciphersuites", "ssl-default-server-options",
 	"ssl-dh-param-file", "tune.ssl.default-dh-param", "spread-checks",
 	"ssl-server-verify", "tune.ssl.capture-cipherlist-size",
 	"description", "node", "master-worker", "quiet", "log-send-hostname",
-	"log-tag", "ulimit-n", "hard-stop-after", "server-state-file",
+	"log-tag", "server-state-file",
 	"server-state-base", "localpeer", "setenv", "presetenv", "unsetenv",
 	"resetenv", "tune.ssl.lifetime", "maxsslconn",
 	"tune.http.maxhdr", "tune.maxaccept", "tune.h2.max-concurrent-streams",
@@ -2189,6 +2374,117 @@ parse_global_kw(struct cfgp *p, char **args, int n)
 		p->c->maxrewrite = (int)v;
 	} else if (strcmp(args[0], "debug") == 0) {
 		p->c->debug = 1;
+	} else if (strcmp(args[0], "daemon") == 0) {
+		p->c->daemon = 1;
+	} else if (strcmp(args[0], "pidfile") == 0 || strcmp(args[0], "chroot") == 0 ||
+	    strcmp(args[0], "user") == 0 || strcmp(args[0], "group") == 0) {
+		char **dst = args[0][0] == 'p' ? &p->c->pidfile : args[0][0] == 'c' ?
+		    &p->c->chroot : args[0][0] == 'u' ? &p->c->user : &p->c->group;
+
+		if (n != 2) {
+			cfg_err(p, "'%s' expects one argument", args[0]);
+			return;
+		}
+		*dst = cfg_strdup(p->c, args[1]);
+	} else if (strcmp(args[0], "uid") == 0 || strcmp(args[0], "gid") == 0) {
+		if (n != 2 || parse_int(args[1], 0, 4294967294LL, &v) < 0) {
+			cfg_err(p, "'%s' expects a number", args[0]);
+			return;
+		}
+		if (args[0][0] == 'u')
+			p->c->uid = (long)v;
+		else
+			p->c->gid = (long)v;
+	} else if (strcmp(args[0], "ulimit-n") == 0) {
+		if (n != 2 || parse_int(args[1], 64, 100000000, &v) < 0) {
+			cfg_err(p, "'ulimit-n' expects a number of files");
+			return;
+		}
+		p->c->ulimit_n = (int)v;
+	} else if (strcmp(args[0], "hard-stop-after") == 0) {
+		unsigned t;
+
+		if (n != 2 || parse_time(args[1], &t) < 0) {
+			cfg_err(p, "'hard-stop-after' expects a time");
+			return;
+		}
+		p->c->hard_stop_after = t;
+	} else if (strcmp(args[0], "log") == 0) {
+		struct log_target *t = parse_log(p, args, n), **tail;
+
+		if (t == NULL)
+			return;
+		for (tail = &p->c->logs; *tail; tail = &(*tail)->next)
+			;
+		*tail = t;
+	} else if (strcmp(args[0], "stats") == 0) {
+		unsigned t;
+		int i;
+
+		if (n >= 3 && strcmp(args[1], "socket") == 0) {
+			struct stats_sock_conf *sc = cfg_alloc(p->c, sizeof(*sc)), **tail;
+
+			if (args[2][0] != '/' && strncmp(args[2], "unix@", 5) != 0) {
+				cfg_err(p, "stats socket: only unix socket paths are supported");
+				return;
+			}
+			sc->path = cfg_strdup(p->c, args[2][0] == '/' ? args[2] : args[2] + 5);
+			if (strlen(sc->path) >= 100) {
+				cfg_err(p, "stats socket: path too long");
+				return;
+			}
+			sc->level = ACCESS_OPERATOR;	/* HAProxy's default */
+			for (i = 3; i < n; i++) {
+				const char *val = i + 1 < n ? args[i + 1] : NULL;
+
+				if (strcmp(args[i], "mode") == 0 && val) {
+					char *end;
+
+					sc->mode = (unsigned)strtoul(val, &end, 8);
+					if (*end || sc->mode > 0777) {
+						cfg_err(p, "stats socket: bad mode '%s'", val);
+						return;
+					}
+					i++;
+				} else if (strcmp(args[i], "level") == 0 && val) {
+					if (strcmp(val, "user") == 0)
+						sc->level = ACCESS_USER;
+					else if (strcmp(val, "operator") == 0)
+						sc->level = ACCESS_OPERATOR;
+					else if (strcmp(val, "admin") == 0)
+						sc->level = ACCESS_ADMIN;
+					else {
+						cfg_err(p, "stats socket: level must be user, "
+						    "operator or admin");
+						return;
+					}
+					i++;
+				} else if ((strcmp(args[i], "user") == 0 ||
+				    strcmp(args[i], "group") == 0 || strcmp(args[i], "uid") == 0 ||
+				    strcmp(args[i], "gid") == 0) && val) {
+					cfg_warn(p, "stats socket: '%s' is ignored", args[i]);
+					i++;
+				} else if (strcmp(args[i], "expose-fd") == 0 && val) {
+					i++;
+				} else {
+					cfg_err(p, "stats socket: unknown option '%s'", args[i]);
+					return;
+				}
+			}
+			for (tail = &p->c->stats_socks; *tail; tail = &(*tail)->next)
+				;
+			*tail = sc;
+		} else if (n == 3 && strcmp(args[1], "timeout") == 0) {
+			if (parse_time(args[2], &t) < 0) {
+				cfg_err(p, "stats timeout: bad time '%s'", args[2]);
+				return;
+			}
+			p->c->stats_timeout = t;
+		} else if (n >= 2 && (strcmp(args[1], "maxconn") == 0 ||
+		    strcmp(args[1], "bind-process") == 0)) {
+			cfg_warn(p, "'stats %s' is ignored by waxlb", args[1]);
+		} else
+			cfg_err(p, "unknown 'stats %s' in global section", n > 1 ? args[1] : "");
 	} else if (strcmp(args[0], "tune.ssl.cachesize") == 0) {
 		if (n != 2 || parse_int(args[1], 0, 10000000, &v) < 0) {
 			cfg_err(p, "'tune.ssl.cachesize' expects an integer");
@@ -2220,11 +2516,11 @@ parse_global_kw(struct cfgp *p, char **args, int n)
 			} else if (strcmp(args[i], "ssl-max-ver") == 0 && i + 1 < n) {
 				i++;
 			} else if (strcmp(args[i], "no-tlsv10") == 0) {
-				if (p->c->ssl_vmin < BR_TLS11)
-					p->c->ssl_vmin = BR_TLS11;
+				if (p->c->ssl_vfloor < BR_TLS11)
+					p->c->ssl_vfloor = BR_TLS11;
 			} else if (strcmp(args[i], "no-tlsv11") == 0) {
-				if (p->c->ssl_vmin < BR_TLS12)
-					p->c->ssl_vmin = BR_TLS12;
+				if (p->c->ssl_vfloor < BR_TLS12)
+					p->c->ssl_vfloor = BR_TLS12;
 			}
 		}
 	} else if (in_list(ignored_global_kw, args[0])) {
@@ -2437,6 +2733,10 @@ tls_conf_finish(struct cfgp *p, struct tls_conf *tc)
 		return;
 	if (tc->vmin == 0)
 		tc->vmin = p->c->ssl_vmin ? p->c->ssl_vmin : BR_TLS12;
+	if (tc->vmin < tc->vfloor)
+		tc->vmin = tc->vfloor;
+	if (tc->vmin < p->c->ssl_vfloor)
+		tc->vmin = p->c->ssl_vfloor;
 	if (tc->vmax == 0)
 		tc->vmax = BR_TLS12;
 	if (tc->vmin > tc->vmax) {
@@ -2560,6 +2860,8 @@ config_new(void)
 	c->bufsize = BUFSIZE_DEFAULT;
 	c->maxrewrite = MAXREWRITE;
 	c->ssl_cachesize = 20000;	/* HAProxy's tune.ssl.cachesize */
+	c->uid = c->gid = -1;
+	c->stats_timeout = 10000;
 	return c;
 }
 
@@ -2729,6 +3031,8 @@ struct session {
 	char		 reqline[128];
 	struct session	*qnext, *qprev;
 	struct session	*next, *prev;
+	struct session	*again;		/* on rt.again: run again next turn */
+	int		 on_again;
 };
 
 struct listener {
@@ -2756,6 +3060,8 @@ static struct {
 	int		 curconn;
 	int		 stopping;
 	int64_t		 paused;	/* listeners paused until then */
+	struct session	*again;		/* sessions that stopped at their round
+					 * limit with work left */
 	int64_t		 next_expire;
 	char		*scratch;	/* header rewrite area */
 } rt;
@@ -4623,6 +4929,15 @@ sess_kill(struct session *s, const char *term)
 static void
 sess_free(struct session *s)
 {
+	if (s->on_again) {
+		struct session **pp;
+
+		for (pp = &rt.again; *pp; pp = &(*pp)->again)
+			if (*pp == s) {
+				*pp = s->again;
+				break;
+			}
+	}
 	if (s->state == S_QUEUE)
 		queue_del(s);
 	srv_release(s);
@@ -5710,6 +6025,13 @@ sess_run(struct session *s)
 		if (s->state == S_CLOSING && (s->cli.fl & SF_ERR))
 			break;
 	} while (progress && ++rounds < 64);
+
+	if (progress && !s->on_again) {
+		/* work left: give others a turn, come back without polling */
+		s->on_again = 1;
+		s->again = rt.again;
+		rt.again = s;
+	}
 
 	if (s->state == S_CLOSING && ((s->cli.fl & SF_ERR) ||
 	    ((s->cli.fl & SF_SHUTW) && (s->cli.fl & SF_EOF)))) {
@@ -6847,7 +7169,8 @@ tls_pick_cert(const struct tls_conf *tc, const char *sni)
 		for (c = tc->certs; c; c = c->next)
 			if (tls_cert_match(c, sni))
 				return c;
-	return tc->strict_sni && sni && *sni ? NULL : tc->certs;
+	/* strict-sni: no name, or no certificate for it, ends the handshake */
+	return tc->strict_sni ? NULL : tc->certs;
 }
 
 static int
@@ -7631,6 +7954,8 @@ main_loop(void)
 			wake = next_chk;
 		if (rt.paused && (wake < 0 || rt.paused < wake))
 			wake = rt.paused;
+		if (rt.again)
+			wake = now_ms;
 		timeout = wake < 0 ? -1 : wake <= now_ms ? 0 :
 		    (wake - now_ms > 60000 ? 60000 : (int)(wake - now_ms));
 		n = poll(pfds, (nfds_t)npfds, timeout);
@@ -7656,6 +7981,19 @@ main_loop(void)
 		}
 		if (queues_dirty)
 			queues_process();
+		while (rt.again) {
+			/* detach the whole list: a run may add itself again */
+			struct session *list = rt.again, *nx;
+
+			rt.again = NULL;
+			for (; list; list = nx) {
+				nx = list->again;
+				list->on_again = 0;
+				list->again = NULL;
+				sess_run(list);
+			}
+			break;
+		}
 		timers_run();
 		if (rt.paused && now_ms >= rt.paused) {
 			/* retry accepting after an fd shortage */

@@ -222,6 +222,7 @@ struct tls_conf {
 	uint16_t	 suites[TLS_SUITES_MAX];
 	int		 nsuites;
 	unsigned	 vmin, vmax;	/* BR_TLS10 .. BR_TLS12 */
+	unsigned	 vfloor;	/* from no-tlsv10/no-tlsv11 */
 	const char	*alpn[4];
 	int		 nalpn;
 	int		 strict_sni;
@@ -412,20 +413,70 @@ struct proxy {
 	uint64_t	 lb_seq;
 	int		 tot_wact, tot_wbck;
 
+	/* logging and status */
+	int		 log_global;		/* "log global" */
+	struct log_target *logs;		/* the proxy's own "log" lines */
+	int		 stats_enable;
+	char		*stats_uri;
+	unsigned	 stats_refresh;
+	char		*stats_auth[8];		/* "user:pass" */
+	int		 nstats_auth;
+	int		 stats_admin;
+	struct cond	*prom_cond;		/* use-service prometheus-exporter */
+	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
+
 	/* runtime, kept here for the backend's queue */
 	struct pqueue	*queue;
 
 	struct proxy	*next;
 };
 
+/* Where log lines go: syslog over UDP or a unix socket (RFC 3164), or
+ * stdout/stderr. */
+enum log_kind { LOGT_UDP, LOGT_UNIX, LOGT_STDOUT, LOGT_STDERR };
+
+struct log_target {
+	enum log_kind	 kind;
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	int		 facility;	/* 0..23 */
+	int		 level;		/* most verbose severity sent, 0..7 */
+	int		 maxlen;
+	int		 fd;		/* runtime */
+	struct log_target *next;
+};
+
+enum { ACCESS_USER, ACCESS_OPERATOR, ACCESS_ADMIN };
+
+struct stats_sock_conf {
+	char		*path;
+	unsigned	 mode;		/* file mode, 0 = default */
+	int		 level;		/* ACCESS_* */
+	struct stats_sock_conf *next;
+};
+
 struct config {
 	int		 maxconn;
+	int		 daemon;
+	char		*pidfile;
+	char		*user, *group;
+	long		 uid, gid;	/* -1 when unset */
+	char		*chroot;
+	int		 ulimit_n;
+	unsigned	 hard_stop_after;
+	struct log_target *logs;
+	struct stats_sock_conf *stats_socks;
+	unsigned	 stats_timeout;
+	char		**files;	/* what was loaded, for reloads */
+	int		 nfiles;
+	int		 refs;		/* sessions still using it after a reload */
 	int		 bufsize;
 	int		 maxrewrite;
 	int		 ssl_cachesize;	/* sessions kept for resumption */
 	char		*crt_base;
 	char		*ssl_ciphers;	/* ssl-default-bind-ciphers */
 	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
+	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
 	int		 debug;
 	struct proxy	*proxies;
 	/* everything allocated while parsing, freed together */
