@@ -65,26 +65,78 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* HAProxy's stderr log prefix: "[WARNING]  (pid) : ". */
+static int stderr_closed;		/* daemon mode */
+static struct log_target *global_logs;	/* the running config's "log" lines */
+
+/* One line to one target: RFC 3164 over UDP or a unix datagram socket,
+ * the bare line on stdout/stderr.  Never blocks: a full socket drops the
+ * line, as syslog over UDP would. */
 static void
-logmsg(const char *level, const char *fmt, ...)
+log_send(struct log_target *t, int sev, const char *msg)
+{
+	char buf[65536], date[32];
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	if (sev > t->level)
+		return;
+	if (t->kind == LOGT_STDOUT || t->kind == LOGT_STDERR) {
+		FILE *f = t->kind == LOGT_STDOUT ? stdout : stderr;
+
+		if (t->kind == LOGT_STDERR && stderr_closed)
+			return;
+		fprintf(f, "%s\n", msg);
+		fflush(f);
+		return;
+	}
+	if (t->fd < 0) {
+		t->fd = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (t->fd < 0)
+			return;
+	}
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
+	n = snprintf(buf, sizeof(buf), "<%d>%s waxlb[%d]: %s", t->facility * 8 + sev,
+	    date, (int)getpid(), msg);
+	if (n < 0)
+		return;
+	if (n > t->maxlen)
+		n = t->maxlen;
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	(void)sendto(t->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+	    (struct sockaddr *)&t->addr, t->addrlen);
+}
+
+/* Process messages: "[WARNING]  (pid) : ..." on stderr as HAProxy prints
+ * them, and the message alone to the global log targets at <sev>. */
+static void
+logmsg(int sev, const char *tag, const char *fmt, ...)
 {
 	char line[1024];
+	struct log_target *t;
 	va_list ap;
 	int n;
 
-	n = snprintf(line, sizeof(line), "[%s] %*s(%d) : ", level,
-	    (int)(8 - strlen(level)), "", (int)getpid());
+	n = snprintf(line, sizeof(line), "[%s] %*s(%d) : ", tag,
+	    (int)(8 - strlen(tag)), "", (int)getpid());
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", line);
+	if (!stderr_closed)
+		fprintf(stderr, "%s\n", line);
+	for (t = global_logs; t; t = t->next)
+		if (t->kind != LOGT_STDERR || stderr_closed)
+			log_send(t, sev, line + n);
 }
 
-#define log_alert(...)	logmsg("ALERT", __VA_ARGS__)
-#define log_warn(...)	logmsg("WARNING", __VA_ARGS__)
-#define log_notice(...)	logmsg("NOTICE", __VA_ARGS__)
-#define log_debug(...)	do { if (debug_mode) logmsg("DEBUG", __VA_ARGS__); } while (0)
+#define log_alert(...)	logmsg(1, "ALERT", __VA_ARGS__)
+#define log_warn(...)	logmsg(4, "WARNING", __VA_ARGS__)
+#define log_notice(...)	logmsg(5, "NOTICE", __VA_ARGS__)
+#define log_debug(...)	do { if (debug_mode) logmsg(7, "DEBUG", __VA_ARGS__); } while (0)
 
 static void *
 xcalloc(size_t n, size_t sz)
@@ -7484,23 +7536,1497 @@ tls_shutw(struct side *sd)
 
 /* ==================================================================== */
 /* Health checks.                                                        */
-/* Non-blocking TCP connect checks, run by the same loop.  The health   */
-/* counter follows HAProxy: a server starts UP at the lowest UP level   */
-/* (one failure takes it down), "fall" failures take a fully healthy   */
-/* server DOWN, "rise" successes bring it back.  Every change is        */
-/* logged with its reason and applied to the balancer at once.         */
+/* Every check is the same small pipeline driven by the loop: connect,  */
+/* send a request, read a bounded answer, validate, report once with a  */
+/* reason (after OpenBSD relayd).  Kinds differ only in what they send  */
+/* and how they validate: TCP (connect only), HTTP (option httpchk),    */
+/* nodeos (get_info freshness and chain), SHIP (websocket get_status,   */
+/* log ends, lag behind a reference head, optional block probe), and   */
+/* agent (HAProxy's agent protocol, which adjusts state and weight).   */
+/* The health counter follows HAProxy: a server starts UP at the lowest */
+/* UP level (one failure takes it down), "fall" failures take a fully  */
+/* healthy server DOWN, "rise" successes bring it back.                */
 /* ==================================================================== */
+
+/* ---- health-check protocols: parsers and encoders (begin) ---- */
+/* ==================================================================== */
+/* Small helpers shared by the parsers.                                  */
+/* ==================================================================== */
+
+static int
+chk_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int
+chk_isdigit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+chk_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = chk_lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Case-insensitive compare of s[0..n) with the NUL-terminated lit. */
+static int
+chk_ieq(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lit[i] == '\0' ||
+		    chk_lower((unsigned char)s[i]) != chk_lower((unsigned char)lit[i]))
+			return 0;
+	return lit[n] == '\0';
+}
+
+/*
+ * Copy text meant for logs: at most cap-1 bytes, anything outside printable
+ * ASCII becomes '?' so a peer cannot inject newlines or escapes into the
+ * log, and the result is always NUL-terminated.
+ */
+static void
+chk_copy_printable(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t i;
+
+	if (cap == 0)
+		return;
+	if (n > cap - 1)
+		n = cap - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * Digits only, no sign, no leading zero (the JSON integer grammar), and no
+ * overflow: "0012" or "1e3" for a block number means the peer is not nodeos.
+ */
+static int
+chk_parse_u64(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (n == 0 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d;
+
+		if (!chk_isdigit((unsigned char)s[i]))
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
+}
+
+static uint32_t
+chk_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint32_t
+chk_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void
+chk_put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* ==================================================================== */
+/* JSON: a validating tokenizer, just enough to read get_info.           */
+/* Depth is bounded so recursion is bounded (two frames per level).      */
+/* ==================================================================== */
+
+#define JSON_MAX_DEPTH		32	/* the top-level object is level 1 */
+#define JSON_MAX_KEYS		128	/* top-level keys tracked for duplicates */
+#define JSON_ERR_SYNTAX		-1
+#define JSON_ERR_DEPTH		-2
+
+struct chk_json {
+	const char	*p;
+	const char	*end;
+};
+
+static void
+chk_json_ws(struct chk_json *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	    *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+/* Four hex digits at p, or -1. */
+static long
+chk_hex4(const char *p, const char *end)
+{
+	long v = 0;
+	int i, d;
+
+	if (end - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((d = chk_hexval((unsigned char)p[i])) < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * UTF-8 for a code point.  A lone surrogate is encoded as its 3-byte form
+ * (WTF-8): JSON allows it, and keys only need a canonical byte sequence so
+ * that "a\u0062" and "ab" compare equal.
+ */
+static int
+chk_utf8_put(unsigned char out[4], unsigned long u)
+{
+	if (u < 0x80) {
+		out[0] = (unsigned char)u;
+		return 1;
+	}
+	if (u < 0x800) {
+		out[0] = (unsigned char)(0xc0 | u >> 6);
+		out[1] = (unsigned char)(0x80 | (u & 0x3f));
+		return 2;
+	}
+	if (u < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | u >> 12);
+		out[1] = (unsigned char)(0x80 | (u >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (u & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | u >> 18);
+	out[1] = (unsigned char)(0x80 | (u >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (u >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (u & 0x3f));
+	return 4;
+}
+
+/*
+ * One character of a string body at *pp (after the opening quote): 1 with
+ * its decoded bytes in out[0..*n), 0 at the closing quote (consumed), -1 if
+ * malformed.  Raw bytes >= 0x20 pass as they are (no UTF-8 validation:
+ * nodeos never needs it and the values we keep are sanitised anyway).
+ */
+static int
+chk_json_char(const char **pp, const char *end, unsigned char out[4], int *n)
+{
+	const char *p = *pp;
+	unsigned char c;
+	long u, lo;
+
+	if (p >= end)
+		return -1;
+	c = (unsigned char)*p++;
+	if (c == '"') {
+		*pp = p;
+		return 0;
+	}
+	if (c < 0x20)
+		return -1;
+	*n = 1;
+	if (c != '\\') {
+		out[0] = c;
+		*pp = p;
+		return 1;
+	}
+	if (p >= end)
+		return -1;
+	switch (*p++) {
+	case '"':	out[0] = '"'; break;
+	case '\\':	out[0] = '\\'; break;
+	case '/':	out[0] = '/'; break;
+	case 'b':	out[0] = '\b'; break;
+	case 'f':	out[0] = '\f'; break;
+	case 'n':	out[0] = '\n'; break;
+	case 'r':	out[0] = '\r'; break;
+	case 't':	out[0] = '\t'; break;
+	case 'u':
+		if ((u = chk_hex4(p, end)) < 0)
+			return -1;
+		p += 4;
+		if (u >= 0xd800 && u <= 0xdbff && end - p >= 6 &&
+		    p[0] == '\\' && p[1] == 'u' &&
+		    (lo = chk_hex4(p + 2, end)) >= 0xdc00 && lo <= 0xdfff) {
+			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
+		}
+		*n = chk_utf8_put(out, (unsigned long)u);
+		break;
+	default:
+		return -1;
+	}
+	*pp = p;
+	return 1;
+}
+
+/*
+ * A string at j->p (on the opening quote).  Decoded bytes go to dst[0..cap)
+ * when dst is given; *dlen gets the full decoded length even past cap, and
+ * *hash an FNV-1a of the decoded bytes (used for duplicate keys).
+ */
+static int
+chk_json_string(struct chk_json *j, char *dst, size_t cap, size_t *dlen,
+    uint32_t *hash)
+{
+	const char *p = j->p + 1;
+	unsigned char b[4];
+	uint32_t h = 2166136261u;
+	size_t len = 0;
+	int r, n, i;
+
+	while ((r = chk_json_char(&p, j->end, b, &n)) == 1) {
+		for (i = 0; i < n; i++, len++) {
+			if (dst != NULL && len < cap)
+				dst[len] = (char)b[i];
+			h = (h ^ b[i]) * 16777619u;
+		}
+	}
+	if (r < 0)
+		return JSON_ERR_SYNTAX;
+	j->p = p;
+	if (dlen != NULL)
+		*dlen = len;
+	if (hash != NULL)
+		*hash = h;
+	return 0;
+}
+
+/* Byte-wise walk over a decoded string, to compare two keys exactly. */
+struct chk_jstr_it {
+	const char	*p, *end;
+	unsigned char	 b[4];
+	int		 n, i;
+};
+
+static int
+chk_jstr_next(struct chk_jstr_it *it)
+{
+	if (it->i < it->n)
+		return it->b[it->i++];
+	if (chk_json_char(&it->p, it->end, it->b, &it->n) != 1)
+		return -1;
+	it->i = 1;
+	return it->b[0];
+}
+
+/* Do the (already validated) strings whose opening quotes are a, b match? */
+static int
+chk_json_key_eq(const char *a, const char *b, const char *end)
+{
+	struct chk_jstr_it x = { a + 1, end, { 0 }, 0, 0 };
+	struct chk_jstr_it y = { b + 1, end, { 0 }, 0, 0 };
+	int ca, cb;
+
+	do {
+		ca = chk_jstr_next(&x);
+		cb = chk_jstr_next(&y);
+		if (ca != cb)
+			return 0;
+	} while (ca >= 0);
+	return 1;
+}
+
+static int
+chk_json_number(struct chk_json *j)
+{
+	const char *p = j->p, *end = j->end;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end)
+		return JSON_ERR_SYNTAX;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (p < end && chk_isdigit((unsigned char)*p))
+			p++;
+	else
+		return JSON_ERR_SYNTAX;
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || !chk_isdigit((unsigned char)*p))
+			return JSON_ERR_SYNTAX;
+		while (p < end && chk_isdigit((unsigned char)*p))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || !chk_isdigit((unsigned char)*p))
+			return JSON_ERR_SYNTAX;
+		while (p < end && chk_isdigit((unsigned char)*p))
+			p++;
+	}
+	j->p = p;
+	return 0;
+}
+
+static int
+chk_json_literal(struct chk_json *j, const char *lit, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return JSON_ERR_SYNTAX;
+	j->p += n;
+	return 0;
+}
+
+static int chk_json_skip(struct chk_json *, int);
+
+/* An object or array at j->p; depth is the level it opens. */
+static int
+chk_json_container(struct chk_json *j, int depth)
+{
+	char close = *j->p == '{' ? '}' : ']';
+	int r;
+
+	if (depth > JSON_MAX_DEPTH)
+		return JSON_ERR_DEPTH;
+	j->p++;
+	chk_json_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		chk_json_ws(j);
+		if (close == '}') {
+			if (j->p >= j->end || *j->p != '"')
+				return JSON_ERR_SYNTAX;
+			if ((r = chk_json_string(j, NULL, 0, NULL, NULL)) < 0)
+				return r;
+			chk_json_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return JSON_ERR_SYNTAX;
+			j->p++;
+			chk_json_ws(j);
+		}
+		if ((r = chk_json_skip(j, depth)) < 0)
+			return r;
+		chk_json_ws(j);
+		if (j->p >= j->end)
+			return JSON_ERR_SYNTAX;
+		if (*j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (*j->p == close) {
+			j->p++;
+			return 0;
+		}
+		return JSON_ERR_SYNTAX;
+	}
+}
+
+/* Any value at j->p, inside a container at level depth. */
+static int
+chk_json_skip(struct chk_json *j, int depth)
+{
+	if (j->p >= j->end)
+		return JSON_ERR_SYNTAX;
+	switch (*j->p) {
+	case '"':
+		return chk_json_string(j, NULL, 0, NULL, NULL);
+	case '{':
+	case '[':
+		return chk_json_container(j, depth + 1);
+	case 't':
+		return chk_json_literal(j, "true", 4);
+	case 'f':
+		return chk_json_literal(j, "false", 5);
+	case 'n':
+		return chk_json_literal(j, "null", 4);
+	default:
+		return chk_json_number(j);
+	}
+}
+
+/* What a top-level value turned out to be, for the keys we read. */
+enum { JV_STRING, JV_NUMBER, JV_NULL, JV_OTHER };
+
+struct chk_jval {
+	int		 kind;
+	char		 buf[80];	/* decoded string, truncated at 80 */
+	size_t		 len;		/* full decoded length */
+	const char	*num;		/* raw number text */
+	size_t		 num_len;
+};
+
+static int
+chk_json_value(struct chk_json *j, struct chk_jval *v)
+{
+	const char *start = j->p;
+	int r;
+
+	if (j->p >= j->end)
+		return JSON_ERR_SYNTAX;
+	if (*j->p == '"') {
+		v->kind = JV_STRING;
+		return chk_json_string(j, v->buf, sizeof(v->buf), &v->len, NULL);
+	}
+	if ((r = chk_json_skip(j, 1)) < 0)
+		return r;
+	if (*start == '-' || chk_isdigit((unsigned char)*start)) {
+		v->kind = JV_NUMBER;
+		v->num = start;
+		v->num_len = (size_t)(j->p - start);
+	} else
+		v->kind = *start == 'n' ? JV_NULL : JV_OTHER;
+	return 0;
+}
+
+/* A block number as a JSON number or a JSON string of digits. */
+static int
+chk_jval_u64(const struct chk_jval *v, uint64_t *out)
+{
+	if (v->kind == JV_NUMBER)
+		return chk_parse_u64(v->num, v->num_len, out);
+	if (v->kind == JV_STRING && v->len <= sizeof(v->buf))
+		return chk_parse_u64(v->buf, v->len, out);
+	return -1;
+}
+
+static int64_t
+chk_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	/* Howard Hinnant's algorithm: proleptic Gregorian, no tables. */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+chk_num_at(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!chk_isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS" then an optional ".d" (1 to 9 digits; milliseconds
+ * are the first three) and an optional 'Z'; nothing else.  nodeos prints
+ * exactly three digits and no zone, but other front ends differ.
+ */
+static int
+chk_parse_time(const char *s, size_t n, int64_t *ms)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, frac = 0, fdig = 0, dim;
+	size_t i = 19;
+
+	if (n < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
+		return -1;
+	if ((y = chk_num_at(s, 4)) < 0 || (mo = chk_num_at(s + 5, 2)) < 0 ||
+	    (d = chk_num_at(s + 8, 2)) < 0 || (h = chk_num_at(s + 11, 2)) < 0 ||
+	    (mi = chk_num_at(s + 14, 2)) < 0 || (sec = chk_num_at(s + 17, 2)) < 0)
+		return -1;
+	if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59)
+		return -1;
+	dim = mdays[mo - 1];
+	if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		dim = 29;
+	if (d < 1 || d > dim)
+		return -1;
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && chk_isdigit((unsigned char)s[i]); i++, fdig++)
+			if (fdig < 3)
+				frac = frac * 10 + (s[i] - '0');
+		if (fdig == 0 || fdig > 9)
+			return -1;
+		for (; fdig < 3; fdig++)
+			frac *= 10;
+	}
+	if (i < n && s[i] == 'Z')
+		i++;
+	if (i != n)
+		return -1;
+	*ms = (chk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec) * 1000 + frac;
+	return 0;
+}
+
+enum {
+	KEY_HEAD = 1, KEY_LIB = 2, KEY_TIME = 4, KEY_CHAIN = 8, KEY_VERSION = 16
+};
+
+/* Apply one interesting top-level value; NULL or the reason it is bad. */
+static const char *
+chk_info_apply(struct nodeos_info *out, int key, const struct chk_jval *v)
+{
+	size_t i;
+
+	switch (key) {
+	case KEY_HEAD:
+		if (chk_jval_u64(v, &out->head) < 0)
+			return "bad head_block_num";
+		break;
+	case KEY_LIB:
+		if (chk_jval_u64(v, &out->lib) < 0)
+			return "bad last_irreversible_block_num";
+		break;
+	case KEY_TIME:
+		if (v->kind != JV_STRING || v->len > sizeof(v->buf) ||
+		    chk_parse_time(v->buf, v->len, &out->head_time_ms) < 0)
+			return "bad head_block_time";
+		break;
+	case KEY_CHAIN:
+		if (v->kind == JV_NULL)
+			break;
+		if (v->kind != JV_STRING || v->len != 64)
+			return "bad chain_id";
+		for (i = 0; i < 64; i++) {
+			if (chk_hexval((unsigned char)v->buf[i]) < 0)
+				return "bad chain_id";
+			out->chain_id[i] = (char)chk_lower((unsigned char)v->buf[i]);
+		}
+		out->chain_id[64] = '\0';
+		break;
+	case KEY_VERSION:
+		if (v->kind == JV_NULL)
+			break;
+		if (v->kind != JV_STRING)
+			return "bad server_version";
+		chk_copy_printable(out->server_version,
+		    sizeof(out->server_version), v->buf,
+		    v->len < sizeof(v->buf) ? v->len : sizeof(v->buf));
+		break;
+	}
+	return NULL;
+}
+
+static int
+chk_info_key(const char *k, size_t n)
+{
+	if (n == 14 && memcmp(k, "head_block_num", 14) == 0)
+		return KEY_HEAD;
+	if (n == 27 && memcmp(k, "last_irreversible_block_num", 27) == 0)
+		return KEY_LIB;
+	if (n == 15 && memcmp(k, "head_block_time", 15) == 0)
+		return KEY_TIME;
+	if (n == 8 && memcmp(k, "chain_id", 8) == 0)
+		return KEY_CHAIN;
+	if (n == 14 && memcmp(k, "server_version", 14) == 0)
+		return KEY_VERSION;
+	return 0;
+}
+
+int
+nodeos_info_parse(const char *json, size_t len, struct nodeos_info *out,
+    const char **why)
+{
+	struct {
+		const char	*at;
+		uint32_t	 hash;
+	} keys[JSON_MAX_KEYS];
+	struct chk_json j = { json, json + len };
+	struct chk_jval v;
+	const char *dummy, *bad, *at;
+	char key[32];
+	size_t nkeys = 0, klen, i;
+	uint32_t hash;
+	int seen = 0, k, r;
+
+	if (why == NULL)
+		why = &dummy;
+	memset(out, 0, sizeof(*out));
+	chk_json_ws(&j);
+	if (j.p >= j.end)
+		goto syntax;
+	if (*j.p != '{') {
+		*why = "not a JSON object";
+		return -1;
+	}
+	j.p++;
+	chk_json_ws(&j);
+	if (j.p < j.end && *j.p == '}') {
+		j.p++;
+		goto done;
+	}
+	for (;;) {
+		chk_json_ws(&j);
+		if (j.p >= j.end || *j.p != '"')
+			goto syntax;
+		at = j.p;
+		if (chk_json_string(&j, key, sizeof(key), &klen, &hash) < 0)
+			goto syntax;
+		for (i = 0; i < nkeys; i++)
+			if (keys[i].hash == hash &&
+			    chk_json_key_eq(keys[i].at, at, j.end)) {
+				*why = "duplicate key";
+				return -1;
+			}
+		if (nkeys == JSON_MAX_KEYS) {
+			*why = "too many keys";
+			return -1;
+		}
+		keys[nkeys].at = at;
+		keys[nkeys++].hash = hash;
+
+		chk_json_ws(&j);
+		if (j.p >= j.end || *j.p != ':')
+			goto syntax;
+		j.p++;
+		chk_json_ws(&j);
+		k = klen <= sizeof(key) ? chk_info_key(key, klen) : 0;
+		if (k != 0) {
+			if ((r = chk_json_value(&j, &v)) < 0)
+				goto jerr;
+			if ((bad = chk_info_apply(out, k, &v)) != NULL) {
+				*why = bad;
+				return -1;
+			}
+			seen |= k;
+		} else if ((r = chk_json_skip(&j, 1)) < 0)
+			goto jerr;
+		chk_json_ws(&j);
+		if (j.p >= j.end)
+			goto syntax;
+		if (*j.p == ',') {
+			j.p++;
+			continue;
+		}
+		if (*j.p == '}') {
+			j.p++;
+			break;
+		}
+		goto syntax;
+	}
+done:
+	chk_json_ws(&j);
+	if (j.p != j.end)
+		goto syntax;
+	if (!(seen & KEY_HEAD))
+		*why = "missing head_block_num";
+	else if (!(seen & KEY_LIB))
+		*why = "missing last_irreversible_block_num";
+	else if (!(seen & KEY_TIME))
+		*why = "missing head_block_time";
+	else
+		return 0;
+	return -1;
+jerr:
+	if (r == JSON_ERR_DEPTH) {
+		*why = "JSON nested too deeply";
+		return -1;
+	}
+syntax:
+	*why = "malformed JSON";
+	return -1;
+}
+
+/* ==================================================================== */
+/* SHIP results (server -> client), packed little-endian.                */
+/* ==================================================================== */
+
+#define SHIP_STATUS_V0_BYTES	89	/* EOSIO 2.0: no chain_id */
+#define SHIP_STATUS_CHAIN_BYTES	121	/* 2.1, Leap, Spring */
+#define SHIP_POS_BYTES		36	/* block_position: u32 num + 32-byte id */
+
+int
+ship_status_parse(const unsigned char *p, size_t len, struct ship_status *out,
+    const char **why)
+{
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	memset(out, 0, sizeof(*out));
+	if (len < 1 || p[0] != 0) {
+		*why = "not a get_status_result_v0";
+		return -1;
+	}
+	if (len < SHIP_STATUS_V0_BYTES) {
+		*why = "truncated status";
+		return -1;
+	}
+	out->head = chk_le32(p + 1);
+	memcpy(out->head_id, p + 5, 32);
+	out->lib = chk_le32(p + 37);
+	memcpy(out->lib_id, p + 41, 32);
+	out->trace_begin = chk_le32(p + 73);
+	out->trace_end = chk_le32(p + 77);
+	out->chain_state_begin = chk_le32(p + 81);
+	out->chain_state_end = chk_le32(p + 85);
+	if (len >= SHIP_STATUS_CHAIN_BYTES) {
+		out->has_chain_id = 1;
+		memcpy(out->chain_id, p + 89, 32);
+	}
+	/* A block id starts with its number: a cheap sign we parse the right thing. */
+	if (chk_be32(out->head_id) != out->head) {
+		*why = "head id does not match head";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * LEB128 varuint32 as fc packs it: at most 5 bytes, the fifth carrying only
+ * 4 bits.  Non-minimal encodings are accepted as fc accepts them.
+ */
+static int
+chk_varuint32(const unsigned char *p, size_t len, size_t *used, uint32_t *v)
+{
+	uint32_t x = 0;
+	size_t i;
+
+	for (i = 0; i < 5 && i < len; i++) {
+		if (i == 4 && (p[i] & 0xf0))
+			return -1;
+		x |= (uint32_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*used = i + 1;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+ship_blocks_parse(const unsigned char *p, size_t len, int *has_this,
+    uint32_t *this_num, const char **why)
+{
+	const char *dummy;
+	size_t off, used;
+	uint32_t n;
+	int i, present;
+
+	if (why == NULL)
+		why = &dummy;
+	*has_this = 0;
+	*this_num = 0;
+	if (len < 1 || p[0] != 1) {
+		*why = "not a get_blocks_result_v0";
+		return -1;
+	}
+	off = 1 + 2 * SHIP_POS_BYTES;		/* head, last_irreversible */
+	if (len < off)
+		goto trunc;
+	/* this_block, prev_block: optional<block_position> */
+	for (i = 0; i < 2; i++) {
+		if (off >= len)
+			goto trunc;
+		if (p[off] > 1)
+			goto badbool;
+		present = p[off++];
+		if (!present)
+			continue;
+		if (len - off < SHIP_POS_BYTES)
+			goto trunc;
+		if (i == 0) {
+			*has_this = 1;
+			*this_num = chk_le32(p + off);
+			if (chk_be32(p + off + 4) != *this_num) {
+				*why = "this_block id does not match its number";
+				return -1;
+			}
+		}
+		off += SHIP_POS_BYTES;
+	}
+	/* block, traces, deltas: optional<bytes> */
+	for (i = 0; i < 3; i++) {
+		if (off >= len)
+			goto trunc;
+		if (p[off] > 1)
+			goto badbool;
+		if (!p[off++])
+			continue;
+		if (chk_varuint32(p + off, len - off, &used, &n) < 0) {
+			*why = "bad varuint32";
+			return -1;
+		}
+		off += used;
+		if (n > len - off)
+			goto trunc;
+		off += n;
+	}
+	if (off != len) {
+		*why = "trailing bytes after blocks result";
+		return -1;
+	}
+	return 0;
+trunc:
+	*why = "truncated blocks result";
+	return -1;
+badbool:
+	*why = "bad bool";
+	return -1;
+}
+
+/* ==================================================================== */
+/* SHIP requests (client -> server) as complete masked frames.           */
+/* ==================================================================== */
+
+/* One binary FIN frame with a payload under 126 bytes (all ours are). */
+static int
+chk_ws_client_frame(unsigned char *out, size_t cap, const unsigned char mask[4],
+    const unsigned char *pl, size_t n)
+{
+	size_t i;
+
+	if (n > 125 || cap < 6 + n)
+		return -1;
+	out[0] = 0x80 | WS_OP_BINARY;
+	out[1] = (unsigned char)(0x80 | n);
+	memcpy(out + 2, mask, 4);
+	for (i = 0; i < n; i++)
+		out[6 + i] = pl[i] ^ mask[i & 3];
+	return (int)(6 + n);
+}
+
+int
+ship_frame_status_req(unsigned char *out, size_t cap,
+    const unsigned char mask[4])
+{
+	static const unsigned char pl[1] = { 0x00 };	/* get_status_request_v0 */
+
+	return chk_ws_client_frame(out, cap, mask, pl, sizeof(pl));
+}
+
+int
+ship_frame_blocks_req(unsigned char *out, size_t cap,
+    const unsigned char mask[4], uint32_t start, uint32_t end,
+    uint32_t max_in_flight)
+{
+	unsigned char pl[18];
+
+	pl[0] = 0x01;			/* get_blocks_request_v0 */
+	chk_put_le32(pl + 1, start);
+	chk_put_le32(pl + 5, end);
+	chk_put_le32(pl + 9, max_in_flight);
+	pl[13] = 0x00;			/* have_positions: none */
+	pl[14] = 0x00;			/* irreversible_only */
+	pl[15] = 0x00;			/* fetch_block */
+	pl[16] = 0x00;			/* fetch_traces */
+	pl[17] = 0x00;			/* fetch_deltas */
+	return chk_ws_client_frame(out, cap, mask, pl, sizeof(pl));
+}
+
+/* ==================================================================== */
+/* base64 and the websocket handshake.                                   */
+/* ==================================================================== */
+
+int
+b64_encode(const unsigned char *in, size_t len, char *out, size_t cap)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t olen, i, o = 0;
+	uint32_t v;
+
+	/* keeps olen + 1 below INT_MAX, so the int result cannot overflow */
+	if (len > (size_t)(INT_MAX / 4 - 1) * 3)
+		return -1;
+	olen = (len + 2) / 3 * 4;
+	if (olen >= cap)
+		return -1;
+	for (i = 0; i + 3 <= len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = tab[v >> 6 & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (len - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (len - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = tab[v >> 6 & 63];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* Appends that stop writing at the first overflow and remember it. */
+struct chk_out {
+	char	*p;
+	size_t	 cap, len;
+	int	 overflow;
+};
+
+static void
+chk_out_put(struct chk_out *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (o->overflow || n >= o->cap - o->len) {
+		o->overflow = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+/* Visible ASCII only: a CR, LF or space here would let a config value inject headers. */
+static int
+chk_visible(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= max || (unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return i > 0;
+}
+
+int
+ws_build_upgrade(char *out, size_t cap, const char *host, const char *path,
+    const unsigned char key16[16])
+{
+	/* the result is an int: never use more than INT_MAX bytes */
+	struct chk_out o = { out, cap < INT_MAX ? cap : INT_MAX, 0, 0 };
+	char key[25];
+
+	if (cap == 0 || !chk_visible(host, 1024) ||
+	    !chk_visible(path, 4096) || path[0] != '/')
+		return -1;
+	out[0] = '\0';
+	(void)b64_encode(key16, 16, key, sizeof(key));
+	chk_out_put(&o, "GET ");
+	chk_out_put(&o, path);
+	chk_out_put(&o, " HTTP/1.1\r\nHost: ");
+	chk_out_put(&o, host);
+	chk_out_put(&o, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: ");
+	chk_out_put(&o, key);
+	chk_out_put(&o, "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+	if (o.overflow)
+		return -1;
+	return (int)o.len;
+}
+
+/* base64(SHA1(base64(key16) + GUID)), RFC 6455 4.2.2: 28 chars + NUL. */
+static void
+chk_ws_accept(const unsigned char key16[16], char accept[29])
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	br_sha1_context sc;
+	unsigned char digest[br_sha1_SIZE];
+	char key[25];
+
+	(void)b64_encode(key16, 16, key, sizeof(key));
+	br_sha1_init(&sc);
+	br_sha1_update(&sc, key, 24);
+	br_sha1_update(&sc, guid, sizeof(guid) - 1);
+	br_sha1_out(&sc, digest);
+	(void)b64_encode(digest, sizeof(digest), accept, 29);
+}
+
+static int
+chk_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    chk_isdigit(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int
+chk_ows(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Does the comma-separated list v[0..n) hold tok (case-insensitive)? */
+static int
+chk_list_has(const char *v, size_t n, const char *tok)
+{
+	size_t i = 0, s, e;
+
+	while (i <= n) {
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		e = i;
+		while (s < e && chk_ows((unsigned char)v[s]))
+			s++;
+		while (e > s && chk_ows((unsigned char)v[e - 1]))
+			e--;
+		if (chk_ieq(v + s, e - s, tok))
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+/* "HTTP/1.1 NNN[ reason]" in s[0..n): the code, or -1 if malformed. */
+static int
+chk_status_line(const char *s, size_t n)
+{
+	size_t i;
+	int code;
+
+	if (n < 12 || memcmp(s, "HTTP/1.1 ", 9) != 0 ||
+	    (code = chk_num_at(s + 9, 3)) < 0 || (n > 12 && s[12] != ' '))
+		return -1;
+	for (i = 12; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return -1;
+	return code;
+}
+
+int
+ws_check_upgrade(const char *buf, size_t len, const unsigned char key16[16],
+    const char **why)
+{
+	const char *dummy, *v;
+	char accept[29];
+	size_t lim, i, s, e, c, vn, line0 = 0, head = 0;
+	int have_upgrade = 0, have_conn = 0, n_accept = 0, accept_ok = 0, code;
+
+	if (why == NULL)
+		why = &dummy;
+	lim = len < WS_HEAD_MAX_BYTES ? len : WS_HEAD_MAX_BYTES;
+	/* Find the end, refusing bare CR, bare LF and NUL on the way. */
+	for (i = 0; i < lim; i++) {
+		if (buf[i] == '\r') {
+			if (i + 1 < len && buf[i + 1] != '\n')
+				goto malformed;
+		} else if (buf[i] == '\n') {
+			if (i == 0 || buf[i - 1] != '\r')
+				goto malformed;
+			if (line0 == 0)
+				line0 = i + 1;
+			if (i >= 3 && buf[i - 2] == '\n') {
+				head = i + 1;
+				break;
+			}
+		} else if (buf[i] == '\0')
+			goto malformed;
+	}
+	/* Answer "not 101" as soon as the status line is in. */
+	if (line0 != 0) {
+		if ((code = chk_status_line(buf, line0 - 2)) < 0) {
+			*why = "malformed status line";
+			return -1;
+		}
+		if (code != 101) {
+			*why = "not 101";
+			return -1;
+		}
+	}
+	if (head == 0) {
+		if (len >= WS_HEAD_MAX_BYTES) {
+			*why = "head too large";
+			return -1;
+		}
+		return 0;
+	}
+
+	chk_ws_accept(key16, accept);
+	for (s = line0; s < head - 2; s = e + 2) {
+		for (e = s; buf[e] != '\r'; e++)
+			;
+		/* obs-fold and "name : value" are refused, as for requests */
+		for (c = s; c < e && chk_tchar((unsigned char)buf[c]); c++)
+			;
+		if (c == s || c == e || buf[c] != ':')
+			goto malformed;
+		v = buf + c + 1;
+		vn = (size_t)(buf + e - v);
+		while (vn > 0 && chk_ows((unsigned char)v[0])) {
+			v++;
+			vn--;
+		}
+		while (vn > 0 && chk_ows((unsigned char)v[vn - 1]))
+			vn--;
+		for (i = 0; i < vn; i++)
+			if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
+			    v[i] == 0x7f)
+				goto malformed;
+		if (chk_ieq(buf + s, c - s, "upgrade"))
+			have_upgrade |= chk_list_has(v, vn, "websocket");
+		else if (chk_ieq(buf + s, c - s, "connection"))
+			have_conn |= chk_list_has(v, vn, "upgrade");
+		else if (chk_ieq(buf + s, c - s, "sec-websocket-accept")) {
+			n_accept++;
+			accept_ok = vn == 28 && memcmp(v, accept, 28) == 0;
+		} else if (chk_ieq(buf + s, c - s, "sec-websocket-extensions") ||
+		    chk_ieq(buf + s, c - s, "sec-websocket-protocol")) {
+			/* we offered none: RFC 6455 4.1 says fail */
+			*why = "unrequested extension or subprotocol";
+			return -1;
+		}
+	}
+	if (!have_upgrade || !have_conn) {
+		*why = "missing upgrade headers";
+		return -1;
+	}
+	if (n_accept != 1 || !accept_ok) {
+		*why = "bad Sec-WebSocket-Accept";
+		return -1;
+	}
+	return (int)head;
+malformed:
+	*why = "malformed head";
+	return -1;
+}
+
+/* ==================================================================== */
+/* Websocket frame reader (server -> client).                            */
+/* Payload bytes are counted and, up to <keep> per message, copied: a    */
+/* SHIP message may exceed 1 GiB and must never be buffered whole.       */
+/* ==================================================================== */
+
+void
+ws_reader_init(struct ws_reader *r, unsigned char *keep_buf, size_t keep,
+    uint64_t max_msg)
+{
+	memset(r, 0, sizeof(*r));
+	r->keep_buf = keep_buf;
+	r->keep = keep_buf != NULL ? keep : 0;
+	r->max_msg = max_msg;
+	r->hdr_need = 2;
+}
+
+/* Check the header as its bytes arrive, so a violation is seen at once. */
+static const char *
+chk_ws_hdr_byte(struct ws_reader *r)
+{
+	unsigned char b = r->hdr[r->hdr_have - 1];
+	int op = r->hdr[0] & 0x0f, ctl = op >= WS_OP_CLOSE;
+	uint64_t n;
+	int i;
+
+	switch (r->hdr_have) {
+	case 1:
+		if (b & 0x70)
+			return "reserved bits set";
+		switch (op) {
+		case WS_OP_CONT:
+			if (!r->in_msg)
+				return "continuation without a message";
+			break;
+		case WS_OP_TEXT:
+		case WS_OP_BINARY:
+			if (r->in_msg)
+				return "new data frame inside a message";
+			break;
+		case WS_OP_CLOSE:
+		case WS_OP_PING:
+		case WS_OP_PONG:
+			if (!(b & 0x80))
+				return "fragmented control frame";
+			break;
+		default:
+			return "unknown opcode";
+		}
+		return NULL;
+	case 2:
+		if (b & 0x80)
+			return "masked server frame";
+		if (ctl && (b & 0x7f) > WS_CTL_MAX_BYTES)
+			return "control frame too long";
+		if ((b & 0x7f) == 126)
+			r->hdr_need = 4;
+		else if ((b & 0x7f) == 127)
+			r->hdr_need = 10;
+		break;
+	}
+	if (r->hdr_have < r->hdr_need)
+		return NULL;
+
+	/* Header complete: start the frame. */
+	if (r->hdr_need == 2)
+		n = r->hdr[1] & 0x7f;
+	else if (r->hdr_need == 4)
+		n = (uint64_t)r->hdr[2] << 8 | r->hdr[3];
+	else {
+		if (r->hdr[2] & 0x80)
+			return "64-bit length with top bit set";
+		for (n = 0, i = 2; i < 10; i++)
+			n = n << 8 | r->hdr[i];
+	}
+	r->frame_op = (unsigned char)op;
+	r->frame_fin = r->hdr[0] >> 7;
+	r->frame_left = n;
+	r->in_payload = 1;
+	r->hdr_have = 0;
+	r->hdr_need = 2;
+	if (ctl) {
+		r->ctl_opcode = op;
+		r->ctl_len = 0;
+		return NULL;
+	}
+	if (op != WS_OP_CONT) {
+		r->in_msg = 1;
+		r->msg_opcode = op;
+		r->msg_len = 0;
+		r->kept = 0;
+	}
+	if (n > r->max_msg - r->msg_len)
+		return "message too large";
+	return NULL;
+}
+
+/* The frame's last payload byte is in: WS_MORE, or an event to report. */
+static int
+chk_ws_frame_end(struct ws_reader *r, const char **bad)
+{
+	r->in_payload = 0;
+	if (r->frame_op >= WS_OP_CLOSE) {
+		/* RFC 6455 5.5.1: a close body is empty or starts with a 2-byte code */
+		if (r->frame_op == WS_OP_CLOSE && r->ctl_len == 1) {
+			*bad = "bad close frame";
+			return WS_ERROR;
+		}
+		return WS_CONTROL;
+	}
+	if (r->frame_fin) {
+		r->in_msg = 0;
+		return WS_MSG_DONE;
+	}
+	return WS_MORE;
+}
+
+long
+ws_reader_feed(struct ws_reader *r, const unsigned char *p, size_t len,
+    int *ev, const char **why)
+{
+	const char *dummy, *bad = NULL;
+	size_t i = 0, n, c;
+	int e;
+
+	if (why == NULL)
+		why = &dummy;
+	if (r->fail_why != NULL) {
+		*why = r->fail_why;
+		*ev = WS_ERROR;
+		return 0;
+	}
+	if (len > LONG_MAX)
+		len = LONG_MAX;
+	while (i < len) {
+		if (!r->in_payload) {
+			r->hdr[r->hdr_have++] = p[i++];
+			if ((bad = chk_ws_hdr_byte(r)) != NULL)
+				goto fail;
+			if (!r->in_payload || r->frame_left > 0)
+				continue;
+		} else {
+			n = len - i;
+			if (n > r->frame_left)
+				n = (size_t)r->frame_left;
+			if (r->frame_op >= WS_OP_CLOSE) {
+				/* frame_left <= 125 - ctl_len by the header check */
+				memcpy(r->ctl_payload + r->ctl_len, p + i, n);
+				r->ctl_len += n;
+			} else {
+				c = r->keep - r->kept;
+				if (c > n)
+					c = n;
+				if (c > 0)
+					memcpy(r->keep_buf + r->kept, p + i, c);
+				r->kept += c;
+				r->msg_len += n;
+			}
+			i += n;
+			r->frame_left -= n;
+			if (r->frame_left > 0)
+				continue;
+		}
+		if ((e = chk_ws_frame_end(r, &bad)) == WS_ERROR)
+			goto fail;
+		if (e != WS_MORE) {
+			*ev = e;
+			return (long)i;
+		}
+	}
+	*ev = WS_MORE;
+	return (long)i;
+fail:
+	r->fail_why = bad;
+	*why = bad;
+	*ev = WS_ERROR;
+	return (long)i;
+}
+
+/* ==================================================================== */
+/* HAProxy agent-check replies.                                          */
+/* Follows HAProxy's tcpcheck_agent_expect_reply: only the first line,   */
+/* words split on space/tab/comma, '#' starts a description only at the  */
+/* start of a word, last word of each kind wins, unknown words ignored.  */
+/* ==================================================================== */
+
+#define AGENT_MAXCONN_MAX	1000000	/* more is not a server limit, it is a typo */
+
+/* Decimal digits (leading zeros allowed, as strtol allows them) up to max, or -1. */
+static long
+chk_agent_num(const char *s, size_t n, long max)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!chk_isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+int
+agent_reply_parse(const char *line, size_t len, struct agent_reply *out)
+{
+	const char *w, *ps = NULL, *cs = NULL;
+	size_t i, n, s, e, wn, pn = 0, cn = 0;
+	long v;
+	int found = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->state = AGENT_NONE;
+	out->admin = AGENT_ADMIN_NONE;
+	out->weight_pct = -1;
+	out->maxconn = -1;
+	/* HAProxy reads the first line only */
+	for (n = 0; n < len && line[n] != '\r' && line[n] != '\n' &&
+	    line[n] != '\0'; n++)
+		;
+	for (i = 0; i < n; ) {
+		if (line[i] == ' ' || line[i] == '\t' || line[i] == ',') {
+			i++;
+			continue;
+		}
+		if (line[i] == '#') {
+			for (s = i + 1; s < n && chk_ows((unsigned char)line[s]); s++)
+				;
+			for (e = n; e > s && chk_ows((unsigned char)line[e - 1]); e--)
+				;
+			chk_copy_printable(out->desc, sizeof(out->desc), line + s,
+			    e - s);
+			break;
+		}
+		w = line + i;
+		while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != ',')
+			i++;
+		wn = (size_t)(line + i - w);
+		if (chk_ieq(w, wn, "up"))
+			out->state = AGENT_UP;
+		else if (chk_ieq(w, wn, "down"))
+			out->state = AGENT_DOWN;
+		else if (chk_ieq(w, wn, "stopped"))
+			out->state = AGENT_STOPPED;
+		else if (chk_ieq(w, wn, "fail"))
+			out->state = AGENT_FAIL;
+		else if (chk_ieq(w, wn, "ready"))
+			out->admin = AGENT_ADMIN_READY;
+		else if (chk_ieq(w, wn, "drain"))
+			out->admin = AGENT_ADMIN_DRAIN;
+		else if (chk_ieq(w, wn, "maint"))
+			out->admin = AGENT_ADMIN_MAINT;
+		else if (chk_isdigit((unsigned char)w[0]) && memchr(w, '%', wn)) {
+			ps = w;		/* HAProxy: a weight word, the last one wins */
+			pn = wn;
+			continue;
+		} else if (wn >= 8 && chk_ieq(w, 8, "maxconn:")) {
+			cs = w + 8;
+			cn = wn - 8;
+			continue;
+		} else
+			continue;	/* unknown: ignored */
+		found = 1;
+	}
+	/*
+	 * A bad weight or maxconn is only a warning in HAProxy, which still
+	 * applies the state: here it is left at -1 and does not count as a
+	 * recognised word.
+	 */
+	if (ps != NULL && ps[pn - 1] == '%' &&
+	    (v = chk_agent_num(ps, pn - 1, 100)) >= 0) {
+		out->weight_pct = (int)v;
+		found = 1;
+	}
+	if (cs != NULL && (v = chk_agent_num(cs, cn, AGENT_MAXCONN_MAX)) >= 0) {
+		out->maxconn = (int)v;
+		found = 1;
+	}
+	return found ? 0 : -1;
+}
+/* ---- health-check protocols (end) ---- */
+
+#define CHK_BUFSZ	16384		/* what an HTTP or agent check reads */
+#define SHIP_ABI_MAX	(1 << 20)	/* a longer first message is refused */
+#define SHIP_LOG_SLACK	3		/* blocks an enabled log may trail head+1 */
+#define CHAIN_FRESH_MS	60000		/* peers' heads count this long */
+
+enum { CS_IDLE, CS_CONNECT, CS_SEND, CS_RECV };
+enum { PH_WS_HEAD, PH_ABI, PH_STATUS, PH_BLOCKS };
 
 struct check {
 	struct server	*srv;
+	int		 agent;		/* this is the server's agent check */
 	int		 fd;
+	int		 step;		/* CS_* */
+	int		 phase;		/* PH_*, SHIP checks */
 	int64_t		 next;		/* start of the next check */
 	int64_t		 deadline;	/* end of the running one */
 	int64_t		 started;
+	char		*buf;		/* CHK_BUFSZ while a check runs */
+	unsigned	 len;
+	char		 out[1024];	/* the request */
+	unsigned	 outlen, sent;
+	struct ws_reader wr;
+	unsigned char	 keep[256];	/* the start of each SHIP message */
+	unsigned char	 key[16];
+	struct ship_status ss;
 	struct check	*next_chk;
 };
 
 static struct check *checks;
+static void sess_kill(struct session *s, const char *term);
 
 static void
 srv_count(struct proxy *be, int *act, int *bck)
@@ -7517,19 +9043,81 @@ srv_count(struct proxy *be, int *act, int *bck)
 		}
 }
 
+/* Close the sessions a server serves (on-marked-down shutdown-sessions,
+ * or backup sessions when an active server returns). */
+static int
+srv_kill_sessions(struct proxy *be, struct server *only, int backups)
+{
+	struct session *s, *nx;
+	int n = 0;
+
+	for (s = rt.sessions; s; s = nx) {
+		nx = s->next;
+		if (s->sv == NULL || s->sv->be != be || s->srv.fd < 0 ||
+		    (s->fl & SS_SRV_IDLE))
+			continue;
+		if ((only && s->sv != only) || (backups && !s->sv->backup))
+			continue;
+		if (s->state != S_CONNECT && s->state != S_XFER &&
+		    s->state != S_TUNNEL)
+			continue;
+		sess_kill(s, "KD");
+		sess_run(s);
+		n++;
+	}
+	return n;
+}
+
+/* Apply a change of usability (check, agent or admin) and log it. */
+static void
+srv_state_changed(struct server *s, int was_usable, const char *why, int dur)
+{
+	int act, bck, now_usable, killed = 0;
+
+	lb_update(s);
+	now_usable = srv_usable(s);
+	if (now_usable == was_usable)
+		return;
+	s->st->last_change = now_ms;
+	srv_count(s->be, &act, &bck);
+	if (now_usable) {
+		if (s->slowstart)
+			s->st->up_since = now_ms;
+		logmsg(5, "WARNING", "Server %s/%s is UP, reason: %s, check duration: %dms. "
+		    "%d active and %d backup servers online. 0 sessions requeued, "
+		    "%d total in queue.", s->be->name, s->name, why, dur, act, bck,
+		    s->be->queue ? s->be->queue->len : 0);
+		queues_dirty = 1;
+		if (s->on_up_kill_bck && !s->backup)
+			srv_kill_sessions(s->be, NULL, 1);
+	} else {
+		int cur = s->st->cur;
+
+		if (s->on_down_kill)
+			killed = srv_kill_sessions(s->be, s, 0);
+		logmsg(1, "WARNING", "Server %s/%s is DOWN, reason: %s, check duration: %dms. "
+		    "%d active and %d backup servers left. %d sessions active, "
+		    "0 requeued, 0 remaining in queue.%s", s->be->name, s->name,
+		    why, dur, act, bck, cur, killed ? " Sessions shut down." : "");
+		if (act == 0 && bck == 0)
+			log_alert("backend '%s' has no server available!", s->be->name);
+	}
+}
+
 static void
 chk_result(struct check *c, int ok, const char *reason, const char *info)
 {
 	struct server *s = c->srv;
 	struct srv_state *st = s->st;
-	int dur = (int)(now_ms - c->started), act, bck, was = st->up;
+	int dur = (int)(now_ms - c->started), was = srv_usable(s);
 	int full = s->rise + s->fall - 1;
-	char msg[160];
+	char msg[200];
 
 	if (info)
 		snprintf(msg, sizeof(msg), "%s, info: \"%s\"", reason, info);
 	else
 		snprintf(msg, sizeof(msg), "%s", reason);
+	st->check_ms = dur;
 	if (ok) {
 		if (st->health < full) {
 			st->health++;
@@ -7548,25 +9136,54 @@ chk_result(struct check *c, int ok, const char *reason, const char *info)
 		}
 	}
 	snprintf(st->reason, sizeof(st->reason), "%s", msg);
-	if (st->up == was)
+	log_debug("check %s/%s: %s (%dms)", s->be->name, s->name, msg, dur);
+	srv_state_changed(s, was, msg, dur);
+}
+
+/* HAProxy's agent protocol: the reply sets state, admin state, weight
+ * and maxconn; it never replaces the health check. */
+static void
+agent_result(struct check *c, int ok, const char *line, size_t len)
+{
+	struct server *s = c->srv;
+	struct srv_state *st = s->st;
+	struct agent_reply ar;
+	int was = srv_usable(s), dur = (int)(now_ms - c->started);
+	char why[160];
+
+	if (!ok) {
+		/* an unreachable agent changes nothing, as in HAProxy */
+		log_debug("agent %s/%s: %s", s->be->name, s->name, line);
 		return;
-	st->last_change = now_ms;
-	lb_update(s);
-	srv_count(s->be, &act, &bck);
-	if (st->up) {
-		log_warn("Server %s/%s is UP, reason: %s, check duration: %dms. "
-		    "%d active and %d backup servers online. 0 sessions requeued, "
-		    "%d total in queue.", s->be->name, s->name, msg, dur, act, bck,
-		    s->be->queue ? s->be->queue->len : 0);
-		queues_dirty = 1;
-	} else {
-		log_warn("Server %s/%s is DOWN, reason: %s, check duration: %dms. "
-		    "%d active and %d backup servers left. %d sessions active, "
-		    "0 requeued, 0 remaining in queue.", s->be->name, s->name, msg,
-		    dur, act, bck, st->cur);
-		if (act == 0 && bck == 0)
-			log_alert("backend '%s' has no server available!", s->be->name);
 	}
+	if (agent_reply_parse(line, len, &ar) < 0)
+		return;
+	if (ar.state == AGENT_UP)
+		st->agent_down = 0;
+	else if (ar.state != AGENT_NONE)
+		st->agent_down = 1;
+	if (ar.admin == AGENT_ADMIN_DRAIN)
+		st->agent_admin = 1;
+	else if (ar.admin == AGENT_ADMIN_MAINT)
+		st->agent_admin = 2;
+	else if (ar.admin == AGENT_ADMIN_READY)
+		st->agent_admin = 0;
+	if (ar.weight_pct >= 0) {
+		st->weight_pct = ar.weight_pct;
+		st->weight_pct_set = 1;
+	}
+	if (ar.maxconn >= 0) {
+		st->agent_maxconn = ar.maxconn;
+		st->agent_maxconn_set = 1;
+	}
+	snprintf(st->agent_desc, sizeof(st->agent_desc), "%s", ar.desc);
+	snprintf(why, sizeof(why), "Agent says %.*s", (int)(len > 80 ? 80 : len),
+	    line);
+	while (strlen(why) && (why[strlen(why) - 1] == '\n' ||
+	    why[strlen(why) - 1] == '\r'))
+		why[strlen(why) - 1] = 0;
+	srv_state_changed(s, was, why, dur);
+	queues_dirty = 1;	/* a higher maxconn or weight may take queued work */
 }
 
 static unsigned
@@ -7574,6 +9191,8 @@ chk_interval(const struct check *c)
 {
 	const struct server *s = c->srv;
 
+	if (c->agent)
+		return s->agent_inter;
 	if (s->st->health == s->rise + s->fall - 1)
 		return s->inter;
 	if (!s->st->up && s->st->health == 0)
@@ -7582,7 +9201,7 @@ chk_interval(const struct check *c)
 }
 
 static void
-chk_done(struct check *c, int ok, const char *reason, const char *info)
+chk_close(struct check *c)
 {
 	if (c->fd >= 0) {
 		/* reset instead of FIN: no TIME_WAIT left per check */
@@ -7592,9 +9211,518 @@ chk_done(struct check *c, int ok, const char *reason, const char *info)
 		fd_close(c->fd);
 		c->fd = -1;
 	}
-	chk_result(c, ok, reason, info);
+	free(c->buf);
+	c->buf = NULL;
+	c->len = 0;
+	c->step = CS_IDLE;
+}
+
+static void
+chk_done(struct check *c, int ok, const char *reason, const char *info)
+{
+	chk_close(c);
+	if (c->agent)
+		agent_result(c, ok, reason, strlen(reason));
+	else
+		chk_result(c, ok, reason, info);
 	c->next = now_ms + chk_interval(c);
 	c->deadline = -1;
+}
+
+/* ---- validators ---- */
+
+static int
+wall_ms(int64_t *out)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	*out = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	return 0;
+}
+
+/* Record a head a chain check read, for stall detection and the stats. */
+static void
+chain_note_head(struct srv_state *st, uint64_t head)
+{
+	if (head != st->chain_head || st->chain_adv_ms == 0)
+		st->chain_adv_ms = now_ms;
+	st->chain_head = head;
+	st->chain_seen_ms = now_ms;
+}
+
+static int
+chain_stalled(const struct check *c, char *why, size_t len)
+{
+	const struct srv_state *st = c->srv->st;
+	unsigned stall = c->srv->be->chk.stall_ms;
+
+	if (stall && now_ms - st->chain_adv_ms > (int64_t)stall) {
+		snprintf(why, len, "head %llu has not advanced for %llds",
+		    (unsigned long long)st->chain_head,
+		    (long long)(now_ms - st->chain_adv_ms) / 1000);
+		return 1;
+	}
+	return 0;
+}
+
+/* The body of a complete HTTP answer in c->buf, dechunked in place. */
+static int
+chk_http_body(struct check *c, const struct http_msg *m, int hlen, char **body,
+    size_t *blen)
+{
+	char *b = c->buf + hlen;
+	size_t avail = c->len - (unsigned)hlen;
+
+	if (m->flags & MSG_CHUNKED) {
+		struct chunk_dec d;
+		size_t i = 0, o = 0;
+		long n;
+
+		memset(&d, 0, sizeof(d));
+		n = chunk_feed(&d, b, avail);
+		if (n < 0 || !chunk_done(&d))
+			return -1;
+		/* walk the validated framing again, keeping only data */
+		while (i < (size_t)n) {
+			uint64_t sz = 0;
+
+			while (i < (size_t)n && hexval(b[i]) >= 0)
+				sz = sz * 16 + (uint64_t)hexval(b[i++]);
+			while (i < (size_t)n && b[i] != '\n')
+				i++;
+			i++;
+			if (sz == 0)
+				break;
+			memmove(b + o, b + i, (size_t)sz);
+			o += (size_t)sz;
+			i += (size_t)sz;
+			while (i < (size_t)n && b[i] != '\n')
+				i++;
+			i++;
+		}
+		*body = b;
+		*blen = o;
+		return 0;
+	}
+	if ((m->flags & MSG_CLEN) && (uint64_t)m->clen > avail)
+		return -1;
+	*body = b;
+	*blen = (m->flags & MSG_CLEN) ? (size_t)m->clen : avail;
+	return 0;
+}
+
+/* Is the answer in c->buf complete (so the check can conclude early)? */
+static int
+chk_http_complete(struct check *c, int eof)
+{
+	struct http_msg *m = (struct http_msg *)(rt.scratch + rt.cfg->bufsize +
+	    rt.cfg->maxrewrite);
+	int r = http_parse_response(c->buf, c->len, m);
+
+	if (r <= 0)
+		return r < 0 || eof || c->len >= CHK_BUFSZ;
+	if (m->flags & MSG_CHUNKED) {
+		struct chunk_dec d;
+		long n;
+
+		memset(&d, 0, sizeof(d));
+		n = chunk_feed(&d, c->buf + r, c->len - (unsigned)r);
+		return n < 0 || chunk_done(&d) || eof || c->len >= CHK_BUFSZ;
+	}
+	if (m->flags & MSG_CLEN)
+		return (uint64_t)(c->len - (unsigned)r) >= (uint64_t)m->clen || eof ||
+		    c->len >= CHK_BUFSZ;
+	return eof || c->len >= CHK_BUFSZ;
+}
+
+static void
+chk_http_eval(struct check *c)
+{
+	const struct chk_conf *cf = &c->srv->be->chk;
+	struct http_msg *m = (struct http_msg *)(rt.scratch + rt.cfg->bufsize +
+	    rt.cfg->maxrewrite);
+	char why[200], code[8], *body = NULL;
+	size_t blen = 0;
+	int r, ok;
+
+	r = http_parse_response(c->buf, c->len, m);
+	if (r <= 0) {
+		chk_done(c, 0, "Layer7 invalid response", r < 0 ? m->err_what :
+		    "truncated");
+		return;
+	}
+	if (chk_http_body(c, m, r, &body, &blen) < 0 && (cf->kind == CHK_NODEOS ||
+	    cf->exp_kind == EXP_STRING || cf->exp_kind == EXP_RSTRING)) {
+		chk_done(c, 0, "Layer7 invalid response", "truncated body");
+		return;
+	}
+	snprintf(code, sizeof(code), "%d", m->status);
+	if (cf->kind == CHK_NODEOS) {
+		struct srv_state *st = c->srv->st;
+		struct nodeos_info ni;
+		const char *err = NULL;
+		int64_t wall, lag;
+
+		if (m->status != 200) {
+			snprintf(why, sizeof(why), "nodeos get_info answered %d",
+			    m->status);
+			chk_done(c, 0, why, NULL);
+			return;
+		}
+		if (nodeos_info_parse(body, blen, &ni, &err) < 0) {
+			snprintf(why, sizeof(why), "nodeos get_info: %s", err);
+			chk_done(c, 0, why, NULL);
+			return;
+		}
+		if (cf->has_chain_id) {
+			unsigned char id[32];
+
+			if (parse_hex32(ni.chain_id, id) < 0 ||
+			    memcmp(id, cf->chain_id, 32) != 0) {
+				snprintf(why, sizeof(why), "nodeos is on another chain "
+				    "(chain_id %.16s...)", ni.chain_id[0] ? ni.chain_id : "none");
+				chk_done(c, 0, why, NULL);
+				return;
+			}
+		}
+		chain_note_head(st, ni.head);
+		st->chain_head_ms = ni.head_time_ms;
+		wall_ms(&wall);
+		lag = wall - ni.head_time_ms;
+		st->lag_blocks = lag / 500;
+		if (lag > (int64_t)cf->max_lag_ms || -lag > (int64_t)cf->max_lag_ms) {
+			snprintf(why, sizeof(why), "nodeos head %llu is %.1fs %s the "
+			    "clock (max-lag %us)", (unsigned long long)ni.head,
+			    (double)(lag < 0 ? -lag : lag) / 1000, lag < 0 ? "ahead of" :
+			    "behind", cf->max_lag_ms / 1000);
+			chk_done(c, 0, why, NULL);
+			return;
+		}
+		if (chain_stalled(c, why, sizeof(why))) {
+			chk_done(c, 0, why, NULL);
+			return;
+		}
+		snprintf(why, sizeof(why), "nodeos head %llu, %.1fs behind",
+		    (unsigned long long)ni.head, (double)lag / 1000);
+		chk_done(c, 1, why, NULL);
+		return;
+	}
+	switch (cf->exp_kind) {
+	case EXP_STATUS: {
+		int k;
+
+		ok = 0;
+		for (k = 0; k < cf->nexp_range; k++)
+			if (m->status >= cf->exp_range[k][0] &&
+			    m->status <= cf->exp_range[k][1])
+				ok = 1;
+		break;
+	}
+	case EXP_RSTATUS:
+		ok = regexec(cf->exp_re, code, 0, NULL, 0) == 0;
+		break;
+	case EXP_STRING:
+		ok = 0;
+		if (body && strlen(cf->exp_str) <= blen) {
+			size_t i, sl = strlen(cf->exp_str);
+
+			for (i = 0; i + sl <= blen; i++)
+				if (memcmp(body + i, cf->exp_str, sl) == 0) {
+					ok = 1;
+					break;
+				}
+		}
+		break;
+	case EXP_RSTRING:
+		body[blen] = 0;		/* the buffer has a spare byte */
+		ok = regexec(cf->exp_re, body, 0, NULL, 0) == 0;
+		break;
+	default:
+		ok = m->status >= 200 && m->status < 400;
+	}
+	if (cf->exp_neg)
+		ok = !ok;
+	if (ok)
+		chk_done(c, 1, "Layer7 check passed", code);
+	else if (cf->exp_kind == EXP_STRING || cf->exp_kind == EXP_RSTRING)
+		chk_done(c, 0, "Layer7 wrong response content", code);
+	else
+		chk_done(c, 0, "Layer7 wrong status", code);
+}
+
+/* The highest head among this backend's servers and the ref-backend's,
+ * as their own checks last read them. */
+static uint64_t
+ship_reference(const struct server *self)
+{
+	const struct proxy *bes[2] = { self->be, self->be->chk.ref_be };
+	uint64_t ref = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct server *s;
+
+		if (bes[i] == NULL)
+			continue;
+		for (s = bes[i]->srv; s; s = s->next)
+			if (s->st->chain_seen_ms && now_ms - s->st->chain_seen_ms <
+			    CHAIN_FRESH_MS && s->st->chain_head > ref)
+				ref = s->st->chain_head;
+	}
+	return ref;
+}
+
+static void
+chk_ship_eval(struct check *c)
+{
+	const struct chk_conf *cf = &c->srv->be->chk;
+	struct srv_state *st = c->srv->st;
+	const struct ship_status *ss = &c->ss;
+	uint64_t ref, lag = 0;
+	char why[200];
+
+	if (cf->has_chain_id && ss->has_chain_id &&
+	    memcmp(ss->chain_id, cf->chain_id, 32) != 0) {
+		snprintf(why, sizeof(why), "SHIP node is on another chain "
+		    "(chain_id %02x%02x%02x%02x...)", ss->chain_id[0],
+		    ss->chain_id[1], ss->chain_id[2], ss->chain_id[3]);
+		chk_done(c, 0, why, NULL);
+		return;
+	}
+	st->trace_begin = ss->trace_begin;
+	st->trace_end = ss->trace_end;
+	st->cs_begin = ss->chain_state_begin;
+	st->cs_end = ss->chain_state_end;
+	chain_note_head(st, ss->head);
+	/* an enabled log must keep up with head (end is exclusive); a log
+	 * ahead of head is tolerated: Leap 4.0.4 reports exactly that */
+	if (ss->trace_end && (uint64_t)ss->head + 1 > (uint64_t)ss->trace_end +
+	    SHIP_LOG_SLACK) {
+		snprintf(why, sizeof(why), "SHIP trace log ends at %u, head %u",
+		    ss->trace_end, ss->head);
+		chk_done(c, 0, why, NULL);
+		return;
+	}
+	if (ss->chain_state_end && (uint64_t)ss->head + 1 >
+	    (uint64_t)ss->chain_state_end + SHIP_LOG_SLACK) {
+		snprintf(why, sizeof(why), "SHIP chain state log ends at %u, head %u",
+		    ss->chain_state_end, ss->head);
+		chk_done(c, 0, why, NULL);
+		return;
+	}
+	ref = ship_reference(c->srv);
+	if (ref > ss->head)
+		lag = ref - ss->head;
+	st->lag_blocks = (int64_t)lag;
+	if (lag * cf->block_interval_ms > cf->max_lag_ms) {
+		snprintf(why, sizeof(why), "SHIP head %u lags reference %llu by "
+		    "%llu blocks", ss->head, (unsigned long long)ref,
+		    (unsigned long long)lag);
+		chk_done(c, 0, why, NULL);
+		return;
+	}
+	if (chain_stalled(c, why, sizeof(why))) {
+		chk_done(c, 0, why, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "SHIP head %u, %llu blocks behind reference",
+	    ss->head, (unsigned long long)lag);
+	chk_done(c, 1, why, NULL);
+}
+
+/* ---- the pipeline ---- */
+
+static void chk_event(void *obj, int fd, short revents);
+
+/* Queue bytes to send and switch to sending. */
+static int
+chk_queue(struct check *c, const void *p, size_t n)
+{
+	if (n > sizeof(c->out))
+		return -1;
+	memcpy(c->out, p, n);
+	c->outlen = (unsigned)n;
+	c->sent = 0;
+	c->step = CS_SEND;
+	fd_want(c->fd, POLLOUT);
+	return 0;
+}
+
+/* SHIP: feed received websocket bytes through the frame reader. */
+static void
+chk_ship_feed(struct check *c, const unsigned char *p, size_t len)
+{
+	const struct chk_conf *cf = &c->srv->be->chk;
+
+	while (len > 0) {
+		const char *why = NULL;
+		int ev = WS_MORE;
+		long n = ws_reader_feed(&c->wr, p, len, &ev, &why);
+
+		if (n < 0 || ev == WS_ERROR) {
+			chk_done(c, 0, "SHIP websocket error", why ? why : "bad frame");
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+		if (ev == WS_MORE)
+			return;
+		if (ev == WS_CONTROL) {
+			if (c->wr.ctl_opcode == 8) {
+				chk_done(c, 0, "SHIP node closed the websocket", NULL);
+				return;
+			}
+			continue;	/* the node never pings; pongs are ignored */
+		}
+		/* a whole data message */
+		if (c->phase == PH_ABI) {
+			unsigned char frame[16], mask[4];
+			int fl;
+
+			if (c->wr.msg_opcode != 1) {
+				chk_done(c, 0, "SHIP node did not send its ABI first", NULL);
+				return;
+			}
+			tls_seed(mask, sizeof(mask));
+			fl = ship_frame_status_req(frame, sizeof(frame), mask);
+			if (fl < 0 || chk_queue(c, frame, (size_t)fl) < 0) {
+				chk_done(c, 0, "internal error", "status request");
+				return;
+			}
+			c->phase = PH_STATUS;
+			/* bytes after the ABI are unexpected before our request */
+			return;
+		}
+		if (c->wr.msg_opcode != 2) {
+			chk_done(c, 0, "SHIP answer is not a binary message", NULL);
+			return;
+		}
+		if (c->phase == PH_STATUS) {
+			size_t kl = c->wr.kept;
+
+			if (ship_status_parse(c->keep, kl, &c->ss, &why) < 0) {
+				chk_done(c, 0, "SHIP get_status_result undecodable", why);
+				return;
+			}
+			if (cf->probe_blocks) {
+				unsigned char frame[64], mask[4];
+				int fl;
+
+				tls_seed(mask, sizeof(mask));
+				fl = ship_frame_blocks_req(frame, sizeof(frame), mask,
+				    c->ss.head, c->ss.head + 1, 1);
+				if (fl < 0 || chk_queue(c, frame, (size_t)fl) < 0) {
+					chk_done(c, 0, "internal error", "blocks request");
+					return;
+				}
+				c->phase = PH_BLOCKS;
+				return;
+			}
+			chk_ship_eval(c);
+			return;
+		}
+		if (c->phase == PH_BLOCKS) {
+			int has_this = 0;
+			uint32_t num = 0;
+
+			if (ship_blocks_parse(c->keep, c->wr.kept, &has_this,
+			    &num, &why) < 0) {
+				chk_done(c, 0, "SHIP get_blocks_result undecodable", why);
+				return;
+			}
+			if (!has_this) {
+				chk_done(c, 0, "SHIP node serves no blocks", NULL);
+				return;
+			}
+			chk_ship_eval(c);
+			return;
+		}
+	}
+}
+
+static void
+chk_recv(struct check *c)
+{
+	const struct chk_conf *cf = &c->srv->be->chk;
+	int eof = 0;
+
+	if (c->buf == NULL) {
+		c->buf = malloc(CHK_BUFSZ + 1);
+		if (c->buf == NULL) {
+			chk_done(c, 0, "out of memory", NULL);
+			return;
+		}
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (c->len >= CHK_BUFSZ)
+			break;
+		n = recv(c->fd, c->buf + c->len, CHK_BUFSZ - c->len, 0);
+		if (n > 0) {
+			c->len += (unsigned)n;
+			continue;
+		}
+		if (n == 0) {
+			eof = 1;
+			break;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			break;
+		chk_done(c, 0, c->agent ? "agent read error" :
+		    "Layer7 connection problem", strerror(errno));
+		return;
+	}
+	if (c->agent) {
+		char *nl = memchr(c->buf, '\n', c->len), line[512];
+		size_t l;
+
+		if (!nl && !eof && c->len < CHK_BUFSZ)
+			return;
+		l = nl ? (size_t)(nl - c->buf) : c->len;
+		if (l >= sizeof(line))
+			l = sizeof(line) - 1;
+		memcpy(line, c->buf, l);
+		line[l] = 0;
+		chk_close(c);
+		agent_result(c, 1, line, l);
+		c->next = now_ms + chk_interval(c);
+		c->deadline = -1;
+		return;
+	}
+	if (cf->kind == CHK_SHIP) {
+		if (c->phase == PH_WS_HEAD) {
+			const char *why = NULL;
+			int r = ws_check_upgrade(c->buf, c->len, c->key, &why);
+
+			if (r < 0) {
+				chk_done(c, 0, "SHIP websocket upgrade refused", why);
+				return;
+			}
+			if (r == 0) {
+				if (eof)
+					chk_done(c, 0, "SHIP websocket upgrade refused",
+					    "connection closed");
+				return;
+			}
+			ws_reader_init(&c->wr, c->keep, sizeof(c->keep), SHIP_ABI_MAX);
+			c->phase = PH_ABI;
+			memmove(c->buf, c->buf + r, c->len - (unsigned)r);
+			c->len -= (unsigned)r;
+		}
+		{
+			unsigned len = c->len;
+
+			c->len = 0;
+			chk_ship_feed(c, (unsigned char *)c->buf, len);
+		}
+		if (c->step == CS_RECV && eof)
+			chk_done(c, 0, "SHIP node closed the connection", NULL);
+		return;
+	}
+	if (chk_http_complete(c, eof))
+		chk_http_eval(c);
 }
 
 static void
@@ -7604,25 +9732,105 @@ chk_event(void *obj, int fd, short revents)
 	int err = 0;
 	socklen_t el = sizeof(err);
 
-	(void)revents;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-		err = errno;
-	if (err)
-		chk_done(c, 0, "Layer4 connection problem", strerror(err));
-	else
-		chk_done(c, 1, "Layer4 check passed", NULL);
+	(void)fd;
+	if (c->step == CS_CONNECT) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err) {
+			chk_done(c, 0, c->agent ? "agent connection problem" :
+			    "Layer4 connection problem", strerror(err));
+			return;
+		}
+		if (!c->agent && c->srv->be->chk.kind == CHK_TCP) {
+			chk_done(c, 1, "Layer4 check passed", NULL);
+			return;
+		}
+		c->step = c->outlen ? CS_SEND : CS_RECV;
+		fd_want(c->fd, c->outlen ? POLLOUT : POLLIN);
+		if (!c->outlen)
+			return;
+	}
+	if (c->step == CS_SEND) {
+		ssize_t n = send(c->fd, c->out + c->sent, c->outlen - c->sent,
+		    MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			chk_done(c, 0, "Layer7 connection problem", strerror(errno));
+			return;
+		}
+		if (n > 0)
+			c->sent += (unsigned)n;
+		if (c->sent < c->outlen)
+			return;
+		c->step = CS_RECV;
+		fd_want(c->fd, POLLIN);
+		return;
+	}
+	if (c->step == CS_RECV && (revents & (POLLIN | POLLHUP | POLLERR)))
+		chk_recv(c);
+}
+
+/* Build what the check sends first. */
+static int
+chk_request(struct check *c, char *out, size_t cap)
+{
+	const struct server *s = c->srv;
+	const struct chk_conf *cf = &s->be->chk;
+	char host[INET6_ADDRSTRLEN + 8];
+	int n;
+
+	if (c->agent) {
+		n = s->agent_send ? snprintf(out, cap, "%s", s->agent_send) : 0;
+		return n < 0 || (size_t)n >= cap ? -1 : n;
+	}
+	addr_str(&s->chk_addr, host, sizeof(host), 1);
+	switch (cf->kind) {
+	case CHK_HTTP:
+		n = snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%s\r\n%s", cf->meth, cf->uri,
+		    cf->ver, strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
+		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? "Host: " : "",
+		    strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
+		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? host : "",
+		    strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
+		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? "\r\n" : "",
+		    cf->hdrs ? cf->hdrs : "", "Connection: close\r\n",
+		    cf->body ? cf->body : "");
+		break;
+	case CHK_NODEOS:
+		n = snprintf(out, cap, "GET /v1/chain/get_info HTTP/1.1\r\nHost: %s\r\n"
+		    "Accept: application/json\r\nUser-Agent: waxlb/%s\r\n"
+		    "Connection: close\r\n\r\n", host, WAXLB_VERSION);
+		break;
+	case CHK_SHIP:
+		tls_seed(c->key, sizeof(c->key));
+		n = ws_build_upgrade(out, cap, host, "/", c->key);
+		break;
+	default:
+		n = 0;
+	}
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 static void
 chk_start(struct check *c)
 {
 	struct server *s = c->srv;
+	const struct sockaddr_storage *sa = c->agent ? &s->agent_sa : &s->chk_addr;
+	socklen_t salen = c->agent ? s->agent_salen : s->chk_addrlen;
 	unsigned t = s->be->timeout[T_CHECK];
-	int fd;
+	int fd, n;
 
 	c->started = now_ms;
-	fd = socket(s->chk_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	c->phase = PH_WS_HEAD;
+	c->len = 0;
+	n = chk_request(c, c->out, sizeof(c->out));
+	if (n < 0) {
+		chk_done(c, 0, "check request too long", NULL);
+		return;
+	}
+	c->outlen = (unsigned)n;
+	c->sent = 0;
+	fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || fd >= fdtab_size) {
 		if (fd >= 0)
 			close(fd);
@@ -7630,22 +9838,44 @@ chk_start(struct check *c)
 		return;
 	}
 	c->fd = fd;
-	if (connect(fd, (struct sockaddr *)&s->chk_addr, s->chk_addrlen) < 0 &&
+	c->step = CS_CONNECT;
+	if (connect(fd, (const struct sockaddr *)sa, salen) < 0 &&
 	    errno != EINPROGRESS) {
-		chk_done(c, 0, "Layer4 connection problem", strerror(errno));
+		chk_done(c, 0, c->agent ? "agent connection problem" :
+		    "Layer4 connection problem", strerror(errno));
 		return;
 	}
 	fd_register(fd, chk_event, c, POLLOUT);
 	/* HAProxy: without "timeout check" the whole check has "inter";
-	 * with it, the connection has min("timeout connect", "inter") */
+	 * with it, min("timeout connect", "inter") to connect plus
+	 * "timeout check" to answer */
 	if (t == 0)
-		t = s->inter;
+		t = c->agent ? s->agent_inter : s->inter;
 	else {
-		t = s->be->timeout[T_CONNECT];
-		if (t == 0 || t > s->inter)
-			t = s->inter;
+		unsigned ct = s->be->timeout[T_CONNECT];
+
+		if (ct == 0 || ct > s->inter)
+			ct = s->inter;
+		t += ct;
 	}
 	c->deadline = now_ms + t;
+}
+
+static struct check *
+chk_new(struct server *s, int agent, int i, int n)
+{
+	struct check *c = xcalloc(1, sizeof(*c));
+	unsigned inter = agent ? s->agent_inter : s->inter;
+
+	c->srv = s;
+	c->agent = agent;
+	c->fd = -1;
+	c->deadline = -1;
+	/* spread the first checks over a short window */
+	c->next = now_ms + (int64_t)(i * (inter < 1000 ? inter : 1000)) / (n ? n : 1);
+	c->next_chk = checks;
+	checks = c;
+	return c;
 }
 
 static void
@@ -7653,35 +9883,24 @@ checks_init(struct config *cfg)
 {
 	struct proxy *be;
 	struct server *s;
-	int n = 0;
+	int n = 0, i = 0;
 
 	for (be = cfg->proxies; be; be = be->next)
 		for (s = be->srv; s; s = s->next)
-			if (s->check && !s->disabled)
-				n++;
-	for (be = cfg->proxies; be; be = be->next) {
-		int i = 0;
-
+			n += (s->check && !s->disabled) + (s->agent && !s->disabled);
+	for (be = cfg->proxies; be; be = be->next)
 		for (s = be->srv; s; s = s->next) {
-			struct check *c;
-
-			if (!s->check || s->disabled)
+			if (s->disabled)
 				continue;
-			c = xcalloc(1, sizeof(*c));
-			c->srv = s;
-			c->fd = -1;
-			c->deadline = -1;
-			/* spread the first checks over a short window */
-			c->next = now_ms + (int64_t)(i++ * (s->inter < 1000 ?
-			    s->inter : 1000)) / (n ? n : 1);
-			c->next_chk = checks;
-			checks = c;
-			s->chk = c;
+			if (s->check)
+				s->chk = chk_new(s, 0, i++, n);
+			if (s->agent)
+				s->agent_chk = chk_new(s, 1, i++, n);
 		}
-	}
 }
 
-/* Start due checks, expire running ones; returns the next deadline. */
+/* Start due checks, expire running ones, move slowstart ramps along;
+ * returns the next deadline. */
 static int64_t
 checks_run(void)
 {
@@ -7689,8 +9908,11 @@ checks_run(void)
 	int64_t next = -1;
 
 	for (c = checks; c; c = c->next_chk) {
+		const struct server *s = c->srv;
+
 		if (c->fd >= 0 && c->deadline >= 0 && now_ms >= c->deadline)
-			chk_done(c, 0, "Layer4 timeout", NULL);
+			chk_done(c, 0, c->step == CS_CONNECT ? "Layer4 timeout" :
+			    c->agent ? "agent timeout" : "Layer7 timeout", NULL);
 		if (c->fd < 0 && now_ms >= c->next)
 			chk_start(c);
 		if (c->fd >= 0) {
@@ -7698,6 +9920,12 @@ checks_run(void)
 				next = c->deadline;
 		} else if (next < 0 || c->next < next)
 			next = c->next;
+		if (!c->agent && s->slowstart && s->st->up_since &&
+		    now_ms - s->st->up_since <= (int64_t)s->slowstart) {
+			lb_update(c->srv);
+			if (next < 0 || now_ms + 100 < next)
+				next = now_ms + 100;
+		}
 	}
 	return next;
 }
@@ -7707,6 +9935,24 @@ checks_run(void)
 /* One line per finished request or tunnel, in HAProxy's httplog (or    */
 /* tcplog) layout, on stderr.                                            */
 /* ==================================================================== */
+
+/* A request line goes to the frontend's log targets ("log global" and its
+ * own "log" lines); a frontend without any logs to stderr, so that a
+ * foreground waxlb shows its traffic. */
+static void
+log_request(struct proxy *fe, const char *line)
+{
+	struct log_target *t;
+	int any = 0;
+
+	for (t = fe->logs; t; t = t->next, any = 1)
+		log_send(t, 6, line);
+	if (fe->log_global)
+		for (t = global_logs; t; t = t->next, any = 1)
+			log_send(t, 6, line);
+	if (!any && !stderr_closed)
+		fprintf(stderr, "%s\n", line);
+}
 
 static void
 sess_log(struct session *s)
@@ -7753,7 +9999,7 @@ sess_log(struct session *s)
 		    s->be && s->be->queue ? s->be->queue->len : 0,
 		    s->reqline[0] ? s->reqline : "<BADREQ>");
 	}
-	fprintf(stderr, "%s\n", line);
+	log_request(s->fe, line);
 }
 
 /* ==================================================================== */

@@ -283,7 +283,7 @@ struct srv_state {
 	int		 health;	/* HAProxy's counter, 0..rise+fall-1 */
 	unsigned	 chkfail;
 	int64_t		 last_change;	/* ms */
-	char		 reason[160];
+	char		 reason[200];
 	int		 refs;		/* server configs and sessions */
 	/* what the last chain check saw */
 	uint64_t	 chain_head;
@@ -519,6 +519,122 @@ struct server *lb_pick(struct proxy *be, struct server *avoid);
 void lb_taken(struct server *s);
 void lb_released(struct server *s);
 int srv_usable(const struct server *s);
+
+/* ------------------------------------------------------------------ */
+/* Health-check protocols (pure: nodeos get_info, SHIP, websocket, agent) */
+
+/* ---- health-check protocols (begin) ---- */
+/* nodeos GET /v1/chain/get_info answer */
+struct nodeos_info {
+	uint64_t	 head;			/* head_block_num */
+	uint64_t	 lib;			/* last_irreversible_block_num */
+	int64_t		 head_time_ms;		/* head_block_time as Unix ms (UTC) */
+	char		 chain_id[65];		/* lower-case hex, "" if absent */
+	char		 server_version[32];	/* truncated, "" if absent */
+};
+/*
+ * Parse the JSON body of get_info.  Returns 0, or -1 with a short reason in
+ * *why.  Only top-level keys are looked at; numbers may be JSON numbers or
+ * JSON strings of digits; duplicate top-level keys are rejected.
+ */
+int	nodeos_info_parse(const char *json, size_t len, struct nodeos_info *out,
+	    const char **why);
+
+/* SHIP get_status_result_v0 (binary message from the node, variant index 0 first). */
+struct ship_status {
+	uint32_t	 head, lib;
+	unsigned char	 head_id[32], lib_id[32];
+	uint32_t	 trace_begin, trace_end, chain_state_begin, chain_state_end;
+	int		 has_chain_id;
+	unsigned char	 chain_id[32];
+};
+/* len >= 89 (EOSIO 2.0); chain_id read only when len >= 121; extra bytes ignored. */
+int	ship_status_parse(const unsigned char *p, size_t len,
+	    struct ship_status *out, const char **why);
+/* get_blocks_result_v0: whether this_block is present and its number. */
+int	ship_blocks_parse(const unsigned char *p, size_t len, int *has_this,
+	    uint32_t *this_num, const char **why);
+
+/* Complete masked client frames (binary, FIN); bytes written or -1. */
+int	ship_frame_status_req(unsigned char *out, size_t cap,
+	    const unsigned char mask[4]);
+int	ship_frame_blocks_req(unsigned char *out, size_t cap,
+	    const unsigned char mask[4], uint32_t start, uint32_t end,
+	    uint32_t max_in_flight);
+
+/* Client websocket handshake: NUL-terminated request, length without the NUL, or -1. */
+int	ws_build_upgrade(char *out, size_t cap, const char *host,
+	    const char *path, const unsigned char key16[16]);
+/* >0 head length, 0 need more, -1 bad (*why). */
+int	ws_check_upgrade(const char *buf, size_t len,
+	    const unsigned char key16[16], const char **why);
+
+#define WS_HEAD_MAX_BYTES	8192	/* a 101 head larger than this is refused */
+#define WS_CTL_MAX_BYTES	125	/* RFC 6455 5.5 */
+
+/*
+ * Incremental reader of server->client frames.  Public fields (read only,
+ * for the caller):
+ *   msg_opcode, msg_len, kept   valid after WS_MSG_DONE until the next data
+ *                               message's first frame is fed; keep_buf[0..kept)
+ *                               holds the message's first bytes
+ *   ctl_opcode, ctl_len,        valid after WS_CONTROL until the next
+ *   ctl_payload                 control frame is fed
+ * Everything under "private" belongs to ws_reader_feed.
+ */
+struct ws_reader {
+	/* set by ws_reader_init */
+	unsigned char	*keep_buf;
+	size_t		 keep;
+	uint64_t	 max_msg;
+
+	/* public: the current or last data message */
+	int		 msg_opcode;	/* 1 text, 2 binary */
+	uint64_t	 msg_len;	/* payload bytes seen so far / in total */
+	size_t		 kept;		/* bytes copied to keep_buf (<= keep) */
+
+	/* public: the current or last control frame */
+	int		 ctl_opcode;	/* 8 close, 9 ping, 10 pong */
+	size_t		 ctl_len;	/* 0..125 */
+	unsigned char	 ctl_payload[WS_CTL_MAX_BYTES];
+
+	/* private */
+	uint64_t	 frame_left;	/* payload bytes still due in this frame */
+	const char	*fail_why;	/* sticky: set once a violation is seen */
+	unsigned char	 hdr[10];	/* server frames carry no mask: 2+8 max */
+	unsigned char	 hdr_have;
+	unsigned char	 hdr_need;
+	unsigned char	 frame_op;
+	unsigned char	 frame_fin;
+	unsigned char	 in_payload;	/* header done, payload bytes flowing */
+	unsigned char	 in_msg;	/* data message started, FIN not yet seen */
+};
+enum { WS_MORE = 0, WS_MSG_DONE = 1, WS_CONTROL = 2, WS_ERROR = -1 };
+enum {
+	WS_OP_CONT = 0x0, WS_OP_TEXT = 0x1, WS_OP_BINARY = 0x2,
+	WS_OP_CLOSE = 0x8, WS_OP_PING = 0x9, WS_OP_PONG = 0xa
+};
+void	ws_reader_init(struct ws_reader *r, unsigned char *keep_buf,
+	    size_t keep, uint64_t max_msg);
+long	ws_reader_feed(struct ws_reader *r, const unsigned char *p, size_t len,
+	    int *ev, const char **why);
+
+/* HAProxy agent-check reply line. */
+enum { AGENT_NONE, AGENT_UP, AGENT_DOWN, AGENT_FAIL, AGENT_STOPPED };
+enum { AGENT_ADMIN_NONE, AGENT_ADMIN_DRAIN, AGENT_ADMIN_MAINT,
+	AGENT_ADMIN_READY };
+struct agent_reply {
+	int	 state;		/* AGENT_NONE, AGENT_UP, AGENT_DOWN, AGENT_FAIL, AGENT_STOPPED */
+	int	 admin;		/* AGENT_ADMIN_NONE, _DRAIN, _MAINT, _READY */
+	int	 weight_pct;	/* -1 if absent */
+	int	 maxconn;	/* -1 if absent */
+	char	 desc[64];
+};
+int	agent_reply_parse(const char *line, size_t len, struct agent_reply *out);
+
+/* base64 (standard alphabet, padded), NUL-terminated; length or -1. */
+int	b64_encode(const unsigned char *in, size_t len, char *out, size_t cap);
+/* ---- health-check protocols (end) ---- */
 
 /* The program itself (main() calls it). */
 int waxlb_main(int argc, char **argv);
