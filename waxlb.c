@@ -150,6 +150,39 @@ xcalloc(size_t n, size_t sz)
 	return p;
 }
 
+/* A growing string for text rendered off the data path (stats). */
+struct sbuf {
+	char		*p;
+	size_t		 len, cap;
+};
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		b->p = realloc(b->p, b->cap);
+		if (b->p == NULL) {
+			log_alert("out of memory");
+			exit(1);
+		}
+	}
+}
+
 /*
  * The event loop (after redis ae.c): a table indexed by fd holding one
  * callback and its object, and a dense pollfd array whose slot index is
@@ -3085,6 +3118,9 @@ struct session {
 	struct session	*next, *prev;
 	struct session	*again;		/* on rt.again: run again next turn */
 	int		 on_again;
+	struct config	*cfg;		/* the config its fe/be/sv belong to */
+	char		*gen;		/* a generated body being sent (stats) */
+	size_t		 gen_len, gen_off;
 };
 
 struct listener {
@@ -3097,8 +3133,9 @@ struct listener {
 
 /* Per-frontend counters live beside the config they belong to. */
 struct fe_state {
-	struct proxy	*fe;
+	char		 name[NAME_MAX_LEN];	/* by name: counts survive reloads */
 	int		 cur;
+	uint64_t	 tot;
 	struct fe_state	*next;
 };
 
@@ -3114,12 +3151,17 @@ static struct {
 	int64_t		 paused;	/* listeners paused until then */
 	struct session	*again;		/* sessions that stopped at their round
 					 * limit with work left */
+	struct config	*old_cfgs;	/* replaced, still used by sessions */
 	int64_t		 next_expire;
 	char		*scratch;	/* header rewrite area */
 } rt;
 
 static void sess_run(struct session *s);
 static void sess_free(struct session *s);
+static void cfg_unref(struct config *c);
+struct http_msg;
+static int stats_request(struct session *s, const struct http_msg *m,
+    struct sbuf *body, const char **ctype, int *status);
 static struct tls *tls_new(const struct tls_conf *tc, struct session *s);
 static void tls_pump(struct side *sd);
 static short tls_events(const struct side *sd);
@@ -3185,10 +3227,10 @@ fe_state(struct proxy *fe)
 	struct fe_state *f;
 
 	for (f = rt.fes; f; f = f->next)
-		if (f->fe == fe)
+		if (strcmp(f->name, fe->name) == 0)
 			return f;
 	f = xcalloc(1, sizeof(*f));
-	f->fe = fe;
+	snprintf(f->name, sizeof(f->name), "%s", fe->name);
 	f->next = rt.fes;
 	rt.fes = f;
 	return f;
@@ -3252,6 +3294,8 @@ sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
 	struct session *s = xcalloc(1, sizeof(*s));
 
 	s->fe = fe;
+	s->cfg = rt.cfg;
+	rt.cfg->refs++;
 	s->cli.fd = fd;
 	s->srv.fd = -1;
 	s->src = *src;
@@ -3277,7 +3321,7 @@ listener_accept(void *obj, int fd, short revents)
 
 	(void)revents;
 	/* a bounded batch per turn keeps other connections served */
-	for (i = 0; i < 64 && !l->paused; i++) {
+	for (i = 0; i < 64 && l->paused <= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct session *s;
@@ -3307,6 +3351,7 @@ listener_accept(void *obj, int fd, short revents)
 		fd_register(cfd, sess_event, s, POLLIN);
 		rt.curconn++;
 		fe_state(l->fe)->cur++;
+		fe_state(l->fe)->tot++;
 		listeners_update();
 		if (l->bind->tls) {
 			s->cli.tls = tls_new(l->bind->tls, s);
@@ -4104,7 +4149,7 @@ int
 srv_usable(const struct server *s)
 {
 	return !s->disabled && s->st->up && !s->st->agent_down &&
-	    s->st->agent_admin != 2 && s->eweight > 0;
+	    s->st->agent_admin != 2 && s->st->admin != 2 && s->eweight > 0;
 }
 
 /* Effective weight: the configured one, scaled by what an agent said
@@ -4113,9 +4158,10 @@ static int
 srv_eweight(const struct server *s)
 {
 	const struct srv_state *st = s->st;
-	long long w = (long long)s->weight * BE_WEIGHT_SCALE;
+	long long w = (long long)(st->weight_set ? st->weight : s->weight) *
+	    BE_WEIGHT_SCALE;
 
-	if (st->agent_admin == 1)	/* drain */
+	if (st->agent_admin == 1 || st->admin == 1)	/* drain */
 		return 0;
 	if (st->weight_pct_set)
 		w = w * st->weight_pct / 100;
@@ -4558,6 +4604,7 @@ srv_take(struct session *s, struct server *sv)
 	if (sv->st->cur > sv->st->smax)
 		sv->st->smax = sv->st->cur;
 	sv->st->stot++;
+	sv->st->lbtot++;
 	s->fl |= SS_COUNTED;
 	lb_taken(sv);
 }
@@ -4573,8 +4620,11 @@ srv_release(struct session *s)
 		return;
 	s->fl &= ~SS_COUNTED;
 	s->st->cur--;
-	lb_released(s->sv);
-	if (s->sv->be->queue && s->sv->be->queue->len)
+	/* the balancer of the running config, even for a session that
+	 * started before a reload */
+	if (s->st->srv)
+		lb_released(s->st->srv);
+	if (s->st->srv && s->st->srv->be->queue && s->st->srv->be->queue->len)
 		queues_dirty = 1;
 }
 
@@ -4960,6 +5010,83 @@ sess_error(struct session *s, int status, const char *term)
 	sess_reply(s, status, term, NULL);
 }
 
+/* Move more of a generated body into the response buffer. */
+static void
+gen_refill(struct session *s)
+{
+	size_t n;
+
+	if (s->gen == NULL)
+		return;
+	if (s->rsp == NULL && (s->rsp = buf_get()) == NULL)
+		return;
+	if (s->rsp->head == s->rsp->tail)
+		s->rsp->head = s->rsp->tail = 0;
+	else
+		buf_compact(s->rsp);
+	n = (size_t)rt.cfg->bufsize - s->rsp->tail;
+	if (n > s->gen_len - s->gen_off)
+		n = s->gen_len - s->gen_off;
+	memcpy(s->rsp->data + s->rsp->tail, s->gen + s->gen_off, n);
+	s->rsp->tail += (unsigned)n;
+	s->rsp_fwd += (unsigned)n;
+	s->gen_off += n;
+	s->bytes_out += n;
+	if (s->gen_off == s->gen_len) {
+		free(s->gen);
+		s->gen = NULL;
+	}
+}
+
+/* An answer made here with a body of any size (status page, metrics):
+ * the head goes to the response buffer, the body follows from s->gen. */
+static void
+sess_reply_body(struct session *s, int status, const char *ctype,
+    const char *extra, char *body, size_t len)
+{
+	int ka = (s->fl & SS_CLI_KA) && s->req_state == RQ_DONE &&
+	    s->req_body == BODY_NONE, n;
+
+	if (s->rsp == NULL && (s->rsp = buf_get()) == NULL) {
+		free(body);
+		sess_kill(s, "PR");
+		return;
+	}
+	s->status = status;
+	s->rsp->head = s->rsp->tail = 0;
+	n = snprintf(s->rsp->data, (size_t)rt.cfg->bufsize, "HTTP/1.1 %d %s\r\n"
+	    "content-type: %s\r\ncontent-length: %zu\r\ncache-control: no-cache\r\n"
+	    "%s%s\r\n", status, status == 200 ? "OK" : status == 401 ?
+	    "Unauthorized" : "Error", ctype, len, extra ? extra : "",
+	    ka ? "" : "connection: close\r\n");
+	s->rsp->tail = (unsigned)n;
+	s->rsp_fwd = (unsigned)n;
+	s->bytes_out += (uint64_t)n;
+	s->gen = body;
+	s->gen_len = len;
+	s->gen_off = 0;
+	if (len == 0) {
+		free(body);
+		s->gen = NULL;
+	}
+	sess_log(s);
+	if (ka) {
+		if (s->req) {
+			s->req->head += s->req_fwd;
+			s->req_fwd = 0;
+		}
+		s->fl |= SS_NOT_FIRST;
+		s->state = S_REQ;
+		s->t_start = now_ms;
+		s->expire = -1;
+		req_reset(s);
+		return;
+	}
+	s->fl &= ~SS_CLI_KA;
+	s->state = S_CLOSING;
+	s->expire = -1;
+}
+
 /* Stop now: close both sides.  The session is freed by sess_run(). */
 static void
 sess_kill(struct session *s, const char *term)
@@ -4997,6 +5124,7 @@ sess_free(struct session *s)
 	if (s->cli.fd >= 0)
 		fd_close(s->cli.fd);
 	free(s->cli.tls);
+	free(s->gen);
 	buf_put(s->req);
 	buf_put(s->rsp);
 	if (s->prev)
@@ -5007,6 +5135,7 @@ sess_free(struct session *s)
 		s->next->prev = s->prev;
 	rt.curconn--;
 	fe_state(s->fe)->cur--;
+	cfg_unref(s->cfg);
 	free(s);
 	listeners_update();
 }
@@ -5403,6 +5532,22 @@ do_req(struct session *s)
 	struct proxy *be;
 	struct route ro;
 
+	if (s->cfg != rt.cfg && buf_len(s->req) == 0) {
+		/* a client from before a reload: its next request follows
+		 * the running config */
+		struct proxy *nfe = find_proxy(rt.cfg->proxies, s->fe->name, CAP_FE);
+
+		if (nfe == NULL || nfe->mode != s->fe->mode) {
+			sess_kill(s, NULL);
+			return 1;
+		}
+		if (s->fl & SS_SRV_IDLE)
+			srv_close(s);
+		s->fe = nfe;
+		rt.cfg->refs++;
+		cfg_unref(s->cfg);
+		s->cfg = rt.cfg;
+	}
 	if (s->fe->mode == MODE_TCP)
 		goto tcp;
 	if ((s->cli.fl & SF_RD) && !(s->cli.fl & SF_EOF) &&
@@ -5471,6 +5616,23 @@ do_req(struct session *s)
 	} else
 		s->req_state = RQ_DONE;
 
+	{
+		struct sbuf body = { NULL, 0, 0 };
+		const char *ctype = NULL;
+		int status = 0;
+
+		if (stats_request(s, m, &body, &ctype, &status)) {
+			s->req_fwd = (unsigned)r;
+			snprintf(s->reqline, sizeof(s->reqline), "%.*s %.*s",
+			    (int)m->method_len, m->method, (int)(m->uri_len > 100 ? 100 :
+			    m->uri_len), m->uri);
+			sess_reply_body(s, status, ctype, status == 401 ?
+			    "www-authenticate: Basic realm=\"HAProxy Statistics\"\r\n" :
+			    NULL, body.p, body.len);
+			return 1;
+		}
+		free(body.p);
+	}
 	be = route_request(s, m, &ro);
 	if (s->fe->http_mode == HTTP_CLO)
 		s->fl &= ~SS_CLI_KA;
@@ -5874,6 +6036,7 @@ do_closing(struct session *s)
 
 	if (s->cli.fl & SF_ERR)
 		return 0;
+	gen_refill(s);
 	if (s->rsp_fwd && (s->cli.fl & SF_WR)) {
 		n = drain(&s->cli, s->rsp, s->rsp_fwd);
 		if (n > 0) {
@@ -5882,7 +6045,7 @@ do_closing(struct session *s)
 		} else if (n == -2)
 			return 0;
 	}
-	if (s->rsp_fwd || tls_pending(&s->cli))
+	if (s->rsp_fwd || s->gen || tls_pending(&s->cli))
 		return progress;
 	if (!(s->cli.fl & SF_SHUTW)) {
 		side_shutw(&s->cli);
@@ -6043,6 +6206,7 @@ sess_run(struct session *s)
 		}
 		switch (s->state) {
 		case S_REQ:
+			gen_refill(s);
 			if (s->rsp_fwd && (s->cli.fl & SF_WR)) {
 				int n = drain(&s->cli, s->rsp, s->rsp_fwd);
 
@@ -6054,7 +6218,7 @@ sess_run(struct session *s)
 					break;
 				}
 			}
-			if (s->rsp_fwd == 0)
+			if (s->rsp_fwd == 0 && s->gen == NULL)
 				progress |= do_req(s);
 			break;
 		case S_QUEUE:
@@ -7280,6 +7444,8 @@ tls_init(struct config *cfg)
 {
 	size_t sz = (size_t)cfg->ssl_cachesize * 100;
 
+	if (sz == 0)
+		return 0;	/* tune.ssl.cachesize 0: no resumption */
 	if (sz < 4096)
 		sz = 4096;
 	/* calloc'd: pages are only resident once sessions use them */
@@ -7353,7 +7519,8 @@ tls_new(const struct tls_conf *tc, struct session *s)
 	br_ssl_engine_set_default_chapol(e);
 	br_ssl_engine_set_default_aes_cbc(e);
 	br_ssl_server_set_policy(&t->sc, &t->pol);
-	br_ssl_server_set_cache(&t->sc, &tls_cache.vtable);
+	if (tls_cache_mem)
+		br_ssl_server_set_cache(&t->sc, &tls_cache.vtable);
 	br_ssl_engine_set_buffers_bidi(e, t->ibuf, sizeof(t->ibuf), t->obuf,
 	    sizeof(t->obuf));
 	br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES |
@@ -8043,9 +8210,8 @@ chk_num_at(const char *s, int n)
 }
 
 /*
- * "YYYY-MM-DDTHH:MM:SS" then an optional ".d" (1 to 9 digits; milliseconds
- * are the first three) and an optional 'Z'; nothing else.  nodeos prints
- * exactly three digits and no zone, but other front ends differ.
+ * "YYYY-MM-DDTHH:MM:SS", an optional ".mmm" (exactly three digits, as fc
+ * prints them) and an optional 'Z'; nothing else.
  */
 static int
 chk_parse_time(const char *s, size_t n, int64_t *ms)
@@ -8071,12 +8237,10 @@ chk_parse_time(const char *s, size_t n, int64_t *ms)
 		return -1;
 	if (i < n && s[i] == '.') {
 		for (i++; i < n && chk_isdigit((unsigned char)s[i]); i++, fdig++)
-			if (fdig < 3)
+			if (fdig < 3)	/* more digits are refused: no overflow */
 				frac = frac * 10 + (s[i] - '0');
-		if (fdig == 0 || fdig > 9)
+		if (fdig != 3)
 			return -1;
-		for (; fdig < 3; fdig++)
-			frac *= 10;
 	}
 	if (i < n && s[i] == 'Z')
 		i++;
@@ -8160,7 +8324,7 @@ nodeos_info_parse(const char *json, size_t len, struct nodeos_info *out,
 		const char	*at;
 		uint32_t	 hash;
 	} keys[JSON_MAX_KEYS];
-	struct chk_json j = { json, json + len };
+	struct chk_json j = { json, json != NULL ? json + len : json };
 	struct chk_jval v;
 	const char *dummy, *bad, *at;
 	char key[32];
@@ -8171,6 +8335,8 @@ nodeos_info_parse(const char *json, size_t len, struct nodeos_info *out,
 	if (why == NULL)
 		why = &dummy;
 	memset(out, 0, sizeof(*out));
+	if (len == 0)		/* json may be NULL: no arithmetic on it */
+		goto syntax;
 	chk_json_ws(&j);
 	if (j.p >= j.end)
 		goto syntax;
@@ -8625,6 +8791,11 @@ ws_check_upgrade(const char *buf, size_t len, const unsigned char key16[16],
 
 	if (why == NULL)
 		why = &dummy;
+	/* Something that is not HTTP/1.1 at all is refused without waiting. */
+	if (len > 0 && memcmp(buf, "HTTP/1.1 ", len < 9 ? len : 9) != 0) {
+		*why = "malformed status line";
+		return -1;
+	}
 	lim = len < WS_HEAD_MAX_BYTES ? len : WS_HEAD_MAX_BYTES;
 	/* Find the end, refusing bare CR, bare LF and NUL on the way. */
 	for (i = 0; i < lim; i++) {
@@ -9053,10 +9224,11 @@ srv_kill_sessions(struct proxy *be, struct server *only, int backups)
 
 	for (s = rt.sessions; s; s = nx) {
 		nx = s->next;
-		if (s->sv == NULL || s->sv->be != be || s->srv.fd < 0 ||
-		    (s->fl & SS_SRV_IDLE))
+		/* by runtime state: sessions from before a reload count too */
+		if (s->st == NULL || s->st->srv == NULL || s->st->srv->be != be ||
+		    s->srv.fd < 0 || (s->fl & SS_SRV_IDLE))
 			continue;
-		if ((only && s->sv != only) || (backups && !s->sv->backup))
+		if ((only && s->st != only->st) || (backups && !s->st->srv->backup))
 			continue;
 		if (s->state != S_CONNECT && s->state != S_XFER &&
 		    s->state != S_TUNNEL)
@@ -9068,28 +9240,50 @@ srv_kill_sessions(struct proxy *be, struct server *only, int backups)
 	return n;
 }
 
-/* Apply a change of usability (check, agent or admin) and log it. */
-static void
-srv_state_changed(struct server *s, int was_usable, const char *why, int dur)
+/* Operational state, as HAProxy reports it: DOWN (checks or agent),
+ * UP (draining included: it takes no new work but is not down), MAINT. */
+enum { OPS_DOWN, OPS_UP, OPS_MAINT };
+
+static int
+srv_opstate(const struct server *s)
 {
-	int act, bck, now_usable, killed = 0;
+	const struct srv_state *st = s->st;
+
+	if (s->disabled || st->admin == 2 || st->agent_admin == 2)
+		return OPS_MAINT;
+	if (!st->up || st->agent_down)
+		return OPS_DOWN;
+	return OPS_UP;
+}
+
+/* Apply a change (check, agent or admin) to the balancer and log a change
+ * of operational state with its reason. */
+static void
+srv_state_changed(struct server *s, int was, const char *why, int dur)
+{
+	int act, bck, now, killed = 0;
 
 	lb_update(s);
-	now_usable = srv_usable(s);
-	if (now_usable == was_usable)
+	queues_dirty = 1;	/* a new weight or slot may take queued work */
+	now = srv_opstate(s);
+	if (now == was)
 		return;
 	s->st->last_change = now_ms;
 	srv_count(s->be, &act, &bck);
-	if (now_usable) {
-		if (s->slowstart)
+	if (now == OPS_UP) {
+		if (s->slowstart && was == OPS_DOWN)
 			s->st->up_since = now_ms;
 		logmsg(5, "WARNING", "Server %s/%s is UP, reason: %s, check duration: %dms. "
 		    "%d active and %d backup servers online. 0 sessions requeued, "
 		    "%d total in queue.", s->be->name, s->name, why, dur, act, bck,
 		    s->be->queue ? s->be->queue->len : 0);
-		queues_dirty = 1;
 		if (s->on_up_kill_bck && !s->backup)
 			srv_kill_sessions(s->be, NULL, 1);
+	} else if (now == OPS_MAINT) {
+		logmsg(5, "WARNING", "Server %s/%s is going DOWN for maintenance (%s). "
+		    "%d active and %d backup servers left. %d sessions active, "
+		    "0 requeued, 0 remaining in queue.", s->be->name, s->name, why,
+		    act, bck, s->st->cur);
 	} else {
 		int cur = s->st->cur;
 
@@ -9099,9 +9293,9 @@ srv_state_changed(struct server *s, int was_usable, const char *why, int dur)
 		    "%d active and %d backup servers left. %d sessions active, "
 		    "0 requeued, 0 remaining in queue.%s", s->be->name, s->name,
 		    why, dur, act, bck, cur, killed ? " Sessions shut down." : "");
-		if (act == 0 && bck == 0)
-			log_alert("backend '%s' has no server available!", s->be->name);
 	}
+	if (now != OPS_UP && act == 0 && bck == 0)
+		log_alert("backend '%s' has no server available!", s->be->name);
 }
 
 static void
@@ -9109,7 +9303,7 @@ chk_result(struct check *c, int ok, const char *reason, const char *info)
 {
 	struct server *s = c->srv;
 	struct srv_state *st = s->st;
-	int dur = (int)(now_ms - c->started), was = srv_usable(s);
+	int dur = (int)(now_ms - c->started), was = srv_opstate(s);
 	int full = s->rise + s->fall - 1;
 	char msg[200];
 
@@ -9148,7 +9342,7 @@ agent_result(struct check *c, int ok, const char *line, size_t len)
 	struct server *s = c->srv;
 	struct srv_state *st = s->st;
 	struct agent_reply ar;
-	int was = srv_usable(s), dur = (int)(now_ms - c->started);
+	int was = srv_opstate(s), dur = (int)(now_ms - c->started);
 	char why[160];
 
 	if (!ok) {
@@ -9183,7 +9377,6 @@ agent_result(struct check *c, int ok, const char *line, size_t len)
 	    why[strlen(why) - 1] == '\r'))
 		why[strlen(why) - 1] = 0;
 	srv_state_changed(s, was, why, dur);
-	queues_dirty = 1;	/* a higher maxconn or weight may take queued work */
 }
 
 static unsigned
@@ -9912,9 +10105,15 @@ checks_run(void)
 
 		if (c->fd >= 0 && c->deadline >= 0 && now_ms >= c->deadline)
 			chk_done(c, 0, c->step == CS_CONNECT ? "Layer4 timeout" :
-			    c->agent ? "agent timeout" : "Layer7 timeout", NULL);
-		if (c->fd < 0 && now_ms >= c->next)
-			chk_start(c);
+			    c->agent ? "agent timeout" : c->phase == PH_BLOCKS &&
+			    s->be->chk.kind == CHK_SHIP ? "SHIP node serves no blocks "
+			    "(no answer to a block request)" : "Layer7 timeout", NULL);
+		if (c->fd < 0 && now_ms >= c->next) {
+			if (c->srv->st->checks_off && !c->agent)
+				c->next = now_ms + chk_interval(c);
+			else
+				chk_start(c);
+		}
 		if (c->fd >= 0) {
 			if (next < 0 || c->deadline < next)
 				next = c->deadline;
@@ -10003,6 +10202,886 @@ sess_log(struct session *s)
 }
 
 /* ==================================================================== */
+/* Stats and admin.                                                      */
+/* What operators read and change at run time: HAProxy's runtime API    */
+/* on a unix socket (show info/stat/servers state, server state and    */
+/* weight changes, session shutdown, health on/off, levels enforced),  */
+/* the HTML status page with its CSV twin, and the Prometheus metrics.  */
+/* Everything is rendered into a growing string off the data path.     */
+/* ==================================================================== */
+
+static int64_t start_wall_s;
+static int64_t start_mono_ms;
+
+static const char *
+srv_status_str(const struct server *s)
+{
+	const struct srv_state *st = s->st;
+
+	if (s->disabled || st->admin == 2 || st->agent_admin == 2)
+		return "MAINT";
+	if (!st->up || st->agent_down)
+		return "DOWN";
+	if (st->admin == 1 || st->agent_admin == 1)
+		return "DRAIN";
+	if (!s->check)
+		return "no check";
+	return "UP";
+}
+
+/* HAProxy's check_status codes, from the reason the check recorded. */
+static const char *
+check_status_code(const struct server *s)
+{
+	const char *r = s->st->reason;
+
+	if (!s->check)
+		return "";
+	if (s->st->checks_off)
+		return "";
+	if (r[0] == 0)
+		return "INI";
+	if (strncmp(r, "Layer4 check passed", 19) == 0)
+		return "L4OK";
+	if (strncmp(r, "Layer4 timeout", 14) == 0)
+		return "L4TOUT";
+	if (strncmp(r, "Layer4", 6) == 0 || strncmp(r, "Socket", 6) == 0)
+		return "L4CON";
+	if (strncmp(r, "Layer7 check passed", 19) == 0)
+		return "L7OK";
+	if (strncmp(r, "Layer7 timeout", 14) == 0)
+		return "L7TOUT";
+	if (strncmp(r, "Layer7 wrong status", 19) == 0)
+		return "L7STS";
+	if (strncmp(r, "Layer7", 6) == 0)
+		return "L7RSP";
+	return s->st->up && s->st->health >= s->rise ? "L7OK" : "L7RSP";
+}
+
+#define STAT_HDR "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq," \
+	"dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown," \
+	"lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate," \
+	"rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx," \
+	"hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate," \
+	"req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp," \
+	"comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime," \
+	"agent_status,agent_code,agent_duration,check_desc,agent_desc," \
+	"check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health," \
+	"addr,cookie,mode,algo,\n"
+
+/* A CSV field must not carry the separator. */
+static void
+csv_clean(char *s)
+{
+	for (; *s; s++)
+		if (*s == ',' || *s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+/* HAProxy's "show stat" CSV, for the columns waxlb fills. */
+static void
+render_csv(struct sbuf *b)
+{
+	struct proxy *px;
+	int iid = 0;
+
+	sb_printf(b, "%s", STAT_HDR);
+	for (px = rt.cfg->proxies; px; px = px->next) {
+		struct server *s;
+		int act, bck, sid = 0, cur = 0, smax = 0;
+		uint64_t stot = 0, bin = 0, bout = 0, econ = 0, eresp = 0;
+		const char *mode = px->mode == MODE_HTTP ? "http" : "tcp";
+
+		iid++;
+		if (px->cap & CAP_FE) {
+			struct fe_state *f = fe_state(px);
+
+			sb_printf(b, "%s,FRONTEND,,,%d,,%d,%llu,,,0,0,0,,,,,OPEN,,,,,,,,,"
+			    "%d,%d,0,,,,0,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,%s,,\n",
+			    px->name, f->cur, px->maxconn ? px->maxconn : rt.cfg->maxconn,
+			    (unsigned long long)f->tot, (int)getpid(), iid, mode);
+		}
+		if (!(px->cap & CAP_BE))
+			continue;
+		srv_count(px, &act, &bck);
+		for (s = px->srv; s; s = s->next) {
+			const struct srv_state *st = s->st;
+			char desc[200];
+
+			sid++;
+			snprintf(desc, sizeof(desc), "%s", st->reason);
+			csv_clean(desc);
+			cur += st->cur;
+			smax += st->smax;
+			stot += st->stot;
+			bin += st->bin;
+			bout += st->bout;
+			econ += st->econ;
+			eresp += st->eresp;
+			sb_printf(b, "%s,%s,0,0,%d,%d,%s%d,%llu,%llu,%llu,,0,,%llu,%llu,0,0,"
+			    "%s,%d,%d,%d,%u,,%lld,,,%d,%d,%d,,%llu,,2,,,,%s,,%d,"
+			    ",,,,,,0,,,,,,,,,,,,,,,,,,,,,\"%s\",,%d,%d,%d,,,,%s,%s,%s,,\n",
+			    px->name, s->name, st->cur, st->smax, s->maxconn ? "" : "",
+			    s->maxconn, (unsigned long long)st->stot,
+			    (unsigned long long)st->bin, (unsigned long long)st->bout,
+			    (unsigned long long)st->econ, (unsigned long long)st->eresp,
+			    srv_status_str(s), s->eweight / BE_WEIGHT_SCALE, !s->backup,
+			    s->backup, st->chkfail,
+			    (long long)(now_ms - st->last_change) / 1000, (int)getpid(),
+			    iid, sid, (unsigned long long)st->lbtot, check_status_code(s),
+			    st->check_ms, desc, s->rise, s->fall, st->health, s->addr_text,
+			    s->cookie ? s->cookie : "", mode);
+		}
+		sb_printf(b, "%s,BACKEND,%d,%d,%d,%d,,%llu,%llu,%llu,0,0,,%llu,%llu,0,0,"
+		    "%s,%d,%d,%d,,,,,,%d,%d,0,,,,1,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+		    "%s,%s,\n", px->name, px->queue ? px->queue->len : 0,
+		    px->queue ? px->queue->max : 0, cur, smax,
+		    (unsigned long long)stot, (unsigned long long)bin,
+		    (unsigned long long)bout, (unsigned long long)econ,
+		    (unsigned long long)eresp, act + bck ? "UP" : "DOWN",
+		    (px->tot_wact + px->tot_wbck) / BE_WEIGHT_SCALE, act, bck,
+		    (int)getpid(), iid, mode, px->lb == LB_RR ? "roundrobin" :
+		    px->lb == LB_LEASTCONN ? "leastconn" : "first");
+	}
+}
+
+static void
+render_info(struct sbuf *b)
+{
+	int64_t up = (now_ms - start_mono_ms) / 1000;
+	uint64_t cum = 0;
+	struct fe_state *f;
+
+	for (f = rt.fes; f; f = f->next)
+		cum += f->tot;
+	sb_printf(b, "Name: waxlb\nVersion: %s\nRelease_date: \nNbthread: 1\n"
+	    "Nbproc: 1\nProcess_num: 1\nPid: %d\nUptime: %lldd %lldh%02lldm%02llds\n"
+	    "Uptime_sec: %lld\nMaxconn: %d\nCurrConns: %d\nCumConns: %llu\n"
+	    "Run_queue: 0\nTasks: %d\n", WAXLB_VERSION, (int)getpid(),
+	    (long long)up / 86400, (long long)(up / 3600) % 24,
+	    (long long)(up / 60) % 60, (long long)up % 60, (long long)up,
+	    rt.cfg->maxconn, rt.curconn, (unsigned long long)cum, rt.curconn);
+}
+
+/* HAProxy's "show servers state" (format version 1). */
+static void
+render_servers_state(struct sbuf *b, const char *only)
+{
+	struct proxy *px;
+	int iid = 0;
+
+	sb_printf(b, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
+	    "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
+	    "srv_check_status srv_check_result srv_check_health srv_check_state "
+	    "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port "
+	    "srvrecord\n");
+	for (px = rt.cfg->proxies; px; px = px->next) {
+		struct server *s;
+
+		iid++;
+		if (!(px->cap & CAP_BE) || (only && strcmp(only, px->name)))
+			continue;
+		for (s = px->srv; s; s = s->next) {
+			const struct srv_state *st = s->st;
+			char ip[INET6_ADDRSTRLEN + 8], *colon;
+			int admin = (st->admin == 2 ? 0x01 : 0) | (st->admin == 1 ? 0x08 : 0) |
+			    (s->disabled ? 0x02 : 0);
+
+			addr_str(&s->addr, ip, sizeof(ip), 0);
+			colon = ip;
+			(void)colon;
+			sb_printf(b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d %d 0 0 - "
+			    "%d -\n", iid, px->name, s->id, s->name, ip,
+			    st->up && !st->agent_down ? 2 : 0, admin,
+			    st->weight_set ? st->weight : s->weight, s->weight,
+			    (long long)(now_ms - st->last_change) / 1000,
+			    s->check ? (st->up ? 6 : 1) : 0, st->up ? 3 : 1, st->health,
+			    s->check ? (st->checks_off ? 4 : 6) : 0, s->agent ? 6 : 0,
+			    ntohs(((const struct sockaddr_in *)&s->addr)->sin_port));
+		}
+	}
+}
+
+static void
+prom_metric(struct sbuf *b, const char *name, const char *type, const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Prometheus text exposition with HAProxy's exporter names, plus the
+ * chain metrics of waxlb's checks. */
+static void
+render_prometheus(struct sbuf *b)
+{
+	static const char *states[] = { "DOWN", "UP", "MAINT", "DRAIN", "NOLB" };
+	struct proxy *px;
+	struct server *s;
+	struct fe_state *f;
+	uint64_t cum = 0;
+	int k;
+
+	for (f = rt.fes; f; f = f->next)
+		cum += f->tot;
+	prom_metric(b, "haproxy_process_current_connections", "gauge",
+	    "Current number of active sessions.");
+	sb_printf(b, "haproxy_process_current_connections %d\n", rt.curconn);
+	prom_metric(b, "haproxy_process_max_connections", "gauge",
+	    "Maximum number of concurrent connections.");
+	sb_printf(b, "haproxy_process_max_connections %d\n", rt.cfg->maxconn);
+	prom_metric(b, "haproxy_process_connections_total", "counter",
+	    "Total number of created sessions.");
+	sb_printf(b, "haproxy_process_connections_total %llu\n",
+	    (unsigned long long)cum);
+	prom_metric(b, "haproxy_process_start_time_seconds", "gauge",
+	    "Start time in seconds.");
+	sb_printf(b, "haproxy_process_start_time_seconds %lld\n",
+	    (long long)start_wall_s);
+
+	prom_metric(b, "haproxy_frontend_current_sessions", "gauge",
+	    "Number of current sessions.");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_FE)
+			sb_printf(b, "haproxy_frontend_current_sessions{proxy=\"%s\"} %d\n",
+			    px->name, fe_state(px)->cur);
+	prom_metric(b, "haproxy_frontend_sessions_total", "counter",
+	    "Total number of sessions.");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_FE)
+			sb_printf(b, "haproxy_frontend_sessions_total{proxy=\"%s\"} %llu\n",
+			    px->name, (unsigned long long)fe_state(px)->tot);
+
+	prom_metric(b, "haproxy_backend_status", "gauge",
+	    "Current status of the service (1 UP, 0 DOWN).");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_BE) {
+			int act, bck;
+
+			srv_count(px, &act, &bck);
+			sb_printf(b, "haproxy_backend_status{proxy=\"%s\"} %d\n", px->name,
+			    act + bck > 0);
+		}
+	prom_metric(b, "haproxy_backend_active_servers", "gauge",
+	    "Current number of active servers.");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_BE) {
+			int act, bck;
+
+			srv_count(px, &act, &bck);
+			sb_printf(b, "haproxy_backend_active_servers{proxy=\"%s\"} %d\n",
+			    px->name, act);
+		}
+	prom_metric(b, "haproxy_backend_current_queue", "gauge",
+	    "Current number of queued requests.");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_BE)
+			sb_printf(b, "haproxy_backend_current_queue{proxy=\"%s\"} %d\n",
+			    px->name, px->queue ? px->queue->len : 0);
+	prom_metric(b, "haproxy_backend_current_sessions", "gauge",
+	    "Number of current sessions.");
+	for (px = rt.cfg->proxies; px; px = px->next)
+		if (px->cap & CAP_BE) {
+			int cur = 0;
+
+			for (s = px->srv; s; s = s->next)
+				cur += s->st->cur;
+			sb_printf(b, "haproxy_backend_current_sessions{proxy=\"%s\"} %d\n",
+			    px->name, cur);
+		}
+
+#define FOR_SERVERS for (px = rt.cfg->proxies; px; px = px->next) \
+	if (px->cap & CAP_BE) for (s = px->srv; s; s = s->next)
+	prom_metric(b, "haproxy_server_status", "gauge",
+	    "Current status of the server.");
+	FOR_SERVERS {
+		const char *cur = srv_status_str(s);
+
+		if (strcmp(cur, "no check") == 0)
+			cur = "UP";
+		for (k = 0; k < 5; k++)
+			sb_printf(b, "haproxy_server_status{proxy=\"%s\",server=\"%s\","
+			    "state=\"%s\"} %d\n", px->name, s->name, states[k],
+			    strcmp(cur, states[k]) == 0);
+	}
+	prom_metric(b, "haproxy_server_current_sessions", "gauge",
+	    "Number of current sessions.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_current_sessions{proxy=\"%s\","
+	    "server=\"%s\"} %d\n", px->name, s->name, s->st->cur);
+	prom_metric(b, "haproxy_server_max_sessions", "gauge",
+	    "Maximum observed number of active sessions.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_max_sessions{proxy=\"%s\","
+	    "server=\"%s\"} %d\n", px->name, s->name, s->st->smax);
+	prom_metric(b, "haproxy_server_sessions_total", "counter",
+	    "Total number of sessions.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_sessions_total{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->stot);
+	prom_metric(b, "haproxy_server_current_queue", "gauge",
+	    "Current number of queued requests.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_current_queue{proxy=\"%s\","
+	    "server=\"%s\"} 0\n", px->name, s->name);
+	prom_metric(b, "haproxy_server_bytes_in_total", "counter",
+	    "Current total of incoming bytes.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_bytes_in_total{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->bin);
+	prom_metric(b, "haproxy_server_bytes_out_total", "counter",
+	    "Current total of outgoing bytes.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_bytes_out_total{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->bout);
+	prom_metric(b, "haproxy_server_connection_errors_total", "counter",
+	    "Total number of connection errors.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_connection_errors_total{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->econ);
+	prom_metric(b, "haproxy_server_response_errors_total", "counter",
+	    "Total number of response errors.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_response_errors_total{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->eresp);
+	prom_metric(b, "haproxy_server_weight", "gauge",
+	    "Service weight.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_weight{proxy=\"%s\","
+	    "server=\"%s\"} %d\n", px->name, s->name, s->eweight / BE_WEIGHT_SCALE);
+	prom_metric(b, "haproxy_server_check_failures_total", "counter",
+	    "Total number of failed checks.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_check_failures_total{proxy=\"%s\","
+	    "server=\"%s\"} %u\n", px->name, s->name, s->st->chkfail);
+	prom_metric(b, "haproxy_server_check_duration_seconds", "gauge",
+	    "Previously run health check duration, in seconds.");
+	FOR_SERVERS sb_printf(b, "haproxy_server_check_duration_seconds{proxy=\"%s\","
+	    "server=\"%s\"} %.3f\n", px->name, s->name, s->st->check_ms / 1000.0);
+	prom_metric(b, "waxlb_server_chain_head", "gauge",
+	    "Head block number the last chain check read (0: none).");
+	FOR_SERVERS sb_printf(b, "waxlb_server_chain_head{proxy=\"%s\","
+	    "server=\"%s\"} %llu\n", px->name, s->name,
+	    (unsigned long long)s->st->chain_head);
+	prom_metric(b, "waxlb_server_chain_lag_blocks", "gauge",
+	    "Blocks behind the reference head (SHIP) or the clock (nodeos).");
+	FOR_SERVERS sb_printf(b, "waxlb_server_chain_lag_blocks{proxy=\"%s\","
+	    "server=\"%s\"} %lld\n", px->name, s->name,
+	    (long long)s->st->lag_blocks);
+#undef FOR_SERVERS
+}
+
+static void
+html_escape(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			sb_printf(b, "&lt;");
+		else if (*s == '>')
+			sb_printf(b, "&gt;");
+		else if (*s == '&')
+			sb_printf(b, "&amp;");
+		else if (*s == '"')
+			sb_printf(b, "&quot;");
+		else
+			sb_printf(b, "%c", *s);
+	}
+}
+
+static void
+render_html(struct sbuf *b, const struct proxy *fe)
+{
+	struct proxy *px;
+	int64_t up = (now_ms - start_mono_ms) / 1000;
+
+	sb_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "<title>waxlb status</title>\n");
+	if (fe->stats_refresh)
+		sb_printf(b, "<meta http-equiv=\"refresh\" content=\"%u\">\n",
+		    (fe->stats_refresh + 999) / 1000);
+	sb_printf(b, "<style>body{font-family:sans-serif;font-size:13px;margin:1em}"
+	    "table{border-collapse:collapse;margin-bottom:1.5em}"
+	    "th,td{border:1px solid #999;padding:3px 7px;text-align:right}"
+	    "th{background:#20355f;color:#fff}td.n{text-align:left}"
+	    "tr.up td{background:#c8f0c8}tr.down td{background:#f4b8b8}"
+	    "tr.maint td{background:#c8c8f0}tr.drain td{background:#f0e0a0}"
+	    "tr.nocheck td{background:#e8e8e8}tr.be td{font-weight:bold;"
+	    "background:#dfe6f3}h2{margin-bottom:.3em}</style></head><body>\n"
+	    "<h1>waxlb %s</h1>\n<p>pid %d, up %lldd %lldh%02lldm%02llds, "
+	    "%d/%d connections</p>\n", WAXLB_VERSION, (int)getpid(),
+	    (long long)up / 86400, (long long)(up / 3600) % 24,
+	    (long long)(up / 60) % 60, (long long)up % 60, rt.curconn,
+	    rt.cfg->maxconn);
+	for (px = rt.cfg->proxies; px; px = px->next) {
+		struct server *s;
+		int act, bck;
+
+		if (!(px->cap & CAP_BE))
+			continue;
+		srv_count(px, &act, &bck);
+		sb_printf(b, "<h2 id=\"%s\">", px->name);
+		html_escape(b, px->name);
+		sb_printf(b, "</h2>\n<table class=\"backend\" data-backend=\"%s\">"
+		    "<tr><th>server</th><th>status</th><th>weight</th>"
+		    "<th>cur</th><th>max</th><th>total</th><th>queue</th>"
+		    "<th>bytes in</th><th>bytes out</th><th>last check</th>"
+		    "<th>check ms</th><th>chain head</th><th>lag (blocks)</th>"
+		    "<th>since change</th></tr>\n", px->name);
+		for (s = px->srv; s; s = s->next) {
+			const struct srv_state *st = s->st;
+			const char *stat = srv_status_str(s);
+			const char *cls = strcmp(stat, "UP") == 0 ? "up" :
+			    strcmp(stat, "DOWN") == 0 ? "down" : strcmp(stat, "MAINT") == 0 ?
+			    "maint" : strcmp(stat, "DRAIN") == 0 ? "drain" : "nocheck";
+			int64_t since = (now_ms - st->last_change) / 1000;
+
+			sb_printf(b, "<tr class=\"%s\" data-server=\"%s\"><td class=\"n\">",
+			    cls, s->name);
+			html_escape(b, s->name);
+			sb_printf(b, "%s</td><td class=\"status\">%s</td><td>%d</td>"
+			    "<td>%d</td><td>%d</td><td>%llu</td><td>-</td><td>%llu</td>"
+			    "<td>%llu</td><td class=\"n\">", s->backup ? " (backup)" : "",
+			    stat, s->eweight / BE_WEIGHT_SCALE, st->cur, st->smax,
+			    (unsigned long long)st->stot, (unsigned long long)st->bin,
+			    (unsigned long long)st->bout);
+			html_escape(b, s->check ? st->reason : "no check");
+			sb_printf(b, "</td><td>%d</td>", st->check_ms);
+			if (st->chain_seen_ms)
+				sb_printf(b, "<td class=\"head\">%llu</td><td class=\"lag\">%lld</td>",
+				    (unsigned long long)st->chain_head, (long long)st->lag_blocks);
+			else
+				sb_printf(b, "<td>-</td><td>-</td>");
+			sb_printf(b, "<td>%lldh%02lldm%02llds</td></tr>\n",
+			    (long long)since / 3600, (long long)(since / 60) % 60,
+			    (long long)since % 60);
+		}
+		sb_printf(b, "<tr class=\"be\"><td class=\"n\">backend</td><td>%s</td>"
+		    "<td>%d</td><td colspan=\"3\">%s</td><td>%d</td>"
+		    "<td colspan=\"7\" class=\"n\">%d active, %d backup up</td></tr>\n"
+		    "</table>\n", act + bck ? "UP" : "DOWN",
+		    (px->tot_wact + px->tot_wbck) / BE_WEIGHT_SCALE,
+		    px->lb == LB_RR ? "roundrobin" : px->lb == LB_LEASTCONN ?
+		    "leastconn" : "first", px->queue ? px->queue->len : 0, act, bck);
+	}
+	sb_printf(b, "<p><a href=\"%s;csv\">CSV</a></p></body></html>\n",
+	    fe->stats_uri);
+}
+
+/* ---- runtime API ---- */
+
+struct admin_conn {
+	int		 fd;
+	int		 level;
+	char		 in[1024];
+	unsigned	 inlen;
+	struct sbuf	 out;
+	size_t		 off;
+	int64_t		 expire;
+	struct admin_conn *next;
+};
+
+struct admin_listener {
+	int		 fd;
+	int		 level;
+	char		 path[108];
+	struct admin_listener *next;
+};
+
+static struct admin_listener *admin_listeners;
+static struct admin_conn *admin_conns;
+
+static struct server *
+find_server(const char *spec, struct sbuf *out)
+{
+	char be[NAME_MAX_LEN];
+	const char *slash = strchr(spec, '/');
+	struct proxy *px;
+	struct server *s;
+
+	if (slash == NULL || (size_t)(slash - spec) >= sizeof(be)) {
+		sb_printf(out, "Require 'backend/server'.\n");
+		return NULL;
+	}
+	memcpy(be, spec, (size_t)(slash - spec));
+	be[slash - spec] = 0;
+	px = find_proxy(rt.cfg->proxies, be, CAP_BE);
+	if (px == NULL) {
+		sb_printf(out, "No such backend.\n");
+		return NULL;
+	}
+	for (s = px->srv; s; s = s->next)
+		if (strcmp(s->name, slash + 1) == 0)
+			return s;
+	sb_printf(out, "No such server.\n");
+	return NULL;
+}
+
+static const char admin_help[] =
+    "The following commands are valid at this level:\n"
+    "  help           : this message\n"
+    "  show info      : report information about the running process\n"
+    "  show stat      : report counters for each proxy and server\n"
+    "  show servers state [<backend>] : dump volatile server information\n"
+    "  disable server <bk>/<srv> : disable a server for maintenance\n"
+    "  enable server <bk>/<srv>  : enable a disabled server\n"
+    "  set server <bk>/<srv> state ready|drain|maint : change a server's state\n"
+    "  set server <bk>/<srv> weight <w>[%] : change a server's weight\n"
+    "  shutdown sessions server <bk>/<srv> : kill sessions on a server\n"
+    "  enable health <bk>/<srv>  : enable health checks\n"
+    "  disable health <bk>/<srv> : disable health checks\n"
+    "  quit           : disconnect\n";
+
+/* Apply an admin change to a server and log it. */
+static void
+admin_apply(struct server *s, int was, const char *what)
+{
+	srv_state_changed(s, was, what, 0);
+	lb_update(s);
+	queues_dirty = 1;
+	log_notice("Server %s/%s: %s (runtime API)", s->be->name, s->name, what);
+}
+
+static void
+admin_exec(struct admin_conn *a, char *line)
+{
+	struct sbuf *o = &a->out;
+	char *w[8], *save = NULL, *t;
+	int n = 0, was;
+	struct server *s;
+
+	for (t = strtok_r(line, " \t", &save); t && n < 8;
+	    t = strtok_r(NULL, " \t", &save))
+		w[n++] = t;
+	if (n == 0)
+		return;
+#define IS(i, str) (n > (i) && strcmp(w[i], str) == 0)
+#define NEED_ADMIN() do { if (a->level < ACCESS_ADMIN) { \
+	sb_printf(o, "Permission denied\n\n"); return; } } while (0)
+	if (IS(0, "help")) {
+		sb_printf(o, "%s\n", admin_help);
+	} else if (IS(0, "show") && IS(1, "info")) {
+		render_info(o);
+		sb_printf(o, "\n");
+	} else if (IS(0, "show") && IS(1, "stat")) {
+		render_csv(o);
+		sb_printf(o, "\n");
+	} else if (IS(0, "show") && IS(1, "servers") && IS(2, "state")) {
+		render_servers_state(o, n > 3 ? w[3] : NULL);
+		sb_printf(o, "\n");
+	} else if ((IS(0, "disable") || IS(0, "enable")) && IS(1, "server") && n == 3) {
+		NEED_ADMIN();
+		if ((s = find_server(w[2], o)) == NULL)
+			return;
+		was = srv_opstate(s);
+		s->st->admin = w[0][0] == 'd' ? 2 : 0;
+		admin_apply(s, was, w[0][0] == 'd' ? "entering maintenance" :
+		    "leaving maintenance");
+		sb_printf(o, "\n");
+	} else if (IS(0, "set") && IS(1, "server") && n >= 5 &&
+	    (IS(3, "state") || IS(3, "weight"))) {
+		NEED_ADMIN();
+		if ((s = find_server(w[2], o)) == NULL)
+			return;
+		was = srv_opstate(s);
+		if (IS(3, "state")) {
+			if (strcmp(w[4], "ready") == 0)
+				s->st->admin = 0;
+			else if (strcmp(w[4], "drain") == 0)
+				s->st->admin = 1;
+			else if (strcmp(w[4], "maint") == 0)
+				s->st->admin = 2;
+			else {
+				sb_printf(o, "'set server <srv> state' expects 'ready', "
+				    "'drain' and 'maint'.\n\n");
+				return;
+			}
+			admin_apply(s, was, s->st->admin == 0 ? "ready" : s->st->admin == 1 ?
+			    "draining" : "entering maintenance");
+		} else {
+			long long v;
+			size_t l = strlen(w[4]);
+
+			if (l && w[4][l - 1] == '%') {
+				w[4][l - 1] = 0;
+				if (parse_int(w[4], 0, 100, &v) < 0) {
+					sb_printf(o, "Invalid weight.\n\n");
+					return;
+				}
+				v = s->weight * v / 100;
+			} else if (parse_int(w[4], 0, 256, &v) < 0) {
+				sb_printf(o, "Invalid weight.\n\n");
+				return;
+			}
+			s->st->weight = (int)v;
+			s->st->weight_set = 1;
+			admin_apply(s, was, "weight changed");
+		}
+		sb_printf(o, "\n");
+	} else if (IS(0, "shutdown") && IS(1, "sessions") && IS(2, "server") && n == 4) {
+		NEED_ADMIN();
+		if ((s = find_server(w[3], o)) == NULL)
+			return;
+		srv_kill_sessions(s->be, s, 0);
+		sb_printf(o, "\n");
+	} else if ((IS(0, "enable") || IS(0, "disable")) && IS(1, "health") && n == 3) {
+		NEED_ADMIN();
+		if ((s = find_server(w[2], o)) == NULL)
+			return;
+		s->st->checks_off = w[0][0] == 'd';
+		sb_printf(o, "\n");
+	} else if (IS(0, "quit")) {
+		;
+	} else {
+		sb_printf(o, "Unknown command. Please enter one of the following "
+		    "commands only :\n%s\n", admin_help + strlen("The following "
+		    "commands are valid at this level:\n"));
+	}
+#undef IS
+#undef NEED_ADMIN
+}
+
+static void admin_conn_event(void *obj, int fd, short revents);
+
+static void
+admin_conn_close(struct admin_conn *a)
+{
+	struct admin_conn **pp;
+
+	for (pp = &admin_conns; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	fd_close(a->fd);
+	free(a->out.p);
+	free(a);
+}
+
+static void
+admin_conn_event(void *obj, int fd, short revents)
+{
+	struct admin_conn *a = obj;
+	ssize_t r;
+
+	(void)revents;
+	if (a->out.len == 0) {
+		char *nl;
+
+		r = recv(fd, a->in + a->inlen, sizeof(a->in) - 1 - a->inlen, 0);
+		if (r > 0)
+			a->inlen += (unsigned)r;
+		else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+			if (a->inlen == 0) {
+				admin_conn_close(a);
+				return;
+			}
+			a->in[a->inlen++] = '\n';
+		} else
+			return;
+		a->in[a->inlen] = 0;
+		nl = strchr(a->in, '\n');
+		if (nl == NULL && a->inlen < sizeof(a->in) - 1)
+			return;
+		if (nl)
+			*nl = 0;
+		/* commands separated by ';' on one line, as HAProxy */
+		{
+			char *cmd, *sv = NULL;
+
+			for (cmd = strtok_r(a->in, ";", &sv); cmd;
+			    cmd = strtok_r(NULL, ";", &sv))
+				admin_exec(a, cmd);
+		}
+		if (a->out.len == 0) {
+			admin_conn_close(a);
+			return;
+		}
+		fd_want(fd, POLLOUT);
+	}
+	r = send(fd, a->out.p + a->off, a->out.len - a->off, MSG_NOSIGNAL);
+	if (r > 0)
+		a->off += (size_t)r;
+	else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+		admin_conn_close(a);
+		return;
+	}
+	if (a->off >= a->out.len)
+		admin_conn_close(a);	/* one command line per connection */
+}
+
+static void
+admin_accept(void *obj, int fd, short revents)
+{
+	struct admin_listener *l = obj;
+	int cfd;
+
+	(void)revents;
+	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct admin_conn *a;
+
+		if (cfd >= fdtab_size) {
+			close(cfd);
+			continue;
+		}
+		a = xcalloc(1, sizeof(*a));
+		a->fd = cfd;
+		a->level = l->level;
+		a->expire = now_ms + rt.cfg->stats_timeout;
+		a->next = admin_conns;
+		admin_conns = a;
+		fd_register(cfd, admin_conn_event, a, POLLIN);
+	}
+}
+
+/* Idle runtime API clients end at "stats timeout". */
+static int64_t
+admin_timers(void)
+{
+	struct admin_conn *a, *nx;
+	int64_t next = -1;
+
+	for (a = admin_conns; a; a = nx) {
+		nx = a->next;
+		if (now_ms >= a->expire)
+			admin_conn_close(a);
+		else if (next < 0 || a->expire < next)
+			next = a->expire;
+	}
+	return next;
+}
+
+static int
+admin_open(struct stats_sock_conf *sc)
+{
+	struct admin_listener *l = xcalloc(1, sizeof(*l));
+	struct sockaddr_un un;
+	int fd;
+
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", sc->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		free(l);
+		return -1;
+	}
+	unlink(sc->path);	/* a stale socket from an earlier run */
+	if (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(fd, 16) < 0) {
+		log_alert("stats socket %s: %s", sc->path, strerror(errno));
+		close(fd);
+		free(l);
+		return -1;
+	}
+	if (sc->mode)
+		chmod(sc->path, sc->mode);
+	l->fd = fd;
+	l->level = sc->level;
+	snprintf(l->path, sizeof(l->path), "%s", sc->path);
+	l->next = admin_listeners;
+	admin_listeners = l;
+	fd_register(fd, admin_accept, l, POLLIN);
+	return 0;
+}
+
+static void
+admin_close_listeners(void)
+{
+	struct admin_listener *l, *nx;
+
+	for (l = admin_listeners; l; l = nx) {
+		nx = l->next;
+		fd_close(l->fd);
+		free(l);
+	}
+	admin_listeners = NULL;
+}
+
+/* ---- the HTTP side: status page and metrics ---- */
+
+static int
+b64_decode(const char *in, size_t len, char *out, size_t cap)
+{
+	size_t o = 0, i;
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (i = 0; i < len && in[i] != '='; i++) {
+		const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789+/";
+		const char *p = memchr(tab, in[i], 64);
+
+		if (p == NULL || in[i] == 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)(p - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = 0;
+	return (int)o;
+}
+
+static int
+stats_auth_ok(const struct proxy *fe, const struct http_msg *m)
+{
+	char cred[256];
+	int i = http_find_hdr(m, "authorization", 0), k;
+
+	if (fe->nstats_auth == 0)
+		return 1;
+	if (i < 0 || m->hdr[i].value_len < 7 ||
+	    strncasecmp(m->hdr[i].value, "Basic ", 6) != 0)
+		return 0;
+	if (b64_decode(m->hdr[i].value + 6, m->hdr[i].value_len - 6, cred,
+	    sizeof(cred)) < 0)
+		return 0;
+	for (k = 0; k < fe->nstats_auth; k++)
+		if (strcmp(cred, fe->stats_auth[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is this request for the status page or the metrics?  Returns 1 and
+ * fills <body>/<ctype>/<status> when the proxy answers it itself. */
+static int
+stats_request(struct session *s, const struct http_msg *m, struct sbuf *body,
+    const char **ctype, int *status)
+{
+	const struct proxy *fe = s->fe;
+	struct req_ctx ctx = { m, &s->src, s->cli.tls != NULL };
+	const char *p;
+	size_t n, ul;
+
+	uri_path(m, &p, &n);
+	if ((fe->prom_cond && cond_exec(fe->prom_cond, &ctx)) ||
+	    (fe->prom_uri && strlen(fe->prom_uri) == n &&
+	    memcmp(fe->prom_uri, p, n) == 0)) {
+		render_prometheus(body);
+		*ctype = "text/plain; version=0.0.4";
+		*status = 200;
+		return 1;
+	}
+	if (!fe->stats_enable || fe->stats_uri == NULL)
+		return 0;
+	ul = strlen(fe->stats_uri);
+	if (m->uri_len < ul || memcmp(m->uri, fe->stats_uri, ul) != 0)
+		return 0;
+	if (!stats_auth_ok(fe, m)) {
+		*status = 401;
+		*ctype = "text/html";
+		sb_printf(body, "<html><body><h1>401 Unauthorized</h1>\nYou need a "
+		    "valid user and password to access this content.\n</body></html>\n");
+		return 1;
+	}
+	*status = 200;
+	if (m->uri_len >= ul + 4 && memcmp(m->uri + ul, ";csv", 4) == 0) {
+		render_csv(body);
+		*ctype = "text/plain";
+	} else {
+		render_html(body, fe);
+		*ctype = "text/html";
+	}
+	return 1;
+}
+
+/* ==================================================================== */
 /* Signals and main loop.                                                */
 /* Signals arrive through a signalfd polled like any socket.  The main  */
 /* loop polls, dispatches events (skipping fds reused in the same       */
@@ -10011,12 +11090,43 @@ sess_log(struct session *s)
 
 static int sigfd = -1;
 static int want_exit;
+static int want_reload;
+static int64_t hard_stop_at = -1;
+
+/* Soft stop: stop accepting, let requests and tunnels finish, exit
+ * ("hard-stop-after" bounds how long). */
+static void
+soft_stop(void)
+{
+	struct listener *l;
+	struct session *ss, *nx;
+
+	log_warn("Stopping: finishing %d connection(s), accepting no more.",
+	    rt.curconn);
+	rt.stopping = 1;
+	if (rt.cfg->hard_stop_after)
+		hard_stop_at = now_ms + rt.cfg->hard_stop_after;
+	for (l = rt.listeners; l; l = l->next)
+		if (l->fd >= 0) {
+			fd_close(l->fd);
+			l->fd = -1;
+		}
+	admin_close_listeners();
+	/* idle keep-alive clients would hold the exit back */
+	for (ss = rt.sessions; ss; ss = nx) {
+		nx = ss->next;
+		if (ss->state == S_REQ && buf_len(ss->req) == 0 && ss->rsp_fwd == 0 &&
+		    ss->gen == NULL) {
+			sess_kill(ss, NULL);
+			sess_run(ss);
+		}
+	}
+}
 
 static void
 signal_event(void *obj, int fd, short revents)
 {
 	struct signalfd_siginfo si;
-	struct listener *l;
 
 	(void)obj;
 	(void)revents;
@@ -10028,31 +11138,11 @@ signal_event(void *obj, int fd, short revents)
 			want_exit = 1;
 			break;
 		case SIGUSR1:
-			log_warn("Stopping: finishing %d connection(s), accepting "
-			    "no more.", rt.curconn);
-			rt.stopping = 1;
-			for (l = rt.listeners; l; l = l->next)
-				if (l->fd >= 0) {
-					fd_close(l->fd);
-					l->fd = -1;
-				}
-			/* idle keep-alive clients would hold the exit back */
-			{
-				struct session *ss, *nx;
-
-				for (ss = rt.sessions; ss; ss = nx) {
-					nx = ss->next;
-					if (ss->state == S_REQ && buf_len(ss->req) == 0 &&
-					    ss->rsp_fwd == 0) {
-						sess_kill(ss, NULL);
-						sess_run(ss);
-					}
-				}
-			}
+			if (!rt.stopping)
+				soft_stop();
 			break;
 		case SIGHUP:
-			log_warn("SIGHUP: reload is not supported in this version; "
-			    "configuration unchanged.");
+			want_reload = 1;	/* done between two loop turns */
 			break;
 		}
 	}
@@ -10064,34 +11154,300 @@ usage(FILE *f)
 	fprintf(f,
 	    "waxlb %s - HAProxy-compatible load balancer for WAX API and "
 	    "State-History nodes\n"
-	    "usage: waxlb -f FILE [-f FILE ...] [-c] [-d] [-db]\n"
+	    "usage: waxlb -f FILE [-f FILE ...] [-c] [-d] [-db] [-D] [-p PIDFILE]\n"
 	    "       waxlb -v | -h\n"
 	    "  -f FILE  configuration file (HAProxy syntax); may repeat\n"
 	    "  -c       check the configuration and exit (0 valid, 1 not)\n"
 	    "  -d       debug: more messages on stderr\n"
 	    "  -db      accepted for HAProxy compatibility (foreground is the "
 	    "default)\n"
+	    "  -D       run as a daemon (as 'daemon' in global)\n"
+	    "  -p FILE  write the pid to FILE (as 'pidfile' in global)\n"
 	    "  -v       print the version\n"
-	    "  -h       this help\n", WAXLB_VERSION);
+	    "  -h       this help\n"
+	    "signals: HUP reloads the configuration in place, USR1 stops softly,\n"
+	    "         TERM/INT stop now\n", WAXLB_VERSION);
+}
+
+/* Give each server of <cfg> its runtime state: the one of the server with
+ * the same backend and name in <old>, if any, so counters, health, admin
+ * changes and leastconn counts carry over a reload. */
+static void
+servers_adopt(struct config *cfg, struct config *old)
+{
+	struct proxy *px;
+
+	for (px = cfg->proxies; px; px = px->next) {
+		struct server *s;
+		struct proxy *opx = old ? find_proxy(old->proxies, px->name, CAP_BE) :
+		    NULL;
+
+		if (!(px->cap & CAP_BE))
+			continue;
+		for (s = px->srv; s; s = s->next) {
+			struct server *os = NULL;
+
+			if (opx)
+				for (os = opx->srv; os; os = os->next)
+					if (strcmp(os->name, s->name) == 0)
+						break;
+			if (os && os->st) {
+				s->st = os->st;
+			} else {
+				s->st = xcalloc(1, sizeof(*s->st));
+				s->st->up = 1;
+				s->st->health = s->rise;
+				s->st->last_change = now_ms;
+			}
+			s->st->srv = s;
+			s->st->gen = cfg->gen;
+		}
+		lb_init(px);
+	}
+}
+
+static int
+listeners_open(struct config *cfg, struct listener **out)
+{
+	struct proxy *px;
+	struct bind_conf *b;
+
+	for (px = cfg->proxies; px; px = px->next) {
+		if (!(px->cap & CAP_FE))
+			continue;
+		for (b = px->binds; b; b = b->next) {
+			struct listener *l, **pp;
+			char err[256];
+
+			/* a listener of the running config on the same address
+			 * is kept: its queue of pending clients too */
+			for (pp = &rt.listeners; *pp; pp = &(*pp)->next)
+				if ((*pp)->fd >= 0 && (*pp)->bind->addrlen == b->addrlen &&
+				    memcmp(&(*pp)->bind->addr, &b->addr, b->addrlen) == 0)
+					break;
+			if (*pp) {
+				l = *pp;	/* keeps its paused state */
+				*pp = l->next;
+			} else {
+				l = xcalloc(1, sizeof(*l));
+				l->fd = -1;
+				l->bind = b;
+				if (listener_open(l, err, sizeof(err)) < 0) {
+					log_alert("Starting frontend %s: %s", px->name, err);
+					free(l);
+					return -1;
+				}
+				fd_register(l->fd, listener_accept, l, POLLIN);
+			}
+			l->fe = px;
+			l->bind = b;
+			l->next = *out;
+			*out = l;
+		}
+	}
+	return 0;
+}
+
+static void
+checks_free(void)
+{
+	struct check *c, *nx;
+
+	for (c = checks; c; c = nx) {
+		nx = c->next_chk;
+		chk_close(c);
+		free(c);
+	}
+	checks = NULL;
+}
+
+/* A replaced config is freed once no session uses it any more. */
+static void
+config_release(struct config *c)
+{
+	struct config **pp;
+	struct proxy *px;
+	struct log_target *t;
+
+	for (pp = &rt.old_cfgs; *pp; pp = &(*pp)->next_old)
+		if (*pp == c) {
+			*pp = c->next_old;
+			break;
+		}
+	for (px = c->proxies; px; px = px->next) {
+		struct server *s;
+
+		for (s = px->srv; s; s = s->next)
+			if (s->st && s->st->gen == c->gen) {
+				free(s->st);	/* not adopted by a newer config */
+				s->st = NULL;
+			}
+		for (t = px->logs; t; t = t->next)
+			if (t->fd >= 0)
+				close(t->fd);
+		free(px->queue);
+	}
+	for (t = c->logs; t; t = t->next)
+		if (t->fd >= 0)
+			close(t->fd);
+	config_free(c);
+}
+
+static void
+cfg_unref(struct config *c)
+{
+	if (--c->refs == 0 && c != rt.cfg)
+		config_release(c);
+}
+
+/* SIGHUP: the files are read again; a config with errors changes nothing.
+ * Listeners on unchanged addresses are kept, new ones opened, removed
+ * ones closed; established sessions and tunnels keep their server. */
+static void
+reload(void)
+{
+	struct config *nc, *oc = rt.cfg;
+	struct listener *nl = NULL, *l, *nx;
+	struct stats_sock_conf *sc;
+	struct proxy *px;
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&errs, &errlen);
+
+	log_notice("Reloading the configuration (SIGHUP).");
+	nc = config_load((const char *const *)oc->files, oc->nfiles, ef ? ef : stderr);
+	if (ef)
+		fclose(ef);
+	if (errs && errlen) {
+		char *line, *sv = NULL;
+
+		for (line = strtok_r(errs, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv))
+			if (nc == NULL)
+				log_alert("%s", line);
+			else
+				log_warn("%s", line);
+	}
+	free(errs);
+	if (nc == NULL) {
+		log_alert("Reload failed: the configuration has errors; the running "
+		    "configuration is kept.");
+		return;
+	}
+	nc->files = oc->files;
+	nc->nfiles = oc->nfiles;
+	nc->gen = oc->gen + 1;
+	if (nc->bufsize != oc->bufsize || nc->maxrewrite != oc->maxrewrite) {
+		log_warn("tune.bufsize/tune.maxrewrite changes need a restart; "
+		    "keeping %d/%d.", oc->bufsize, oc->maxrewrite);
+		nc->bufsize = oc->bufsize;
+		nc->maxrewrite = oc->maxrewrite;
+	}
+	if (listeners_open(nc, &nl) < 0) {
+		/* undo: new sockets closed, kept ones handed back */
+		for (l = nl; l; l = nx) {
+			int kept = 0;
+			struct proxy *opx;
+			struct bind_conf *b;
+
+			nx = l->next;
+			for (opx = oc->proxies; opx && !kept; opx = opx->next)
+				for (b = opx->binds; b && !kept; b = b->next)
+					if (b->addrlen == l->bind->addrlen &&
+					    memcmp(&b->addr, &l->bind->addr, b->addrlen) == 0) {
+						l->fe = opx;
+						l->bind = b;
+						l->next = rt.listeners;
+						rt.listeners = l;
+						kept = 1;
+					}
+			if (!kept) {
+				fd_close(l->fd);
+				free(l);
+			}
+		}
+		config_release(nc);
+		log_alert("Reload failed: cannot bind a new listener; the running "
+		    "configuration is kept.");
+		return;
+	}
+	/* listeners left on the old list are gone from the config */
+	for (l = rt.listeners; l; l = nx) {
+		nx = l->next;
+		if (l->fd >= 0)
+			fd_close(l->fd);
+		free(l);
+	}
+	rt.listeners = nl;
+	servers_adopt(nc, oc);
+	/* queued requests move to the backend of the same name */
+	for (px = oc->proxies; px; px = px->next) {
+		struct proxy *npx = find_proxy(nc->proxies, px->name, CAP_BE);
+
+		while (px->queue && px->queue->head) {
+			struct session *s = px->queue->head;
+
+			queue_del(s);
+			if (npx == NULL) {
+				sess_error(s, 503, "sQ");
+				sess_run(s);
+				continue;
+			}
+			s->be = npx;
+			{
+				int64_t t0 = s->t_queue;
+
+				queue_add(s);
+				s->t_queue = t0;
+			}
+		}
+	}
+	checks_free();
+	admin_close_listeners();
+	rt.cfg = nc;
+	global_logs = nc->logs;
+	for (sc = nc->stats_socks; sc; sc = sc->next)
+		admin_open(sc);
+	checks_init(nc);
+	if (oc->refs == 0)
+		config_release(oc);
+	else {
+		oc->next_old = rt.old_cfgs;
+		rt.old_cfgs = oc;
+	}
+	listeners_update();
+	queues_dirty = 1;
+	log_notice("Reload complete: %d connection(s) continue.", rt.curconn);
 }
 
 static int
 runtime_init(struct config *cfg)
 {
 	struct rlimit rl;
-	struct proxy *px;
-	struct bind_conf *b;
+	struct stats_sock_conf *sc;
 	int maxfd;
 	sigset_t mask;
+	rlim_t want;
 
 	rt.cfg = cfg;
+	global_logs = cfg->logs;
 	/* two fds per connection, plus checks and listeners */
+	want = cfg->ulimit_n ? (rlim_t)cfg->ulimit_n : (rlim_t)cfg->maxconn * 2 + 256;
 	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < (rlim_t)cfg->maxconn * 2 + 256 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = (rlim_t)cfg->maxconn * 2 + 256;
-		if (rl.rlim_cur > rl.rlim_max)
-			rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want) {
+		struct rlimit nr = rl;
+
+		nr.rlim_cur = want;
+		if (nr.rlim_max < want)
+			nr.rlim_max = want;	/* root may raise the hard limit */
+		if (setrlimit(RLIMIT_NOFILE, &nr) < 0) {
+			nr.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+			nr.rlim_max = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &nr) < 0 || nr.rlim_cur < want)
+				log_warn("cannot raise the file limit to %llu (%s); it "
+				    "stays at %llu", (unsigned long long)want,
+				    strerror(errno ? errno : EPERM),
+				    (unsigned long long)nr.rlim_cur);
+		}
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	maxfd = rl.rlim_cur > (rlim_t)(1 << 22) ? (1 << 22) : (int)rl.rlim_cur;
@@ -10103,37 +11459,19 @@ runtime_init(struct config *cfg)
 	rt.scratch = xcalloc(1, (size_t)cfg->bufsize + (size_t)cfg->maxrewrite +
 	    sizeof(struct http_msg));
 	rt.next_expire = -1;
+	start_mono_ms = now_ms;
+	start_wall_s = (int64_t)time(NULL);
+	servers_adopt(cfg, NULL);
+	{
+		struct listener *nl = NULL;
 
-	for (px = cfg->proxies; px; px = px->next) {
-		struct server *s;
-
-		for (s = px->srv; s; s = s->next) {
-			s->st = xcalloc(1, sizeof(*s->st));
-			s->st->up = 1;
-			s->st->health = s->rise;
-			s->st->last_change = now_ms;
-		}
-		if (px->cap & CAP_BE)
-			lb_init(px);
+		if (listeners_open(cfg, &nl) < 0)
+			return -1;
+		rt.listeners = nl;
 	}
-	for (px = cfg->proxies; px; px = px->next) {
-		if (!(px->cap & CAP_FE))
-			continue;
-		for (b = px->binds; b; b = b->next) {
-			struct listener *l = xcalloc(1, sizeof(*l));
-			char err[256];
-
-			l->fe = px;
-			l->bind = b;
-			if (listener_open(l, err, sizeof(err)) < 0) {
-				log_alert("Starting frontend %s: %s", px->name, err);
-				return -1;
-			}
-			fd_register(l->fd, listener_accept, l, POLLIN);
-			l->next = rt.listeners;
-			rt.listeners = l;
-		}
-	}
+	for (sc = cfg->stats_socks; sc; sc = sc->next)
+		if (admin_open(sc) < 0)
+			return -1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -10146,6 +11484,101 @@ runtime_init(struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	tls_init(cfg);
 	checks_init(cfg);
+	return 0;
+}
+
+/* chroot, then drop root: after every privileged socket is open. */
+static int
+drop_privileges(struct config *cfg)
+{
+	long uid = cfg->uid, gid = cfg->gid;
+
+	if (cfg->user) {
+		struct passwd *pw = getpwnam(cfg->user);
+
+		if (pw == NULL) {
+			log_alert("unknown user '%s'", cfg->user);
+			return -1;
+		}
+		uid = (long)pw->pw_uid;
+		if (gid < 0 && cfg->group == NULL)
+			gid = (long)pw->pw_gid;
+	}
+	if (cfg->group) {
+		struct group *gr = getgrnam(cfg->group);
+
+		if (gr == NULL) {
+			log_alert("unknown group '%s'", cfg->group);
+			return -1;
+		}
+		gid = (long)gr->gr_gid;
+	}
+	if (cfg->chroot) {
+		if (chroot(cfg->chroot) < 0 || chdir("/") < 0) {
+			log_alert("chroot(%s): %s", cfg->chroot, strerror(errno));
+			return -1;
+		}
+	}
+	if (gid >= 0) {
+		gid_t g = (gid_t)gid;
+
+		if (setgroups(1, &g) < 0 && getuid() == 0) {
+			log_alert("setgroups: %s", strerror(errno));
+			return -1;
+		}
+		if (setgid(g) < 0) {
+			log_alert("setgid(%ld): %s", gid, strerror(errno));
+			return -1;
+		}
+	}
+	if (uid >= 0 && setuid((uid_t)uid) < 0) {
+		log_alert("setuid(%ld): %s", uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		log_alert("cannot write pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+	return 0;
+}
+
+/* Fork away from the terminal; the parent writes the pidfile with the
+ * child's pid and exits once the child runs. */
+static int
+daemonize(const char *pidfile)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		log_alert("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		if (pidfile && write_pidfile(pidfile, pid) < 0)
+			kill(pid, SIGTERM);
+		_exit(0);
+	}
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	stderr_closed = 1;
 	return 0;
 }
 
@@ -10189,15 +11622,32 @@ main_loop(void)
 		int64_t next_chk, wake;
 		int timeout, n, i, nf = 0;
 
+		int64_t next_adm;
+
 		now_ms = mono_ms();
+		if (want_reload) {
+			want_reload = 0;
+			if (!rt.stopping)
+				reload();
+		}
 		next_chk = checks_run();
+		next_adm = admin_timers();
 		if (queues_dirty)
 			queues_process();
 		if (want_exit || (rt.stopping && rt.sessions == NULL))
 			break;
+		if (hard_stop_at >= 0 && now_ms >= hard_stop_at) {
+			log_warn("hard-stop-after expired: closing %d connection(s).",
+			    rt.curconn);
+			break;
+		}
 		wake = rt.next_expire;
 		if (next_chk >= 0 && (wake < 0 || next_chk < wake))
 			wake = next_chk;
+		if (next_adm >= 0 && (wake < 0 || next_adm < wake))
+			wake = next_adm;
+		if (hard_stop_at >= 0 && (wake < 0 || hard_stop_at < wake))
+			wake = hard_stop_at;
 		if (rt.paused && (wake < 0 || rt.paused < wake))
 			wake = rt.paused;
 		if (rt.again)
@@ -10260,9 +11710,9 @@ main_loop(void)
 int
 waxlb_main(int argc, char **argv)
 {
-	const char **files;
+	const char **files, *pidfile = NULL;
 	struct config *cfg;
-	int nfiles = 0, check_only = 0, i, rc;
+	int nfiles = 0, check_only = 0, daemon_opt = 0, i, rc;
 
 	files = xcalloc((size_t)argc + 1, sizeof(*files));
 	for (i = 1; i < argc; i++) {
@@ -10272,10 +11722,14 @@ waxlb_main(int argc, char **argv)
 			files[nfiles++] = argv[++i];
 		else if (strncmp(a, "-f", 2) == 0 && a[2])
 			files[nfiles++] = a + 2;
+		else if (strcmp(a, "-p") == 0 && i + 1 < argc)
+			pidfile = argv[++i];
 		else if (strcmp(a, "-c") == 0)
 			check_only = 1;
 		else if (strcmp(a, "-d") == 0)
 			debug_mode = 1;
+		else if (strcmp(a, "-D") == 0)
+			daemon_opt = 1;
 		else if (strcmp(a, "-db") == 0 || strcmp(a, "-q") == 0)
 			;
 		else if (strcmp(a, "-v") == 0 || strcmp(a, "-vv") == 0 ||
@@ -10311,8 +11765,25 @@ waxlb_main(int argc, char **argv)
 		free(files);
 		return 0;
 	}
+	/* kept for reloads: absolute paths survive a chdir */
+	cfg->files = xcalloc((size_t)nfiles, sizeof(char *));
+	for (i = 0; i < nfiles; i++) {
+		cfg->files[i] = realpath(files[i], NULL);
+		if (cfg->files[i] == NULL)
+			cfg->files[i] = strdup(files[i]);
+	}
+	cfg->nfiles = nfiles;
+	if (pidfile == NULL)
+		pidfile = cfg->pidfile;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (runtime_init(cfg) < 0)
+		return 1;
+	if (drop_privileges(cfg) < 0)
+		return 1;
+	if (daemon_opt || cfg->daemon) {
+		if (daemonize(pidfile) < 0)
+			return 1;
+	} else if (pidfile && write_pidfile(pidfile, getpid()) < 0)
 		return 1;
 	log_notice("waxlb %s started (pid %d, maxconn %d).", WAXLB_VERSION,
 	    (int)getpid(), cfg->maxconn);

@@ -284,7 +284,13 @@ struct srv_state {
 	unsigned	 chkfail;
 	int64_t		 last_change;	/* ms */
 	char		 reason[200];
-	int		 refs;		/* server configs and sessions */
+	struct server	*srv;		/* the running config's server */
+	unsigned	 gen;		/* config generation that last adopted it */
+	int		 admin;		/* runtime API: 0 ready, 1 drain, 2 maint */
+	int		 weight_set;	/* runtime API "set server weight" */
+	int		 weight;
+	int		 checks_off;	/* "disable health" */
+	uint64_t	 lbtot;		/* times picked by the balancer */
 	/* what the last chain check saw */
 	uint64_t	 chain_head;
 	int64_t		 chain_head_ms;	/* head block time (nodeos), Unix ms */
@@ -470,6 +476,8 @@ struct config {
 	char		**files;	/* what was loaded, for reloads */
 	int		 nfiles;
 	int		 refs;		/* sessions still using it after a reload */
+	unsigned	 gen;		/* reload generation */
+	struct config	*next_old;	/* configs replaced but still in use */
 	int		 bufsize;
 	int		 maxrewrite;
 	int		 ssl_cachesize;	/* sessions kept for resumption */
