@@ -126,6 +126,24 @@ test: waxlb test-deps unit
 demo: waxlb test-deps
 	sh test/demo.sh
 
-clean: clean-cross
+clean: clean-cross clean-bench
 	rm -f waxlb test/unit test/unit-asan
 	rm -rf test/__pycache__
+
+# ---------------------------------------------------------------- bench
+# make bench: waxlb against Debian's haproxy on the seed configuration, loopback only; prints a table of
+# figures and ratios, never fails on a timing. BENCH_SECS=N seconds per run (default 5); BENCH_ONLY=ka,close,
+# stream,upg,mem,tls,scale selects tests; BENCH_IDLE=N idle tunnels (default 10000, capped by the fd limit).
+# The load tools in bench/ are test tools built with the host gcc, not part of waxlb.
+BENCH_TOOLS := bench/apinode bench/shipnode bench/wsload
+
+.PHONY: bench clean-bench
+
+bench/apinode bench/shipnode bench/wsload: bench/%: bench/%.c | deps
+	$(CC_HOST) -O2 $(WARN) $(TLS_INC) -o $@ $< -lbearssl
+
+bench: waxlb test-deps $(BENCH_TOOLS)
+	$(PYTHON) bench/run.py
+
+clean-bench:
+	rm -f $(BENCH_TOOLS)
