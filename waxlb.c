@@ -66,6 +66,43 @@ mono_ms(void)
 }
 
 static int stderr_closed;		/* daemon mode */
+
+/* Request lines for stderr are gathered and written once per loop turn:
+ * one write(2) for many requests instead of one each. */
+static char logbuf[65536];
+static size_t loglen;
+
+static void
+logbuf_flush(void)
+{
+	size_t off = 0;
+
+	while (off < loglen) {
+		ssize_t n = write(2, logbuf + off, loglen - off);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;		/* a full pipe loses log lines, not service */
+		}
+		off += (size_t)n;
+	}
+	loglen = 0;
+}
+
+static void
+logbuf_add(const char *line)
+{
+	size_t n = strlen(line);
+
+	if (n + 1 > sizeof(logbuf) - loglen)
+		logbuf_flush();
+	if (n + 1 > sizeof(logbuf))
+		n = sizeof(logbuf) - 1;
+	memcpy(logbuf + loglen, line, n);
+	logbuf[loglen + n] = '\n';
+	loglen += n + 1;
+}
 static struct log_target *global_logs;	/* the running config's "log" lines */
 
 /* One line to one target: RFC 3164 over UDP or a unix datagram socket,
@@ -86,6 +123,7 @@ log_send(struct log_target *t, int sev, const char *msg)
 
 		if (t->kind == LOGT_STDERR && stderr_closed)
 			return;
+		logbuf_flush();
 		fprintf(f, "%s\n", msg);
 		fflush(f);
 		return;
@@ -126,6 +164,7 @@ logmsg(int sev, const char *tag, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
+	logbuf_flush();		/* keep the order of lines */
 	if (!stderr_closed)
 		fprintf(stderr, "%s\n", line);
 	for (t = global_logs; t; t = t->next)
@@ -233,6 +272,20 @@ fd_register(int fd, fd_cb cb, void *obj, short events)
 	pfds[npfds].revents = 0;
 	npfds++;
 	return 0;
+}
+
+/* Hand a registered fd to another owner; events already collected for
+ * the old owner in this round are dropped by the generation check. */
+static void
+fd_rebind(int fd, fd_cb cb, void *obj, short events)
+{
+	struct fdent *e = &fdtab[fd];
+
+	e->cb = cb;
+	e->obj = obj;
+	e->gen++;
+	if (e->pidx >= 0)
+		pfds[e->pidx].events = events;
 }
 
 static void
@@ -3081,7 +3134,6 @@ enum { BODY_NONE, BODY_CLEN, BODY_CHUNKED, BODY_CLOSE };
 #define SS_SRV_KA	0x0002	/* server connection may be reused */
 #define SS_HEAD		0x0004	/* request method is HEAD */
 #define SS_UPG		0x0008	/* request asks for a protocol upgrade */
-#define SS_SRV_IDLE	0x0010	/* srv side holds an idle kept-alive conn */
 #define SS_NOT_FIRST	0x0020	/* a request was already served */
 #define SS_COUNTED	0x0040	/* holds a slot on st->cur */
 #define SS_TCP		0x0080	/* tcp-mode session */
@@ -3091,6 +3143,7 @@ enum { BODY_NONE, BODY_CLEN, BODY_CHUNKED, BODY_CLOSE };
 #define SS_SRV_DONE	0x0800	/* server side finished (closed or idle) */
 #define SS_CONNECT100	0x1000	/* 100-continue seen */
 #define SS_CLI_10	0x2000	/* client speaks HTTP/1.0 */
+#define SS_QUICK_CLOSE	0x4000	/* all input consumed: close without lingering */
 
 struct session {
 	enum sess_state	 state;
@@ -3468,6 +3521,8 @@ parse_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
 		end = nl;
 		if (end > line && end[-1] == '\r')
 			end--;
+		else
+			m->flags |= MSG_BARE_LF;
 		ll = (size_t)(end - line);
 		if (ll == 0) {
 			pos = (size_t)(nl - buf) + 1;
@@ -3519,9 +3574,13 @@ parse_semantics(struct http_msg *m, int is_req)
 		const char *p = h->value, *end = h->value + h->value_len, *el;
 		size_t ell;
 
+		if (ieq(h->name, h->name_len, "keep-alive") ||
+		    ieq(h->name, h->name_len, "proxy-connection"))
+			m->flags |= MSG_HOPHDR | MSG_CONNHDR;
 		if (ieq(h->name, h->name_len, "content-length")) {
 			int any = 0;
 
+			m->flags |= MSG_HOPHDR;
 			while (list_next(&p, end, &el, &ell)) {
 				int64_t v = 0;
 				size_t k;
@@ -3543,6 +3602,7 @@ parse_semantics(struct http_msg *m, int is_req)
 				return perr(m, 400, "empty content-length");
 		} else if (ieq(h->name, h->name_len, "transfer-encoding")) {
 			te_seen = 1;
+			m->flags |= MSG_HOPHDR;
 			while (list_next(&p, end, &el, &ell)) {
 				if (ieq(el, ell, "chunked")) {
 					chunked_n++;
@@ -3553,6 +3613,7 @@ parse_semantics(struct http_msg *m, int is_req)
 				te_unknown = 1;
 			}
 		} else if (ieq(h->name, h->name_len, "connection")) {
+			m->flags |= MSG_HOPHDR | MSG_CONNHDR;
 			while (list_next(&p, end, &el, &ell)) {
 				if (ieq(el, ell, "close"))
 					m->flags |= MSG_CONN_CLOSE;
@@ -3658,6 +3719,10 @@ http_parse_request(const char *buf, size_t len, struct http_msg *m)
 	end = nl;
 	if (end > p && end[-1] == '\r')
 		end--;
+	else
+		m->flags |= MSG_BARE_LF;
+	if (p != buf)
+		m->flags |= MSG_BARE_LF;	/* leading empty lines: rewrite */
 	sp1 = p;
 	while (sp1 < end && IS_TCHAR(*sp1))
 		sp1++;
@@ -3709,6 +3774,8 @@ http_parse_response(const char *buf, size_t len, struct http_msg *m)
 	end = nl;
 	if (end > buf && end[-1] == '\r')
 		end--;
+	else
+		m->flags |= MSG_BARE_LF;
 	if (end - buf < 12 || buf[8] != ' ' || parse_version(buf, buf + 8, m) < 0)
 		return perr(m, 502, "invalid status line");
 	p = buf + 9;
@@ -4673,6 +4740,131 @@ queue_del(struct session *s)
 	q->len--;
 }
 
+/*
+ * Idle server connections, per server (HAProxy's idle connection pools).
+ * A response that leaves its server connection reusable puts it here;
+ * the next request for that server, from any client, takes the newest
+ * one instead of connecting.  An idle connection that becomes readable
+ * was closed by its server (or spoke out of turn) and is dropped.  None is
+ * reused after POOL_IDLE_MS, so a server's own keep-alive timeout cannot
+ * race with a request.
+ */
+#define POOL_PER_SRV	64
+#define POOL_MAX	4096
+#define POOL_IDLE_MS	2000
+
+struct idle_conn {
+	int		 fd;
+	int64_t		 since;
+	struct srv_state *st;
+	struct idle_conn *next;
+};
+
+static int pool_total;
+
+static void
+pool_unlink(struct idle_conn *ic)
+{
+	struct idle_conn **pp;
+
+	for (pp = &ic->st->idle; *pp; pp = &(*pp)->next)
+		if (*pp == ic) {
+			*pp = ic->next;
+			break;
+		}
+	ic->st->nidle--;
+	pool_total--;
+}
+
+static void
+pool_drop(struct idle_conn *ic)
+{
+	pool_unlink(ic);
+	fd_close(ic->fd);
+	free(ic);
+}
+
+static void
+pool_event(void *obj, int fd, short revents)
+{
+	(void)fd;
+	(void)revents;
+	pool_drop(obj);
+}
+
+static void
+pool_put(struct srv_state *st, int fd)
+{
+	struct idle_conn *ic;
+
+	if (st->nidle >= POOL_PER_SRV || pool_total >= POOL_MAX ||
+	    (ic = malloc(sizeof(*ic))) == NULL) {
+		fd_close(fd);
+		return;
+	}
+	ic->fd = fd;
+	ic->since = now_ms;
+	ic->st = st;
+	ic->next = st->idle;
+	st->idle = ic;
+	st->nidle++;
+	pool_total++;
+	fd_rebind(fd, pool_event, ic, POLLIN);
+}
+
+/* The newest usable idle connection to a server, or -1. */
+static int
+pool_get(struct srv_state *st)
+{
+	/* a close that arrived before this loop turn's poll() was seen by
+	 * pool_event(); a peek here would cost a syscall per request and
+	 * still not close the race, which POOL_IDLE_MS keeps small */
+	while (st->idle) {
+		struct idle_conn *ic = st->idle;
+		int fd = ic->fd;
+
+		if (now_ms - ic->since > POOL_IDLE_MS) {
+			pool_drop(ic);
+			continue;
+		}
+		pool_unlink(ic);
+		free(ic);
+		return fd;
+	}
+	return -1;
+}
+
+/* Close what has been idle too long (run about once a second). */
+static void
+pool_purge(struct srv_state *st)
+{
+	struct idle_conn *ic, *nx;
+
+	for (ic = st->idle; ic; ic = nx) {
+		nx = ic->next;
+		if (now_ms - ic->since > POOL_IDLE_MS)
+			pool_drop(ic);
+	}
+}
+
+/* Attach the session to its assigned server: a pooled connection if one
+ * is fit, else a new one. */
+static int
+srv_attach(struct session *s)
+{
+	int fd = pool_get(s->st);
+
+	if (fd < 0)
+		return sess_connect(s);
+	s->srv.fd = fd;
+	s->srv.fl = SF_WR;
+	fd_rebind(fd, sess_event, s, 0);
+	s->fl |= SS_REUSED;
+	s->t_conn = s->t_est = now_ms;
+	s->state = S_XFER;
+	return 0;
+}
+
 /* Pick a server for the request or queue it.  Returns 0 when the session
  * has somewhere to go (connecting or queued), -1 after an error reply. */
 static int
@@ -4691,26 +4883,8 @@ sess_assign(struct session *s, struct server *avoid)
 		queue_add(s);
 		return 0;
 	}
-	if (s->fl & SS_SRV_IDLE) {
-		char c;
-		ssize_t r = recv(s->srv.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-
-		/* a different server, or a connection its server closed
-		 * while idle (checked here, before the request is sent) */
-		if (s->sv != sv || r == 0 || (r < 0 && errno != EAGAIN &&
-		    errno != EWOULDBLOCK) || r > 0)
-			srv_close(s);
-	}
 	srv_take(s, sv);
-	if (s->fl & SS_SRV_IDLE) {
-		/* reuse the kept-alive connection to the same server */
-		s->fl &= ~SS_SRV_IDLE;
-		s->fl |= SS_REUSED;
-		s->t_conn = s->t_est = now_ms;
-		s->state = S_XFER;
-		return 0;
-	}
-	return sess_connect(s);
+	return srv_attach(s);
 }
 
 static void
@@ -4731,12 +4905,7 @@ queues_process(void)
 			queue_del(s);
 			srv_take(s, sv);
 			s->t_qdur = now_ms - s->t_queue;
-			if (s->fl & SS_SRV_IDLE) {
-				fd_close(s->srv.fd);
-				s->srv.fd = -1;
-				s->fl &= ~SS_SRV_IDLE;
-			}
-			sess_connect(s);
+			srv_attach(s);
 			sess_run(s);
 		}
 	}
@@ -4749,7 +4918,7 @@ srv_close(struct session *s)
 		fd_close(s->srv.fd);
 	s->srv.fd = -1;
 	s->srv.fl = 0;
-	s->fl &= ~(SS_SRV_IDLE | SS_REUSED);
+	s->fl &= ~SS_REUSED;
 }
 
 /* A connection attempt failed: retry, possibly elsewhere, or give up. */
@@ -4983,7 +5152,7 @@ sess_reply(struct session *s, int status, const char *term,
 	s->rsp_fwd = (unsigned)n;
 	s->bytes_out += (uint64_t)n;
 	srv_release(s);
-	if (s->srv.fd >= 0 && !(s->fl & SS_SRV_IDLE))
+	if (s->srv.fd >= 0)
 		srv_close(s);
 	sess_log(s);
 	if (ka) {
@@ -5256,7 +5425,9 @@ build_req_head(struct session *s, const struct http_msg *m,
 		}
 		PUTS("\r\n");
 	}
-	ka_srv = (s->fl & SS_CLI_KA) && s->be && s->be->http_mode == HTTP_KAL &&
+	/* the server side keeps its connection for the pool whatever the
+	 * client does: a closing client need not cost a server connect */
+	ka_srv = s->be && s->be->http_mode == HTTP_KAL &&
 	    s->fe->http_mode == HTTP_KAL;
 	if (s->fl & SS_UPG)
 		PUTS("connection: upgrade\r\n");
@@ -5541,8 +5712,6 @@ do_req(struct session *s)
 			sess_kill(s, NULL);
 			return 1;
 		}
-		if (s->fl & SS_SRV_IDLE)
-			srv_close(s);
 		s->fe = nfe;
 		rt.cfg->refs++;
 		cfg_unref(s->cfg);
@@ -5654,6 +5823,18 @@ do_req(struct session *s)
 			sess_error(s, 503, "SC");
 		return 1;
 	}
+	{
+		int ka_srv = be->http_mode == HTTP_KAL && s->fe->http_mode == HTTP_KAL;
+
+		/* most requests go out exactly as they came: only rewrite
+		 * when a header must be dropped, normalised or added */
+		if (!(m->flags & (MSG_BARE_LF | MSG_HOPHDR)) && ro.nhdr == 0 &&
+		    !((s->fe->options | be->options) & OPT_FORWARDFOR) &&
+		    (m->minor == 1 ? ka_srv : !ka_srv)) {
+			s->req_fwd = (unsigned)r;
+			goto routed;
+		}
+	}
 	n = build_req_head(s, m, &ro);
 	if (n < 0 || buf_replace(s->req, 0, (unsigned)r,
 	    (unsigned)n) < 0) {
@@ -5662,6 +5843,7 @@ do_req(struct session *s)
 		return 1;
 	}
 	s->req_fwd = (unsigned)n;
+routed:
 	if (classify_req(s) < 0) {
 		s->fl &= ~SS_CLI_KA;
 		sess_error(s, 400, "PR");
@@ -5796,14 +5978,21 @@ rsp_head(struct session *s, struct http_msg *m, int r)
 		    (m->minor == 0 && (m->flags & MSG_CONN_KA))))
 			s->fl |= SS_SRV_KA;
 	}
-	n = build_rsp_head(s, m, start, linelen);
-	if (n < 0 || buf_replace(b, s->rsp_fwd, (unsigned)r,
-	    (unsigned)n) < 0) {
-		sess_error(s, 502, "SH");
-		return -1;
+	if (!(m->flags & MSG_BARE_LF) && (m->status == 101 ||
+	    (!(m->flags & MSG_CONNHDR) && (m->status < 200 ||
+	    ((s->fl & SS_CLI_KA) && !(s->fl & SS_CLI_10)))))) {
+		/* nothing to drop or add: the head goes out as it came */
+		s->rsp_fwd += (unsigned)r;
+	} else {
+		n = build_rsp_head(s, m, start, linelen);
+		if (n < 0 || buf_replace(b, s->rsp_fwd, (unsigned)r,
+		    (unsigned)n) < 0) {
+			sess_error(s, 502, "SH");
+			return -1;
+		}
+		/* buf_replace compacted: the head now starts at rsp_fwd */
+		s->rsp_fwd += (unsigned)n;
 	}
-	/* buf_replace compacted: the head now starts at rsp_fwd */
-	s->rsp_fwd += (unsigned)n;
 	if (m->status < 200 && m->status != 101)
 		return 1;	/* interim: another head follows */
 	s->rsp_state = s->rsp_body == BODY_NONE ? RS_DONE : RS_BODY;
@@ -5814,7 +6003,7 @@ rsp_head(struct session *s, struct http_msg *m, int r)
 static void
 txn_end(struct session *s)
 {
-	int keep_srv = (s->fl & SS_SRV_KA) && (s->fl & SS_CLI_KA) &&
+	int keep_srv = (s->fl & SS_SRV_KA) &&
 	    s->req_state == RQ_DONE && s->req_fwd == 0 &&
 	    !(s->srv.fl & (SF_EOF | SF_ERR)) && s->fe->http_mode == HTTP_KAL &&
 	    s->be->http_mode == HTTP_KAL;
@@ -5827,11 +6016,19 @@ txn_end(struct session *s)
 	}
 	sess_log(s);
 	srv_release(s);
-	if (keep_srv)
-		s->fl |= SS_SRV_IDLE;
-	else
+	if (keep_srv) {
+		pool_put(s->st, s->srv.fd);
+		s->srv.fd = -1;
+		s->srv.fl = 0;
+		s->fl &= ~SS_REUSED;
+	} else
 		srv_close(s);
 	if (!(s->fl & SS_CLI_KA) || s->req_state != RQ_DONE || rt.stopping) {
+		/* nothing of the client's left unread: a plain close cannot
+		 * turn into a reset, so no lingering is needed */
+		if (s->req_state == RQ_DONE && buf_len(s->req) == s->req_fwd &&
+		    s->cli.tls == NULL)
+			s->fl |= SS_QUICK_CLOSE;
 		s->state = S_CLOSING;
 		s->expire = -1;
 		return;
@@ -6047,6 +6244,10 @@ do_closing(struct session *s)
 	}
 	if (s->rsp_fwd || s->gen || tls_pending(&s->cli))
 		return progress;
+	if (s->fl & SS_QUICK_CLOSE) {
+		s->cli.fl |= SF_ERR;
+		return 1;
+	}
 	if (!(s->cli.fl & SF_SHUTW)) {
 		side_shutw(&s->cli);
 		if (s->cli.fl & SF_EOF)
@@ -6105,16 +6306,12 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 		else if ((t = tmo(s, T_CLIENT)) != 0)
 			deadline = (progress || s->expire < 0 || before != s->state) ?
 			    now_ms + t : s->expire;
-		if (s->fl & SS_SRV_IDLE)
-			se = POLLIN;	/* notice the server closing it */
 		break;
 	case S_QUEUE:
 		t = tmo(s, T_QUEUE);
 		if (!t)
 			t = tmo(s, T_CONNECT);
 		deadline = t ? s->t_queue + t : -1;
-		if (s->fl & SS_SRV_IDLE)
-			se = POLLIN;
 		break;
 	case S_TURN:
 		deadline = s->expire;
@@ -6196,9 +6393,6 @@ sess_run(struct session *s)
 
 	do {
 		progress = 0;
-		/* an idle server connection closed by its server */
-		if ((s->fl & SS_SRV_IDLE) && (s->srv.fl & (SF_RD | SF_ERR)))
-			srv_close(s);
 		/* a client that vanished while we wait on its behalf */
 		if ((s->cli.fl & SF_ERR) && s->state != S_CLOSING &&
 		    s->state != S_XFER && s->state != S_TUNNEL) {
@@ -9226,7 +9420,7 @@ srv_kill_sessions(struct proxy *be, struct server *only, int backups)
 		nx = s->next;
 		/* by runtime state: sessions from before a reload count too */
 		if (s->st == NULL || s->st->srv == NULL || s->st->srv->be != be ||
-		    s->srv.fd < 0 || (s->fl & SS_SRV_IDLE))
+		    s->srv.fd < 0)
 			continue;
 		if ((only && s->st != only->st) || (backups && !s->st->srv->backup))
 			continue;
@@ -9266,6 +9460,15 @@ srv_state_changed(struct server *s, int was, const char *why, int dur)
 	lb_update(s);
 	queues_dirty = 1;	/* a new weight or slot may take queued work */
 	now = srv_opstate(s);
+	{
+		int drain = s->st->admin == 1 || s->st->agent_admin == 1;
+
+		if (drain != s->st->draining && now == OPS_UP && was == OPS_UP)
+			logmsg(5, "WARNING", drain ? "Server %s/%s enters drain state "
+			    "(%s)." : "Server %s/%s is UP (leaving drain state: %s).",
+			    s->be->name, s->name, why);
+		s->st->draining = drain;
+	}
 	if (now == was)
 		return;
 	s->st->last_change = now_ms;
@@ -10150,7 +10353,7 @@ log_request(struct proxy *fe, const char *line)
 		for (t = global_logs; t; t = t->next, any = 1)
 			log_send(t, 6, line);
 	if (!any && !stderr_closed)
-		fprintf(stderr, "%s\n", line);
+		logbuf_add(line);
 }
 
 static void
@@ -10162,7 +10365,7 @@ sess_log(struct session *s)
 	int64_t ta = now_ms - s->t_start;
 	long long tr, tw, tc, tsr;
 	int fecur = fe_state(s->fe)->cur;
-	const char *srv = s->sv && (s->fl & (SS_COUNTED | SS_SRV_IDLE)) ?
+	const char *srv = s->sv && (s->fl & SS_COUNTED) ?
 	    s->sv->name : s->sv && s->t_conn >= 0 ? s->sv->name : "<NOSRV>";
 
 	if (s->fl & SS_LOGGED)
@@ -11279,6 +11482,8 @@ config_release(struct config *c)
 
 		for (s = px->srv; s; s = s->next)
 			if (s->st && s->st->gen == c->gen) {
+				while (s->st->idle)
+					pool_drop(s->st->idle);
 				free(s->st);	/* not adopted by a newer config */
 				s->st = NULL;
 			}
@@ -11617,6 +11822,7 @@ static int
 main_loop(void)
 {
 	struct fired *fired = xcalloc((size_t)fdtab_size, sizeof(*fired));
+	int64_t next_purge = 0;
 
 	for (;;) {
 		int64_t next_chk, wake;
@@ -11650,6 +11856,8 @@ main_loop(void)
 			wake = hard_stop_at;
 		if (rt.paused && (wake < 0 || rt.paused < wake))
 			wake = rt.paused;
+		if (pool_total && (wake < 0 || next_purge < wake))
+			wake = next_purge;
 		if (rt.again)
 			wake = now_ms;
 		timeout = wake < 0 ? -1 : wake <= now_ms ? 0 :
@@ -11691,6 +11899,18 @@ main_loop(void)
 			break;
 		}
 		timers_run();
+		if (loglen)
+			logbuf_flush();
+		if (now_ms >= next_purge) {
+			struct proxy *px;
+			struct server *sv;
+
+			for (px = rt.cfg->proxies; px; px = px->next)
+				for (sv = px->srv; sv; sv = sv->next)
+					if (sv->st->idle)
+						pool_purge(sv->st);
+			next_purge = now_ms + 1000;
+		}
 		if (rt.paused && now_ms >= rt.paused) {
 			/* retry accepting after an fd shortage */
 			struct listener *l;
@@ -11790,6 +12010,7 @@ waxlb_main(int argc, char **argv)
 	rc = main_loop();
 	while (rt.sessions)
 		sess_free(rt.sessions);
+	logbuf_flush();
 	free(files);
 	return rc;
 }

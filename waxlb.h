@@ -59,6 +59,10 @@ struct http_hdr {
 #define MSG_WS_KEY	0x0080	/* Sec-WebSocket-Key present */
 #define MSG_EXPECT100	0x0100	/* Expect: 100-continue */
 #define MSG_HOST	0x0200	/* a Host header is present */
+#define MSG_BARE_LF	0x0400	/* a line ended with LF alone */
+#define MSG_HOPHDR	0x0800	/* Connection, Keep-Alive, Proxy-Connection,
+				 * Transfer-Encoding or Content-Length seen */
+#define MSG_CONNHDR	0x1000	/* Connection, Keep-Alive or Proxy-Connection */
 
 struct http_msg {
 	/* request line */
@@ -290,7 +294,10 @@ struct srv_state {
 	int		 weight_set;	/* runtime API "set server weight" */
 	int		 weight;
 	int		 checks_off;	/* "disable health" */
+	int		 draining;	/* last logged drain state */
 	uint64_t	 lbtot;		/* times picked by the balancer */
+	struct idle_conn *idle;		/* kept-alive connections, newest first */
+	int		 nidle;
 	/* what the last chain check saw */
 	uint64_t	 chain_head;
 	int64_t		 chain_head_ms;	/* head block time (nodeos), Unix ms */

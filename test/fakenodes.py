@@ -14,6 +14,7 @@
     anything else              200 JSON echo {"node","method","path","version","body_len","body_sha256",
                                "xff","headers"}
   HEAD gives the headers without a body; `Connection: close` (or HTTP/1.0 without keep-alive) closes.
+    GET  /health               the echo answer, or the `health_status`/`health_body` controls when set
 * SHIP node: a State-History websocket server (RFC 6455 by hand). On upgrade it sends the ABI (~30 KB JSON)
   as a TEXT message split in 3 frames, then answers:
     0x00                       get_status_request_v0 -> binary get_status_result_v0 (121 bytes)
@@ -21,7 +22,22 @@
                                message with the hex sha256 of everything sent
     0xF1 payload...            text JSON {"sha256": hex of the whole message, "len": its length}
     0xF2                       text message with the node's NAME
+    0x01 get_blocks_request_v0 -> get_blocks_result_v0 (150 bytes each, this_block/prev_block only), one at
+                               once, then one per new block while max_messages_in_flight credit lasts
+    0x02 get_blocks_ack_request_v0 (u32) -> adds credit
   ping -> pong, close -> close. Anything else closes the connection (as a real node does).
+
+Test controls (per node; `Nodes.set(name, **kw)` or `Node.set(**kw)`, thread-safe; see Node.CONTROLS):
+  both kinds  head (None: follows the wall clock; N: N now, advancing from there), frozen (head and its time
+              stop), lag_s / lag_blocks (head behind the wall-clock head), chain_id, hang (accept, never answer)
+  api         status (get_info HTTP status), garbage (get_info is malformed: see garbage_info), numbers_as_strings,
+              drop_fields (get_info field names to leave out),
+              health_status / health_body (GET /health)
+  ship        trace_end / chain_state_end (None: head+1; int: that block, 0 = log disabled; "head+3" or
+              "head-20": relative to head), leap404 (both ends = head+3), eosio20 (89-byte status),
+              no_blocks (get_blocks requests get nothing; "empty": one result without this_block),
+              garbage_status (bytes, or True: a short garbage binary reply to get_status),
+              abi_frames (default 3), abi_size (ABI text of about that many bytes)
 
 CLI: fakenodes.py api:NAME:PORT ship:NAME:PORT ...   prints "ready" once every node listens.
 Module: `Nodes` runs nodes in a background asyncio thread; stop()/restart() one node on the same port.
@@ -61,12 +77,12 @@ def block_time(num):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + (".500" if num % 2 else ".000")
 
 
-def get_info(name):
-    head = head_block_num()
-    lib = head - 330
-    return {
+def get_info(name, head=None, chain_id=WAX_CHAIN_ID, numbers_as_strings=False):
+    head = head_block_num() if head is None else head
+    lib = max(head - 330, 0)
+    d = {
         "server_version": "8fd8f21f",
-        "chain_id": WAX_CHAIN_ID,
+        "chain_id": chain_id,
         "head_block_num": head,
         "last_irreversible_block_num": lib,
         "last_irreversible_block_id": block_id(lib).hex(),
@@ -86,16 +102,112 @@ def get_info(name):
         "earliest_available_block_num": 1,
         "last_irreversible_block_time": block_time(lib),
     }
+    if numbers_as_strings:  # 64-bit fields as JSON strings, as nodeos writes numbers above 2^32
+        for k, v in d.items():
+            if isinstance(v, int):
+                d[k] = str(v)
+    return d
 
 
-def status_result(head=None):
-    """get_status_result_v0, 121 bytes (with chain_id)."""
+def garbage_info(mode, info):
+    """A malformed get_info body. mode True/"syntax": every field there, but not JSON (a comma missing, an
+    unclosed brace); "truncated": cut in the middle; "html": an HTML error page; "empty": nothing;
+    "array": a JSON array holding the object."""
+    text = json.dumps(info)
+    if mode in (True, "syntax"):
+        return ("{" + text[1:].replace(', "head_block_producer"', ' "head_block_producer"', 1)[:-1]).encode()
+    if mode == "truncated":
+        return text[:len(text) // 2].encode()
+    if mode == "html":
+        return b"<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+    if mode == "empty":
+        return b""
+    if mode == "array":
+        return ("[" + text + "]").encode()
+    raise ValueError("garbage mode %r" % (mode,))
+
+
+def status_result(head=None, trace_end=None, chain_state_end=None, chain_id=WAX_CHAIN_ID, eosio20=False):
+    """get_status_result_v0, 121 bytes (with chain_id), or 89 (EOSIO 2.0: no chain_id).
+    trace_end / chain_state_end: None = head + 1; 0 = that log is disabled (its begin is 0 too)."""
     head = head_block_num() if head is None else head
-    lib = head - 330
+    lib = max(head - 330, 0)
+    te = head + 1 if trace_end is None else trace_end
+    ce = head + 1 if chain_state_end is None else chain_state_end
     out = (b"\x00" + struct.pack("<I", head) + block_id(head) + struct.pack("<I", lib) + block_id(lib)
-           + struct.pack("<IIII", 1, head + 1, 1, head + 1) + bytes.fromhex(WAX_CHAIN_ID))
-    assert len(out) == 121
+           + struct.pack("<IIII", 1 if te else 0, te, 1 if ce else 0, ce))
+    if not eosio20:
+        out += bytes.fromhex(chain_id)
+    assert len(out) == (89 if eosio20 else 121)
     return out
+
+
+def block_pos(num):
+    return struct.pack("<I", num) + block_id(num)
+
+
+def blocks_result(head, this_block=None):
+    """get_blocks_result_v0: head and lib positions, this_block and prev_block when this_block is given,
+    block/traces/deltas absent. 150 bytes with this_block, 78 without."""
+    lib = max(head - 330, 0)
+    out = b"\x01" + block_pos(head) + block_pos(lib)
+    if this_block is not None:
+        out += b"\x01" + block_pos(this_block) + b"\x01" + block_pos(max(this_block - 1, 0))
+    else:
+        out += b"\x00\x00"
+    return out + b"\x00\x00\x00"
+
+
+def decode_blocks_result(msg):
+    """Decode a get_blocks_result_v0 as blocks_result writes it -> dict (this_block None when absent)."""
+    if msg[:1] != b"\x01" or len(msg) < 76:
+        raise ValueError("not a get_blocks_result_v0 (%d bytes)" % len(msg))
+    head, = struct.unpack_from("<I", msg, 1)
+    lib, = struct.unpack_from("<I", msg, 37)
+    d = {"head": head, "lib": lib, "this_block": None, "prev_block": None}
+    p = 73
+    for k in ("this_block", "prev_block"):
+        if msg[p]:
+            d[k], = struct.unpack_from("<I", msg, p + 1)
+            p += 37
+        else:
+            p += 1
+    return d
+
+
+def blocks_request(start, end, max_in_flight=1, positions=(), irreversible_only=False, fetch_block=False,
+                   fetch_traces=False, fetch_deltas=False):
+    """get_blocks_request_v0 bytes (positions: block numbers)."""
+    assert len(positions) < 128
+    return (b"\x01" + struct.pack("<III", start, end, max_in_flight) + bytes([len(positions)])
+            + b"".join(block_pos(n) for n in positions)
+            + bytes([irreversible_only, fetch_block, fetch_traces, fetch_deltas]))
+
+
+def read_varuint32(b, p):
+    v, shift = 0, 0
+    for _ in range(5):
+        if p >= len(b):
+            raise ValueError("truncated varuint32")
+        c = b[p]
+        p += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, p
+    raise ValueError("varuint32 too long")
+
+
+def parse_blocks_request(m):
+    """-> (start, end, max_messages_in_flight); raises ValueError when malformed."""
+    if len(m) < 13:
+        raise ValueError("short get_blocks_request_v0")
+    start, end, credit = struct.unpack_from("<III", m, 1)
+    n, p = read_varuint32(m, 13)
+    p += 36 * n
+    if len(m) != p + 4:
+        raise ValueError("bad get_blocks_request_v0 length %d" % len(m))
+    return start, end, credit
 
 
 def decode_status(msg):
@@ -150,6 +262,26 @@ def make_abi():
 
 
 ABI = make_abi()
+_ABIS = {}
+
+
+def abi_text(size=None):
+    """The ABI (size None), or an ABI-like JSON text of about `size` bytes (padded with more structs)."""
+    if size is None:
+        return ABI
+    if size not in _ABIS:
+        abi = json.loads(ABI)
+        structs = abi["structs"]
+        rng = random.Random(size)
+        i = 0
+        while len(json.dumps(abi, separators=(",", ":"))) < size - 200 and i < 10 ** 6:
+            structs.append({"name": "pad_v%d" % i, "fields": [{"name": "f%d" % j, "type": rng.choice(
+                ["uint32", "name", "bytes", "string", "checksum256"])} for j in range(rng.randint(2, 8))]})
+            i += 1
+        while len(json.dumps(abi, separators=(",", ":"))) > size and len(structs) > 3:
+            structs.pop()
+        _ABIS[size] = json.dumps(abi, separators=(",", ":"))
+    return _ABIS[size]
 
 
 def stream_blob(n, seed):
@@ -295,7 +427,18 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 40
 
 # ---------------------------------------------------------------- nodes
 class Node:
-    """One listening fake node. kind: 'api' or 'ship'."""
+    """One listening fake node. kind: 'api' or 'ship'. Test controls: see CONTROLS and set()."""
+
+    # control -> default. Read by the node's loop through ctl()/head(); changed by set() from any thread.
+    CONTROLS = {
+        "head": None, "frozen": False, "lag_s": 0.0, "lag_blocks": 0, "chain_id": WAX_CHAIN_ID, "hang": False,
+        # api
+        "status": 200, "garbage": False, "numbers_as_strings": False, "drop_fields": (), "health_status": None,
+        "health_body": None,
+        # ship
+        "trace_end": None, "chain_state_end": None, "leap404": False, "eosio20": False, "no_blocks": False,
+        "garbage_status": False, "abi_frames": 3, "abi_size": None,
+    }
 
     def __init__(self, kind, name, port, host="127.0.0.1"):
         assert kind in ("api", "ship")
@@ -306,6 +449,84 @@ class Node:
         self.connections = 0     # TCP connections accepted in total
         self.ws_active = 0       # currently open websocket sessions (ship)
         self.log = []            # (method, path) of each API request
+        self.get_info_headers = None  # the headers of the last get_info request (api)
+        self.ship_log = []       # (kind, detail) of each SHIP request: ("status", None), ("blocks", (s, e, n)) ...
+        self.blocks_sent = 0     # get_blocks_result_v0 messages sent
+        self.hanging = 0         # connections currently held by `hang`
+        self._lock = threading.Lock()
+        self._ctl = dict(self.CONTROLS)
+        self._offset = 0         # blocks added to the wall-clock head (set by head=N)
+        self._frozen_head = None
+
+    # ------------------------------------------------------------ controls
+    def _head_locked(self, now=None):
+        if self._frozen_head is not None:
+            return self._frozen_head
+        c = self._ctl
+        return head_block_num(now) + self._offset - int(round(c["lag_s"] * 2)) - int(c["lag_blocks"])
+
+    def set(self, **kw):
+        """Change test controls (thread-safe). head=N: the head is N now and advances from there (None: back to
+        the wall clock); frozen=True stops the head (and its time) where it is, False lets it follow the clock
+        again; lag_s / lag_blocks move the advancing head back. Unknown names raise KeyError. Returns the head."""
+        bad = set(kw) - set(self.CONTROLS)
+        if bad:
+            raise KeyError("unknown fake node control(s): %s" % ", ".join(sorted(bad)))
+        with self._lock:
+            frozen = self._frozen_head
+            self._frozen_head = None
+            for k, v in kw.items():
+                if k in ("lag_s", "lag_blocks"):
+                    v = v or 0
+                self._ctl[k] = v
+            if "head" in kw:
+                self._offset = 0
+                if kw["head"] is not None:
+                    self._offset = int(kw["head"]) - self._head_locked()
+                    if frozen is not None:
+                        frozen = int(kw["head"])
+            if self._ctl["frozen"]:
+                self._frozen_head = frozen if frozen is not None else self._head_locked()
+            return self._head_locked()
+
+    def reset(self):
+        """All controls back to their defaults."""
+        with self._lock:
+            self._ctl = dict(self.CONTROLS)
+            self._offset = 0
+            self._frozen_head = None
+
+    def ctl(self):
+        """A consistent snapshot of the controls, with "head" the current head block number."""
+        with self._lock:
+            c = dict(self._ctl)
+            c["head"] = self._head_locked()
+            return c
+
+    def head(self):
+        with self._lock:
+            return self._head_locked()
+
+    def log_end(self, value, head, leap404):
+        if leap404 and value is None:
+            return head + 3
+        if value is None:
+            return head + 1
+        if isinstance(value, str):  # "head+3", "head-20", "head"
+            v = value.replace(" ", "")
+            if not v.startswith("head"):
+                raise ValueError("log end %r" % value)
+            return head + (int(v[4:]) if v[4:] else 0)
+        return int(value)
+
+    async def _hang(self, reader):
+        """Hold the connection, answer nothing, until the peer closes or the node stops."""
+        self.hanging += 1
+        try:
+            while await reader.read(65536):
+                pass
+        finally:
+            self.hanging -= 1
 
     async def start(self):
         h = self.handle_api if self.kind == "api" else self.handle_ship
@@ -350,6 +571,10 @@ class Node:
                 head = await read_head(reader, buf)
                 if head is None:
                     return
+                if self.ctl()["hang"]:
+                    self.log.append(("HANG", None))
+                    await self._hang(reader)
+                    return
                 method, target, version, hdrs = parse_head(head)
             except BadRequest:
                 writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -380,7 +605,24 @@ class Node:
             if url.path == "/drop":         # close without answering: a proxy answers 502
                 return
             if url.path == "/v1/chain/get_info":
-                rbody = json.dumps(get_info(self.name)).encode()
+                c = self.ctl()
+                status = int(c["status"])
+                if c["garbage"]:
+                    rbody = garbage_info(c["garbage"], get_info(self.name, c["head"], c["chain_id"]))
+                else:
+                    gi = get_info(self.name, c["head"], c["chain_id"], c["numbers_as_strings"])
+                    for k in c["drop_fields"] or ():
+                        gi.pop(k, None)
+                    rbody = json.dumps(gi).encode()
+                self.get_info_headers = hdrs
+                if status in (204, 304):
+                    rbody = b""
+            elif url.path == "/health" and (self.ctl()["health_status"] is not None
+                                            or self.ctl()["health_body"] is not None):
+                c = self.ctl()
+                status = int(c["health_status"] if c["health_status"] is not None else 200)
+                hb = c["health_body"] if c["health_body"] is not None else "OK\n"
+                rbody = b"" if status in (204, 304) else (hb.encode() if isinstance(hb, str) else hb)
             elif url.path == "/status":
                 status = int(q.get("code", "200"))
                 rbody = b"" if status in (204, 304) else json.dumps({"node": self.name, "status": status}).encode()
@@ -441,6 +683,10 @@ class Node:
         ok = (head is not None and method == "GET" and version == "HTTP/1.1" and hget(hdrs, "host")
               and "upgrade" in tokens(hget(hdrs, "connection")) and "websocket" in tokens(hget(hdrs, "upgrade"))
               and hget(hdrs, "sec-websocket-key") and hget(hdrs, "sec-websocket-version") == "13")
+        if ok and self.ctl()["hang"]:  # accepts, reads the upgrade, never sends the 101
+            self.ship_log.append(("hang", None))
+            await self._hang(reader)
+            return
         if not ok:
             body = b"WebSocket upgrade required"
             writer.write(b"HTTP/1.1 400 Bad Request\r\nX-Node: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
@@ -454,11 +700,13 @@ class Node:
         self.requests += 1
         self.ws_active += 1
         try:
-            # the ABI, as text, in 3 fragments
-            abi = ABI.encode()
-            a, b = len(abi) // 3, 2 * len(abi) // 3
-            writer.write(ws_frame(abi[:a], 1, fin=False) + ws_frame(abi[a:b], 0, fin=False)
-                         + ws_frame(abi[b:], 0, fin=True))
+            # the ABI, as text, in abi_frames fragments (3 by default)
+            c = self.ctl()
+            abi = abi_text(c["abi_size"]).encode()
+            nf = max(1, int(c["abi_frames"]))
+            cuts = [len(abi) * i // nf for i in range(nf + 1)]
+            writer.write(b"".join(ws_frame(abi[cuts[i]:cuts[i + 1]], 1 if i == 0 else 0, fin=(i == nf - 1))
+                                  for i in range(nf)))
             await writer.drain()
             # the client may have sent frames together with the upgrade
             if buf:
@@ -469,7 +717,43 @@ class Node:
         finally:
             self.ws_active -= 1
 
+    def _status_reply(self):
+        c = self.ctl()
+        if c["garbage_status"]:
+            g = c["garbage_status"]
+            return g if isinstance(g, (bytes, bytearray)) else b"\x00\x07garbage"
+        h = c["head"]
+        return status_result(h, self.log_end(c["trace_end"], h, c["leap404"]),
+                             self.log_end(c["chain_state_end"], h, c["leap404"]), c["chain_id"], c["eosio20"])
+
+    async def _stream_blocks(self, writer, sess):
+        """Send one get_blocks_result_v0 per block from sess["next"] (below sess["end"]) while credit lasts,
+        waiting for the head to advance."""
+        while not writer.is_closing():
+            if sess["credit"] <= 0 or sess["next"] >= sess["end"]:
+                sess["wake"].clear()
+                await sess["wake"].wait()  # set by a blocks request or an ack
+                continue
+            if not self.ctl()["no_blocks"]:
+                h = self.head()
+                if sess["next"] <= h:
+                    writer.write(ws_frame(blocks_result(h, sess["next"]), 2))
+                    self.blocks_sent += 1
+                    sess["next"] += 1
+                    sess["credit"] -= 1
+                    await writer.drain()
+                    continue
+            await asyncio.sleep(0.05)  # wait for the next block
+
     async def _ship_loop(self, reader, writer):
+        sess = {"next": 0, "end": 0, "credit": 0, "wake": asyncio.Event()}
+        streamer = asyncio.ensure_future(self._stream_blocks(writer, sess))
+        try:
+            await self._ship_loop2(reader, writer, sess)
+        finally:
+            streamer.cancel()
+
+    async def _ship_loop2(self, reader, writer, sess):
         msg, mop = bytearray(), None
         for _ in range(10 ** 9):
             fin, op, payload = await ws_read_frame(reader)
@@ -494,7 +778,32 @@ class Node:
             m, mop = bytes(msg), None
             msg = bytearray()
             if m == b"\x00":
-                writer.write(ws_frame(status_result(), 2))
+                self.ship_log.append(("status", None))
+                writer.write(ws_frame(self._status_reply(), 2))
+            elif m[:1] == b"\x01":  # get_blocks_request_v0
+                start, end, credit = parse_blocks_request(m)
+                self.ship_log.append(("blocks", (start, end, credit)))
+                sess.update(next=start, end=end, credit=credit)
+                nb = self.ctl()["no_blocks"]
+                if credit > 0 and nb == "empty":  # answers, but never with a block
+                    writer.write(ws_frame(blocks_result(self.head()), 2))
+                    sess["credit"] = 0
+                elif credit > 0 and not nb:
+                    # answered at once: with this_block when start is already there, else without
+                    h = self.head()
+                    if start <= h and start < end:
+                        writer.write(ws_frame(blocks_result(h, start), 2))
+                        sess["next"] = start + 1
+                    else:
+                        writer.write(ws_frame(blocks_result(h), 2))
+                    sess["credit"] -= 1
+                    self.blocks_sent += 1
+                sess["wake"].set()
+            elif m[:1] == b"\x02" and len(m) == 5:  # get_blocks_ack_request_v0
+                n, = struct.unpack_from("<I", m, 1)
+                self.ship_log.append(("ack", n))
+                sess["credit"] += n
+                sess["wake"].set()
             elif m[:1] == b"\xf0" and len(m) >= 17:
                 n, seed = struct.unpack_from("<QQ", m, 1)
                 h = hashlib.sha256()
@@ -581,6 +890,16 @@ class Nodes:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("cannot restart %s on port %d" % (name, n.port))
+
+    def set(self, name, **kw):
+        """Change a node's test controls while it runs (see Node.CONTROLS); -> its head after the change."""
+        return self.nodes[name].set(**kw)
+
+    def reset(self, name):
+        self.nodes[name].reset()
+
+    def head(self, name):
+        return self.nodes[name].head()
 
     def ws_active(self):
         return {k: n.ws_active for k, n in self.nodes.items() if n.kind == "ship"}
