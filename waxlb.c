@@ -3172,6 +3172,7 @@ struct session {
 	struct session	*again;		/* on rt.again: run again next turn */
 	int		 on_again;
 	struct config	*cfg;		/* the config its fe/be/sv belong to */
+	struct kpipe	*preq, *prsp;	/* tunnel pipes while bytes are in flight */
 	char		*gen;		/* a generated body being sent (stats) */
 	size_t		 gen_len, gen_off;
 };
@@ -5036,6 +5037,77 @@ side_shutw(struct side *sd)
 	}
 }
 
+/*
+ * Kernel pipes for tunnels between two plain sockets: splice(2) moves the
+ * bytes socket -> pipe -> socket without copying them through user space.
+ * A pipe is held only while bytes are in flight and goes back to a
+ * bounded pool when it drains, so idle tunnels hold none.
+ */
+#define PIPE_POOL_MAX	256		/* empty pipes kept for reuse */
+#define PIPE_MAX	4096		/* pipes in use at once; then copy */
+#define PIPE_SIZE	(256 * 1024)	/* asked of the kernel per pipe */
+
+struct kpipe {
+	int		 rd, wr;
+	unsigned	 len;		/* bytes inside */
+	struct kpipe	*next;
+};
+
+static struct kpipe *pipe_pool;
+static int pipe_pooled, pipe_used, pipe_broken;
+
+static struct kpipe *
+pipe_get(void)
+{
+	struct kpipe *p = pipe_pool;
+	int fds[2];
+
+	if (p) {
+		pipe_pool = p->next;
+		pipe_pooled--;
+		pipe_used++;
+		return p;
+	}
+	if (pipe_broken || pipe_used >= PIPE_MAX)
+		return NULL;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return NULL;
+	if (fds[0] >= fdtab_size || fds[1] >= fdtab_size) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE);
+	p = malloc(sizeof(*p));
+	if (p == NULL) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	p->rd = fds[0];
+	p->wr = fds[1];
+	p->len = 0;
+	pipe_used++;
+	return p;
+}
+
+static void
+pipe_put(struct kpipe *p)
+{
+	if (p == NULL)
+		return;
+	pipe_used--;
+	if (p->len == 0 && pipe_pooled < PIPE_POOL_MAX) {
+		p->next = pipe_pool;
+		pipe_pool = p;
+		pipe_pooled++;
+		return;
+	}
+	close(p->rd);
+	close(p->wr);
+	free(p);
+}
+
 /* ==================================================================== */
 /* Proxying.                                                             */
 /* A session is the client connection and, while it is served, one    */
@@ -5294,6 +5366,12 @@ sess_free(struct session *s)
 		fd_close(s->cli.fd);
 	free(s->cli.tls);
 	free(s->gen);
+	if (s->preq)
+		s->preq->len = 1;	/* bytes lost with the session: not reusable */
+	if (s->prsp)
+		s->prsp->len = 1;
+	pipe_put(s->preq);
+	pipe_put(s->prsp);
 	buf_put(s->req);
 	buf_put(s->rsp);
 	if (s->prev)
@@ -6174,14 +6252,77 @@ do_xfer(struct session *s)
 	return progress;
 }
 
+/* One direction of a plain tunnel through a pipe.  Returns progress. */
+static int
+splice_dir(struct side *from, struct side *to, struct kpipe **pp,
+    uint64_t *count, uint64_t *count2)
+{
+	struct kpipe *p = *pp;
+	int progress = 0;
+	ssize_t n;
+
+	if ((from->fl & SF_RD) && !(from->fl & SF_EOF) && p->len < PIPE_SIZE) {
+		n = splice(from->fd, NULL, p->wr, NULL, PIPE_SIZE - p->len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			p->len += (unsigned)n;
+			*count += (uint64_t)n;
+			if (count2)
+				*count2 += (uint64_t)n;
+			progress = 1;
+		} else if (n == 0) {
+			from->fl |= SF_EOF;
+			from->fl &= ~SF_RD;
+			progress = 1;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			from->fl &= ~SF_RD;
+		} else if (errno == EINVAL || errno == ENOSYS) {
+			pipe_broken = 1;	/* no splice here: copy instead */
+		} else {
+			from->fl |= SF_ERR | SF_EOF;
+			progress = 1;
+		}
+	}
+	if (p->len && (to->fl & SF_WR) && !(to->fl & SF_ERR)) {
+		n = splice(p->rd, NULL, to->fd, NULL, p->len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			p->len -= (unsigned)n;
+			progress = 1;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			to->fl &= ~SF_WR;
+		} else if (n < 0) {
+			to->fl |= SF_ERR;
+			progress = 1;
+		}
+	}
+	if (p->len == 0) {
+		pipe_put(p);
+		*pp = NULL;
+	}
+	return progress;
+}
+
 /* S_TUNNEL: bytes both ways until both directions are closed. */
 static int
 tunnel_dir(struct session *s, struct side *from, struct side *to,
-    struct buf **bp, uint64_t *count, uint64_t *count2)
+    struct buf **bp, struct kpipe **pp, uint64_t *count, uint64_t *count2)
 {
 	unsigned bufsize = (unsigned)rt.cfg->bufsize;
 	int progress = 0, n;
 
+	/* buffered bytes first (those that came with the 101), then the
+	 * pipe for plain sockets */
+	if (buf_len(*bp) == 0 && !from->tls && !to->tls && !pipe_broken &&
+	    (*pp != NULL || ((from->fl & SF_RD) && !(from->fl & SF_EOF) &&
+	    (*pp = pipe_get()) != NULL))) {
+		progress = splice_dir(from, to, pp, count, count2);
+		if ((from->fl & SF_EOF) && *pp == NULL && !(to->fl & SF_SHUTW)) {
+			side_shutw(to);
+			progress = 1;
+		}
+		return progress;
+	}
 	if ((from->fl & SF_RD) && !(from->fl & SF_EOF)) {
 		n = fill(from, bp, bufsize, count);
 		if (n > 0) {
@@ -6208,16 +6349,17 @@ do_tunnel(struct session *s)
 {
 	int progress;
 
-	progress = tunnel_dir(s, &s->cli, &s->srv, &s->req, &s->bytes_in, NULL);
-	progress |= tunnel_dir(s, &s->srv, &s->cli, &s->rsp, &s->bytes_out,
-	    &s->sv->st->bout);
+	progress = tunnel_dir(s, &s->cli, &s->srv, &s->req, &s->preq, &s->bytes_in,
+	    &s->st->bin);
+	progress |= tunnel_dir(s, &s->srv, &s->cli, &s->rsp, &s->prsp,
+	    &s->bytes_out, &s->st->bout);
 	if ((s->cli.fl & SF_ERR) || (s->srv.fl & SF_ERR)) {
 		sess_kill(s, (s->cli.fl & SF_ERR) ? "CD" : "SD");
 		return 1;
 	}
 	if ((s->cli.fl & SF_EOF) && (s->srv.fl & SF_EOF) &&
 	    buf_len(s->req) == 0 && buf_len(s->rsp) == 0 &&
-	    !tls_pending(&s->cli)) {
+	    s->preq == NULL && s->prsp == NULL && !tls_pending(&s->cli)) {
 		sess_kill(s, NULL);
 		return 1;
 	}
@@ -6338,13 +6480,15 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 			t = tmo(s, T_SERVER);
 		break;
 	case S_TUNNEL:
-		if (!(s->cli.fl & SF_EOF) && buf_len(s->req) < bufsize)
+		if (!(s->cli.fl & SF_EOF) && buf_len(s->req) < bufsize &&
+		    (s->preq == NULL || s->preq->len < PIPE_SIZE))
 			ce |= POLLIN;
-		if (buf_len(s->rsp))
+		if (buf_len(s->rsp) || s->prsp)
 			ce |= POLLOUT;
-		if (!(s->srv.fl & SF_EOF) && buf_len(s->rsp) < bufsize)
+		if (!(s->srv.fl & SF_EOF) && buf_len(s->rsp) < bufsize &&
+		    (s->prsp == NULL || s->prsp->len < PIPE_SIZE))
 			se |= POLLIN;
-		if (buf_len(s->req))
+		if (buf_len(s->req) || s->preq)
 			se |= POLLOUT;
 		t = tmo(s, T_TUNNEL);
 		if (!t) {
