@@ -120,7 +120,7 @@ unit: test/unit test/unit-asan
 	./test/unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./test/unit-asan
 
-test: waxlb test-deps unit
+test: waxlb test-deps unit fuzz-quick
 	$(PYTHON) -m pytest -q -p no:cacheprovider test
 
 demo: waxlb test-deps
@@ -147,3 +147,71 @@ bench: waxlb test-deps $(BENCH_TOOLS)
 
 clean-bench:
 	rm -f $(BENCH_TOOLS)
+
+# ---------------------------------------------------------------- fuzzing
+# make fuzz        every libFuzzer target in fuzz/ for FUZZ_SECS seconds (default 60) each
+# make fuzz-quick  the same for FUZZ_QUICK_SECS (default 3) each; part of `make test`
+# Seeds are in fuzz/corpus/<target> (kept in the repo, read only); what libFuzzer finds goes to
+# fuzz/work/<target> and crashes to fuzz/work/crash-<target>-* (both ignored by git). A crash, leak or
+# broken invariant fails the run. FUZZ_TARGETS=request,chunk selects targets.
+FUZZ_CC      ?= clang
+FUZZ_PKGS    := clang libclang-rt-14-dev libbearssl-dev
+FUZZ_ALL     := request response chunk config acl nodeos ship ws agent pem
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SECS    ?= 60
+FUZZ_QUICK_SECS ?= 3
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(TLS_INC) -DWAXLB_NO_MAIN
+FUZZ_BINS    := $(FUZZ_ALL:%=fuzz/fuzz_%)
+FUZZ_SEL     = $(subst $(comma), ,$(FUZZ_TARGETS))
+comma := ,
+
+.PHONY: fuzz fuzz-quick fuzz-deps fuzz-build clean-fuzz
+
+fuzz-deps:
+	$(call apt_ensure,$(FUZZ_PKGS))
+
+fuzz/waxlb-fuzz.o: waxlb.c waxlb.h | fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ waxlb.c
+
+$(FUZZ_BINS): fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h fuzz/waxlb-fuzz.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< fuzz/waxlb-fuzz.o -lbearssl
+
+fuzz-build: $(FUZZ_BINS)
+
+# $(1): seconds per target
+define fuzz_run
+	@fail=""; for t in $(FUZZ_SEL); do \
+		mkdir -p fuzz/work/$$t; \
+		dict=""; [ -f fuzz/$$t.dict ] && dict="-dict=fuzz/$$t.dict"; \
+		echo "fuzz $$t: $(1)s"; \
+		ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		./fuzz/fuzz_$$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+			-print_final_stats=1 -artifact_prefix=fuzz/work/crash-$$t- $$dict \
+			fuzz/work/$$t fuzz/corpus/$$t >fuzz/work/$$t.log 2>&1 \
+			|| { fail="$$fail $$t"; tail -40 fuzz/work/$$t.log; }; \
+		grep -h '^stat::number_of_executed_units' fuzz/work/$$t.log | sed "s/^/  $$t /"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "FUZZ FAILURES:$$fail (see fuzz/work/)"; exit 1; fi
+endef
+
+fuzz: fuzz-build
+	$(call fuzz_run,$(FUZZ_SECS))
+
+fuzz-quick: fuzz-build
+	$(call fuzz_run,$(FUZZ_QUICK_SECS))
+
+clean-fuzz:
+	rm -rf fuzz/work fuzz/waxlb-fuzz.o $(FUZZ_BINS)
+
+# ---------------------------------------------------------------- sanitizer build of the whole program
+# ./waxlb-asan: glibc, ASan+UBSan (gitignored via /waxlb-*). test/test_asan.py runs part of the
+# integration suite on it; `make test-asan` runs just that.
+.PHONY: test-asan
+
+waxlb-asan: waxlb.c waxlb.h | deps
+	$(CC_HOST) -O1 -g -fno-omit-frame-pointer $(WARN) -fsanitize=address,undefined \
+		-fno-sanitize-recover=all $(TLS_INC) -o $@ waxlb.c -lbearssl
+
+test-asan: waxlb-asan test-deps
+	$(PYTHON) -m pytest -q -p no:cacheprovider test/test_asan.py

@@ -65,7 +65,7 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int stderr_closed;		/* daemon mode */
+static int stderr_closed;		/* daemon mode, or stderr is /dev/null */
 
 /* Request lines for stderr are gathered and written once per loop turn:
  * one write(2) for many requests instead of one each. */
@@ -10500,6 +10500,28 @@ log_request(struct proxy *fe, const char *line)
 		logbuf_add(line);
 }
 
+/* Nothing reads a stderr that is /dev/null: request lines meant only for
+ * it are not even formatted. */
+static void
+stderr_check(void)
+{
+	struct stat a, b;
+
+	if (fstat(2, &a) == 0 && stat("/dev/null", &b) == 0 &&
+	    S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev)
+		stderr_closed = 1;
+}
+
+/* Whether a request line would go anywhere at all. */
+static int
+log_wanted(const struct proxy *fe)
+{
+	return fe->logs || (fe->log_global && global_logs) || !stderr_closed;
+}
+
+static char date_str[64];
+static time_t date_sec = -1;
+
 static void
 sess_log(struct session *s)
 {
@@ -10515,12 +10537,19 @@ sess_log(struct session *s)
 	if (s->fl & SS_LOGGED)
 		return;
 	s->fl |= SS_LOGGED;
+	if (!log_wanted(s->fe))
+		return;
 	if (((s->fe->options | (s->be ? s->be->options : 0)) & OPT_DONTLOGNULL) &&
 	    s->bytes_in == 0 && s->nreq <= 1 && !(s->fl & SS_NOT_FIRST))
 		return;
 	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	if (tv.tv_sec != date_sec) {
+		/* one localtime per second, not per request */
+		localtime_r(&tv.tv_sec, &tm);
+		strftime(date_str, sizeof(date_str), "%d/%b/%Y:%H:%M:%S", &tm);
+		date_sec = tv.tv_sec;
+	}
+	memcpy(date, date_str, sizeof(date_str));
 	addr_str(&s->src, src, sizeof(src), 1);
 	tr = s->t_req >= 0 ? s->t_req - s->t_start : -1;
 	tw = s->t_conn >= 0 || s->t_queue >= 0 ? s->t_qdur : -1;
@@ -12140,6 +12169,7 @@ waxlb_main(int argc, char **argv)
 	if (pidfile == NULL)
 		pidfile = cfg->pidfile;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	stderr_check();
 	if (runtime_init(cfg) < 0)
 		return 1;
 	if (drop_privileges(cfg) < 0)
