@@ -12185,6 +12185,10 @@ waxlb_main(int argc, char **argv)
 	while (rt.sessions)
 		sess_free(rt.sessions);
 	logbuf_flush();
+	/* a pidfile left behind would name a process that is gone (inside a
+	 * chroot the path no longer resolves; the init script copes) */
+	if (pidfile && cfg->chroot == NULL)
+		unlink(pidfile);
 	free(files);
 	return rc;
 }
