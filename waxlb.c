@@ -12187,7 +12187,7 @@ waxlb_main(int argc, char **argv)
 	logbuf_flush();
 	/* a pidfile left behind would name a process that is gone (inside a
 	 * chroot the path no longer resolves; the init script copes) */
-	if (pidfile && cfg->chroot == NULL)
+	if (pidfile && rt.cfg->chroot == NULL)
 		unlink(pidfile);
 	free(files);
 	return rc;
