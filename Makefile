@@ -20,7 +20,7 @@ LDFLAGS  ?= -static -s -Wl,--gc-sections -Wl,-z,noseparate-code
 BUILD_PKGS := musl-tools libbearssl-dev
 TLS_INC  := -I/usr/include/bearssl
 BEARSSL_A := /usr/lib/x86_64-linux-gnu/libbearssl.a
-TEST_PKGS  := python3-pytest python3-websockets haproxy curl socat wrk openssl
+TEST_PKGS  := python3-pytest python3-websockets haproxy curl socat wrk openssl busybox chromium
 
 .PHONY: all deps test-deps unit test demo clean
 

@@ -11236,7 +11236,8 @@ admin_conn_event(void *obj, int fd, short revents)
 	if (a->out.len == 0) {
 		char *nl;
 
-		r = recv(fd, a->in + a->inlen, sizeof(a->in) - 1 - a->inlen, 0);
+		/* one byte always stays free for the terminating NUL */
+		r = recv(fd, a->in + a->inlen, sizeof(a->in) - 2 - a->inlen, 0);
 		if (r > 0)
 			a->inlen += (unsigned)r;
 		else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -11249,7 +11250,7 @@ admin_conn_event(void *obj, int fd, short revents)
 			return;
 		a->in[a->inlen] = 0;
 		nl = strchr(a->in, '\n');
-		if (nl == NULL && a->inlen < sizeof(a->in) - 1)
+		if (nl == NULL && a->inlen < sizeof(a->in) - 2)
 			return;
 		if (nl)
 			*nl = 0;
