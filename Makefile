@@ -215,3 +215,9 @@ waxlb-asan: waxlb.c waxlb.h | deps
 
 test-asan: waxlb-asan test-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider test/test_asan.py
+
+.PHONY: clean-asan
+clean-asan:
+	rm -f waxlb-asan
+
+clean: clean-fuzz clean-asan

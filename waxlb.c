@@ -39,6 +39,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/uio.h>
@@ -1301,7 +1302,8 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 		    strcmp(k, "pool-purge-delay") == 0 || strcmp(k, "sni") == 0 ||
 		    strcmp(k, "check-sni") == 0 || strcmp(k, "alpn") == 0 ||
 		    strcmp(k, "proto") == 0 ||
-		    strcmp(k, "resolve-prefer") == 0 || strcmp(k, "max-reuse") == 0) {
+		    strcmp(k, "resolve-prefer") == 0 || strcmp(k, "max-reuse") == 0 ||
+		    strcmp(k, "redir") == 0) {
 			if (val == NULL) {
 				cfg_err(p, "server option '%s' expects a value", k);
 				return -1;
@@ -1312,7 +1314,7 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 		}
 		if (strcmp(k, "tfo") == 0 || strcmp(k, "no-tfo") == 0 ||
 		    strcmp(k, "check-send-proxy") == 0 || strcmp(k, "non-stick") == 0 ||
-		    strcmp(k, "allow-0rtt") == 0 || strcmp(k, "redir") == 0) {
+		    strcmp(k, "allow-0rtt") == 0) {
 			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
 			continue;
 		}
@@ -2338,6 +2340,19 @@ parse_proxy_kw(struct cfgp *p, struct proxy *px, char **args, int n)
 		}
 		if (cond_opt(p, px, args + k, n - k, &r->cond) < 0)
 			return;
+		if (r->act == HR_SET_HDR || r->act == HR_ADD_HDR || r->act == HR_DEL_HDR) {
+			struct hreq_rule *o;
+			int nh = 1;
+
+			for (o = px->hreq; o; o = o->next)
+				nh += o->act == HR_SET_HDR || o->act == HR_ADD_HDR ||
+				    o->act == HR_DEL_HDR;
+			if (nh > HDR_ACTIONS_MAX) {
+				cfg_err(p, "more than %d header rules in '%s'",
+				    HDR_ACTIONS_MAX, px->name);
+				return;
+			}
+		}
 		for (tail = &px->hreq; *tail; tail = &(*tail)->next)
 			;
 		*tail = r;
@@ -3805,7 +3820,8 @@ http_parse_response(const char *buf, size_t len, struct http_msg *m)
 
 /* Chunked framing states. */
 enum { CK_SIZE0, CK_SIZE, CK_SIZE_WS, CK_EXT, CK_SIZE_LF, CK_DATA,
-	CK_DATA_CR, CK_DATA_LF, CK_TRL0, CK_TRL, CK_TRL_LF, CK_END_LF, CK_DONE };
+	CK_DATA_CR, CK_DATA_LF, CK_TRL0, CK_TRL_NAME, CK_TRL, CK_TRL_LF,
+	CK_END_LF, CK_DONE };
 
 long
 chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
@@ -3837,25 +3853,20 @@ chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
 				d->state = CK_EXT;
 			else if (c == '\r')
 				d->state = CK_SIZE_LF;
-			else if (c == '\n')
-				goto size_done;
 			else
-				return -1;
+				return -1;	/* a bare LF too: framing is CRLF only */
 			break;
 		case CK_EXT:
 			if (++d->line > CHUNK_LINE_MAX)
 				return -1;
 			if (c == '\r')
 				d->state = CK_SIZE_LF;
-			else if (c == '\n')
-				goto size_done;
 			else if (!IS_VCHAR(c))
 				return -1;
 			break;
 		case CK_SIZE_LF:
 			if (c != '\n')
 				return -1;
-		size_done:
 			d->digits = 0;
 			d->line = 0;
 			d->state = d->left ? CK_DATA : CK_TRL0;
@@ -3872,12 +3883,9 @@ chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
 			continue;
 		}
 		case CK_DATA_CR:
-			if (c == '\r')
-				d->state = CK_DATA_LF;
-			else if (c == '\n')
-				d->state = CK_SIZE0;
-			else
+			if (c != '\r')
 				return -1;
+			d->state = CK_DATA_LF;
 			break;
 		case CK_DATA_LF:
 			if (c != '\n')
@@ -3889,19 +3897,23 @@ chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
 				d->state = CK_END_LF;
 				break;
 			}
-			if (c == '\n') {
-				d->state = CK_DONE;
-				break;
-			}
-			d->state = CK_TRL;
+			if (!IS_TCHAR(c))
+				return -1;	/* a trailer is "name: value" */
+			d->state = CK_TRL_NAME;
 			/* FALLTHROUGH */
+		case CK_TRL_NAME:
+			if (++d->trailers > TRAILER_MAX)
+				return -1;
+			if (c == ':')
+				d->state = CK_TRL;
+			else if (!IS_TCHAR(c))
+				return -1;
+			break;
 		case CK_TRL:
 			if (++d->trailers > TRAILER_MAX)
 				return -1;
 			if (c == '\r')
 				d->state = CK_TRL_LF;
-			else if (c == '\n')
-				d->state = CK_TRL0;
 			else if (!IS_VCHAR(c))
 				return -1;
 			break;
@@ -5427,7 +5439,7 @@ sess_connect(struct session *s)
 struct route {
 	int			 deny;		/* status, or 0 */
 	const struct hreq_rule	*redirect;
-	const struct hreq_rule	*hdr[16];	/* header actions, in order */
+	const struct hreq_rule	*hdr[HDR_ACTIONS_MAX]; /* header actions, in order */
 	int			 nhdr;
 };
 
@@ -5687,7 +5699,7 @@ hreq_eval(const struct hreq_rule *hr, const struct req_ctx *ctx,
 			ro->redirect = hr;
 			return 1;
 		default:
-			if (ro->nhdr < 16)
+			if (ro->nhdr < HDR_ACTIONS_MAX)	/* bounded at load */
 				ro->hdr[ro->nhdr++] = hr;
 		}
 	}
@@ -5863,7 +5875,10 @@ do_req(struct session *s)
 	} else
 		s->req_state = RQ_DONE;
 
-	{
+	be = route_request(s, m, &ro);
+	if (!ro.deny && !ro.redirect) {
+		/* the status page and the metrics come after the http-request
+		 * rules, so that those can deny them */
 		struct sbuf body = { NULL, 0, 0 };
 		const char *ctype = NULL;
 		int status = 0;
@@ -5880,7 +5895,6 @@ do_req(struct session *s)
 		}
 		free(body.p);
 	}
-	be = route_request(s, m, &ro);
 	if (s->fe->http_mode == HTTP_CLO)
 		s->fl &= ~SS_CLI_KA;
 	if (be)
@@ -5935,7 +5949,7 @@ tcp:
 	/* tcp mode: route on layer-4 facts only, then tunnel */
 	s->fl |= SS_TCP;
 	{
-		struct req_ctx ctx = { NULL, &s->src, 0 };
+		struct req_ctx ctx = { NULL, &s->src, s->cli.tls != NULL };
 		struct switch_rule *rl;
 
 		be = s->fe->default_be;
@@ -6145,6 +6159,7 @@ do_xfer(struct session *s)
 		n = drain(&s->srv, s->req, s->req_fwd);
 		if (n > 0) {
 			s->req_fwd -= (unsigned)n;
+			s->st->bin += (uint64_t)n;
 			progress = 1;
 		} else if (n == -2 && s->rsp_state == RS_HEAD &&
 		    !(s->fl & SS_RSP_STARTED)) {
@@ -7881,6 +7896,8 @@ tls_new(const struct tls_conf *tc, struct session *s)
 	return t;
 }
 
+static void log_request(struct proxy *fe, const char *line);
+
 static void
 tls_log_error(struct side *sd, int err)
 {
@@ -7891,8 +7908,13 @@ tls_log_error(struct side *sd, int err)
 		return;
 	t->logged = 1;
 	addr_str(&t->sess->src, src, sizeof(src), 1);
-	fprintf(stderr, "%s %s: TLS error: %s\n", src, t->sess->fe->name,
-	    tls_err_name(err));
+	{
+		char line[256];
+
+		snprintf(line, sizeof(line), "%s %s: TLS error: %s", src,
+		    t->sess->fe->name, tls_err_name(err));
+		log_request(t->sess->fe, line);
+	}
 }
 
 /* Derive the side's readiness from the engine. */
@@ -10326,15 +10348,19 @@ chk_request(struct check *c, char *out, size_t cap)
 	addr_str(&s->chk_addr, host, sizeof(host), 1);
 	switch (cf->kind) {
 	case CHK_HTTP:
-		n = snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%s\r\n%s", cf->meth, cf->uri,
-		    cf->ver, strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
-		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? "Host: " : "",
-		    strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
-		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? host : "",
-		    strcmp(cf->ver, "HTTP/1.1") == 0 && (cf->hdrs == NULL ||
-		    strncasecmp(cf->hdrs, "host:", 5) != 0) ? "\r\n" : "",
-		    cf->hdrs ? cf->hdrs : "", "Connection: close\r\n",
-		    cf->body ? cf->body : "");
+	{
+		int want_host = strcmp(cf->ver, "HTTP/1.1") == 0 &&
+		    (cf->hdrs == NULL || strcasestr(cf->hdrs, "host:") == NULL);
+		char clen[48] = "";
+
+		if (cf->body)
+			snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n",
+			    strlen(cf->body));
+		n = snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%sConnection: close\r\n"
+		    "\r\n%s", cf->meth, cf->uri, cf->ver, want_host ? "Host: " : "",
+		    want_host ? host : "", want_host ? "\r\n" : "",
+		    cf->hdrs ? cf->hdrs : "", clen, cf->body ? cf->body : "");
+	}
 		break;
 	case CHK_NODEOS:
 		n = snprintf(out, cap, "GET /v1/chain/get_info HTTP/1.1\r\nHost: %s\r\n"
@@ -10634,16 +10660,45 @@ check_status_code(const struct server *s)
 	return s->st->up && s->st->health >= s->rise ? "L7OK" : "L7RSP";
 }
 
-#define STAT_HDR "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq," \
-	"dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown," \
-	"lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate," \
-	"rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx," \
-	"hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate," \
-	"req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp," \
-	"comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime," \
-	"agent_status,agent_code,agent_duration,check_desc,agent_desc," \
-	"check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health," \
-	"addr,cookie,mode,algo,\n"
+/* HAProxy's "show stat" columns, in its order, up to those waxlb fills. */
+static const char *const stat_cols[] = {
+	"pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot",
+	"bin", "bout", "dreq", "dresp", "ereq", "econ", "eresp", "wretr",
+	"wredis", "status", "weight", "act", "bck", "chkfail", "chkdown",
+	"lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle",
+	"lbtot", "tracked", "type", "rate", "rate_lim", "rate_max",
+	"check_status", "check_code", "check_duration", "hrsp_1xx", "hrsp_2xx",
+	"hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "hanafail",
+	"req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt",
+	"comp_in", "comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk",
+	"last_agt", "qtime", "ctime", "rtime", "ttime", "agent_status",
+	"agent_code", "agent_duration", "check_desc", "agent_desc",
+	"check_rise", "check_fall", "check_health", "agent_rise", "agent_fall",
+	"agent_health", "addr", "cookie", "mode", "algo", NULL
+};
+#define STAT_NCOLS	(sizeof(stat_cols) / sizeof(stat_cols[0]) - 1)
+
+/* One CSV row: values by column name; a missing one stays empty, so
+ * every row has exactly the header's fields. */
+struct stat_row {
+	char		 v[STAT_NCOLS][200];
+};
+
+static void
+stat_set(struct stat_row *r, const char *col, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	for (i = 0; i < STAT_NCOLS; i++)
+		if (strcmp(stat_cols[i], col) == 0)
+			break;
+	if (i == STAT_NCOLS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->v[i], sizeof(r->v[i]), fmt, ap);
+	va_end(ap);
+}
 
 /* A CSV field must not carry the separator. */
 static void
@@ -10654,14 +10709,32 @@ csv_clean(char *s)
 			*s = ' ';
 }
 
+static void
+stat_emit(struct sbuf *b, struct stat_row *r)
+{
+	size_t i;
+
+	for (i = 0; i < STAT_NCOLS; i++) {
+		csv_clean(r->v[i]);
+		sb_printf(b, "%s,", r->v[i]);
+	}
+	sb_printf(b, "\n");
+	memset(r, 0, sizeof(*r));
+}
+
 /* HAProxy's "show stat" CSV, for the columns waxlb fills. */
 static void
 render_csv(struct sbuf *b)
 {
+	struct stat_row *r = xcalloc(1, sizeof(*r));
 	struct proxy *px;
+	size_t i;
 	int iid = 0;
 
-	sb_printf(b, "%s", STAT_HDR);
+	sb_printf(b, "# ");
+	for (i = 0; i < STAT_NCOLS; i++)
+		sb_printf(b, "%s,", stat_cols[i]);
+	sb_printf(b, "\n");
 	for (px = rt.cfg->proxies; px; px = px->next) {
 		struct server *s;
 		int act, bck, sid = 0, cur = 0, smax = 0;
@@ -10672,21 +10745,27 @@ render_csv(struct sbuf *b)
 		if (px->cap & CAP_FE) {
 			struct fe_state *f = fe_state(px);
 
-			sb_printf(b, "%s,FRONTEND,,,%d,,%d,%llu,,,0,0,0,,,,,OPEN,,,,,,,,,"
-			    "%d,%d,0,,,,0,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,%s,,\n",
-			    px->name, f->cur, px->maxconn ? px->maxconn : rt.cfg->maxconn,
-			    (unsigned long long)f->tot, (int)getpid(), iid, mode);
+			stat_set(r, "pxname", "%s", px->name);
+			stat_set(r, "svname", "FRONTEND");
+			stat_set(r, "scur", "%d", f->cur);
+			stat_set(r, "slim", "%d", px->maxconn ? px->maxconn :
+			    rt.cfg->maxconn);
+			stat_set(r, "stot", "%llu", (unsigned long long)f->tot);
+			stat_set(r, "status", "OPEN");
+			stat_set(r, "pid", "%d", (int)getpid());
+			stat_set(r, "iid", "%d", iid);
+			stat_set(r, "sid", "0");
+			stat_set(r, "type", "0");
+			stat_set(r, "mode", "%s", mode);
+			stat_emit(b, r);
 		}
 		if (!(px->cap & CAP_BE))
 			continue;
 		srv_count(px, &act, &bck);
 		for (s = px->srv; s; s = s->next) {
 			const struct srv_state *st = s->st;
-			char desc[200];
 
 			sid++;
-			snprintf(desc, sizeof(desc), "%s", st->reason);
-			csv_clean(desc);
 			cur += st->cur;
 			smax += st->smax;
 			stot += st->stot;
@@ -10694,31 +10773,74 @@ render_csv(struct sbuf *b)
 			bout += st->bout;
 			econ += st->econ;
 			eresp += st->eresp;
-			sb_printf(b, "%s,%s,0,0,%d,%d,%s%d,%llu,%llu,%llu,,0,,%llu,%llu,0,0,"
-			    "%s,%d,%d,%d,%u,,%lld,,,%d,%d,%d,,%llu,,2,,,,%s,,%d,"
-			    ",,,,,,0,,,,,,,,,,,,,,,,,,,,,\"%s\",,%d,%d,%d,,,,%s,%s,%s,,\n",
-			    px->name, s->name, st->cur, st->smax, s->maxconn ? "" : "",
-			    s->maxconn, (unsigned long long)st->stot,
-			    (unsigned long long)st->bin, (unsigned long long)st->bout,
-			    (unsigned long long)st->econ, (unsigned long long)st->eresp,
-			    srv_status_str(s), s->eweight / BE_WEIGHT_SCALE, !s->backup,
-			    s->backup, st->chkfail,
-			    (long long)(now_ms - st->last_change) / 1000, (int)getpid(),
-			    iid, sid, (unsigned long long)st->lbtot, check_status_code(s),
-			    st->check_ms, desc, s->rise, s->fall, st->health, s->addr_text,
-			    s->cookie ? s->cookie : "", mode);
+			stat_set(r, "pxname", "%s", px->name);
+			stat_set(r, "svname", "%s", s->name);
+			stat_set(r, "qcur", "0");
+			stat_set(r, "qmax", "0");
+			stat_set(r, "scur", "%d", st->cur);
+			stat_set(r, "smax", "%d", st->smax);
+			if (s->maxconn)
+				stat_set(r, "slim", "%d", s->maxconn);
+			stat_set(r, "stot", "%llu", (unsigned long long)st->stot);
+			stat_set(r, "bin", "%llu", (unsigned long long)st->bin);
+			stat_set(r, "bout", "%llu", (unsigned long long)st->bout);
+			stat_set(r, "econ", "%llu", (unsigned long long)st->econ);
+			stat_set(r, "eresp", "%llu", (unsigned long long)st->eresp);
+			stat_set(r, "wretr", "0");
+			stat_set(r, "wredis", "0");
+			stat_set(r, "status", "%s", srv_status_str(s));
+			stat_set(r, "weight", "%d", s->eweight / BE_WEIGHT_SCALE);
+			stat_set(r, "act", "%d", !s->backup);
+			stat_set(r, "bck", "%d", s->backup);
+			if (s->check) {
+				stat_set(r, "chkfail", "%u", st->chkfail);
+				stat_set(r, "check_status", "%s", check_status_code(s));
+				stat_set(r, "check_duration", "%d", st->check_ms);
+				stat_set(r, "check_desc", "%s", st->reason);
+				stat_set(r, "check_rise", "%d", s->rise);
+				stat_set(r, "check_fall", "%d", s->fall);
+				stat_set(r, "check_health", "%d", st->health);
+			}
+			stat_set(r, "lastchg", "%lld",
+			    (long long)(now_ms - st->last_change) / 1000);
+			stat_set(r, "pid", "%d", (int)getpid());
+			stat_set(r, "iid", "%d", iid);
+			stat_set(r, "sid", "%d", sid);
+			stat_set(r, "lbtot", "%llu", (unsigned long long)st->lbtot);
+			stat_set(r, "type", "2");
+			if (s->agent)
+				stat_set(r, "agent_desc", "%s", st->agent_desc);
+			stat_set(r, "addr", "%s", s->addr_text);
+			stat_set(r, "cookie", "%s", s->cookie ? s->cookie : "");
+			stat_set(r, "mode", "%s", mode);
+			stat_emit(b, r);
 		}
-		sb_printf(b, "%s,BACKEND,%d,%d,%d,%d,,%llu,%llu,%llu,0,0,,%llu,%llu,0,0,"
-		    "%s,%d,%d,%d,,,,,,%d,%d,0,,,,1,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
-		    "%s,%s,\n", px->name, px->queue ? px->queue->len : 0,
-		    px->queue ? px->queue->max : 0, cur, smax,
-		    (unsigned long long)stot, (unsigned long long)bin,
-		    (unsigned long long)bout, (unsigned long long)econ,
-		    (unsigned long long)eresp, act + bck ? "UP" : "DOWN",
-		    (px->tot_wact + px->tot_wbck) / BE_WEIGHT_SCALE, act, bck,
-		    (int)getpid(), iid, mode, px->lb == LB_RR ? "roundrobin" :
+		stat_set(r, "pxname", "%s", px->name);
+		stat_set(r, "svname", "BACKEND");
+		stat_set(r, "qcur", "%d", px->queue ? px->queue->len : 0);
+		stat_set(r, "qmax", "%d", px->queue ? px->queue->max : 0);
+		stat_set(r, "scur", "%d", cur);
+		stat_set(r, "smax", "%d", smax);
+		stat_set(r, "stot", "%llu", (unsigned long long)stot);
+		stat_set(r, "bin", "%llu", (unsigned long long)bin);
+		stat_set(r, "bout", "%llu", (unsigned long long)bout);
+		stat_set(r, "econ", "%llu", (unsigned long long)econ);
+		stat_set(r, "eresp", "%llu", (unsigned long long)eresp);
+		stat_set(r, "status", "%s", act + bck ? "UP" : "DOWN");
+		stat_set(r, "weight", "%d", (px->tot_wact + px->tot_wbck) /
+		    BE_WEIGHT_SCALE);
+		stat_set(r, "act", "%d", act);
+		stat_set(r, "bck", "%d", bck);
+		stat_set(r, "pid", "%d", (int)getpid());
+		stat_set(r, "iid", "%d", iid);
+		stat_set(r, "sid", "0");
+		stat_set(r, "type", "1");
+		stat_set(r, "mode", "%s", mode);
+		stat_set(r, "algo", "%s", px->lb == LB_RR ? "roundrobin" :
 		    px->lb == LB_LEASTCONN ? "leastconn" : "first");
+		stat_emit(b, r);
 	}
+	free(r);
 }
 
 static void
@@ -11014,6 +11136,11 @@ render_html(struct sbuf *b, const struct proxy *fe)
 			    (unsigned long long)st->stot, (unsigned long long)st->bin,
 			    (unsigned long long)st->bout);
 			html_escape(b, s->check ? st->reason : "no check");
+			if (s->agent && st->agent_desc[0]) {
+				sb_printf(b, " (agent: ");
+				html_escape(b, st->agent_desc);
+				sb_printf(b, ")");
+			}
 			sb_printf(b, "</td><td>%d</td>", st->check_ms);
 			if (st->chain_seen_ms)
 				sb_printf(b, "<td class=\"head\">%llu</td><td class=\"lag\">%lld</td>",
@@ -11196,7 +11323,14 @@ admin_exec(struct admin_conn *a, char *line)
 		NEED_ADMIN();
 		if ((s = find_server(w[2], o)) == NULL)
 			return;
+		was = srv_opstate(s);
 		s->st->checks_off = w[0][0] == 'd';
+		if (s->st->checks_off) {
+			/* HAProxy: unchecked, hence UP unless an agent says no */
+			s->st->up = 1;
+			s->st->health = s->rise + s->fall - 1;
+			admin_apply(s, was, "health checks disabled");
+		}
 		sb_printf(o, "\n");
 	} else if (IS(0, "quit")) {
 		;
@@ -11721,6 +11855,9 @@ reload(void)
 		nc->bufsize = oc->bufsize;
 		nc->maxrewrite = oc->maxrewrite;
 	}
+	if (nc->ssl_cachesize != oc->ssl_cachesize)
+		log_warn("tune.ssl.cachesize changes need a restart; keeping %d.",
+		    oc->ssl_cachesize);
 	if (listeners_open(nc, &nl) < 0) {
 		/* undo: new sockets closed, kept ones handed back */
 		for (l = nl; l; l = nx) {
@@ -11781,11 +11918,36 @@ reload(void)
 		}
 	}
 	checks_free();
-	admin_close_listeners();
 	rt.cfg = nc;
 	global_logs = nc->logs;
-	for (sc = nc->stats_socks; sc; sc = sc->next)
-		admin_open(sc);
+	/* runtime API sockets: kept by path (privileges may be dropped, the
+	 * directory may not be writable any more), new ones opened, removed
+	 * ones closed */
+	{
+		struct admin_listener *al, **ap = &admin_listeners;
+
+		while ((al = *ap) != NULL) {
+			for (sc = nc->stats_socks; sc; sc = sc->next)
+				if (strcmp(sc->path, al->path) == 0)
+					break;
+			if (sc) {
+				al->level = sc->level;
+				ap = &al->next;
+				continue;
+			}
+			*ap = al->next;
+			fd_close(al->fd);
+			unlink(al->path);
+			free(al);
+		}
+		for (sc = nc->stats_socks; sc; sc = sc->next) {
+			for (al = admin_listeners; al; al = al->next)
+				if (strcmp(sc->path, al->path) == 0)
+					break;
+			if (al == NULL)
+				admin_open(sc);
+		}
+	}
 	checks_init(nc);
 	if (oc->refs == 0)
 		config_release(oc);
@@ -11944,8 +12106,13 @@ daemonize(const char *pidfile)
 		return -1;
 	}
 	if (pid > 0) {
-		if (pidfile && write_pidfile(pidfile, pid) < 0)
-			kill(pid, SIGTERM);
+		if (pidfile && write_pidfile(pidfile, pid) < 0) {
+			/* nothing may keep running that the pidfile does not
+			 * name: the child goes, and is gone before we exit */
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			_exit(1);
+		}
 		_exit(0);
 	}
 	setsid();
@@ -12104,18 +12271,21 @@ main_loop(void)
 int
 waxlb_main(int argc, char **argv)
 {
-	const char **files, *pidfile = NULL;
+	const char *files[64], *pidfile = NULL;
 	struct config *cfg;
 	int nfiles = 0, check_only = 0, daemon_opt = 0, i, rc;
 
-	files = xcalloc((size_t)argc + 1, sizeof(*files));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-f") == 0 && i + 1 < argc)
-			files[nfiles++] = argv[++i];
-		else if (strncmp(a, "-f", 2) == 0 && a[2])
-			files[nfiles++] = a + 2;
+		if ((strcmp(a, "-f") == 0 && i + 1 < argc) ||
+		    (strncmp(a, "-f", 2) == 0 && a[2])) {
+			if (nfiles == 64) {
+				fprintf(stderr, "waxlb: at most 64 configuration files\n");
+				return 1;
+			}
+			files[nfiles++] = a[2] ? a + 2 : argv[++i];
+		}
 		else if (strcmp(a, "-p") == 0 && i + 1 < argc)
 			pidfile = argv[++i];
 		else if (strcmp(a, "-c") == 0)
@@ -12156,7 +12326,6 @@ waxlb_main(int argc, char **argv)
 	if (check_only) {
 		printf("Configuration file is valid\n");
 		config_free(cfg);
-		free(files);
 		return 0;
 	}
 	/* kept for reloads: absolute paths survive a chdir */
@@ -12173,12 +12342,14 @@ waxlb_main(int argc, char **argv)
 	stderr_check();
 	if (runtime_init(cfg) < 0)
 		return 1;
-	if (drop_privileges(cfg) < 0)
-		return 1;
+	/* the pidfile is written while still root, as HAProxy does; then
+	 * chroot and the unprivileged user */
 	if (daemon_opt || cfg->daemon) {
 		if (daemonize(pidfile) < 0)
 			return 1;
 	} else if (pidfile && write_pidfile(pidfile, getpid()) < 0)
+		return 1;
+	if (drop_privileges(cfg) < 0)
 		return 1;
 	log_notice("waxlb %s started (pid %d, maxconn %d).", WAXLB_VERSION,
 	    (int)getpid(), cfg->maxconn);
@@ -12190,7 +12361,6 @@ waxlb_main(int argc, char **argv)
 	 * chroot the path no longer resolves; the init script copes) */
 	if (pidfile && rt.cfg->chroot == NULL)
 		unlink(pidfile);
-	free(files);
 	return rc;
 }
 #ifndef WAXLB_NO_MAIN

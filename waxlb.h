@@ -29,6 +29,7 @@
 #define MAXCONN_DEFAULT		4096	/* global maxconn when unset */
 #define CHUNK_LINE_MAX		4096	/* chunk-size line incl. extensions */
 #define TRAILER_MAX		16384	/* all trailer lines of one message */
+#define HDR_ACTIONS_MAX		32	/* set/add/del-header rules per proxy */
 
 /* ------------------------------------------------------------------ */
 /* Time values                                                          */

@@ -698,13 +698,15 @@ test_chunked(void)
 		{ __LINE__, wiki, 1, "GET /next HTTP/1.1\r\n\r\n" },
 		{ __LINE__, wiki, 1, "" },
 		{ __LINE__, "0\r\n\r\n", 1, "X" },
-		{ __LINE__, "0\n\n", 1, "X" },
-		{ __LINE__, "3\nabc\n0\n\n", 1, "" },
+		{ __LINE__, "0\n\n", 0, "X" },		/* framing is CRLF only */
+		{ __LINE__, "3\nabc\n0\n\n", 0, "" },
 		{ __LINE__, "4;name=value\r\nWiki\r\n0;last\r\n\r\n", 1, "zz" },
 		{ __LINE__, "4 ;a=\"b c\"\r\nWiki\r\n0\r\n\r\n", 1, "" },
 		{ __LINE__, "4  \r\nWiki\r\n0\r\n\r\n", 1, "" },
 		{ __LINE__, "0\r\nX-Trailer: v\r\nX-Other: w\r\n\r\n", 1, "NEXT" },
-		{ __LINE__, "2\r\nab\r\n0\r\nChecksum: 1\n\n", 1, "" },
+		{ __LINE__, "2\r\nab\r\n0\r\nChecksum: 1\n\n", 0, "" },
+		{ __LINE__, "0\r\nnot a field\r\n\r\n", 0, "" },
+		{ __LINE__, "0\r\n: empty name\r\n\r\n", 0, "" },
 		{ __LINE__, "A\r\n0123456789\r\n0\r\n\r\n", 1, "" },
 		{ __LINE__, "a\r\n0123456789\r\nF6\r\n"
 		  "0123456789012345678901234567890123456789012345678901234567890123456789"
