@@ -11269,7 +11269,11 @@ admin_exec(struct admin_conn *a, char *line)
 		if ((s = find_server(w[2], o)) == NULL)
 			return;
 		was = srv_opstate(s);
-		s->st->admin = w[0][0] == 'd' ? 2 : 0;
+		/* enable only leaves maintenance; a drain set apart stays */
+		if (w[0][0] == 'd')
+			s->st->admin = 2;
+		else if (s->st->admin == 2)
+			s->st->admin = 0;
 		admin_apply(s, was, w[0][0] == 'd' ? "entering maintenance" :
 		    "leaving maintenance");
 		sb_printf(o, "\n");

@@ -403,7 +403,7 @@ def test_smuggling(smuggle_env, name, data, want):
         assert w["rejected"], "%s: HAProxy rejects (%s) but waxlb forwarded: backend saw %r" % (
             name, h["status"], w["conns"])
     elif w["rejected"]:
-        STRICTER.append((name, w["status"], h["status"], "%d req" % len(h["reqs"])))
+        STRICTER.append((name, w["status"], h["status"], "%d req %s" % (len(h["reqs"]), h["errs"])))
         print("\n[stricter] %s: waxlb %s, haproxy %s" % (name, w["status"], h["status"]))
     if not w["rejected"]:
         hs = "HAProxy: %s, its backend saw %r %s" % (h["status"], [r["raw"] for r in h["reqs"]], h["errs"])
