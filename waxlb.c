@@ -1180,117 +1180,91 @@ cond_opt(struct cfgp *p, struct proxy *px, char **args, int n,
 
 /* ---- server lines ---- */
 
+/* Server options of one shape each, by table: flags, integers in a range,
+ * times, strings.  Offsets are into struct srv_defaults. */
+enum { SO_FLAG, SO_INT, SO_TIME, SO_STR };
+
+#define SD(f)	offsetof(struct srv_defaults, f)
+static const struct {
+	const char	*kw;
+	int		 kind;
+	size_t		 off;
+	long long	 lo, hi;	/* SO_FLAG: lo is the value set;
+					 * SO_TIME: lo is the minimum */
+	const char	*what;		/* "expects ..." in messages */
+} srv_opts[] = {
+	{ "check",		SO_FLAG, SD(check), 1, 0, NULL },
+	{ "no-check",		SO_FLAG, SD(check), 0, 0, NULL },
+	{ "backup",		SO_FLAG, SD(backup), 1, 0, NULL },
+	{ "no-backup",		SO_FLAG, SD(backup), 0, 0, NULL },
+	{ "disabled",		SO_FLAG, SD(disabled), 1, 0, NULL },
+	{ "enabled",		SO_FLAG, SD(disabled), 0, 0, NULL },
+	{ "agent-check",	SO_FLAG, SD(agent), 1, 0, NULL },
+	{ "no-agent-check",	SO_FLAG, SD(agent), 0, 0, NULL },
+	{ "inter",		SO_TIME, SD(inter), 1, 0, "a positive time" },
+	{ "fastinter",		SO_TIME, SD(fastinter), 1, 0, "a positive time" },
+	{ "downinter",		SO_TIME, SD(downinter), 1, 0, "a positive time" },
+	{ "agent-inter",	SO_TIME, SD(agent_inter), 1, 0, "a positive time" },
+	{ "slowstart",		SO_TIME, SD(slowstart), 0, 0, "a time" },
+	{ "rise",		SO_INT, SD(rise), 1, 1000000, "an integer >= 1" },
+	{ "fall",		SO_INT, SD(fall), 1, 1000000, "an integer >= 1" },
+	{ "weight",		SO_INT, SD(weight), 0, 256, "an integer 0..256" },
+	{ "maxconn",		SO_INT, SD(maxconn), 0, INT_MAX, "an integer" },
+	{ "port",		SO_INT, SD(chk_port), 1, 65535, "a port number" },
+	{ "agent-port",		SO_INT, SD(agent_port), 1, 65535, "a port number" },
+	{ "cookie",		SO_STR, SD(cookie), 0, 0, "a value" },
+	{ "addr",		SO_STR, SD(chk_addr), 0, 0, "an address" },
+	{ "agent-addr",		SO_STR, SD(agent_addr), 0, 0, "an address" },
+	{ "agent-send",		SO_STR, SD(agent_send), 0, 0, "a string" },
+};
+#undef SD
+
 static int
 parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 {
 	long long v;
 	unsigned t;
 	int i;
+	size_t k0;
 
 	for (i = 0; i < n; i++) {
 		const char *k = args[i];
 		const char *val = i + 1 < n ? args[i + 1] : NULL;
+		char *field;
 
-		if (strcmp(k, "check") == 0) {
-			d->check = 1;
-			continue;
-		}
-		if (strcmp(k, "no-check") == 0) {
-			d->check = 0;
-			continue;
-		}
-		if (strcmp(k, "backup") == 0) {
-			d->backup = 1;
-			continue;
-		}
-		if (strcmp(k, "no-backup") == 0) {
-			d->backup = 0;
-			continue;
-		}
-		if (strcmp(k, "disabled") == 0) {
-			d->disabled = 1;
-			continue;
-		}
-		if (strcmp(k, "enabled") == 0) {
-			d->disabled = 0;
-			continue;
-		}
-		if (strcmp(k, "inter") == 0 || strcmp(k, "fastinter") == 0 ||
-		    strcmp(k, "downinter") == 0) {
-			if (val == NULL || parse_time(val, &t) < 0 || t == 0) {
-				cfg_err(p, "'%s' expects a positive time, got '%s'",
-				    k, val ? val : "");
-				return -1;
+		for (k0 = 0; k0 < sizeof(srv_opts) / sizeof(srv_opts[0]); k0++)
+			if (strcmp(srv_opts[k0].kw, k) == 0)
+				break;
+		if (k0 < sizeof(srv_opts) / sizeof(srv_opts[0])) {
+			field = (char *)d + srv_opts[k0].off;
+			switch (srv_opts[k0].kind) {
+			case SO_FLAG:
+				*(int *)field = (int)srv_opts[k0].lo;
+				continue;
+			case SO_TIME:
+				if (val == NULL || parse_time(val, &t) < 0 ||
+				    (long long)t < srv_opts[k0].lo)
+					goto bad;
+				*(unsigned *)field = t;
+				break;
+			case SO_INT:
+				if (val == NULL || parse_int(val, srv_opts[k0].lo,
+				    srv_opts[k0].hi, &v) < 0)
+					goto bad;
+				*(int *)field = (int)v;
+				break;
+			case SO_STR:
+				if (val == NULL)
+					goto bad;
+				*(char **)field = cfg_strdup(p->c, val);
+				break;
 			}
-			if (k[0] == 'i')
-				d->inter = t;
-			else if (k[0] == 'f')
-				d->fastinter = t;
-			else
-				d->downinter = t;
 			i++;
 			continue;
-		}
-		if (strcmp(k, "rise") == 0 || strcmp(k, "fall") == 0) {
-			if (val == NULL || parse_int(val, 1, 1000000, &v) < 0) {
-				cfg_err(p, "'%s' expects an integer >= 1, got '%s'",
-				    k, val ? val : "");
-				return -1;
-			}
-			if (k[0] == 'r')
-				d->rise = (int)v;
-			else
-				d->fall = (int)v;
-			i++;
-			continue;
-		}
-		if (strcmp(k, "weight") == 0) {
-			if (val == NULL || parse_int(val, 0, 256, &v) < 0) {
-				cfg_err(p, "'weight' expects an integer 0..256, got '%s'",
-				    val ? val : "");
-				return -1;
-			}
-			d->weight = (int)v;
-			i++;
-			continue;
-		}
-		if (strcmp(k, "maxconn") == 0) {
-			if (val == NULL || parse_int(val, 0, INT_MAX, &v) < 0) {
-				cfg_err(p, "'maxconn' expects an integer, got '%s'",
-				    val ? val : "");
-				return -1;
-			}
-			d->maxconn = (int)v;
-			i++;
-			continue;
-		}
-		if (strcmp(k, "cookie") == 0) {
-			if (val == NULL) {
-				cfg_err(p, "'cookie' expects a value");
-				return -1;
-			}
-			d->cookie = cfg_strdup(p->c, val);
-			i++;
-			continue;
-		}
-		if (strcmp(k, "port") == 0) {
-			if (val == NULL || parse_int(val, 1, 65535, &v) < 0) {
-				cfg_err(p, "'port' expects a port number, got '%s'",
-				    val ? val : "");
-				return -1;
-			}
-			d->chk_port = (int)v;
-			i++;
-			continue;
-		}
-		if (strcmp(k, "addr") == 0) {
-			if (val == NULL) {
-				cfg_err(p, "'addr' expects an address");
-				return -1;
-			}
-			d->chk_addr = cfg_strdup(p->c, val);
-			i++;
-			continue;
+		bad:
+			cfg_err(p, "'%s' expects %s, got '%s'", k, srv_opts[k0].what,
+			    val ? val : "");
+			return -1;
 		}
 		/* Accepted for compatibility, without effect here: those
 		 * with a value, then flags. */
@@ -1316,48 +1290,6 @@ parse_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 		    strcmp(k, "check-send-proxy") == 0 || strcmp(k, "non-stick") == 0 ||
 		    strcmp(k, "allow-0rtt") == 0) {
 			cfg_warn(p, "server option '%s' is ignored by waxlb", k);
-			continue;
-		}
-		if (strcmp(k, "agent-check") == 0) {
-			d->agent = 1;
-			continue;
-		}
-		if (strcmp(k, "no-agent-check") == 0) {
-			d->agent = 0;
-			continue;
-		}
-		if (strcmp(k, "agent-port") == 0) {
-			if (val == NULL || parse_int(val, 1, 65535, &v) < 0) {
-				cfg_err(p, "'agent-port' expects a port number");
-				return -1;
-			}
-			d->agent_port = (int)v;
-			i++;
-			continue;
-		}
-		if (strcmp(k, "agent-addr") == 0 || strcmp(k, "agent-send") == 0) {
-			if (val == NULL) {
-				cfg_err(p, "'%s' expects a value", k);
-				return -1;
-			}
-			if (k[6] == 'a')
-				d->agent_addr = cfg_strdup(p->c, val);
-			else
-				d->agent_send = cfg_strdup(p->c, val);
-			i++;
-			continue;
-		}
-		if (strcmp(k, "agent-inter") == 0 || strcmp(k, "slowstart") == 0) {
-			if (val == NULL || parse_time(val, &t) < 0 ||
-			    (k[0] == 'a' && t == 0)) {
-				cfg_err(p, "'%s' expects a time, got '%s'", k, val ? val : "");
-				return -1;
-			}
-			if (k[0] == 'a')
-				d->agent_inter = t;
-			else
-				d->slowstart = t;
-			i++;
 			continue;
 		}
 		if (strcmp(k, "on-marked-down") == 0 || strcmp(k, "on-marked-up") == 0) {
