@@ -5510,63 +5510,61 @@ copy_reqline(struct session *s, const struct http_msg *m)
 	memcpy(o, m->minor ? " HTTP/1.1" : " HTTP/1.0", 10);
 }
 
-/* Move classified body bytes of the request into req_fwd. */
+/* Move the body bytes of the message being forwarded in <b> past *fwd,
+ * as its framing allows: a length, chunks, or everything until the
+ * server closes.  Returns 1 when some moved, 0 when none, -1 on broken
+ * framing; *done is set once the message has ended. */
+static int
+classify(struct buf *b, unsigned *fwd, int framing, int64_t *left,
+    struct chunk_dec *ck, int *done)
+{
+	unsigned avail = buf_len(b) - *fwd;
+	long n;
+
+	if (avail == 0)
+		return 0;
+	if (framing == BODY_CLOSE) {
+		n = avail;
+	} else if (framing == BODY_CLEN) {
+		n = (int64_t)avail < *left ? (long)avail : (long)*left;
+		*left -= n;
+		*done = *left == 0;
+	} else {
+		n = chunk_feed(ck, b->data + b->head + *fwd, avail);
+		if (n < 0)
+			return -1;
+		*done = chunk_done(ck);
+	}
+	*fwd += (unsigned)n;
+	return n > 0;
+}
+
 static int
 classify_req(struct session *s)
 {
-	struct buf *b = s->req;
-	unsigned avail;
-	long n;
+	int r, done = 0;
 
-	if (s->req_state != RQ_BODY || b == NULL)
+	if (s->req_state != RQ_BODY || s->req == NULL)
 		return 0;
-	avail = buf_len(b) - s->req_fwd;
-	if (avail == 0)
-		return 0;
-	if (s->req_body == BODY_CLEN) {
-		n = (int64_t)avail < s->req_left ? (long)avail : (long)s->req_left;
-		s->req_left -= n;
-		if (s->req_left == 0)
-			s->req_state = RQ_DONE;
-	} else {
-		n = chunk_feed(&s->req_ck, b->data + b->head + s->req_fwd, avail);
-		if (n < 0)
-			return -1;
-		if (chunk_done(&s->req_ck))
-			s->req_state = RQ_DONE;
-	}
-	s->req_fwd += (unsigned)n;
-	return n > 0;
+	r = classify(s->req, &s->req_fwd, s->req_body, &s->req_left,
+	    &s->req_ck, &done);
+	if (done)
+		s->req_state = RQ_DONE;
+	return r;
 }
 
 static int
 classify_rsp(struct session *s)
 {
-	struct buf *b = s->rsp;
-	unsigned avail;
-	long n;
+	int r, done = 0;
 
-	if (s->rsp_state != RS_BODY || b == NULL)
+	if (s->rsp_state != RS_BODY || s->rsp == NULL)
 		return 0;
-	avail = buf_len(b) - s->rsp_fwd;
-	if (avail == 0)
-		return 0;
-	if (s->rsp_body == BODY_CLOSE) {
-		n = avail;
-	} else if (s->rsp_body == BODY_CLEN) {
-		n = (int64_t)avail < s->rsp_left ? (long)avail : (long)s->rsp_left;
-		s->rsp_left -= n;
-		if (s->rsp_left == 0)
-			s->rsp_state = RS_DONE;
-	} else {
-		n = chunk_feed(&s->rsp_ck, b->data + b->head + s->rsp_fwd, avail);
-		if (n < 0)
-			return -1;
-		if (chunk_done(&s->rsp_ck))
-			s->rsp_state = RS_DONE;
-	}
-	s->rsp_fwd += (unsigned)n;
-	return n > 0;
+	r = classify(s->rsp, &s->rsp_fwd, s->rsp_body, &s->rsp_left,
+	    &s->rsp_ck, &done);
+	if (done)
+		s->rsp_state = RS_DONE;
+	return r;
 }
 
 /* Read from a side into a buffer, up to <limit> bytes held.  Returns as
