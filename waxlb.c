@@ -814,6 +814,31 @@ parse_cidr(const char *s, struct cidr *c)
 	return 0;
 }
 
+/* libc regcomp() can take memory exponential in stacked quantifiers
+ * ("a++++..."), which POSIX leaves undefined anyway: refuse those and
+ * overlong patterns before compiling. */
+#define REGEX_MAX_LEN	1024
+
+static int
+regex_sane(const char *re)
+{
+	size_t i, run = 0;
+
+	if (strlen(re) > REGEX_MAX_LEN)
+		return -1;
+	for (i = 0; re[i]; i++) {
+		if (re[i] == '\\' && re[i + 1]) {
+			i++;
+			run = 0;
+			continue;
+		}
+		run = strchr("*+?{", re[i]) ? run + 1 : 0;
+		if (run > 1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Fetch names, with the match method implied by HAProxy's derived names
  * (hdr_beg = hdr -m beg, and so on). */
 static const struct {
@@ -1001,7 +1026,8 @@ acl_parse_test(struct cfgp *p, char **args, int n)
 		for (k = 0; k < n; k++) {
 			struct arena_blk *b;
 
-			if (regcomp(&t->re[k], args[k], REG_EXTENDED | REG_NOSUB |
+			if (regex_sane(args[k]) < 0 ||
+			    regcomp(&t->re[k], args[k], REG_EXTENDED | REG_NOSUB |
 			    (icase ? REG_ICASE : 0)) != 0) {
 				cfg_err(p, "invalid regex '%s'", args[k]);
 				return NULL;
@@ -1826,7 +1852,8 @@ parse_http_check(struct cfgp *p, struct proxy *px, char **args, int n)
 			c->exp_kind = args[i][1] == 's' && args[i][2] == 't' &&
 			    args[i][3] == 'a' ? EXP_RSTATUS : EXP_RSTRING;
 			c->exp_re = cfg_alloc(p->c, sizeof(regex_t));
-			if (regcomp(c->exp_re, args[i + 1], REG_EXTENDED | REG_NOSUB) != 0) {
+			if (regex_sane(args[i + 1]) < 0 ||
+			    regcomp(c->exp_re, args[i + 1], REG_EXTENDED | REG_NOSUB) != 0) {
 				cfg_err(p, "http-check expect: invalid regex '%s'", args[i + 1]);
 				return;
 			}
