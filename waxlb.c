@@ -10863,6 +10863,54 @@ prom_metric(struct sbuf *b, const char *name, const char *type, const char *help
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Per-server series: one name, type, help and value each. */
+static long long sm_cur(const struct server *s) { return s->st->cur; }
+static long long sm_smax(const struct server *s) { return s->st->smax; }
+static long long sm_stot(const struct server *s) { return (long long)s->st->stot; }
+static long long sm_zero(const struct server *s) { (void)s; return 0; }
+static long long sm_bin(const struct server *s) { return (long long)s->st->bin; }
+static long long sm_bout(const struct server *s) { return (long long)s->st->bout; }
+static long long sm_econ(const struct server *s) { return (long long)s->st->econ; }
+static long long sm_eresp(const struct server *s) { return (long long)s->st->eresp; }
+static long long sm_weight(const struct server *s) { return s->eweight / BE_WEIGHT_SCALE; }
+static long long sm_chkfail(const struct server *s) { return s->st->chkfail; }
+static long long sm_chkms(const struct server *s) { return s->st->check_ms; }
+static long long sm_head(const struct server *s) { return (long long)s->st->chain_head; }
+static long long sm_lag(const struct server *s) { return s->st->lag_blocks; }
+
+static const struct srv_metric {
+	const char	*name, *type, *help;
+	long long	(*get)(const struct server *);
+	int		 ms;
+} srv_metrics[] = {
+	{ "haproxy_server_current_sessions", "gauge",
+	    "Number of current sessions.", sm_cur, 0 },
+	{ "haproxy_server_max_sessions", "gauge",
+	    "Maximum observed number of active sessions.", sm_smax, 0 },
+	{ "haproxy_server_sessions_total", "counter",
+	    "Total number of sessions.", sm_stot, 0 },
+	{ "haproxy_server_current_queue", "gauge",
+	    "Current number of queued requests.", sm_zero, 0 },
+	{ "haproxy_server_bytes_in_total", "counter",
+	    "Current total of incoming bytes.", sm_bin, 0 },
+	{ "haproxy_server_bytes_out_total", "counter",
+	    "Current total of outgoing bytes.", sm_bout, 0 },
+	{ "haproxy_server_connection_errors_total", "counter",
+	    "Total number of connection errors.", sm_econ, 0 },
+	{ "haproxy_server_response_errors_total", "counter",
+	    "Total number of response errors.", sm_eresp, 0 },
+	{ "haproxy_server_weight", "gauge", "Service weight.", sm_weight, 0 },
+	{ "haproxy_server_check_failures_total", "counter",
+	    "Total number of failed checks.", sm_chkfail, 0 },
+	{ "haproxy_server_check_duration_seconds", "gauge",
+	    "Previously run health check duration, in seconds.", sm_chkms, 1 },
+	{ "waxlb_server_chain_head", "gauge",
+	    "Head block number the last chain check read (0: none).", sm_head, 0 },
+	{ "waxlb_server_chain_lag_blocks", "gauge",
+	    "Blocks behind the reference head (SHIP) or the clock (nodeos).",
+	    sm_lag, 0 },
+};
+
 /* Prometheus text exposition with HAProxy's exporter names, plus the
  * chain metrics of waxlb's checks. */
 static void
@@ -10957,65 +11005,21 @@ render_prometheus(struct sbuf *b)
 			    "state=\"%s\"} %d\n", px->name, s->name, states[k],
 			    strcmp(cur, states[k]) == 0);
 	}
-	prom_metric(b, "haproxy_server_current_sessions", "gauge",
-	    "Number of current sessions.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_current_sessions{proxy=\"%s\","
-	    "server=\"%s\"} %d\n", px->name, s->name, s->st->cur);
-	prom_metric(b, "haproxy_server_max_sessions", "gauge",
-	    "Maximum observed number of active sessions.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_max_sessions{proxy=\"%s\","
-	    "server=\"%s\"} %d\n", px->name, s->name, s->st->smax);
-	prom_metric(b, "haproxy_server_sessions_total", "counter",
-	    "Total number of sessions.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_sessions_total{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->stot);
-	prom_metric(b, "haproxy_server_current_queue", "gauge",
-	    "Current number of queued requests.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_current_queue{proxy=\"%s\","
-	    "server=\"%s\"} 0\n", px->name, s->name);
-	prom_metric(b, "haproxy_server_bytes_in_total", "counter",
-	    "Current total of incoming bytes.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_bytes_in_total{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->bin);
-	prom_metric(b, "haproxy_server_bytes_out_total", "counter",
-	    "Current total of outgoing bytes.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_bytes_out_total{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->bout);
-	prom_metric(b, "haproxy_server_connection_errors_total", "counter",
-	    "Total number of connection errors.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_connection_errors_total{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->econ);
-	prom_metric(b, "haproxy_server_response_errors_total", "counter",
-	    "Total number of response errors.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_response_errors_total{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->eresp);
-	prom_metric(b, "haproxy_server_weight", "gauge",
-	    "Service weight.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_weight{proxy=\"%s\","
-	    "server=\"%s\"} %d\n", px->name, s->name, s->eweight / BE_WEIGHT_SCALE);
-	prom_metric(b, "haproxy_server_check_failures_total", "counter",
-	    "Total number of failed checks.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_check_failures_total{proxy=\"%s\","
-	    "server=\"%s\"} %u\n", px->name, s->name, s->st->chkfail);
-	prom_metric(b, "haproxy_server_check_duration_seconds", "gauge",
-	    "Previously run health check duration, in seconds.");
-	FOR_SERVERS sb_printf(b, "haproxy_server_check_duration_seconds{proxy=\"%s\","
-	    "server=\"%s\"} %.3f\n", px->name, s->name, s->st->check_ms / 1000.0);
-	prom_metric(b, "waxlb_server_chain_head", "gauge",
-	    "Head block number the last chain check read (0: none).");
-	FOR_SERVERS sb_printf(b, "waxlb_server_chain_head{proxy=\"%s\","
-	    "server=\"%s\"} %llu\n", px->name, s->name,
-	    (unsigned long long)s->st->chain_head);
-	prom_metric(b, "waxlb_server_chain_lag_blocks", "gauge",
-	    "Blocks behind the reference head (SHIP) or the clock (nodeos).");
-	FOR_SERVERS sb_printf(b, "waxlb_server_chain_lag_blocks{proxy=\"%s\","
-	    "server=\"%s\"} %lld\n", px->name, s->name,
-	    (long long)s->st->lag_blocks);
+	for (k = 0; k < (int)(sizeof(srv_metrics) / sizeof(srv_metrics[0])); k++) {
+		const struct srv_metric *sm = &srv_metrics[k];
+
+		prom_metric(b, sm->name, sm->type, sm->help);
+		FOR_SERVERS {
+			long long v = sm->get(s);
+
+			if (sm->ms)	/* a duration, exposed in seconds */
+				sb_printf(b, "%s{proxy=\"%s\",server=\"%s\"} %.3f\n",
+				    sm->name, px->name, s->name, v / 1000.0);
+			else
+				sb_printf(b, "%s{proxy=\"%s\",server=\"%s\"} %lld\n",
+				    sm->name, px->name, s->name, v);
+		}
+	}
 #undef FOR_SERVERS
 }
 
