@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	int rules = 0;
 
 	if (cfg == NULL) {
-		cfg = config_parse_string(cfg_text, "acl.cfg", stderr);
+		cfg = cfg_parse_string(cfg_text, "acl.cfg", stderr);
 		FZ_ASSERT(cfg != NULL);
 	}
 	if (n < 18)
@@ -85,12 +85,12 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	d += 18;
 	n -= 18;
 	b = fz_dup(d, n);
-	if (http_parse_request(b, n, &m) > 0) {
+	if (h1_parse_request(b, n, &m) > 0) {
 		ctx.msg = &m;
-		fe = config_find_proxy(cfg, "fe", CAP_FE);
+		fe = cfg_find_proxy(cfg, "fe", CAP_FE);
 		FZ_ASSERT(fe != NULL);
 		for (r = fe->rules; r; r = r->next, rules++) {
-			int x = cond_exec(r->cond, &ctx);
+			int x = acl_cond_exec(r->cond, &ctx);
 			FZ_ASSERT(x == 0 || x == 1);
 		}
 		FZ_ASSERT(rules == 8);

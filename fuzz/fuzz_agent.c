@@ -1,4 +1,4 @@
-/* agent_reply_parse (agent-check reply line). */
+/* chk_agent_parse (agent-check reply line). */
 #include "fuzz.h"
 
 int
@@ -6,7 +6,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	struct agent_reply a;
 	char *b = fz_dup(d, n);
-	int r = agent_reply_parse(b, n, &a);
+	int r = chk_agent_parse(b, n, &a);
 
 	(void)r;
 	FZ_ASSERT(memchr(a.desc, '\0', sizeof(a.desc)) != NULL);

@@ -1,4 +1,4 @@
-/* chunk_feed: whole-buffer feed vs the same bytes split at fuzzer-chosen
+/* h1_chunk_feed: whole-buffer feed vs the same bytes split at fuzzer-chosen
  * points must agree (where the message ends, or that it is malformed). */
 #include "fuzz.h"
 
@@ -6,7 +6,7 @@ static long
 feed_all(const char *b, size_t n, struct chunk_dec *d)
 {
 	memset(d, 0, sizeof(*d));
-	return chunk_feed(d, b, n);
+	return h1_chunk_feed(d, b, n);
 }
 
 int
@@ -27,9 +27,9 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	b = fz_dup(d, n);
 	ra = feed_all(b, n, &a);
 	FZ_ASSERT(ra >= -1 && ra <= (long)n);
-	if (ra >= 0 && chunk_done(&a))
+	if (ra >= 0 && h1_chunk_done(&a))
 		FZ_ASSERT(ra > 0 && b[ra - 1] == '\n');
-	if (ra >= 0 && !chunk_done(&a))
+	if (ra >= 0 && !h1_chunk_done(&a))
 		FZ_ASSERT(ra == (long)n);
 	/* split feeding, piece sizes from the seed */
 	memset(&s, 0, sizeof(s));
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		if (k > n - off)
 			k = n - off;
 		piece = fz_dup((const uint8_t *)b + off, k);
-		r = chunk_feed(&s, piece, k);
+		r = h1_chunk_feed(&s, piece, k);
 		free(piece);
 		if (r < 0) {
 			bad = 1;
@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		FZ_ASSERT((size_t)r <= k);
 		got += r;
 		off += k;
-		if (chunk_done(&s))
+		if (h1_chunk_done(&s))
 			break;
 		FZ_ASSERT((size_t)r == k);
 	}
@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		FZ_ASSERT(bad);
 	else {
 		FZ_ASSERT(!bad);
-		FZ_ASSERT(chunk_done(&s) == chunk_done(&a));
+		FZ_ASSERT(h1_chunk_done(&s) == h1_chunk_done(&a));
 		FZ_ASSERT(got == ra);
 	}
 	free(b);

@@ -1,4 +1,4 @@
-/* config_parse_string on whole files, then config_free (leaks are findings).
+/* cfg_parse_string on whole files, then cfg_free (leaks are findings).
  * Host names never reach DNS: getaddrinfo is replaced below. */
 #include <netdb.h>
 #include "fuzz.h"
@@ -39,9 +39,9 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	text = malloc(n + 1);
 	memcpy(text, d, n);
 	text[n] = '\0';
-	c = config_parse_string(text, "fuzz.cfg", fz_devnull());
+	c = cfg_parse_string(text, "fuzz.cfg", fz_devnull());
 	if (c != NULL)
-		config_free(c);
+		cfg_free(c);
 	free(text);
 	return 0;
 }

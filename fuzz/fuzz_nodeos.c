@@ -1,4 +1,4 @@
-/* nodeos_info_parse (get_info JSON). */
+/* chain_nodeos_info_parse (get_info JSON). */
 #include "fuzz.h"
 
 int
@@ -7,7 +7,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct nodeos_info info;
 	const char *why = NULL;
 	char *b = fz_dup(d, n);
-	int r = nodeos_info_parse(b, n, &info, &why);
+	int r = chain_nodeos_info_parse(b, n, &info, &why);
 
 	FZ_ASSERT(r == 0 || r == -1);
 	if (r < 0)

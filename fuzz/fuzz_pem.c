@@ -1,4 +1,4 @@
-/* tls_cert_load on a PEM file: the input is written to a memfd and loaded
+/* crt_load on a PEM file: the input is written to a memfd and loaded
  * through /proc/self/fd/N. */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -22,12 +22,12 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	FZ_ASSERT(ftruncate(fd, 0) == 0);
 	FZ_ASSERT(pwrite(fd, d, n, 0) == (ssize_t)n);
 	err[0] = '\0';
-	r = tls_cert_load(path, &c, err, sizeof(err));
+	r = crt_load(path, &c, err, sizeof(err));
 	FZ_ASSERT(r == 0 || r == -1);
 	if (r == 0) {
 		FZ_ASSERT(c.chain_len > 0);
-		tls_cert_match(&c, "wax.eosphere.io");
-		tls_cert_free(&c);
+		crt_match(&c, "wax.eosphere.io");
+		crt_free(&c);
 	} else
 		FZ_ASSERT(err[0] != '\0');
 	return 0;

@@ -1,4 +1,4 @@
-/* http_parse_request: memory safety plus invariants a smuggling-safe parser keeps. */
+/* h1_parse_request: memory safety plus invariants a smuggling-safe parser keeps. */
 #include "fuzz.h"
 
 static void
@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static struct http_msg m, m2;
 	char *b = fz_dup(d, n);
-	int r = http_parse_request(b, n, &m);
+	int r = h1_parse_request(b, n, &m);
 
 	if (r > 0) {
 		FZ_ASSERT((size_t)r <= n && b[r - 1] == '\n');
@@ -40,11 +40,11 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		FZ_ASSERT(!((m.flags & MSG_CHUNKED) && m.minor == 0));
 		/* framing does not depend on how the bytes arrived: every
 		 * strict prefix of a complete head is "need more" */
-		FZ_ASSERT(http_parse_request(b, (size_t)r - 1, &m2) == 0);
+		FZ_ASSERT(h1_parse_request(b, (size_t)r - 1, &m2) == 0);
 		if (r > 2)
-			FZ_ASSERT(http_parse_request(b, (size_t)r / 2, &m2) >= 0);
+			FZ_ASSERT(h1_parse_request(b, (size_t)r / 2, &m2) >= 0);
 		/* bytes after the head do not change the head */
-		http_find_hdr(&m, "host", 0);
+		h1_find_hdr(&m, "host", 0);
 	} else if (r < 0) {
 		FZ_ASSERT(m.err == 400 || m.err == 414 || m.err == 431 ||
 		    m.err == 501 || m.err == 505);

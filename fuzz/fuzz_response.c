@@ -1,4 +1,4 @@
-/* http_parse_response and ws_check_upgrade (server heads). */
+/* h1_parse_response and ws_check_upgrade (server heads). */
 #include "fuzz.h"
 
 int
@@ -8,7 +8,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	static const unsigned char key[16] = "0123456789abcdef";
 	char *b = fz_dup(d, n);
 	const char *why = NULL;
-	int r = http_parse_response(b, n, &m), i;
+	int r = h1_parse_response(b, n, &m), i;
 
 	if (r > 0) {
 		FZ_ASSERT((size_t)r <= n && b[r - 1] == '\n');
@@ -19,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			FZ_ASSERT(m.hdr[i].value >= b && m.hdr[i].value + m.hdr[i].value_len <= b + r);
 		}
 		FZ_ASSERT(!((m.flags & MSG_CHUNKED) && (m.flags & MSG_CLEN)));
-		FZ_ASSERT(http_parse_response(b, (size_t)r - 1, &m2) == 0);
+		FZ_ASSERT(h1_parse_response(b, (size_t)r - 1, &m2) == 0);
 	} else if (r < 0)
 		FZ_ASSERT(m.err == 502);
 	r = ws_check_upgrade(b, n, key, &why);

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port_fn, http, Proxy, waxlb_cmd
+from conftest import free_port_fn, http, Proxy, waxlb_cmd, REPO, WAXLB
 
 pytestmark = pytest.mark.waxlb_only
 
@@ -211,3 +211,21 @@ def test_sigterm_exits_cleanly(waxlb, tmp_path, nodes):
         p.proc.wait(5)  # raises if it did not exit
     finally:
         p.stop()
+
+
+def test_readme_lists_every_ignored_keyword():
+    """`waxlb -vv` prints the keywords accepted without effect from the keyword tables; the README's table
+    "Keywords accepted and ignored" must hold exactly those rows (context, keyword)."""
+    out = subprocess.run([WAXLB, "-vv"], capture_output=True, text=True, check=True).stdout
+    listed = set()
+    for line in out.splitlines():
+        m = re.match(r"^(section|global|proxy|option|bind|server|stats|http-check)\s+(\S+)\s+\S", line)
+        if m:
+            listed.add((m.group(1), m.group(2)))
+    assert len(listed) > 100, out
+    readme = open(os.path.join(REPO, "README.md")).read()
+    part = readme.split("#### Keywords accepted and ignored", 1)[1].split("\n### ", 1)[0]
+    documented = set(re.findall(r"^\| ([a-z-]+) \| `([^`]+)` \|", part, re.M))
+    assert listed - documented == set(), "missing in README: %s" % sorted(listed - documented)
+    assert documented - listed == set(), "README lists keywords waxlb no longer ignores: %s" % sorted(
+        documented - listed)

@@ -107,7 +107,7 @@ shown(const char *s, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* 1. parse_time                                                        */
+/* 1. u_parse_time                                                        */
 
 static void
 test_parse_time(void)
@@ -158,10 +158,10 @@ test_parse_time(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		unsigned ms = 0xdeadbeef;
-		int rc = parse_time(t[i].in, &ms);
+		int rc = u_parse_time(t[i].in, &ms);
 		char ctx[96];
 
-		snprintf(ctx, sizeof(ctx), "parse_time(\"%s\")", t[i].in);
+		snprintf(ctx, sizeof(ctx), "u_parse_time(\"%s\")", t[i].in);
 		EQI_AT(__FILE__, t[i].line, rc, t[i].rc, ctx);
 		if (t[i].rc == 0 && rc == 0)
 			EQI_AT(__FILE__, t[i].line, ms, t[i].ms, ctx);
@@ -172,7 +172,7 @@ test_parse_time(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* 2. http_parse_request                                                */
+/* 2. h1_parse_request                                                */
 
 /* Every proper prefix of a valid head must ask for more bytes. */
 static void
@@ -183,8 +183,8 @@ check_prefixes(int line, const char *buf, size_t len, int response)
 	int bad = 0;
 
 	for (n = 0; n < len; n++) {
-		int r = response ? http_parse_response(buf, n, &m) :
-		    http_parse_request(buf, n, &m);
+		int r = response ? h1_parse_response(buf, n, &m) :
+		    h1_parse_request(buf, n, &m);
 
 		if (r != 0 && bad++ < 3)
 			report(0, __FILE__, line, "prefix %zu/%zu of \"%s\" gave %d "
@@ -210,7 +210,7 @@ test_request_valid(void)
 
 	/* the head, with body bytes after it that are not part of it */
 	snprintf(buf, sizeof(buf), "%sBODYBYTES", get);
-	r = http_parse_request(buf, strlen(buf), &m);
+	r = h1_parse_request(buf, strlen(buf), &m);
 	EQI(r, sizeof(get) - 1, "GET head length");
 	EQV(m.method, m.method_len, "GET", "GET");
 	EQV(m.uri, m.uri_len, "/v1/chain/get_info?x=1", "GET");
@@ -228,17 +228,17 @@ test_request_valid(void)
 	EQI(m.hdr[3].value_len, 0, "hdr 3 empty value");
 	CHECK(m.hdr[0].name == buf + strlen("GET /v1/chain/get_info?x=1 HTTP/1.1\r\n"),
 	    "header views must point into the buffer");
-	EQI(http_find_hdr(&m, "user-agent", 0), 1, "http_find_hdr");
-	EQI(http_find_hdr(&m, "HOST", 0), 0, "http_find_hdr");
-	EQI(http_find_hdr(&m, "host", 1), -1, "http_find_hdr from 1");
-	EQI(http_find_hdr(&m, "cookie", 0), -1, "http_find_hdr absent");
+	EQI(h1_find_hdr(&m, "user-agent", 0), 1, "h1_find_hdr");
+	EQI(h1_find_hdr(&m, "HOST", 0), 0, "h1_find_hdr");
+	EQI(h1_find_hdr(&m, "host", 1), -1, "h1_find_hdr from 1");
+	EQI(h1_find_hdr(&m, "cookie", 0), -1, "h1_find_hdr absent");
 	check_prefixes(__LINE__, get, sizeof(get) - 1, 0);
 
 	/* LF-only line endings */
 	{
 		static const char lf[] = "GET /lf HTTP/1.1\nHost: a\nX-A: b\n\n";
 
-		r = http_parse_request(S(lf), &m);
+		r = h1_parse_request(S(lf), &m);
 		EQI(r, sizeof(lf) - 1, "LF-only request");
 		EQV(m.uri, m.uri_len, "/lf", "LF-only");
 		EQI(m.nhdr, 2, "LF-only");
@@ -246,12 +246,12 @@ test_request_valid(void)
 		check_prefixes(__LINE__, S(lf), 0);
 	}
 	/* HTTP/1.0 */
-	r = http_parse_request(S("GET / HTTP/1.0\r\n\r\n"), &m);
+	r = h1_parse_request(S("GET / HTTP/1.0\r\n\r\n"), &m);
 	EQI(r, 18, "HTTP/1.0 request");
 	EQI(m.minor, 0, "HTTP/1.0 request");
 	EQI(m.nhdr, 0, "HTTP/1.0 request");
 	/* an empty line before the request is ignored (RFC 9112 2.2) */
-	r = http_parse_request(S("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
+	r = h1_parse_request(S("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
 	EQI(r, sizeof("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n") - 1, "leading CRLF");
 	EQV(m.uri, m.uri_len, "/x", "leading CRLF");
 
@@ -260,7 +260,7 @@ test_request_valid(void)
 		static const char post[] = "POST /v1/chain/push_transaction HTTP/1.1\r\n"
 		    "Host: a\r\nContent-Length: 42\r\nExpect: 100-continue\r\n\r\n";
 
-		r = http_parse_request(S(post), &m);
+		r = h1_parse_request(S(post), &m);
 		EQI(r, sizeof(post) - 1, "POST");
 		EQV(m.method, m.method_len, "POST", "POST");
 		EQI(m.clen, 42, "POST clen");
@@ -269,10 +269,10 @@ test_request_valid(void)
 		CHECK(m.flags & MSG_EXPECT100, "POST: MSG_EXPECT100 missing");
 		check_prefixes(__LINE__, S(post), 0);
 	}
-	r = http_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"), &m);
+	r = h1_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"), &m);
 	CHECK(r > 0 && m.clen == 0 && (m.flags & MSG_CLEN), "CL 0: r %d clen %lld flags %#x",
 	    r, (long long)m.clen, m.flags);
-	r = http_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\n"
+	r = h1_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\n"
 	    "Content-Length: 999999999999999999\r\n\r\n"), &m);
 	CHECK(r > 0 && m.clen == 999999999999999999LL, "18-digit CL: r %d clen %lld",
 	    r, (long long)m.clen);
@@ -282,13 +282,13 @@ test_request_valid(void)
 		static const char ch[] = "POST /up HTTP/1.1\r\nHost: a\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n";
 
-		r = http_parse_request(S(ch), &m);
+		r = h1_parse_request(S(ch), &m);
 		EQI(r, sizeof(ch) - 1, "chunked POST");
 		CHECK(m.flags & MSG_CHUNKED, "chunked: MSG_CHUNKED missing (flags %#x)", m.flags);
 		CHECK(!(m.flags & MSG_CLEN), "chunked: MSG_CLEN set");
 		EQI(m.clen, -1, "chunked");
 	}
-	r = http_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\n"
+	r = h1_parse_request(S("POST / HTTP/1.1\r\nHost: a\r\n"
 	    "Transfer-Encoding: CHUNKED\r\n\r\n"), &m);
 	CHECK(r > 0 && (m.flags & MSG_CHUNKED), "TE CHUNKED (case): r %d err %d", r, m.err);
 }
@@ -325,7 +325,7 @@ test_request_flags(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct http_msg m;
-		int r = http_parse_request(t[i].req, strlen(t[i].req), &m);
+		int r = h1_parse_request(t[i].req, strlen(t[i].req), &m);
 
 		report(r == (int)strlen(t[i].req), __FILE__, t[i].line,
 		    "\"%s\": returned %d (err %d %s), expected %zu",
@@ -363,7 +363,7 @@ test_request_dups_ok(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct http_msg m;
-		int r = http_parse_request(t[i].req, strlen(t[i].req), &m);
+		int r = h1_parse_request(t[i].req, strlen(t[i].req), &m);
 
 		report(r == (int)strlen(t[i].req), __FILE__, t[i].line,
 		    "\"%s\": returned %d (err %d %s), expected %zu",
@@ -492,7 +492,7 @@ test_request_errors(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct http_msg m;
 		size_t len = t[i].len ? t[i].len : strlen(t[i].req);
-		int r = http_parse_request(t[i].req, len, &m);
+		int r = h1_parse_request(t[i].req, len, &m);
 
 		report(r == -1 && m.err == t[i].err, __FILE__, t[i].line,
 		    "\"%s\": returned %d err %d (%s), expected -1 err %d",
@@ -512,7 +512,7 @@ test_request_errors(void)
 		for (i = 0; i < 100; i++)
 			o += (size_t)snprintf(ok + o, sizeof(ok) - o, "X-H%zu: v\r\n", i);
 		o += (size_t)snprintf(ok + o, sizeof(ok) - o, "\r\n");
-		r = http_parse_request(ok, o, &m);
+		r = h1_parse_request(ok, o, &m);
 		EQI(r, o, "101 headers accepted");
 		EQI(m.nhdr, 101, "101 headers");
 		EQV(m.hdr[100].name, m.hdr[100].name_len, "X-H99", "last of 101");
@@ -520,7 +520,7 @@ test_request_errors(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* 3. http_parse_response                                               */
+/* 3. h1_parse_response                                               */
 
 static void
 test_response(void)
@@ -588,7 +588,7 @@ test_response(void)
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct http_msg m;
 		size_t len = strlen(ok[i].rsp);
-		int r = http_parse_response(ok[i].rsp, len, &m);
+		int r = h1_parse_response(ok[i].rsp, len, &m);
 
 		report(r == (int)len, __FILE__, ok[i].line, "\"%s\": returned %d "
 		    "(err %d %s), expected %zu", shown(ok[i].rsp, len), r, m.err,
@@ -606,7 +606,7 @@ test_response(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct http_msg m;
 		size_t len = strlen(bad[i].rsp);
-		int r = http_parse_response(bad[i].rsp, len, &m);
+		int r = h1_parse_response(bad[i].rsp, len, &m);
 
 		report(r == -1 && m.err == 502, __FILE__, bad[i].line,
 		    "\"%s\": returned %d err %d (%s), expected -1 err 502",
@@ -617,7 +617,7 @@ test_response(void)
 	for (i = 0; i < sizeof(badlen) / sizeof(badlen[0]); i++) {
 		struct http_msg m;
 		size_t len = strlen(badlen[i].rsp);
-		int r = http_parse_response(badlen[i].rsp, len, &m);
+		int r = h1_parse_response(badlen[i].rsp, len, &m);
 
 		report(r == -1, __FILE__, badlen[i].line, "\"%s\": returned %d, expected -1",
 		    shown(badlen[i].rsp, len), r);
@@ -627,12 +627,12 @@ test_response(void)
 		static const char rb[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 		struct http_msg m;
 
-		EQI(http_parse_response(S(rb), &m), sizeof(rb) - 1 - 5, "response head length");
+		EQI(h1_parse_response(S(rb), &m), sizeof(rb) - 1 - 5, "response head length");
 	}
 }
 
 /* ------------------------------------------------------------------ */
-/* 4. chunk_feed / chunk_done                                           */
+/* 4. h1_chunk_feed / h1_chunk_done                                           */
 
 /* Feed <body> whole, then byte by byte; both must consume <want> bytes
  * (-1: an error) and be done exactly at the end. */
@@ -645,18 +645,18 @@ chunk_case(int line, const char *body, size_t len, long want)
 	int err = 0;
 
 	memset(&d, 0, sizeof(d));
-	r = chunk_feed(&d, body, len);
+	r = h1_chunk_feed(&d, body, len);
 	report(r == want, __FILE__, line, "\"%s\" in one go: consumed %ld, expected %ld",
 	    shown(body, len), r, want);
 	if (want >= 0)
-		report(chunk_done(&d), __FILE__, line, "\"%s\": not done after one feed",
+		report(h1_chunk_done(&d), __FILE__, line, "\"%s\": not done after one feed",
 		    shown(body, len));
 
 	memset(&d, 0, sizeof(d));
 	for (i = 0; i < len; i++) {
-		int was_done = chunk_done(&d);
+		int was_done = h1_chunk_done(&d);
 
-		r = chunk_feed(&d, body + i, 1);
+		r = h1_chunk_feed(&d, body + i, 1);
 		if (r < 0) {
 			err = 1;
 			break;
@@ -670,9 +670,9 @@ chunk_case(int line, const char *body, size_t len, long want)
 			break;
 		}
 		total += r;
-		if (want >= 0 && chunk_done(&d) != (total == want)) {
+		if (want >= 0 && h1_chunk_done(&d) != (total == want)) {
 			report(0, __FILE__, line, "byte by byte: done=%d after %ld bytes "
-			    "(end at %ld)", chunk_done(&d), total, want);
+			    "(end at %ld)", h1_chunk_done(&d), total, want);
 			break;
 		}
 	}
@@ -680,7 +680,7 @@ chunk_case(int line, const char *body, size_t len, long want)
 		report(err, __FILE__, line, "\"%s\" byte by byte: no error (consumed %ld)",
 		    shown(body, len), total);
 	else
-		report(!err && total == want && chunk_done(&d), __FILE__, line,
+		report(!err && total == want && h1_chunk_done(&d), __FILE__, line,
 		    "\"%s\" byte by byte: consumed %ld err %d, expected %ld",
 		    shown(body, len), total, err, want);
 }
@@ -751,8 +751,8 @@ test_chunked(void)
 		static const char big[] = "fffffffffffffff\r\nabc";
 
 		memset(&d, 0, sizeof(d));
-		EQI(chunk_feed(&d, S(big)), sizeof(big) - 1, "15-digit chunk size");
-		CHECK(!chunk_done(&d), "15-digit chunk: done too early");
+		EQI(h1_chunk_feed(&d, S(big)), sizeof(big) - 1, "15-digit chunk size");
+		CHECK(!h1_chunk_done(&d), "15-digit chunk: done too early");
 	}
 	/* split in two feeds in the middle of a chunk's data */
 	{
@@ -760,22 +760,22 @@ test_chunked(void)
 		long a, b;
 
 		memset(&d, 0, sizeof(d));
-		a = chunk_feed(&d, wiki, 13);
-		b = chunk_feed(&d, wiki + 13, sizeof(wiki) - 1 - 13 + 3);
+		a = h1_chunk_feed(&d, wiki, 13);
+		b = h1_chunk_feed(&d, wiki + 13, sizeof(wiki) - 1 - 13 + 3);
 		EQI(a, 13, "first half");
 		EQI(b, (long)sizeof(wiki) - 1 - 13, "second half stops at the end");
-		CHECK(chunk_done(&d), "two feeds: not done");
-		EQI(chunk_feed(&d, "more", 4), 0, "feed after done");
+		CHECK(h1_chunk_done(&d), "two feeds: not done");
+		EQI(h1_chunk_feed(&d, "more", 4), 0, "feed after done");
 	}
 	/* incomplete: everything consumed, not done */
 	{
 		struct chunk_dec d;
 
 		memset(&d, 0, sizeof(d));
-		EQI(chunk_feed(&d, S("4\r\nWiki\r\n0\r\n")), 12, "incomplete end");
-		CHECK(!chunk_done(&d), "\"...0\\r\\n\" must not be done");
-		EQI(chunk_feed(&d, S("\r\n")), 2, "final CRLF");
-		CHECK(chunk_done(&d), "not done after the final CRLF");
+		EQI(h1_chunk_feed(&d, S("4\r\nWiki\r\n0\r\n")), 12, "incomplete end");
+		CHECK(!h1_chunk_done(&d), "\"...0\\r\\n\" must not be done");
+		EQI(h1_chunk_feed(&d, S("\r\n")), 2, "final CRLF");
+		CHECK(h1_chunk_done(&d), "not done after the final CRLF");
 	}
 }
 
@@ -795,7 +795,7 @@ cfg_parse(const char *text, char **out)
 		perror("open_memstream");
 		exit(2);
 	}
-	c = config_parse_string(text, "t.cfg", f);
+	c = cfg_parse_string(text, "t.cfg", f);
 	fclose(f);
 	*out = buf;
 	return c;
@@ -870,17 +870,17 @@ test_config_good(void)
 	if (c == NULL)
 		return;
 	EQI(c->maxconn, 100, "global maxconn");
-	fe = config_find_proxy(c, "http-in", CAP_FE);
-	api = config_find_proxy(c, "api", CAP_BE);
-	ship = config_find_proxy(c, "ship", CAP_BE);
-	l = config_find_proxy(c, "tcpl", CAP_FE);
+	fe = cfg_find_proxy(c, "http-in", CAP_FE);
+	api = cfg_find_proxy(c, "api", CAP_BE);
+	ship = cfg_find_proxy(c, "ship", CAP_BE);
+	l = cfg_find_proxy(c, "tcpl", CAP_FE);
 	CHECK(fe && api && ship && l, "proxies missing: fe %p api %p ship %p listen %p",
 	    (void *)fe, (void *)api, (void *)ship, (void *)l);
-	CHECK(config_find_proxy(c, "api", CAP_FE) == NULL, "backend found as a frontend");
-	CHECK(config_find_proxy(c, "http-in", CAP_BE) == NULL, "frontend found as a backend");
-	CHECK(config_find_proxy(c, "nosuch", CAP_FE | CAP_BE) == NULL, "nosuch found");
+	CHECK(cfg_find_proxy(c, "api", CAP_FE) == NULL, "backend found as a frontend");
+	CHECK(cfg_find_proxy(c, "http-in", CAP_BE) == NULL, "frontend found as a backend");
+	CHECK(cfg_find_proxy(c, "nosuch", CAP_FE | CAP_BE) == NULL, "nosuch found");
 	if (!(fe && api && ship && l)) {
-		config_free(c);
+		cfg_free(c);
 		return;
 	}
 	/* frontend */
@@ -921,8 +921,8 @@ test_config_good(void)
 	EQI(api->mode, MODE_HTTP, "backend mode from defaults");
 	EQI(api->timeout[T_SERVER], 60000, "backend timeout server");
 	EQI(api->timeout[T_CLIENT], 10000, "backend timeout client (defaults)");
-	EQI(api->lb, LB_RR, "balance roundrobin");
-	EQI(ship->lb, LB_LEASTCONN, "balance leastconn");
+	CHECK(strcmp(api->lb->name, "roundrobin") == 0, "balance roundrobin");
+	CHECK(strcmp(ship->lb->name, "leastconn") == 0, "balance leastconn");
 	EQI(ship->timeout[T_SERVER], 7200000, "timeout server 2h");
 	EQI(api->nsrv, 4, "api servers");
 	if ((s = find_srv(api, "a")) != NULL) {
@@ -983,16 +983,16 @@ test_config_good(void)
 	EQI(l->mode, MODE_TCP, "listen mode from 2nd defaults");
 	EQI(l->timeout[T_CONNECT], 5000, "listen timeout connect");
 	EQI(l->timeout[T_CLIENT], 0, "listen timeout client (new defaults)");
-	EQI(l->lb, LB_FIRST, "balance first");
+	CHECK(strcmp(l->lb->name, "first") == 0, "balance first");
 	CHECK(l->default_be == l, "listen is its own default backend");
-	CHECK(config_find_proxy(c, "tcpl", CAP_BE) == l, "listen as backend");
+	CHECK(cfg_find_proxy(c, "tcpl", CAP_BE) == l, "listen as backend");
 	CHECK(l->binds != NULL && l->binds->next == NULL, "listen bind");
 	if (l->binds)
 		EQI(ntohs(((struct sockaddr_in *)&l->binds->addr)->sin_port), 7000, "listen port");
 	EQI(l->nsrv, 2, "listen servers");
 	if ((s = find_srv(l, "x")) != NULL)
 		EQI(s->maxconn, 2, "x maxconn");
-	config_free(c);
+	cfg_free(c);
 }
 
 /* default-server and options given in a defaults section */
@@ -1024,8 +1024,8 @@ test_config_defaults(void)
 	free(msg);
 	if (c == NULL)
 		return;
-	b1 = config_find_proxy(c, "b1", CAP_BE);
-	l1 = config_find_proxy(c, "l1", CAP_BE);
+	b1 = cfg_find_proxy(c, "b1", CAP_BE);
+	l1 = cfg_find_proxy(c, "l1", CAP_BE);
 	CHECK(b1 && l1, "proxies missing");
 	if (b1 && l1) {
 		EQI(b1->mode, MODE_HTTP, "b1 mode");
@@ -1053,7 +1053,7 @@ test_config_defaults(void)
 		} else
 			CHECK(0, "server u missing");
 	}
-	config_free(c);
+	cfg_free(c);
 }
 
 static void
@@ -1157,7 +1157,7 @@ test_config_errors(void)
 		    "message lacks \"%s\": %s", want, msg);
 		report(strstr(msg, t[i].needle) != NULL, __FILE__, t[i].line,
 		    "message lacks \"%s\": %s", t[i].needle, msg);
-		config_free(c);
+		cfg_free(c);
 		free(msg);
 	}
 
@@ -1170,7 +1170,7 @@ test_config_errors(void)
 		CHECK(c == NULL, "config with 3 errors accepted");
 		CHECK(strstr(msg, "t.cfg:3:") && strstr(msg, "t.cfg:4:") &&
 		    strstr(msg, "t.cfg:5:"), "not all errors reported: %s", msg);
-		config_free(c);
+		cfg_free(c);
 		free(msg);
 	}
 }
@@ -1212,7 +1212,7 @@ test_config_warnings(void)
 		else
 			report(strstr(msg, t[i].want) != NULL, __FILE__, t[i].line,
 			    "message lacks \"%s\": %s", t[i].want, msg);
-		config_free(c);
+		cfg_free(c);
 		free(msg);
 	}
 }
@@ -1275,7 +1275,7 @@ struct tctx {
 static void
 mk_ctx(struct tctx *t, const char *req, const char *src)
 {
-	int r = http_parse_request(req, strlen(req), &t->m);
+	int r = h1_parse_request(req, strlen(req), &t->m);
 
 	t->ok = r > 0;
 	if (!t->ok)
@@ -1297,7 +1297,7 @@ route(struct proxy *fe, const struct req_ctx *ctx)
 	struct switch_rule *r;
 
 	for (r = fe->rules; r; r = r->next)
-		if (cond_exec(r->cond, ctx))
+		if (acl_cond_exec(r->cond, ctx))
 			return r->be_name;
 	return fe->default_be_name ? fe->default_be_name : "(none)";
 }
@@ -1386,7 +1386,7 @@ test_acl_seed(void)
 	free(msg);
 	if (c == NULL)
 		return;
-	fe = config_find_proxy(c, "http-in", CAP_FE);
+	fe = cfg_find_proxy(c, "http-in", CAP_FE);
 	wax = find_acl(fe, "wax_acl");
 	CHECK(wax != NULL && wax->tests && wax->tests->next && !wax->tests->next->next,
 	    "wax_acl must have two tests (two lines)");
@@ -1413,7 +1413,7 @@ test_acl_seed(void)
 		x.ctx.msg = NULL;
 		CHECK(acl_exec(wax, &x.ctx) == 0, "wax_acl without a message");
 	}
-	config_free(c);
+	cfg_free(c);
 }
 
 static const char acl_cfg[] =
@@ -1570,7 +1570,7 @@ test_acl_fetches(void)
 	free(msg);
 	if (c == NULL)
 		return;
-	fe = config_find_proxy(c, "f", CAP_FE);
+	fe = cfg_find_proxy(c, "f", CAP_FE);
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct acl *a = find_acl(fe, t[i].acl);
 		const char *req = t[i].req ? t[i].req : get;
@@ -1588,7 +1588,7 @@ test_acl_fetches(void)
 		    "expected %d", t[i].acl, shown(req, strlen(req)),
 		    t[i].src ? t[i].src : "-", r, t[i].want);
 	}
-	config_free(c);
+	cfg_free(c);
 }
 
 static const char cond_cfg[] =
@@ -1686,7 +1686,7 @@ test_conditions(void)
 	free(msg);
 	if (c == NULL)
 		return;
-	fe = config_find_proxy(c, "f", CAP_FE);
+	fe = cfg_find_proxy(c, "f", CAP_FE);
 	{
 		struct switch_rule *r = nth_rule(fe, 8);
 
@@ -1718,13 +1718,13 @@ test_conditions(void)
 		    strcmp(t[i].method, "GET") ? "Content-Length: 0\r\n" : "");
 		mk_ctx(&x, req, t[i].src);
 		report(x.ok, __FILE__, t[i].line, "request not parsed");
-		got = cond_exec(r->cond, &x.ctx);
+		got = acl_cond_exec(r->cond, &x.ctx);
 		report(got == t[i].want, __FILE__, t[i].line, "rule %d, %s %s from %s: %d, "
 		    "expected %d", t[i].rule, t[i].method, t[i].path, t[i].src, got,
 		    t[i].want);
 	}
-	CHECK(cond_exec(NULL, NULL) == 1, "a NULL condition is always true");
-	config_free(c);
+	CHECK(acl_cond_exec(NULL, NULL) == 1, "a NULL condition is always true");
+	cfg_free(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1759,13 +1759,10 @@ lb_setup(struct lbt *t, const char *algo, const char *const *lines, int n)
 		return -1;
 	}
 	free(msg);
-	t->be = config_find_proxy(t->c, "b", CAP_BE);
-	for (s = t->be->srv; s && t->n < 16; s = s->next) {
-		s->st = calloc(1, sizeof(*s->st));
-		s->st->up = 1;
+	t->be = cfg_find_proxy(t->c, "b", CAP_BE);
+	srv_bind(t->c, NULL);	/* runtime state for every server, then lb_init */
+	for (s = t->be->srv; s && t->n < 16; s = s->next)
 		t->s[t->n++] = s;
-	}
-	lb_init(t->be);
 	return 0;
 }
 
@@ -1774,11 +1771,9 @@ lb_teardown(struct lbt *t)
 {
 	int i;
 
-	for (i = 0; i < t->n; i++) {
-		free(t->s[i]->st);
-		t->s[i]->st = NULL;
-	}
-	config_free(t->c);
+	(void)i;
+	srv_unbind(t->c);
+	cfg_free(t->c);
 }
 
 /* Index (0-based) of a picked server, -1 for NULL. */
@@ -1905,7 +1900,7 @@ test_rr_states(void)
 			picks(&t, 30, got);
 			CHECK(strchr(got, '2') == NULL, "weight 0 picked: %s", got);
 			CHECK(strchr(got, '1') && strchr(got, '3'), "picks: %s", got);
-			CHECK(!srv_usable(t.s[1]), "weight 0 server usable");
+			CHECK(!lb_usable(t.s[1]), "weight 0 server usable");
 			lb_teardown(&t);
 		}
 	}
@@ -1926,7 +1921,7 @@ test_rr_states(void)
 		if (lb_setup(&t, "roundrobin", l, 3) == 0) {
 			picks(&t, 5, got);
 			set_up(&t, 2, 0);
-			CHECK(!srv_usable(t.s[2]), "s3 usable while down");
+			CHECK(!lb_usable(t.s[2]), "s3 usable while down");
 			picks(&t, 20, got);
 			CHECK(strchr(got, '3') == NULL, "down s3 picked: %s", got);
 			/* after the switch (positions are kept, as in HAProxy,
