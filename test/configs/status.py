@@ -30,12 +30,12 @@ RUNTIME = [
     "`http-response set-header Access-Control-Allow-Origin \"*\"` / `Access-Control-Allow-Headers` are ignored, "
     "so browsers' dApp calls (simple GETs and OPTIONS preflights) fail behind waxlb.",
     "**`daemon` under `-db`** (8 configs): haproxy -db stays in the foreground; waxlb forks into the background "
-    "(systemd units that run `haproxy -Ws`/`-db` style lose track of it).",
+    "anyway (`-db` is accepted but does not override `daemon`).",
     "**`errorfile`** (9 configs, Debian's /etc/haproxy/errors/*.http): haproxy sends those files (HTTP/1.0, "
     "`Connection: close`, no Content-Length); waxlb sends its built-in page, keep-alive with Content-Length.",
     "**Prometheus `/metrics`** (7 configs): 165 of the 187 metric names haproxy exports are absent "
-    "(e.g. `haproxy_backend_agg_server_status`, `haproxy_frontend_http_responses_total`-style families that the "
-    "oiac Grafana dashboard uses); waxlb adds `waxlb_server_chain_*`.",
+    "(e.g. `haproxy_backend_agg_check_status`, `haproxy_backend_agg_server_status`); waxlb adds "
+    "`waxlb_server_chain_*`. Dashboards built on haproxy's names find nothing.",
     "**syslog tag** (every config logging to /dev/log): `waxlb[pid]:` instead of `haproxy[pid]:`; Debian's "
     "/etc/rsyslog.d/49-haproxy.conf routes on `$programname startswith 'haproxy'`, so the lines miss "
     "/var/log/haproxy.log and Filebeat's haproxy module.",
