@@ -96,6 +96,8 @@ static struct {
 					 * stays in .bss */
 	time_t		 date_sec;	/* the request-log date, once a second */
 	char		 date[64];
+	const char	*tag;		/* the global log-tag; NULL: "waxlb" (the
+					 * whole struct stays in .bss) */
 } log_rt;
 
 /* Write what request lines are waiting. */
@@ -144,9 +146,10 @@ log_sock(int family)
 	return log_rt.fd1[k] - 1;
 }
 
-/* One line to one target, at severity <sev> (0 emerg .. 7 debug). */
+/* One line to one target, at severity <sev> (0 emerg .. 7 debug), with
+ * the syslog tag <tag>. */
 static void
-log_send(const struct log_target *t, int sev, const char *msg)
+log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
 {
 	char buf[65536], date[32];
 	struct timeval tv;
@@ -170,8 +173,8 @@ log_send(const struct log_target *t, int sev, const char *msg)
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
-	n = snprintf(buf, sizeof(buf), "<%d>%s waxlb[%d]: %s", t->facility * 8 + sev,
-	    date, (int)getpid(), msg);
+	n = snprintf(buf, sizeof(buf), "<%d>%s %s[%d]: %s", t->facility * 8 + sev,
+	    date, tag, (int)getpid(), msg);
 	if (n < 0)
 		return;
 	if (n > t->maxlen)
@@ -201,7 +204,7 @@ log_msg(int sev, const char *tag, const char *fmt, ...)
 		fprintf(stderr, "%s\n", line);
 	for (t = log_rt.targets; t; t = t->next)
 		if (t->kind != LOGT_STDERR || log_rt.stderr_closed)
-			log_send(t, sev, line + n);
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line + n);
 }
 
 #define log_alert(...)	log_msg(1, "ALERT", __VA_ARGS__)
@@ -209,21 +212,29 @@ log_msg(int sev, const char *tag, const char *fmt, ...)
 #define log_notice(...)	log_msg(5, "NOTICE", __VA_ARGS__)
 #define log_debug(...)	do { if (log_rt.debug) log_msg(7, "DEBUG", __VA_ARGS__); } while (0)
 
+/* Does the frontend log anywhere but the stderr fallback? */
+static int
+log_has_targets(const struct proxy *fe)
+{
+	return fe->logs || (fe->log_global && log_rt.targets);
+}
+
 /* A request line goes to the frontend's log targets ("log global" and its
- * own "log" lines); a frontend without any logs to stderr, so that a
- * foreground waxlb shows its traffic. */
+ * own "log" lines) at severity <sev>; a frontend without any logs to
+ * stderr, so that a foreground waxlb shows its traffic. */
 static void
-log_request(const struct proxy *fe, const char *line)
+log_request(const struct proxy *fe, int sev, const char *line)
 {
 	const struct log_target *t;
-	int any = 0;
+	const char *tag = fe->log_tag ? fe->log_tag : log_rt.tag ? log_rt.tag :
+	    "waxlb";
 
-	for (t = fe->logs; t; t = t->next, any = 1)
-		log_send(t, 6, line);
+	for (t = fe->logs; t; t = t->next)
+		log_send(t, sev, tag, line);
 	if (fe->log_global)
-		for (t = log_rt.targets; t; t = t->next, any = 1)
-			log_send(t, 6, line);
-	if (!any && !log_rt.stderr_closed)
+		for (t = log_rt.targets; t; t = t->next)
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line);
+	if (!log_has_targets(fe) && !log_rt.stderr_closed)
 		log_queue(line);
 }
 
@@ -273,11 +284,12 @@ log_detach_stderr(void)
 	log_rt.stderr_closed = 1;
 }
 
-/* The running config's global "log" lines. */
+/* The running config's global "log" lines and tag. */
 static void
-log_set_targets(const struct log_target *t)
+log_set_targets(const struct log_target *t, const char *tag)
 {
 	log_rt.targets = t;
+	log_rt.tag = tag;
 }
 
 /* Loop hook: request lines leave once per turn. */
@@ -786,6 +798,16 @@ u_b64_decode(const char *in, size_t len, char *out, size_t cap)
 
 /* Fresh randomness from the kernel, with /dev/urandom as the only
  * fallback: without either the caller refuses what needed it. */
+/* The wall clock, in milliseconds. */
+static int64_t
+u_wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 static int
 u_random(void *buf, size_t len)
 {
@@ -1759,7 +1781,8 @@ static const struct {
 	{ 307, "Temporary Redirect", NULL },
 	{ 308, "Permanent Redirect", NULL },
 	{ 400, "Bad request", "Your browser sent an invalid request." },
-	{ 401, "Unauthorized", NULL },
+	{ 401, "Unauthorized", "You need a valid user and password to access this "
+	    "content." },
 	{ 403, "Forbidden", "Request forbidden by administrative rules." },
 	{ 404, "Not Found", "The resource could not be found." },
 	{ 405, "Method Not Allowed", "A request was made of a resource using a "
@@ -1796,6 +1819,59 @@ h1_reason(int status)
 		if (h1_status[i].status == status)
 			return h1_status[i].reason;
 	return "Error";
+}
+
+/* The reason phrase HAProxy writes for a status it makes up (set-status,
+ * return, http-reply answers): its http_get_reason() table. */
+static const char *
+h1_std_reason(int status)
+{
+	static const struct { short st; const char *r; } t[] = {
+		{ 100, "Continue" }, { 101, "Switching Protocols" },
+		{ 102, "Processing" }, { 200, "OK" }, { 201, "Created" },
+		{ 202, "Accepted" }, { 203, "Non-Authoritative Information" },
+		{ 204, "No Content" }, { 205, "Reset Content" },
+		{ 206, "Partial Content" }, { 207, "Multi-Status" },
+		{ 210, "Content Different" }, { 226, "IM Used" },
+		{ 300, "Multiple Choices" }, { 301, "Moved Permanently" },
+		{ 302, "Moved Temporarily" }, { 303, "See Other" },
+		{ 304, "Not Modified" }, { 305, "Use Proxy" },
+		{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+		{ 310, "Too many Redirects" }, { 400, "Bad Request" },
+		{ 401, "Unauthorized" }, { 402, "Payment Required" },
+		{ 403, "Forbidden" }, { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+		{ 407, "Proxy Authentication Required" }, { 408, "Request Time-out" },
+		{ 409, "Conflict" }, { 410, "Gone" }, { 411, "Length Required" },
+		{ 412, "Precondition Failed" }, { 413, "Request Entity Too Large" },
+		{ 414, "Request-URI Too Long" }, { 415, "Unsupported Media Type" },
+		{ 416, "Requested range unsatisfiable" },
+		{ 417, "Expectation failed" }, { 418, "I'm a teapot" },
+		{ 421, "Misdirected Request" }, { 422, "Unprocessable Content" },
+		{ 423, "Locked" }, { 424, "Method failure" }, { 425, "Too Early" },
+		{ 426, "Upgrade Required" }, { 428, "Precondition Required" },
+		{ 429, "Too Many Requests" },
+		{ 431, "Request Header Fields Too Large" }, { 449, "Retry With" },
+		{ 450, "Blocked by Windows Parental Controls" },
+		{ 451, "Unavailable For Legal Reasons" },
+		{ 456, "Unrecoverable Error" },
+		{ 499, "client has closed connection" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 502, "Bad Gateway or Proxy Error" }, { 503, "Service Unavailable" },
+		{ 504, "Gateway Time-out" }, { 505, "HTTP Version not supported" },
+		{ 506, "Variant also negotiate" }, { 507, "Insufficient storage" },
+		{ 508, "Loop detected" }, { 509, "Bandwidth Limit Exceeded" },
+		{ 510, "Not extended" }, { 511, "Network authentication required" },
+		{ 520, "Web server is returning an unknown error" },
+	};
+	static const char *const cls[] = { "Informational", "Success",
+	    "Redirection", "Client Error", "Server Error" };
+	size_t i;
+
+	for (i = 0; i < NELEM(t); i++)
+		if (t[i].st == status)
+			return t[i].r;
+	return status >= 100 && status < 600 ? cls[status / 100 - 1] : "Other";
 }
 
 int
@@ -2432,18 +2508,6 @@ h1_put_hdr(struct h1_out *w, const char *n, size_t nl, const char *v, size_t vl)
 	h1_put(w, "\r\n", 2);
 }
 
-/* Is header <name> replaced or deleted by an operation from <after> on? */
-static int
-h1_op_drops(const struct h1_req_edit *ed, const char *name, size_t nl, int after)
-{
-	int k;
-
-	for (k = after; k < ed->nhdr; k++)
-		if (ed->hdr[k]->op != H1_HDR_ADD && u_ieq(name, nl, ed->hdr[k]->name))
-			return 1;
-	return 0;
-}
-
 /* The list of codings, normalised, chunked last. */
 static void
 h1_put_te(struct h1_out *w, const struct http_msg *m)
@@ -2488,8 +2552,7 @@ h1_build_req_head(char *out, size_t cap, const struct http_msg *m,
 		if (u_ieq(h->name, h->name_len, "connection") ||
 		    u_ieq(h->name, h->name_len, "transfer-encoding") ||
 		    u_ieq(h->name, h->name_len, "content-length") ||
-		    u_ieq(h->name, h->name_len, "proxy-connection") ||
-		    h1_op_drops(ed, h->name, h->name_len, 0))
+		    u_ieq(h->name, h->name_len, "proxy-connection"))
 			continue;
 		h1_put_hdr(&w, h->name, h->name_len, h->value, h->value_len);
 	}
@@ -2502,14 +2565,6 @@ h1_build_req_head(char *out, size_t cap, const struct http_msg *m,
 		h1_put_te(&w, m);
 	if (conn[ed->conn])
 		h1_puts(&w, conn[ed->conn]);
-	for (i = 0; i < ed->nhdr; i++) {
-		const struct h1_hdr_op *a = ed->hdr[i];
-
-		if (a->op == H1_HDR_DEL || h1_op_drops(ed, a->name, strlen(a->name),
-		    i + 1))
-			continue;
-		h1_put_hdr(&w, a->name, strlen(a->name), a->value, strlen(a->value));
-	}
 	if (ed->xff)
 		h1_put_hdr(&w, "x-forwarded-for", 15, ed->xff, strlen(ed->xff));
 	h1_puts(&w, "\r\n");
@@ -4789,453 +4844,429 @@ crt_match(const struct tls_cert *c, const char *name)
 
 /*==== end crt ====*/
 
-/*==== begin acl ====*/
+/*==== begin auth ====*/
 /*
- * ACLs as HAProxy writes them: "FETCH [flags] [patterns]".  A fetch is an
- * entry of acl_fetches[] (its name, its argument, what it reads: the
- * connection or the request head, and a function producing its values
- * one by one); a match compares one value with one pattern.  Parsing
- * reports through the caller's u_err and allocates in its arena;
- * evaluation is pure.  Conditions are ACL names, '!' negations and
- * anonymous "{ ... }" ACLs, ANDed, with "||"/"or" between groups.
+ * HTTP basic authentication against "userlist" sections: users with a
+ * crypt(3) hash or an insecure password, and groups.  Debian's musl has
+ * no crypt(), so the hashes operators make with mkpasswd/openssl passwd
+ * are computed here over BearSSL's digests: SHA-crypt ($5$, $6$, with
+ * rounds=) and MD5-crypt ($1$), as their specifications describe them;
+ * other hashes are refused at load.  A slow hash must not let a flood of
+ * requests burn the loop: verdicts are cached in a bounded table keyed by
+ * a digest of (stored hash, user, password given), and compared in
+ * constant time.
  */
 
-/* A value a fetch produced. */
-enum { ACL_SMP_STR, ACL_SMP_INT, ACL_SMP_BOOL, ACL_SMP_ADDR };
+#define AUTH_CACHE_SLOTS	256	/* verdicts kept, least recently used out */
+#define AUTH_CRED_MAX		512	/* "user:password" after base64 */
+#define AUTH_HASH_MAX		128	/* a crypt() result */
+#define AUTH_ROUNDS_MAX		999999999	/* SHA-crypt's own bound */
 
-struct acl_smp {
-	int		 type;
-	const char	*s;		/* ACL_SMP_STR */
-	size_t		 n;
-	long long	 i;		/* ACL_SMP_INT, ACL_SMP_BOOL */
-	const struct sockaddr_storage *addr;	/* ACL_SMP_ADDR */
+struct auth_slot {
+	unsigned char		 key[32];	/* SHA-256(hash, user, password) */
+	int			 ok;
+	uint64_t		 used;		/* for LRU eviction; 0: free */
 };
 
-/* Where a multi-valued fetch is in its values (headers, list elements). */
-struct acl_it {
-	int		 hdr;		/* next header index */
-	const char	*p, *end;	/* the rest of the current value list */
-	int		 done;
-};
+static struct {
+	struct auth_slot	 cache[AUTH_CACHE_SLOTS];
+	uint64_t		 tick;
+	uint64_t		 hashes;	/* hashes computed, for tests/bench */
+} auth_rt;
 
-/* Fill *v with the next value; 0 when there is none left. */
-typedef int (*acl_fetch_fn)(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v);
+static const char auth_b64[] =
+    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-enum { ACL_ARG_NONE, ACL_ARG_HDR, ACL_ARG_HDR_OPT };	/* hdr(name); hdr_cnt() */
-enum { ACL_SRC_L4, ACL_SRC_REQ };			/* what a fetch reads */
-
-struct acl_fetch {
-	const char	*name;
-	enum fetch	 fetch;
-	enum match	 match;		/* implied by derived names (hdr_beg...) */
-	unsigned char	 arg;		/* ACL_ARG_* */
-	unsigned char	 src;		/* ACL_SRC_* */
-	acl_fetch_fn	 fn;
-};
-
-/* The parser's context: where errors go, where memory comes from. */
-struct acl_pctx {
-	struct u_err	*err;
-	struct u_arena	*arena;
-};
-
-/* ---- fetches ---- */
-
+/* Constant time: the time taken does not tell how many bytes matched. */
 static int
-acl_one(struct acl_it *it)
+auth_equal(const char *a, size_t al, const char *b, size_t bl)
 {
-	if (it->done)
-		return 0;
-	it->done = 1;
-	return 1;
+	unsigned char d = (unsigned char)(al != bl);
+	size_t i, n = al < bl ? al : bl;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
 }
 
-static int
-acl_f_str(struct acl_smp *v, const char *s, size_t n)
+/* crypt's base-64 of three bytes (b2 most significant), n characters. */
+static size_t
+auth_b64_24(char *out, unsigned b2, unsigned b1, unsigned b0, int n)
 {
-	v->type = ACL_SMP_STR;
-	v->s = s;
-	v->n = n;
-	return 1;
-}
-
-static int
-acl_f_const(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)ctx;
-	v->type = ACL_SMP_BOOL;
-	v->i = t->cval;
-	return acl_one(it);
-}
-
-static int
-acl_f_ssl_fc(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)t;
-	v->type = ACL_SMP_BOOL;
-	v->i = ctx->ssl != 0;
-	return acl_one(it);
-}
-
-static int
-acl_f_src(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)t;
-	if (ctx->src == NULL)
-		return 0;
-	v->type = ACL_SMP_ADDR;
-	v->addr = ctx->src;
-	return acl_one(it);
-}
-
-static int
-acl_f_path(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	const char *p;
-	size_t n;
-
-	(void)t;
-	if (!acl_one(it))
-		return 0;
-	h1_uri_path(ctx->msg, &p, &n);
-	return acl_f_str(v, p, n);
-}
-
-static int
-acl_f_url(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)t;
-	return acl_one(it) && acl_f_str(v, ctx->msg->uri, ctx->msg->uri_len);
-}
-
-static int
-acl_f_method(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)t;
-	return acl_one(it) && acl_f_str(v, ctx->msg->method,
-	    ctx->msg->method_len);
-}
-
-static int
-acl_f_req_ver(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	(void)t;
-	return acl_one(it) && acl_f_str(v, ctx->msg->minor ? "1.1" : "1.0", 3);
-}
-
-/* Every comma-separated value of every occurrence of the header (of all
- * headers without a name); an empty value is one empty string. */
-static int
-acl_f_hdr(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	const struct http_msg *m = ctx->msg;
-	const char *el;
-	size_t ell;
-
-	for (;;) {
-		if (it->p && u_list_next(&it->p, it->end, &el, &ell))
-			return acl_f_str(v, el, ell);
-		it->p = NULL;
-		for (; it->hdr < m->nhdr; it->hdr++)
-			if (!t->arg || !*t->arg || u_ieq(m->hdr[it->hdr].name,
-			    m->hdr[it->hdr].name_len, t->arg))
-				break;
-		if (it->hdr >= m->nhdr)
-			return 0;
-		el = m->hdr[it->hdr].value;
-		ell = m->hdr[it->hdr].value_len;
-		it->hdr++;
-		if (ell == 0)
-			return acl_f_str(v, "", 0);
-		it->p = el;
-		it->end = el + ell;
-	}
-}
-
-static int
-acl_f_hdr_cnt(const struct req_ctx *ctx, const struct acl_test *t,
-    struct acl_it *it, struct acl_smp *v)
-{
-	struct acl_it all = { 0, NULL, NULL, 0 };
-	struct acl_smp one;
-	long long cnt = 0;
-
-	if (!acl_one(it))
-		return 0;
-	while (acl_f_hdr(ctx, t, &all, &one))
-		cnt++;
-	v->type = ACL_SMP_INT;
-	v->i = cnt;
-	return 1;
-}
-
-/* Fetch names, with the match method implied by HAProxy's derived names
- * (hdr_beg = hdr -m beg, and so on). */
-#define HDRF(n, m)	{ n, F_HDR, m, ACL_ARG_HDR, ACL_SRC_REQ, acl_f_hdr }
-#define PATHF(n, m)	{ n, F_PATH, m, ACL_ARG_NONE, ACL_SRC_REQ, acl_f_path }
-#define URLF(n, m)	{ n, F_URL, m, ACL_ARG_NONE, ACL_SRC_REQ, acl_f_url }
-static const struct acl_fetch acl_fetches[] = {
-	HDRF("hdr", M_STR), HDRF("req.hdr", M_STR), HDRF("hdr_beg", M_BEG),
-	HDRF("hdr_end", M_END), HDRF("hdr_sub", M_SUB), HDRF("hdr_dom", M_DOM),
-	HDRF("hdr_dir", M_DIR), HDRF("hdr_reg", M_REG),
-	{ "hdr_len", F_HDR, M_LEN, ACL_ARG_HDR_OPT, ACL_SRC_REQ, acl_f_hdr },
-	{ "hdr_cnt", F_HDR_CNT, M_INT, ACL_ARG_HDR_OPT, ACL_SRC_REQ, acl_f_hdr_cnt },
-	PATHF("path", M_STR), PATHF("path_beg", M_BEG), PATHF("path_end", M_END),
-	PATHF("path_sub", M_SUB), PATHF("path_dir", M_DIR), PATHF("path_dom", M_DOM),
-	PATHF("path_reg", M_REG), PATHF("path_len", M_LEN),
-	URLF("url", M_STR), URLF("url_beg", M_BEG), URLF("url_end", M_END),
-	URLF("url_sub", M_SUB), URLF("url_dir", M_DIR), URLF("url_dom", M_DOM),
-	URLF("url_reg", M_REG),
-	{ "method", F_METHOD, M_STR, ACL_ARG_NONE, ACL_SRC_REQ, acl_f_method },
-	{ "src", F_SRC, M_IP, ACL_ARG_NONE, ACL_SRC_L4, acl_f_src },
-	{ "ssl_fc", F_SSL_FC, M_BOOL, ACL_ARG_NONE, ACL_SRC_L4, acl_f_ssl_fc },
-	{ "req.ver", F_REQ_VER, M_STR, ACL_ARG_NONE, ACL_SRC_REQ, acl_f_req_ver },
-	{ "req_ver", F_REQ_VER, M_STR, ACL_ARG_NONE, ACL_SRC_REQ, acl_f_req_ver },
-	{ "always_true", F_CONST, M_BOOL, ACL_ARG_NONE, ACL_SRC_L4, acl_f_const },
-	{ "always_false", F_CONST, M_BOOL, ACL_ARG_NONE, ACL_SRC_L4, acl_f_const },
-};
-#undef HDRF
-#undef PATHF
-#undef URLF
-
-static const struct {
-	const char	*name;
-	enum match	 match;
-} acl_matches[] = {
-	{ "str", M_STR }, { "beg", M_BEG }, { "end", M_END }, { "sub", M_SUB },
-	{ "dom", M_DOM }, { "dir", M_DIR }, { "reg", M_REG }, { "found", M_FOUND },
-	{ "ip", M_IP }, { "bool", M_BOOL }, { "int", M_INT }, { "len", M_LEN },
-};
-
-/* ---- matches ---- */
-
-static int
-acl_bytes_eq(const char *a, const char *b, size_t n, int icase)
-{
-	return icase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
-}
-
-/* "dom" and "dir" matches: the pattern must appear delimited. */
-static int
-acl_match_delim(const char *s, size_t n, const char *p, size_t pl, int icase,
-    const char *delims)
-{
-	size_t i;
-
-	/* patterns may carry their own delimiters at the ends */
-	while (pl && strchr(delims, *p)) {
-		p++;
-		pl--;
-	}
-	while (pl && strchr(delims, p[pl - 1]))
-		pl--;
-	if (pl == 0)
-		return 0;
-	for (i = 0; i + pl <= n; i++) {
-		if ((i == 0 || strchr(delims, s[i - 1])) &&
-		    (i + pl == n || strchr(delims, s[i + pl])) &&
-		    acl_bytes_eq(s + i, p, pl, icase))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-acl_cmp_int(int op, long long v, long long w)
-{
-	switch (op) {
-	case 1: return v >= w;
-	case 2: return v > w;
-	case 3: return v <= w;
-	case 4: return v < w;
-	default: return v == w;
-	}
-}
-
-/* An integer from a string value: digits only, else no match. */
-static int
-acl_str_int(const char *s, size_t n, long long *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < n && U_DIGIT(s[i]); i++)
-		*v = *v * 10 + (s[i] - '0');
-	return i == n ? 0 : -1;
-}
-
-/* One string value against pattern k. */
-static int
-acl_match_str(const struct acl_test *t, int k, const char *s, size_t n)
-{
-	const char *p = t->pat[k];
-	size_t pl = t->patlen[k], i;
-	char tmp[8192];
-	long long v;
-
-	switch (t->match) {
-	case M_STR:
-		return n == pl && acl_bytes_eq(s, p, n, t->icase);
-	case M_BEG:
-		return n >= pl && acl_bytes_eq(s, p, pl, t->icase);
-	case M_END:
-		return n >= pl && acl_bytes_eq(s + n - pl, p, pl, t->icase);
-	case M_SUB:
-		for (i = 0; i + pl <= n; i++)
-			if (acl_bytes_eq(s + i, p, pl, t->icase))
-				return 1;
-		return 0;
-	case M_DOM:
-		return acl_match_delim(s, n, p, pl, t->icase, "/?.:");
-	case M_DIR:
-		return acl_match_delim(s, n, p, pl, t->icase, "/?");
-	case M_REG:
-		if (n >= sizeof(tmp))
-			n = sizeof(tmp) - 1;
-		memcpy(tmp, s, n);
-		tmp[n] = 0;
-		return regexec(t->re[k], tmp, 0, NULL, 0) == 0;
-	case M_LEN:
-		return acl_cmp_int(t->iop[k], (long long)n, t->ival[k]);
-	case M_INT:
-		return acl_str_int(s, n, &v) == 0 &&
-		    acl_cmp_int(t->iop[k], v, t->ival[k]);
-	default:
-		return 0;
-	}
-}
-
-/* An address against the networks of an "ip" match. */
-static int
-acl_match_ip(const struct acl_test *t, const struct sockaddr_storage *ss)
-{
-	static const unsigned char mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-	unsigned char a[16];
-	int fam, k;
-
-	if (ss->ss_family == AF_INET) {
-		fam = AF_INET;
-		memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const unsigned char *v6 =
-		    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-
-		fam = memcmp(v6, mapped, 12) == 0 ? AF_INET : AF_INET6;
-		memcpy(a, fam == AF_INET ? v6 + 12 : v6, fam == AF_INET ? 4 : 16);
-	} else
-		return 0;
-	for (k = 0; k < t->npat; k++) {
-		const struct cidr *c = &t->cidr[k];
-		int bits = c->bits, i;
-
-		if (c->family != fam)
-			continue;
-		for (i = 0; bits >= 8; i++, bits -= 8)
-			if (a[i] != c->addr[i])
-				break;
-		if (bits >= 8)
-			continue;
-		if (bits && ((a[i] ^ c->addr[i]) & (0xff00 >> bits) & 0xff))
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
-/* One value against every pattern of the test. */
-static int
-acl_match(const struct acl_test *t, const struct acl_smp *v)
-{
-	char num[INET6_ADDRSTRLEN + 8];
-	const char *s = v->s;
-	size_t n = v->n;
+	unsigned w = b2 << 16 | b1 << 8 | b0;
 	int k;
 
-	if (t->match == M_FOUND)
-		return 1;
-	if (t->match == M_BOOL)
-		return v->type == ACL_SMP_BOOL || v->type == ACL_SMP_INT ? v->i != 0 :
-		    1;
-	if (v->type == ACL_SMP_ADDR) {
-		if (t->match == M_IP)
-			return acl_match_ip(t, v->addr);
-		s = net_addr_str(v->addr, num, sizeof(num), 0);
-		n = strlen(s);
-	} else if (v->type != ACL_SMP_STR) {
-		n = (size_t)snprintf(num, sizeof(num), "%lld", v->i);
-		s = num;
+	for (k = 0; k < n; k++, w >>= 6)
+		out[k] = auth_b64[w & 0x3f];
+	return (size_t)n;
+}
+
+/* <len> bytes of <src> repeated from a digest of <dl> bytes. */
+static void
+auth_repeat(const br_hash_class *h, br_hash_compat_context *c,
+    const unsigned char *d, size_t dl, size_t len)
+{
+	for (; len >= dl; len -= dl)
+		h->update(&c->vtable, d, dl);
+	h->update(&c->vtable, d, len);
+}
+
+/* A digest of p[0..n) repeated <times> times. */
+static void
+auth_digest_rep(const br_hash_class *h, const void *p, size_t n, size_t times,
+    unsigned char *out)
+{
+	br_hash_compat_context c;
+
+	h->init(&c.vtable);
+	while (times--)
+		h->update(&c.vtable, p, n);
+	h->out(&c.vtable, out);
+}
+
+/* The rounds of SHA-crypt (steps 9-12 of Drepper's description). */
+static void
+auth_sha_rounds(const br_hash_class *h, size_t dl, unsigned char *a,
+    const unsigned char *p, size_t pl, const unsigned char *s, size_t sl,
+    unsigned long rounds)
+{
+	br_hash_compat_context c;
+	unsigned long i;
+
+	for (i = 0; i < rounds; i++) {
+		h->init(&c.vtable);
+		if (i & 1)
+			h->update(&c.vtable, p, pl);
+		else
+			h->update(&c.vtable, a, dl);
+		if (i % 3)
+			h->update(&c.vtable, s, sl);
+		if (i % 7)
+			h->update(&c.vtable, p, pl);
+		if (i & 1)
+			h->update(&c.vtable, a, dl);
+		else
+			h->update(&c.vtable, p, pl);
+		h->out(&c.vtable, a);
 	}
-	if (t->match == M_IP)
-		return 0;
-	for (k = 0; k < t->npat; k++)
-		if (acl_match_str(t, k, s, n))
-			return 1;
-	return 0;
 }
 
+/* SHA-crypt's output: the digest's bytes in its fixed order. */
+static size_t
+auth_sha_encode(const unsigned char *a, size_t dl, char *o)
+{
+	size_t n = 0, g = dl == 32 ? 10 : 21, k;
+
+	for (k = 0; k < g; k++) {
+		size_t x = k, y = k + g, z = k + 2 * g;
+
+		if (dl == 32)	/* the three bytes rotate one way for $5$... */
+			n += k % 3 == 0 ? auth_b64_24(o + n, a[x], a[y], a[z], 4) :
+			    k % 3 == 1 ? auth_b64_24(o + n, a[z], a[x], a[y], 4) :
+			    auth_b64_24(o + n, a[y], a[z], a[x], 4);
+		else		/* ...and the other way for $6$ */
+			n += k % 3 == 0 ? auth_b64_24(o + n, a[x], a[y], a[z], 4) :
+			    k % 3 == 1 ? auth_b64_24(o + n, a[y], a[z], a[x], 4) :
+			    auth_b64_24(o + n, a[z], a[x], a[y], 4);
+	}
+	if (dl == 32)
+		n += auth_b64_24(o + n, 0, a[31], a[30], 3);
+	else
+		n += auth_b64_24(o + n, 0, 0, a[63], 2);
+	return n;
+}
+
+/* "$5$[rounds=N$]salt$..." and "$6$...": the hash of <pw> with the
+ * settings of <set> into out; -1 when the settings are malformed. */
 static int
-acl_test_exec(const struct acl_test *t, const struct req_ctx *ctx)
+auth_sha_crypt(const char *pw, const char *set, char *out, size_t cap)
 {
-	struct acl_it it = { 0, NULL, NULL, 0 };
-	struct acl_smp v;
+	const br_hash_class *h = set[1] == '5' ? &br_sha256_vtable : &br_sha512_vtable;
+	size_t dl = set[1] == '5' ? 32 : 64, pl = strlen(pw), sl, n, k;
+	unsigned char a[64], b[64], dp[64], ds[64], *pp, *sp;
+	const char *s = set + 3, *e;
+	unsigned long rounds = 5000;
+	br_hash_compat_context c;
+	int custom = 0;
 
-	if (t->kw->src == ACL_SRC_REQ && ctx->msg == NULL)
-		return 0;	/* an HTTP fetch in TCP mode finds nothing */
-	while (t->kw->fn(ctx, t, &it, &v))
-		if (acl_match(t, &v))
-			return 1;
+	if (strncmp(s, "rounds=", 7) == 0) {
+		char *end;
+
+		rounds = strtoul(s + 7, &end, 10);
+		if (*end != '$' || end == s + 7)
+			return -1;
+		rounds = rounds < 1000 ? 1000 : rounds > AUTH_ROUNDS_MAX ?
+		    AUTH_ROUNDS_MAX : rounds;
+		s = end + 1;
+		custom = 1;
+	}
+	for (e = s; *e && *e != '$' && e - s < 16; e++)
+		;
+	sl = (size_t)(e - s);
+	h->init(&c.vtable);			/* B = H(P S P) */
+	h->update(&c.vtable, pw, pl);
+	h->update(&c.vtable, s, sl);
+	h->update(&c.vtable, pw, pl);
+	h->out(&c.vtable, b);
+	h->init(&c.vtable);			/* A = H(P S B... bits) */
+	h->update(&c.vtable, pw, pl);
+	h->update(&c.vtable, s, sl);
+	auth_repeat(h, &c, b, dl, pl);
+	for (k = pl; k; k >>= 1)
+		if (k & 1)
+			h->update(&c.vtable, b, dl);
+		else
+			h->update(&c.vtable, pw, pl);
+	h->out(&c.vtable, a);
+	auth_digest_rep(h, pw, pl, pl, dp);	/* P' and S' */
+	auth_digest_rep(h, s, sl, 16 + (size_t)a[0], ds);
+	if ((pp = malloc(pl + 1)) == NULL || (sp = malloc(sl + 1)) == NULL) {
+		free(pp);
+		return -1;
+	}
+	for (k = 0; k < pl; k++)
+		pp[k] = dp[k % dl];
+	for (k = 0; k < sl; k++)
+		sp[k] = ds[k % dl];
+	auth_sha_rounds(h, dl, a, pp, pl, sp, sl, rounds);
+	u_wipe(pp, pl);
+	free(pp);
+	free(sp);
+	n = (size_t)snprintf(out, cap, "$%c$", set[1]);
+	if (custom)
+		n += (size_t)snprintf(out + n, cap - n, "rounds=%lu$", rounds);
+	n += (size_t)snprintf(out + n, cap - n, "%.*s$", (int)sl, s);
+	if (n + 90 > cap)
+		return -1;
+	n += auth_sha_encode(a, dl, out + n);
+	out[n] = 0;
+	u_wipe(a, sizeof(a));
 	return 0;
 }
 
-int
-acl_exec(const struct acl *a, const struct req_ctx *ctx)
+/* "$1$salt$...": MD5-crypt (Poul-Henning Kamp's, as in FreeBSD). */
+static int
+auth_md5_crypt(const char *pw, const char *set, char *out, size_t cap)
 {
-	const struct acl_test *t;
+	const br_hash_class *h = &br_md5_vtable;
+	const char *s = set + 3, *e;
+	size_t pl = strlen(pw), sl, k, n;
+	unsigned char f[16];
+	br_hash_compat_context c;
+	int i;
 
-	for (t = a->tests; t; t = t->next)
-		if (acl_test_exec(t, ctx))
-			return 1;
+	for (e = s; *e && *e != '$' && e - s < 8; e++)
+		;
+	sl = (size_t)(e - s);
+	h->init(&c.vtable);
+	h->update(&c.vtable, pw, pl);
+	h->update(&c.vtable, s, sl);
+	h->update(&c.vtable, pw, pl);
+	h->out(&c.vtable, f);
+	h->init(&c.vtable);
+	h->update(&c.vtable, pw, pl);
+	h->update(&c.vtable, "$1$", 3);
+	h->update(&c.vtable, s, sl);
+	auth_repeat(h, &c, f, 16, pl);
+	for (k = pl; k; k >>= 1)
+		h->update(&c.vtable, (k & 1) ? "" : pw, 1);
+	h->out(&c.vtable, f);
+	for (i = 0; i < 1000; i++) {
+		h->init(&c.vtable);
+		h->update(&c.vtable, (i & 1) ? (const void *)pw : f, (i & 1) ? pl : 16);
+		if (i % 3)
+			h->update(&c.vtable, s, sl);
+		if (i % 7)
+			h->update(&c.vtable, pw, pl);
+		h->update(&c.vtable, (i & 1) ? (const void *)f : pw, (i & 1) ? 16 : pl);
+		h->out(&c.vtable, f);
+	}
+	n = (size_t)snprintf(out, cap, "$1$%.*s$", (int)sl, s);
+	if (n + 24 > cap)
+		return -1;
+	for (k = 0; k < 5; k++)
+		n += auth_b64_24(out + n, f[k], f[k + 6], f[k == 4 ? 5 : k + 12], 4);
+	n += auth_b64_24(out + n, 0, 0, f[11], 2);
+	out[n] = 0;
 	return 0;
 }
 
-int
-acl_cond_exec(const struct cond *c, const struct req_ctx *ctx)
+/* Is this a hash waxlb can check?  (At load: the others are refused.) */
+static int
+auth_hash_supported(const char *hash)
 {
-	int i, group = 1, res = 0;
+	return strncmp(hash, "$1$", 3) == 0 || strncmp(hash, "$5$", 3) == 0 ||
+	    strncmp(hash, "$6$", 3) == 0;
+}
 
-	if (c == NULL)
-		return 1;
-	for (i = 0; i < c->nterm; i++) {
-		const struct cond_term *t = &c->term[i];
+/* crypt(3) for the supported hashes; NULL otherwise. */
+static const char *
+auth_crypt(const char *pw, const char *set, char *out, size_t cap)
+{
+	int r = -1;
 
-		if (t->or_before) {
-			if (group) {
-				res = 1;
-				break;
-			}
-			group = 1;
+	if (strncmp(set, "$5$", 3) == 0 || strncmp(set, "$6$", 3) == 0)
+		r = auth_sha_crypt(pw, set, out, cap);
+	else if (strncmp(set, "$1$", 3) == 0)
+		r = auth_md5_crypt(pw, set, out, cap);
+	return r < 0 ? NULL : out;
+}
+
+static const struct ulist_user *
+auth_find_user(const struct userlist *ul, const char *name, size_t n)
+{
+	const struct ulist_user *u;
+
+	for (u = ul ? ul->users : NULL; u; u = u->next)
+		if (strlen(u->name) == n && memcmp(u->name, name, n) == 0)
+			return u;
+	return NULL;
+}
+
+/* The cache key of a check: the stored hash, the user and the password
+ * given (a reload that changes a hash cannot reuse an old verdict). */
+static void
+auth_key(const struct ulist_user *u, const char *pass, size_t n,
+    unsigned char key[32])
+{
+	br_sha256_context c;
+
+	br_sha256_init(&c);
+	br_sha256_update(&c, u->pass, strlen(u->pass) + 1);
+	br_sha256_update(&c, u->name, strlen(u->name) + 1);
+	br_sha256_update(&c, pass, n);
+	br_sha256_out(&c, key);
+}
+
+/* The verdict for a password, from the cache or from the hash. */
+static int
+auth_check_pass(const struct ulist_user *u, const char *pass, size_t n)
+{
+	struct auth_slot *sl, *old = &auth_rt.cache[0];
+	char pw[AUTH_CRED_MAX], hb[AUTH_HASH_MAX];
+	unsigned char key[32];
+	const char *h;
+	int i;
+
+	if (u->insecure)
+		return auth_equal(u->pass, strlen(u->pass), pass, n);
+	auth_key(u, pass, n, key);
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		sl = &auth_rt.cache[i];
+		if (sl->used && memcmp(sl->key, key, 32) == 0) {
+			sl->used = ++auth_rt.tick;
+			return sl->ok;
 		}
-		if (group && (acl_exec(t->acl, ctx) ^ t->neg) == 0)
-			group = 0;
+		if (sl->used < old->used)
+			old = sl;
 	}
-	if (!res)
-		res = group;
-	return c->unless ? !res : res;
+	if (n >= sizeof(pw) || memchr(pass, 0, n))
+		return 0;
+	memcpy(pw, pass, n);
+	pw[n] = 0;
+	auth_rt.hashes++;
+	h = auth_crypt(pw, u->pass, hb, sizeof(hb));
+	u_wipe(pw, sizeof(pw));
+	memcpy(old->key, key, 32);
+	old->ok = h != NULL && auth_equal(h, strlen(h), u->pass, strlen(u->pass));
+	old->used = ++auth_rt.tick;
+	u_wipe(hb, sizeof(hb));
+	return old->ok;
 }
 
-/* ---- parsing ---- */
+/* The user of a valid "Authorization: Basic" header of <m>, or NULL. */
+static const struct ulist_user *
+auth_user(const struct userlist *ul, const struct http_msg *m)
+{
+	char cred[AUTH_CRED_MAX];
+	const struct ulist_user *u;
+	const char *colon;
+	int i = m ? h1_find_hdr(m, "authorization", 0) : -1, n;
+
+	if (i < 0 || m->hdr[i].value_len < 7 ||
+	    strncasecmp(m->hdr[i].value, "Basic ", 6) != 0)
+		return NULL;
+	n = u_b64_decode(m->hdr[i].value + 6, m->hdr[i].value_len - 6, cred,
+	    sizeof(cred));
+	if (n < 0 || (colon = memchr(cred, ':', (size_t)n)) == NULL)
+		return NULL;
+	u = auth_find_user(ul, cred, (size_t)(colon - cred));
+	if (u && !auth_check_pass(u, colon + 1, (size_t)(cred + n - colon - 1)))
+		u = NULL;
+	u_wipe(cred, sizeof(cred));
+	return u;
+}
+
+/* Is user <u> in one of the groups named in <name>? */
+static int
+auth_in_group(const struct ulist_user *u, const char *name, size_t n)
+{
+	int k;
+
+	for (k = 0; k < u->ngroups; k++)
+		if (strlen(u->groups[k]) == n && memcmp(u->groups[k], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+uint64_t
+auth_hash_count(void)
+{
+	return auth_rt.hashes;
+}
+/*==== end auth ====*/
+
+/*==== begin pat ====*/
+/*
+ * Patterns and the ways values match them (HAProxy's pattern.c): exact,
+ * prefix, suffix, substring, delimited (dom, dir), regex, length, integer
+ * comparisons and ranges, IPv4/IPv6 networks.  ACLs and map files are
+ * built from these; nothing here knows where a value came from.
+ */
+
+/* One pattern, compiled for its match method. */
+struct pat {
+	const char	*s;		/* the text (M_STR...M_DIR, M_REG source) */
+	size_t		 n;
+	regex_t		*re;		/* M_REG */
+	struct cidr	 cidr;		/* M_IP */
+	long long	 lo, hi;	/* M_INT, M_LEN: lo <= v <= hi */
+};
+
+/* libc regcomp() can take memory exponential in stacked quantifiers
+ * ("a++++..."), which POSIX leaves undefined anyway: refuse those and
+ * overlong patterns before compiling. */
+#define PAT_REGEX_MAX	1024
 
 static int
-acl_parse_cidr(const char *s, struct cidr *c)
+pat_regex_sane(const char *re)
+{
+	size_t i, run = 0;
+
+	if (strlen(re) > PAT_REGEX_MAX)
+		return -1;
+	for (i = 0; re[i]; i++) {
+		if (re[i] == '\\' && re[i + 1]) {
+			i++;
+			run = 0;
+			continue;
+		}
+		run = strchr("*+?{", re[i]) ? run + 1 : 0;
+		if (run > 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A regex for a configuration, refused when unsafe or invalid. */
+static regex_t *
+pat_regcomp(struct u_arena *a, const char *pat, int flags)
+{
+	return pat_regex_sane(pat) < 0 ? NULL : u_regcomp(a, pat, flags);
+}
+
+static int
+pat_parse_cidr(const char *s, struct cidr *c)
 {
 	char buf[64];
 	const char *slash = strchr(s, '/');
@@ -5278,102 +5309,2558 @@ acl_parse_cidr(const char *s, struct cidr *c)
 	return 0;
 }
 
-/* libc regcomp() can take memory exponential in stacked quantifiers
- * ("a++++..."), which POSIX leaves undefined anyway: refuse those and
- * overlong patterns before compiling. */
-#define REGEX_MAX_LEN	1024
-
+/* "N", "N:M", ":M", "N:" (ranges, as HAProxy's integer patterns). */
 static int
-acl_regex_sane(const char *re)
+pat_parse_range(const char *s, long long *lo, long long *hi)
 {
-	size_t i, run = 0;
+	const char *colon = strchr(s, ':');
+	char a[32];
+	size_t n;
 
-	if (strlen(re) > REGEX_MAX_LEN)
+	if (colon == NULL)
+		return u_parse_int(s, LLONG_MIN, LLONG_MAX, lo) == 0 ?
+		    (*hi = *lo, 0) : -1;
+	if ((n = (size_t)(colon - s)) >= sizeof(a))
 		return -1;
-	for (i = 0; re[i]; i++) {
-		if (re[i] == '\\' && re[i + 1]) {
-			i++;
-			run = 0;
-			continue;
-		}
-		run = strchr("*+?{", re[i]) ? run + 1 : 0;
-		if (run > 1)
-			return -1;
+	memcpy(a, s, n);
+	a[n] = 0;
+	*lo = LLONG_MIN;
+	*hi = LLONG_MAX;
+	if (n && u_parse_int(a, LLONG_MIN, LLONG_MAX, lo) < 0)
+		return -1;
+	if (colon[1] && u_parse_int(colon + 1, LLONG_MIN, LLONG_MAX, hi) < 0)
+		return -1;
+	return n || colon[1] ? 0 : -1;
+}
+
+/* One pattern <text> compiled for <match>; -1 with a message in *why. */
+static int
+pat_compile(struct u_arena *ar, int match, int icase, const char *text,
+    struct pat *p, const char **why)
+{
+	memset(p, 0, sizeof(*p));
+	p->s = u_strdup(ar, text);
+	p->n = strlen(text);
+	switch (match) {
+	case M_IP:
+		if (pat_parse_cidr(text, &p->cidr) < 0)
+			return *why = "is not a valid IPv4 or IPv6 address or network", -1;
+		return 0;
+	case M_REG:
+		if ((p->re = pat_regcomp(ar, text, REG_EXTENDED | REG_NOSUB |
+		    (icase ? REG_ICASE : 0))) == NULL)
+			return *why = "is an invalid regex", -1;
+		return 0;
+	case M_INT:
+	case M_LEN:
+		if (pat_parse_range(text, &p->lo, &p->hi) < 0)
+			return *why = "is not an integer", -1;
+		return 0;
 	}
 	return 0;
 }
 
-/* A regex for a configuration, refused when unsafe or invalid. */
-static regex_t *
-acl_regcomp(struct u_arena *a, const char *pat, int flags)
+static int
+pat_bytes_eq(const char *a, const char *b, size_t n, int icase)
 {
-	return acl_regex_sane(pat) < 0 ? NULL : u_regcomp(a, pat, flags);
+	return icase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
 }
 
-static const struct acl_fetch *
-acl_fetch_find(const char *name)
+/* "dom" and "dir" matches: the pattern must appear delimited. */
+static int
+pat_match_delim(const char *s, size_t n, const char *p, size_t pl, int icase,
+    const char *delims)
 {
 	size_t i;
 
-	for (i = 0; i < NELEM(acl_fetches); i++)
-		if (strcmp(acl_fetches[i].name, name) == 0)
-			return &acl_fetches[i];
+	/* patterns may carry their own delimiters at the ends */
+	while (pl && strchr(delims, *p)) {
+		p++;
+		pl--;
+	}
+	while (pl && strchr(delims, p[pl - 1]))
+		pl--;
+	if (pl == 0)
+		return 0;
+	for (i = 0; i + pl <= n; i++) {
+		if ((i == 0 || strchr(delims, s[i - 1])) &&
+		    (i + pl == n || strchr(delims, s[i + pl])) &&
+		    pat_bytes_eq(s + i, p, pl, icase))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+pat_match_int(const struct pat *p, long long v)
+{
+	return v >= p->lo && v <= p->hi;
+}
+
+/* An integer from a string value: digits only, else no match. */
+static int
+pat_str_int(const char *s, size_t n, long long *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < n && U_DIGIT(s[i]); i++)
+		*v = *v * 10 + (s[i] - '0');
+	return i == n ? 0 : -1;
+}
+
+/* A string value against one pattern. */
+static int
+pat_match_str(const struct pat *p, int match, int icase, const char *s, size_t n)
+{
+	char tmp[8192];
+	long long v;
+	size_t i;
+
+	switch (match) {
+	case M_STR:
+		return n == p->n && pat_bytes_eq(s, p->s, n, icase);
+	case M_BEG:
+		return n >= p->n && pat_bytes_eq(s, p->s, p->n, icase);
+	case M_END:
+		return n >= p->n && pat_bytes_eq(s + n - p->n, p->s, p->n, icase);
+	case M_SUB:
+		for (i = 0; i + p->n <= n; i++)
+			if (pat_bytes_eq(s + i, p->s, p->n, icase))
+				return 1;
+		return 0;
+	case M_DOM:
+		return pat_match_delim(s, n, p->s, p->n, icase, "/?.:");
+	case M_DIR:
+		return pat_match_delim(s, n, p->s, p->n, icase, "/?");
+	case M_REG:
+		if (n >= sizeof(tmp))
+			n = sizeof(tmp) - 1;
+		memcpy(tmp, s, n);
+		tmp[n] = 0;
+		return regexec(p->re, tmp, 0, NULL, 0) == 0;
+	case M_LEN:
+		return pat_match_int(p, (long long)n);
+	case M_INT:
+		return pat_str_int(s, n, &v) == 0 && pat_match_int(p, v);
+	}
+	return 0;
+}
+
+/* An address against a network (IPv4-mapped IPv6 counts as IPv4). */
+static int
+pat_match_ip(const struct pat *p, const struct sockaddr_storage *ss)
+{
+	static const unsigned char mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+	const struct cidr *c = &p->cidr;
+	const unsigned char *v6;
+	unsigned char a[16];
+	int fam, bits = c->bits, i;
+
+	if (ss->ss_family == AF_INET) {
+		fam = AF_INET;
+		memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		fam = memcmp(v6, mapped, 12) == 0 ? AF_INET : AF_INET6;
+		memcpy(a, fam == AF_INET ? v6 + 12 : v6, fam == AF_INET ? 4 : 16);
+	} else
+		return 0;
+	if (c->family != fam)
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (a[i] != c->addr[i])
+			return 0;
+	return !bits || !((a[i] ^ c->addr[i]) & (0xff00 >> bits) & 0xff);
+}
+/*==== end pat ====*/
+
+/*==== begin smp ====*/
+/*
+ * Sample expressions, as HAProxy's: "fetch(args),converter(args),...".
+ * A fetch is an entry of smp_fetches[] (its name, its arguments, its
+ * output type, what it reads: the connection, the request or response
+ * head, the transaction; and a function producing its value); a converter
+ * is an entry of smp_convs[].  Expressions are parsed once, at load (with
+ * file:line: and the column of what is wrong), and evaluated per request
+ * into struct smp values.  Strings made by converters live in two
+ * alternating scratch buffers, valid until the next evaluation.
+ * Multi-valued fetches (headers) give one value per call when iterated, as
+ * ACLs do; in an expression they give the last one, as HAProxy's.
+ */
+
+enum { SMP_NONE, SMP_BOOL, SMP_INT, SMP_ADDR, SMP_STR };
+
+struct smp {
+	int		 type;		/* SMP_* */
+	long long	 i;		/* SMP_BOOL, SMP_INT */
+	const char	*s;		/* SMP_STR: a view, not NUL-terminated */
+	size_t		 n;
+	const struct sockaddr_storage *a;	/* SMP_ADDR */
+};
+
+/* What a fetch reads, to tell where it can be used. */
+#define SMP_USE_L4	0x01	/* the connection: addresses, TLS */
+#define SMP_USE_REQ	0x02	/* the request head */
+#define SMP_USE_RES	0x04	/* the response head */
+#define SMP_USE_TXN	0x08	/* the transaction: backend, server */
+#define SMP_USE_VAR	0x10	/* variables (var(), set-var) */
+
+#define SMP_ARGS_MAX	3
+#define SMP_CONV_MAX	8
+#define SMP_TRASH_BYTES	16384	/* one converter's output at most */
+#define SMP_VARS_MAX	16	/* variables per scope */
+#define SMP_VAR_BYTES	1024	/* one variable's value at most */
+#define SMP_VAR_NAME	40	/* "txn.name" and its NUL */
+#define SMP_MAP_MAX	100000	/* entries of one map file */
+
+/* One argument of a fetch or converter, parsed at load. */
+struct smp_arg {
+	const char	*s;		/* as written (unescaped), "" when absent */
+	size_t		 n;
+	long long	 i;		/* when it is an integer */
+	void		*p;		/* compiled: a regex, a map, a userlist */
+	int		 set;		/* given in the configuration */
+};
+
+/* Where a multi-valued fetch is in its values (ACL evaluation). */
+struct smp_it {
+	int		 hdr;		/* next header index */
+	const char	*p, *end;	/* the rest of the current value list */
+	int		 done;
+};
+
+struct smp_pctx;
+
+struct smp_fetch {
+	const char	*name;
+	unsigned char	 amin, amax;	/* arguments */
+	unsigned char	 out;		/* SMP_* */
+	unsigned char	 use;		/* SMP_USE_* */
+	/* the value; <it> is NULL in an expression, set in an ACL */
+	int		(*fn)(const struct smp_ctx *c, const struct smp_arg *a,
+			    struct smp_it *it, struct smp *v);
+	/* arguments checked and compiled at load; -1 after a message */
+	int		(*check)(struct smp_pctx *pc, struct smp_arg *a, int n);
+};
+
+struct smp_conv {
+	const char	*name;
+	unsigned char	 amin, amax;
+	unsigned char	 out;		/* SMP_* */
+	int		(*fn)(const struct smp_ctx *c, const struct smp_arg *a,
+			    struct smp *v);
+	int		(*check)(struct smp_pctx *pc, struct smp_arg *a, int n);
+	int		 param;		/* maps: match | output type << 8 */
+};
+
+struct smp_step {
+	const struct smp_conv *conv;
+	struct smp_arg	 args[SMP_ARGS_MAX];
+	int		 nargs;
+};
+
+struct smp_expr {
+	const struct smp_fetch *fetch;
+	struct smp_arg	 args[SMP_ARGS_MAX];
+	int		 nargs;
+	struct smp_step	 conv[SMP_CONV_MAX];
+	int		 nconv;
+};
+
+/* Variables of one scope (txn, sess), owned by whoever holds them. */
+struct smp_var {
+	char		 name[SMP_VAR_NAME];
+	struct smp	 v;		/* strings point into buf */
+	char		*buf;
+};
+struct smp_vars {
+	struct smp_var	 v[SMP_VARS_MAX];
+	int		 n;
+};
+
+/* A map file, loaded at load time into the config's arena. */
+struct smp_map {
+	int		 match;		/* M_*: how keys match */
+	int		 n;
+	struct pat	*key;
+	const char	**val;
+};
+
+/* A reference to a userlist resolved once the whole configuration is
+ * read (a userlist may come after its users). */
+struct smp_fixup {
+	void		**slot;
+	const char	*name;
+	const char	*file;
+	int		 line;
+	struct smp_fixup *next;
+};
+
+/* The parser's context: errors, memory, the config being built; <base>
+ * is the text being parsed and <at> where it is, for the column in
+ * messages. */
+struct smp_pctx {
+	struct u_err	*err;
+	struct u_arena	*arena;
+	struct config	*cfg;
+	int		 param;		/* the converter's, while it is checked */
+	const char	*base, *at;
+};
+
+/* A parse error, with the column when the text is known. */
+static void
+smp_err(struct smp_pctx *pc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pc->base && pc->at && pc->at >= pc->base)
+		u_err(pc->err, "%s (column %d)", msg, (int)(pc->at - pc->base) + 1);
+	else
+		u_err(pc->err, "%s", msg);
+}
+
+static struct {
+	char		 trash[2][SMP_TRASH_BYTES];
+	int		 cur;
+	struct smp_vars	 proc;		/* "proc." variables */
+	struct sockaddr_storage dst;	/* for the dst fetches */
+	struct sockaddr_storage dst_tmp;	/* a header value as an address */
+} smp_rt;
+
+/* The next scratch buffer (two alternate, so a converter can read one
+ * while writing the other). */
+static char *
+smp_trash(void)
+{
+	smp_rt.cur ^= 1;
+	return smp_rt.trash[smp_rt.cur];
+}
+
+static int
+smp_set_str(struct smp *v, const char *s, size_t n)
+{
+	v->type = SMP_STR;
+	v->s = s;
+	v->n = n;
+	return 1;
+}
+
+static int
+smp_set_int(struct smp *v, int type, long long i)
+{
+	v->type = type;
+	v->i = i;
+	return 1;
+}
+
+/* A value as a string (numbers and addresses printed into scratch). */
+static int
+smp_to_str(struct smp *v)
+{
+	char *t;
+
+	switch (v->type) {
+	case SMP_STR:
+		return 1;
+	case SMP_BOOL:
+	case SMP_INT:
+		t = smp_trash();
+		return smp_set_str(v, t, (size_t)snprintf(t, SMP_TRASH_BYTES, "%lld",
+		    v->i));
+	case SMP_ADDR:
+		t = smp_trash();
+		net_addr_str(v->a, t, SMP_TRASH_BYTES, 0);
+		return smp_set_str(v, t, strlen(t));
+	}
+	return 0;
+}
+
+/* A value as an integer: strings must be all digits (a sign allowed). */
+static int
+smp_to_int(struct smp *v)
+{
+	long long x = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (v->type == SMP_BOOL || v->type == SMP_INT) {
+		v->type = SMP_INT;
+		return 1;
+	}
+	if (v->type != SMP_STR)
+		return 0;
+	if (v->n && (v->s[0] == '-' || v->s[0] == '+'))
+		neg = v->s[i++] == '-';
+	if (i == v->n)
+		return 0;
+	for (; i < v->n; i++) {
+		if (!U_DIGIT(v->s[i]) || x > (LLONG_MAX - 9) / 10)
+			return 0;
+		x = x * 10 + (v->s[i] - '0');
+	}
+	return smp_set_int(v, SMP_INT, neg ? -x : x);
+}
+
+/* ---- fetches: the connection ---- */
+
+static int
+smp_one(struct smp_it *it)
+{
+	if (it == NULL)
+		return 1;
+	if (it->done)
+		return 0;
+	return it->done = 1;
+}
+
+static int
+smp_f_src(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)a;
+	if (c->src == NULL || !smp_one(it))
+		return 0;
+	v->type = SMP_ADDR;
+	v->a = c->src;
+	return 1;
+}
+
+static int
+smp_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static int
+smp_f_src_port(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return c->src && smp_one(it) && smp_set_int(v, SMP_INT, smp_port(c->src));
+}
+
+/* The local address of the client connection, asked of the kernel when a
+ * rule or log line wants it. */
+static const struct sockaddr_storage *
+smp_dst(const struct smp_ctx *c)
+{
+	socklen_t sl = sizeof(smp_rt.dst);
+
+	if (c->dst)
+		return c->dst;
+	if (c->cli_fd < 0 || getsockname(c->cli_fd, (struct sockaddr *)&smp_rt.dst,
+	    &sl) < 0)
+		return NULL;
+	return &smp_rt.dst;
+}
+
+static int
+smp_f_dst(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)a;
+	if ((v->a = smp_dst(c)) == NULL || !smp_one(it))
+		return 0;
+	v->type = SMP_ADDR;
+	return 1;
+}
+
+static int
+smp_f_dst_port(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	const struct sockaddr_storage *d = smp_dst(c);
+
+	(void)a;
+	return d && smp_one(it) && smp_set_int(v, SMP_INT, smp_port(d));
+}
+
+static int
+smp_f_ssl_fc(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_one(it) && smp_set_int(v, SMP_BOOL, c->ssl != 0);
+}
+
+/* ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher: a string of the context */
+static int
+smp_ctx_str(const char *s, struct smp_it *it, struct smp *v)
+{
+	return s && smp_one(it) && smp_set_str(v, s, strlen(s));
+}
+
+static int
+smp_f_sni(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->ssl ? c->sni : NULL, it, v);
+}
+
+static int
+smp_f_ssl_proto(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->ssl ? c->ssl_proto : NULL, it, v);
+}
+
+static int
+smp_f_ssl_cipher(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->ssl ? c->ssl_cipher : NULL, it, v);
+}
+
+static int
+smp_f_fe_name(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->fe ? c->fe->name : NULL, it, v);
+}
+
+static int
+smp_f_be_name(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->be ? c->be->name : NULL, it, v);
+}
+
+static int
+smp_f_srv_name(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->sv ? c->sv->name : NULL, it, v);
+}
+
+/* ---- fetches: constants, time, identifiers ---- */
+
+static int
+smp_f_const(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)c;
+	return smp_one(it) && smp_set_int(v, SMP_BOOL, a[0].i);
+}
+
+static int
+smp_f_str(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)c;
+	return smp_one(it) && smp_set_str(v, a[0].s, a[0].n);
+}
+
+static int
+smp_f_int(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)c;
+	return smp_one(it) && smp_set_int(v, SMP_INT, a[0].i);
+}
+
+/* date([offset[,unit]]): the wall clock, in s, ms or us, plus offset */
+static int
+smp_f_date(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	struct timeval tv;
+	long long t;
+
+	(void)c;
+	gettimeofday(&tv, NULL);
+	t = a[1].i == 1000 ? (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000 :
+	    a[1].i == 1000000 ? (long long)tv.tv_sec * 1000000 + tv.tv_usec :
+	    (long long)tv.tv_sec;
+	return smp_one(it) && smp_set_int(v, SMP_INT, t + a[0].i);
+}
+
+static int
+smp_f_uuid(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	unsigned char r[16];
+	char *t = smp_trash();
+
+	(void)c;
+	(void)a;
+	if (!smp_one(it) || u_random(r, sizeof(r)) < 0)
+		return 0;
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);	/* version 4 */
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	return smp_set_str(v, t, (size_t)snprintf(t, SMP_TRASH_BYTES,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+	    r[11], r[12], r[13], r[14], r[15]));
+}
+
+static int
+smp_f_unique_id(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_ctx_str(c->uid, it, v);
+}
+
+/* ---- fetches: the request and response heads ---- */
+
+static const struct http_msg *
+smp_msg(const struct smp_ctx *c, int res)
+{
+	return res ? c->rsp : c->msg;
+}
+
+/* The next value of header <name> (every header when empty) of <m>:
+ * comma-separated values when <split>, whole lines otherwise; an empty
+ * value is one empty string. */
+static int
+smp_hdr_next(const struct http_msg *m, const char *name, int split,
+    struct smp_it *it, struct smp *v)
+{
+	const char *el;
+	size_t ell;
+
+	for (;;) {
+		if (it->p && u_list_next(&it->p, it->end, &el, &ell))
+			return smp_set_str(v, el, ell);
+		it->p = NULL;
+		for (; it->hdr < m->nhdr; it->hdr++)
+			if (!name || !*name || u_ieq(m->hdr[it->hdr].name,
+			    m->hdr[it->hdr].name_len, name))
+				break;
+		if (it->hdr >= m->nhdr)
+			return 0;
+		el = m->hdr[it->hdr].value;
+		ell = m->hdr[it->hdr].value_len;
+		it->hdr++;
+		if (ell == 0 || !split)
+			return smp_set_str(v, el, ell);
+		it->p = el;
+		it->end = el + ell;
+	}
+}
+
+/* Occurrence <occ> of a header's values: 1 the first, -1 the last. */
+static int
+smp_hdr_nth(const struct http_msg *m, const char *name, int split, long long occ,
+    struct smp *v)
+{
+	struct smp_it it = { 0, NULL, NULL, 0 };
+	struct smp cur;
+	long long n = 0, want = occ;
+
+	if (occ < 0) {
+		while (smp_hdr_next(m, name, split, &it, &cur))
+			n++;
+		if ((want = n + occ + 1) < 1)
+			return 0;
+		memset(&it, 0, sizeof(it));
+		n = 0;
+	}
+	while (smp_hdr_next(m, name, split, &it, &cur))
+		if (++n == want) {
+			*v = cur;
+			return 1;
+		}
+	return 0;
+}
+
+/* hdr(), req.hdr(), req.fhdr(), res.hdr(), res.fhdr(): all values in an
+ * ACL unless an occurrence is given; else that one (default: the last). */
+static int
+smp_hdr(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v, int res, int split)
+{
+	const struct http_msg *m = smp_msg(c, res);
+
+	if (m == NULL)
+		return 0;
+	if (it && !a[1].set)
+		return smp_hdr_next(m, a[0].s, split, it, v);
+	return smp_one(it) && smp_hdr_nth(m, a[0].s, split, a[1].set ? a[1].i : -1, v);
+}
+
+static int
+smp_f_req_hdr(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr(c, a, it, v, 0, 1);
+}
+
+static int
+smp_f_req_fhdr(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr(c, a, it, v, 0, 0);
+}
+
+static int
+smp_f_res_hdr(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr(c, a, it, v, 1, 1);
+}
+
+static int
+smp_f_res_fhdr(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr(c, a, it, v, 1, 0);
+}
+
+/* The count of a header's values (comma-split or whole lines). */
+static int
+smp_hdr_cnt(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v, int res, int split)
+{
+	const struct http_msg *m = smp_msg(c, res);
+	struct smp_it all = { 0, NULL, NULL, 0 };
+	struct smp one;
+	long long n = 0;
+
+	if (m == NULL || !smp_one(it))
+		return 0;
+	while (smp_hdr_next(m, a[0].s, split, &all, &one))
+		n++;
+	return smp_set_int(v, SMP_INT, n);
+}
+
+static int
+smp_f_req_hdr_cnt(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr_cnt(c, a, it, v, 0, 1);
+}
+
+static int
+smp_f_req_fhdr_cnt(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr_cnt(c, a, it, v, 0, 0);
+}
+
+static int
+smp_f_res_hdr_cnt(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr_cnt(c, a, it, v, 1, 1);
+}
+
+static int
+smp_f_path(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	const char *p;
+	size_t n;
+
+	(void)a;
+	if (c->msg == NULL || !smp_one(it))
+		return 0;
+	h1_uri_path(c->msg, &p, &n);
+	return smp_set_str(v, p, n);
+}
+
+static int
+smp_f_url(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	(void)a;
+	return c->msg && smp_one(it) && smp_set_str(v, c->msg->uri, c->msg->uri_len);
+}
+
+/* After the first '?'; nothing at all without one. */
+static int
+smp_f_query(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	const char *q;
+
+	(void)a;
+	if (c->msg == NULL || (q = memchr(c->msg->uri, '?', c->msg->uri_len)) == NULL ||
+	    !smp_one(it))
+		return 0;
+	q++;
+	return smp_set_str(v, q, (size_t)(c->msg->uri + c->msg->uri_len - q));
+}
+
+static int
+smp_f_method(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return c->msg && smp_one(it) && smp_set_str(v, c->msg->method,
+	    c->msg->method_len);
+}
+
+static int
+smp_f_req_ver(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return c->msg && smp_one(it) && smp_set_str(v, c->msg->minor ? "1.1" :
+	    "1.0", 3);
+}
+
+/* The first Host header and the path; the path alone without a host. */
+static int
+smp_f_base(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
+{
+	const char *p;
+	size_t n, hl;
+	char *t;
+	int h;
+
+	(void)a;
+	if (c->msg == NULL || !smp_one(it))
+		return 0;
+	h1_uri_path(c->msg, &p, &n);
+	if ((h = h1_find_hdr(c->msg, "host", 0)) < 0 || c->msg->hdr[h].value_len == 0)
+		return smp_set_str(v, p, n);
+	hl = c->msg->hdr[h].value_len;
+	if (hl + n > SMP_TRASH_BYTES)
+		return 0;
+	t = smp_trash();
+	memcpy(t, c->msg->hdr[h].value, hl);
+	memcpy(t + hl, p, n);
+	return smp_set_str(v, t, hl + n);
+}
+
+static int
+smp_f_status(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	int st = c->rsp ? c->rsp->status : c->status;
+
+	(void)a;
+	return st > 0 && smp_one(it) && smp_set_int(v, SMP_INT, st);
+}
+
+/* ---- fetches: the transaction ---- */
+
+enum { SMP_SCOPE_PROC = 1, SMP_SCOPE_TXN, SMP_SCOPE_REQ, SMP_SCOPE_RES };
+
+static struct smp_vars *
+smp_scope(const struct smp_ctx *c, int scope)
+{
+	if (scope == SMP_SCOPE_PROC)
+		return &smp_rt.proc;
+	return c->vars;		/* txn, req and res live as long as the txn */
+}
+
+static const struct smp_var *
+smp_var_find(const struct smp_vars *vs, const char *name)
+{
+	int i;
+
+	for (i = 0; vs && i < vs->n; i++)
+		if (strcmp(vs->v[i].name, name) == 0)
+			return &vs->v[i];
 	return NULL;
 }
 
-/* "fetch" or "fetch(arg)": the entry and its argument into t. */
+/* var(scope.name[,default]); a[0].i holds the scope, a[0].p the name */
 static int
-acl_parse_fetch(struct acl_pctx *pc, struct acl_test *t, const char *word)
+smp_f_var(const struct smp_ctx *c, const struct smp_arg *a, struct smp_it *it,
+    struct smp *v)
 {
-	const char *paren = strchr(word, '('), *close;
-	char fname[64];
-	size_t fl = paren ? (size_t)(paren - word) : strlen(word), al;
+	const struct smp_var *var = smp_var_find(smp_scope(c, (int)a[0].i), a[0].p);
 
-	if (fl >= sizeof(fname)) {
-		u_err(pc->err, "unknown fetch method '%s'", word);
-		return -1;
+	if (!smp_one(it))
+		return 0;
+	if (var) {
+		*v = var->v;
+		return 1;
 	}
-	memcpy(fname, word, fl);
-	fname[fl] = 0;
-	if ((t->kw = acl_fetch_find(fname)) == NULL) {
-		u_err(pc->err, "unknown fetch method '%s' in ACL expression '%s'",
-		    fname, word);
-		return -1;
-	}
-	t->fetch = t->kw->fetch;
-	t->match = t->kw->match;
-	t->cval = strcmp(fname, "always_true") == 0;
-	if (paren) {
-		close = strrchr(paren, ')');
-		if (close == NULL || close[1] != 0) {
-			u_err(pc->err, "missing closing ')' in '%s'", word);
-			return -1;
+	return a[1].set && smp_set_str(v, a[1].s, a[1].n);
+}
+
+static int
+smp_f_capture(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v, int res)
+{
+	const struct smp_caps *k = c->caps;
+	const char *s;
+
+	if (k == NULL || a[0].i < 0 || a[0].i >= CAPTURES_MAX)
+		return 0;
+	s = res ? k->res[a[0].i] : k->req[a[0].i];
+	return s && smp_one(it) && smp_set_str(v, s, strlen(s));
+}
+
+static int
+smp_f_cap_req(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_f_capture(c, a, it, v, 0);
+}
+
+static int
+smp_f_cap_res(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_f_capture(c, a, it, v, 1);
+}
+
+static int
+smp_f_http_auth(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_one(it) && smp_set_int(v, SMP_BOOL, auth_user(a[0].p, c->msg) != NULL);
+}
+
+/* The user's name; its groups are matched by the ACL (acl_match). */
+static int
+smp_f_http_auth_group(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	const struct ulist_user *u = auth_user(a[0].p, c->msg);
+
+	return u && smp_one(it) && smp_set_str(v, u->name, strlen(u->name));
+}
+
+/* ---- fetches: cookies, query parameters, header conversions ---- */
+
+/* The next "name=value" of the Cookie headers whose name is <name> (any
+ * when empty); *hdr and *p say where the search goes on. */
+static int
+smp_cook_next(const struct http_msg *m, const char *name, struct smp_it *it,
+    struct smp *v)
+{
+	size_t nl = strlen(name);
+
+	for (;;) {
+		const char *s, *e, *eq, *ve;
+
+		if (it->p == NULL || it->p >= it->end) {
+			for (; it->hdr < m->nhdr; it->hdr++)
+				if (u_ieq(m->hdr[it->hdr].name, m->hdr[it->hdr].name_len,
+				    "cookie"))
+					break;
+			if (it->hdr >= m->nhdr)
+				return 0;
+			it->p = m->hdr[it->hdr].value;
+			it->end = it->p + m->hdr[it->hdr].value_len;
+			it->hdr++;
 		}
-		al = (size_t)(close - paren - 1);
-		/* hdr(name,occ): the occurrence is not supported */
-		if (memchr(paren + 1, ',', al)) {
-			u_err(pc->err, "'%s': header occurrence argument is not supported",
-			    word);
-			return -1;
+		for (s = it->p; s < it->end && (*s == ' ' || *s == '\t' || *s == ';'); s++)
+			;
+		for (e = s; e < it->end && *e != ';'; e++)
+			;
+		it->p = e;
+		if ((eq = memchr(s, '=', (size_t)(e - s))) == NULL)
+			continue;
+		for (ve = e; ve > eq + 1 && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		if (nl && ((size_t)(eq - s) != nl || memcmp(s, name, nl) != 0))
+			continue;
+		return smp_set_str(v, eq + 1, (size_t)(ve - eq - 1));
+	}
+}
+
+/* req.cook(name): the last occurrence in an expression (the first when no
+ * name is given), every one in an ACL. */
+static int
+smp_f_req_cook(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	struct smp_it all = { 0, NULL, NULL, 0 };
+	struct smp cur;
+	int found = 0;
+
+	if (c->msg == NULL)
+		return 0;
+	if (it)
+		return smp_cook_next(c->msg, a[0].s, it, v);
+	while (smp_cook_next(c->msg, a[0].s, &all, &cur)) {
+		*v = cur;
+		found = 1;
+		if (a[0].n == 0)
+			break;
+	}
+	return found;
+}
+
+/* url_param(name[,delim]): the value of a query-string parameter. */
+static int
+smp_f_url_param(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	const char *u, *e, *s, *pe, *eq;
+	char delim = a[1].n ? a[1].s[0] : '&';
+
+	if (c->msg == NULL)
+		return 0;
+	u = c->msg->uri;
+	e = u + c->msg->uri_len;
+	if (it && it->p)
+		s = it->p;
+	else if ((s = memchr(u, '?', c->msg->uri_len)) == NULL)
+		return 0;
+	else
+		s++;
+	if ((pe = memchr(u, '#', c->msg->uri_len)) != NULL && pe > s)
+		e = pe;
+	for (; s < e; s = pe + 1) {
+		for (pe = s; pe < e && *pe != delim && *pe != ';' && *pe != '&'; pe++)
+			;
+		eq = memchr(s, '=', (size_t)(pe - s));
+		if ((a[0].n == 0 || (eq && (size_t)(eq - s) == a[0].n &&
+		    memcmp(s, a[0].s, a[0].n) == 0))) {
+			if (it)
+				it->p = pe < e ? pe + 1 : e;
+			return eq ? smp_set_str(v, eq + 1, (size_t)(pe - eq - 1)) :
+			    smp_set_str(v, "", 0);
 		}
-		t->arg = u_strndup(pc->arena, paren + 1, al);
+		if (pe >= e)
+			break;
 	}
-	if (t->kw->arg == ACL_ARG_HDR && (t->arg == NULL || *t->arg == 0)) {
-		u_err(pc->err, "fetch '%s' needs a header name, e.g. %s(host)",
-		    fname, fname);
-		return -1;
-	}
-	if (t->kw->arg == ACL_ARG_NONE && t->arg && *t->arg) {
-		u_err(pc->err, "fetch '%s' takes no argument", fname);
+	if (it)
+		it->p = e;
+	return 0;
+}
+
+/* A header value as an address: "a.b.c.d", "a.b.c.d:port", an IPv6
+ * address, bracketed or not. */
+static int
+smp_str_to_addr(struct smp *v)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *s = v->s, *e = v->s + v->n, *colon;
+	struct sockaddr_storage *ss = &smp_rt.dst_tmp;
+
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (s < e && *s == '[' && (colon = memchr(s, ']', (size_t)(e - s))) != NULL) {
+		s++;
+		e = colon;
+	} else if ((colon = memchr(s, ':', (size_t)(e - s))) != NULL &&
+	    memchr(colon + 1, ':', (size_t)(e - colon - 1)) == NULL)
+		e = colon;	/* IPv4 and a port */
+	if ((size_t)(e - s) >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, (size_t)(e - s));
+	buf[e - s] = 0;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, buf, &((struct sockaddr_in *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return 0;
+	v->type = SMP_ADDR;
+	v->a = ss;
+	return 1;
+}
+
+/* A header value as HAProxy's strl2ic(): leading digits, a sign. */
+static int
+smp_str_lead_int(struct smp *v)
+{
+	long long x = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (v->n && (v->s[0] == '-' || v->s[0] == '+'))
+		neg = v->s[i++] == '-';
+	for (; i < v->n && U_DIGIT(v->s[i]) && x < LLONG_MAX / 10 - 9; i++)
+		x = x * 10 + (v->s[i] - '0');
+	return smp_set_int(v, SMP_INT, neg ? -x : x);
+}
+
+static int
+smp_f_req_hdr_ip(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	while (smp_hdr(c, a, it, v, 0, 1))
+		if (smp_str_to_addr(v))
+			return 1;
+		else if (it == NULL || a[1].set)
+			return 0;
+	return 0;
+}
+
+static int
+smp_f_req_hdr_val(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	return smp_hdr(c, a, it, v, 0, 1) && smp_str_lead_int(v);
+}
+
+static int
+smp_f_res_ver(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return c->rsp && smp_one(it) && smp_set_str(v, c->rsp->minor ? "1.1" :
+	    "1.0", 3);
+}
+
+static int
+smp_f_proto_http(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return smp_one(it) && smp_set_int(v, SMP_BOOL, c->msg != NULL);
+}
+
+/* fc_err, ssl_fc_err, ssl_c_err, ssl_c_ca_err: a connection that got this
+ * far had no error, and no client certificates are asked for. */
+static int
+smp_f_zero(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_one(it) && smp_set_int(v, SMP_INT, 0);
+}
+
+static int
+smp_f_ssl_resumed(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	(void)a;
+	return c->ssl && smp_one(it) && smp_set_int(v, SMP_BOOL, c->ssl_resumed);
+}
+
+/* ---- fetch arguments, checked and compiled at load ---- */
+
+static int
+smp_chk_int(struct smp_pctx *pc, struct smp_arg *a, int k)
+{
+	if (a[k].set && u_parse_int(a[k].s, LLONG_MIN / 2, LLONG_MAX / 2, &a[k].i) < 0) {
+		smp_err(pc, "argument %d '%s' is not an integer", k + 1, a[k].s);
 		return -1;
 	}
 	return 0;
 }
 
-/* Flags from args[1..n): -i, -m METHOD, --, and the refused ones.
- * Returns the index of the first pattern, or -1. */
+/* hdr(name[,occ]): a non-zero occurrence */
 static int
-acl_parse_flags(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
+smp_chk_hdr(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (smp_chk_int(pc, a, 1) < 0)
+		return -1;
+	if (a[1].set && a[1].i == 0) {
+		smp_err(pc, "header occurrence 0 does not exist (1 is the first, -1 "
+		    "the last)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+smp_chk_int0(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	return smp_chk_int(pc, a, 0);
+}
+
+/* date([offset[,unit]]): the unit as a multiplier of seconds */
+static int
+smp_chk_date(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (smp_chk_int(pc, a, 0) < 0)
+		return -1;
+	if (!a[1].set || strcmp(a[1].s, "s") == 0)
+		a[1].i = 1;
+	else if (strcmp(a[1].s, "ms") == 0)
+		a[1].i = 1000;
+	else if (strcmp(a[1].s, "us") == 0)
+		a[1].i = 1000000;
+	else {
+		smp_err(pc, "date: unit '%s' is not s, ms or us", a[1].s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+smp_chk_uuid(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (a[0].set && strcmp(a[0].s, "4") != 0) {
+		smp_err(pc, "uuid: only version 4 is supported");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+smp_chk_userlist(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	struct smp_fixup *f = u_alloc(pc->arena, sizeof(*f));
+
+	(void)n;
+	f->slot = &a[0].p;
+	f->name = a[0].s;
+	f->file = u_strdup(pc->arena, pc->err->file);
+	f->line = pc->err->line;
+	f->next = pc->cfg->fixups;
+	pc->cfg->fixups = f;
+	return 0;
+}
+
+/* "scope.name": the scope into a[0].i, the name into a[0].p */
+static int
+smp_var_name(struct smp_pctx *pc, struct smp_arg *a)
+{
+	static const char *const scopes[] = { "proc.", "txn.", "req.", "res." };
+	const char *name = NULL, *c;
+	size_t k;
+
+	if (strncmp(a->s, "sess.", 5) == 0) {
+		smp_err(pc, "variable '%s': the sess. scope is not supported (a "
+		    "session's memory is fixed); use txn. or proc.", a->s);
+		return -1;
+	}
+	for (k = 0; k < NELEM(scopes) && name == NULL; k++)
+		if (strncmp(a->s, scopes[k], strlen(scopes[k])) == 0) {
+			a->i = (long long)k + SMP_SCOPE_PROC;
+			name = a->s + strlen(scopes[k]);
+		}
+	if (name == NULL || *name == 0 || strlen(a->s) >= SMP_VAR_NAME) {
+		smp_err(pc, "variable '%s': expected proc., txn., req. or res. and a "
+		    "name (%d characters in all at most)", a->s, SMP_VAR_NAME - 1);
+		return -1;
+	}
+	for (c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_') {
+			smp_err(pc, "variable '%s': invalid character '%c'", a->s, *c);
+			return -1;
+		}
+	a->p = (void *)a->s;	/* stored under its whole name */
+	return 0;
+}
+
+static int
+smp_chk_var(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	return smp_var_name(pc, a);
+}
+
+/* always_true: the constant is in a[0].i (always_false leaves it 0) */
+static int
+smp_chk_true(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)pc;
+	(void)n;
+	a[0].i = 1;
+	return 0;
+}
+
+#define F(name, amin, amax, out, use, fn, chk) \
+	{ name, amin, amax, out, use, fn, chk }
+static const struct smp_fetch smp_fetches[] = {
+	F("src", 0, 0, SMP_ADDR, SMP_USE_L4, smp_f_src, NULL),
+	F("src_port", 0, 0, SMP_INT, SMP_USE_L4, smp_f_src_port, NULL),
+	F("dst", 0, 0, SMP_ADDR, SMP_USE_L4, smp_f_dst, NULL),
+	F("dst_port", 0, 0, SMP_INT, SMP_USE_L4, smp_f_dst_port, NULL),
+	F("ssl_fc", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_ssl_fc, NULL),
+	F("ssl_fc_sni", 0, 0, SMP_STR, SMP_USE_L4, smp_f_sni, NULL),
+	F("ssl_fc_protocol", 0, 0, SMP_STR, SMP_USE_L4, smp_f_ssl_proto, NULL),
+	F("ssl_fc_cipher", 0, 0, SMP_STR, SMP_USE_L4, smp_f_ssl_cipher, NULL),
+	F("fe_name", 0, 0, SMP_STR, SMP_USE_L4, smp_f_fe_name, NULL),
+	F("be_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_be_name, NULL),
+	F("srv_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_srv_name, NULL),
+	F("always_true", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, smp_chk_true),
+	F("always_false", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, NULL),
+	F("str", 1, 1, SMP_STR, SMP_USE_L4, smp_f_str, NULL),
+	F("int", 1, 1, SMP_INT, SMP_USE_L4, smp_f_int, smp_chk_int0),
+	F("date", 0, 2, SMP_INT, SMP_USE_L4, smp_f_date, smp_chk_date),
+	F("uuid", 0, 1, SMP_STR, SMP_USE_L4, smp_f_uuid, smp_chk_uuid),
+	F("unique-id", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_unique_id, NULL),
+	F("var", 1, 2, SMP_STR, SMP_USE_VAR, smp_f_var, smp_chk_var),
+	F("hdr", 0, 2, SMP_STR, SMP_USE_REQ, smp_f_req_hdr, smp_chk_hdr),
+	F("req.hdr", 0, 2, SMP_STR, SMP_USE_REQ, smp_f_req_hdr, smp_chk_hdr),
+	F("req.fhdr", 1, 2, SMP_STR, SMP_USE_REQ, smp_f_req_fhdr, smp_chk_hdr),
+	F("res.hdr", 0, 2, SMP_STR, SMP_USE_RES, smp_f_res_hdr, smp_chk_hdr),
+	F("shdr", 0, 2, SMP_STR, SMP_USE_RES, smp_f_res_hdr, smp_chk_hdr),
+	F("res.fhdr", 1, 2, SMP_STR, SMP_USE_RES, smp_f_res_fhdr, smp_chk_hdr),
+	F("hdr_cnt", 0, 1, SMP_INT, SMP_USE_REQ, smp_f_req_hdr_cnt, NULL),
+	F("req.hdr_cnt", 0, 1, SMP_INT, SMP_USE_REQ, smp_f_req_hdr_cnt, NULL),
+	F("req.fhdr_cnt", 0, 1, SMP_INT, SMP_USE_REQ, smp_f_req_fhdr_cnt, NULL),
+	F("res.hdr_cnt", 0, 1, SMP_INT, SMP_USE_RES, smp_f_res_hdr_cnt, NULL),
+	F("shdr_cnt", 0, 1, SMP_INT, SMP_USE_RES, smp_f_res_hdr_cnt, NULL),
+	F("path", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_path, NULL),
+	F("url", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_url, NULL),
+	F("query", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_query, NULL),
+	F("method", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_method, NULL),
+	F("req.ver", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_req_ver, NULL),
+	F("req_ver", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_req_ver, NULL),
+	F("base", 0, 0, SMP_STR, SMP_USE_REQ, smp_f_base, NULL),
+	F("status", 0, 0, SMP_INT, SMP_USE_RES, smp_f_status, NULL),
+	F("capture.req.hdr", 1, 1, SMP_STR, SMP_USE_TXN, smp_f_cap_req, smp_chk_int0),
+	F("capture.res.hdr", 1, 1, SMP_STR, SMP_USE_TXN, smp_f_cap_res, smp_chk_int0),
+	F("http_auth", 1, 1, SMP_BOOL, SMP_USE_REQ, smp_f_http_auth, smp_chk_userlist),
+	F("http_auth_group", 1, 1, SMP_STR, SMP_USE_REQ, smp_f_http_auth_group,
+	    smp_chk_userlist),
+	F("req.cook", 0, 1, SMP_STR, SMP_USE_REQ, smp_f_req_cook, NULL),
+	F("cook", 0, 1, SMP_STR, SMP_USE_REQ, smp_f_req_cook, NULL),
+	F("url_param", 0, 2, SMP_STR, SMP_USE_REQ, smp_f_url_param, NULL),
+	F("urlp", 0, 2, SMP_STR, SMP_USE_REQ, smp_f_url_param, NULL),
+	F("req.hdr_ip", 0, 2, SMP_ADDR, SMP_USE_REQ, smp_f_req_hdr_ip, smp_chk_hdr),
+	F("hdr_ip", 0, 2, SMP_ADDR, SMP_USE_REQ, smp_f_req_hdr_ip, smp_chk_hdr),
+	F("req.hdr_val", 0, 2, SMP_INT, SMP_USE_REQ, smp_f_req_hdr_val, smp_chk_hdr),
+	F("hdr_val", 0, 2, SMP_INT, SMP_USE_REQ, smp_f_req_hdr_val, smp_chk_hdr),
+	F("res.ver", 0, 0, SMP_STR, SMP_USE_RES, smp_f_res_ver, NULL),
+	F("resp_ver", 0, 0, SMP_STR, SMP_USE_RES, smp_f_res_ver, NULL),
+	F("req.proto_http", 0, 0, SMP_BOOL, SMP_USE_REQ, smp_f_proto_http, NULL),
+	F("req_proto_http", 0, 0, SMP_BOOL, SMP_USE_REQ, smp_f_proto_http, NULL),
+	F("fc_err", 0, 0, SMP_INT, SMP_USE_L4, smp_f_zero, NULL),
+	F("ssl_fc_err", 0, 0, SMP_INT, SMP_USE_L4, smp_f_zero, NULL),
+	F("ssl_c_err", 0, 0, SMP_INT, SMP_USE_L4, smp_f_zero, NULL),
+	F("ssl_c_ca_err", 0, 0, SMP_INT, SMP_USE_L4, smp_f_zero, NULL),
+	F("ssl_fc_is_resumed", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_ssl_resumed, NULL),
+};
+#undef F
+
+/* ---- converters ---- */
+
+static int
+smp_c_case(struct smp *v, int upper)
+{
+	char *t;
+	size_t i;
+
+	if (!smp_to_str(v) || v->n > SMP_TRASH_BYTES)
+		return 0;
+	t = smp_trash();
+	for (i = 0; i < v->n; i++)
+		t[i] = (char)(upper ? toupper((unsigned char)v->s[i]) :
+		    u_lower((unsigned char)v->s[i]));
+	return smp_set_str(v, t, v->n);
+}
+
+static int
+smp_c_lower(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_c_case(v, 0);
+}
+
+static int
+smp_c_upper(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_c_case(v, 1);
+}
+
+static int
+smp_c_b64(struct smp *v, int url)
+{
+	char *t;
+	int n;
+	size_t i;
+
+	if (!smp_to_str(v) || (n = u_b64_encode((const unsigned char *)v->s, v->n,
+	    t = smp_trash(), SMP_TRASH_BYTES)) < 0)
+		return 0;
+	if (url) {	/* RFC 4648 base64url, without padding */
+		for (i = 0; i < (size_t)n; i++)
+			t[i] = t[i] == '+' ? '-' : t[i] == '/' ? '_' : t[i];
+		while (n > 0 && t[n - 1] == '=')
+			n--;
+	}
+	return smp_set_str(v, t, (size_t)n);
+}
+
+static int
+smp_c_base64(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_c_b64(v, 0);
+}
+
+static int
+smp_c_ub64enc(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_c_b64(v, 1);
+}
+
+static int
+smp_c_hex(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	char *t;
+	size_t i;
+
+	(void)c;
+	(void)a;
+	if (!smp_to_str(v) || v->n * 2 > SMP_TRASH_BYTES)
+		return 0;
+	t = smp_trash();
+	for (i = 0; i < v->n; i++) {
+		t[2 * i] = hx[(unsigned char)v->s[i] >> 4];
+		t[2 * i + 1] = hx[(unsigned char)v->s[i] & 15];
+	}
+	return smp_set_str(v, t, v->n * 2);
+}
+
+static int
+smp_c_length(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	(void)a;
+	return smp_to_str(v) && smp_set_int(v, SMP_INT, (long long)v->n);
+}
+
+/* bytes(offset[,length]) */
+static int
+smp_c_bytes(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	size_t off = (size_t)a[0].i, len;
+
+	(void)c;
+	if (!smp_to_str(v) || off > v->n)
+		return 0;
+	len = v->n - off;
+	if (a[1].set && (size_t)a[1].i < len)
+		len = (size_t)a[1].i;
+	return smp_set_str(v, v->s + off, len);
+}
+
+/* The fields of s[0..n) split at any of <delims>; <words> skips empty
+ * ones.  Returns the number of fields, their starts and ends in st/en. */
+static int
+smp_split(const char *s, size_t n, const char *delims, int words,
+    const char **st, const char **en, int max)
+{
+	const char *p = s, *e = s + n, *f = s;
+	int k = 0;
+
+	for (; p <= e && k < max; p++)
+		if (p == e || strchr(delims, *p)) {
+			if (!words || p > f) {
+				st[k] = f;
+				en[k++] = p;
+			}
+			f = p + 1;
+		}
+	return k;
+}
+
+#define SMP_FIELDS_MAX	256	/* fields field()/word() look at */
+
+/* field(index,delims[,count]) and word(): fields <index> (from 1, or -1
+ * from the end) and the <count>-1 after it (0: all remaining), joined
+ * by what separated them in the input. */
+static int
+smp_c_field_word(struct smp *v, const struct smp_arg *a, int words)
+{
+	const char *st[SMP_FIELDS_MAX], *en[SMP_FIELDS_MAX];
+	long long idx = a[0].i, cnt = a[2].set ? a[2].i : 1;
+	int n, first, last;
+
+	if (!smp_to_str(v))
+		return 0;
+	n = smp_split(v->s, v->n, a[1].s, words, st, en, SMP_FIELDS_MAX);
+	if (idx > 0) {
+		first = (int)idx - 1;
+		last = cnt == 0 ? n - 1 : first + (int)cnt - 1;
+	} else {
+		last = n + (int)idx;
+		first = cnt == 0 ? 0 : last - (int)cnt + 1;
+	}
+	if (first < 0)
+		first = 0;
+	if (last >= n)
+		last = n - 1;
+	if (n == 0 || first >= n || last < 0 || first > last)
+		return smp_set_str(v, "", 0);
+	return smp_set_str(v, st[first], (size_t)(en[last] - st[first]));
+}
+
+static int
+smp_c_field(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	return smp_c_field_word(v, a, 0);
+}
+
+static int
+smp_c_word(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	return smp_c_field_word(v, a, 1);
+}
+
+/* Append the substitution <sub> with \0..\9 for the groups of a match. */
+static size_t
+smp_regsub_put(char *t, size_t o, const char *sub, const char *in,
+    const regmatch_t *m)
+{
+	const char *p;
+	size_t k;
+
+	for (p = sub; *p && o < SMP_TRASH_BYTES; p++) {
+		if (*p == '\\' && U_DIGIT(p[1])) {
+			k = (size_t)(p[1] - '0');
+			p++;
+			if (m[k].rm_so >= 0) {
+				size_t l = (size_t)(m[k].rm_eo - m[k].rm_so);
+
+				if (o + l > SMP_TRASH_BYTES)
+					break;
+				memcpy(t + o, in + m[k].rm_so, l);
+				o += l;
+			}
+			continue;
+		}
+		t[o++] = *p;
+	}
+	return o;
+}
+
+/* regsub(regex,subst[,flags]): the first match (or every one with "g")
+ * replaced; a[0].p is the regex, a[2].i the "g" flag. */
+static int
+smp_c_regsub(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	char in[SMP_TRASH_BYTES], *t;
+	regmatch_t m[10];
+	size_t o = 0, pos = 0, len;
+
+	(void)c;
+	if (!smp_to_str(v) || v->n >= sizeof(in))
+		return 0;
+	memcpy(in, v->s, v->n);
+	in[len = v->n] = 0;
+	t = smp_trash();
+	while (pos <= len && regexec(a[0].p, in + pos, 10, m, pos ? REG_NOTBOL : 0) == 0) {
+		size_t so = pos + (size_t)m[0].rm_so, eo = pos + (size_t)m[0].rm_eo;
+		int k;
+
+		if (o + (so - pos) > SMP_TRASH_BYTES)
+			break;
+		memcpy(t + o, in + pos, so - pos);
+		o += so - pos;
+		for (k = 0; k < 10; k++)
+			if (m[k].rm_so >= 0) {
+				m[k].rm_so += (regoff_t)pos;
+				m[k].rm_eo += (regoff_t)pos;
+			}
+		o = smp_regsub_put(t, o, a[1].s, in, m);
+		pos = eo;
+		if (eo == so) {		/* an empty match moves on one byte */
+			if (pos < len && o < SMP_TRASH_BYTES)
+				t[o++] = in[pos];
+			pos++;
+		}
+		if (!a[2].i)
+			break;
+	}
+	if (pos < len && o + (len - pos) <= SMP_TRASH_BYTES) {
+		memcpy(t + o, in + pos, len - pos);
+		o += len - pos;
+	}
+	return smp_set_str(v, t, o);
+}
+
+/* ---- maps ---- */
+
+/* The value of the first key matching <in> (the longest network for an
+ * address), or NULL. */
+static const char *
+smp_map_lookup(const struct smp_map *mp, const struct smp *in)
+{
+	long long iv;
+	int k, best = -1;
+
+	for (k = 0; k < mp->n; k++) {
+		const struct pat *p = &mp->key[k];
+
+		if (mp->match == M_IP) {
+			if (pat_match_ip(p, in->a) && (best < 0 ||
+			    p->cidr.bits > mp->key[best].cidr.bits))
+				best = k;
+		} else if (mp->match == M_INT) {
+			if (pat_str_int(in->s, in->n, &iv) == 0 && pat_match_int(p, iv))
+				return mp->val[k];
+		} else if (pat_match_str(p, mp->match, 0, in->s, in->n))
+			return mp->val[k];
+	}
+	return best >= 0 ? mp->val[best] : NULL;
+}
+
+/* map_<match>(file[,default]): a[0].p is the map, a[2].i the output type */
+static int
+smp_c_map(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	const struct smp_map *mp = a[0].p;
+	const char *r;
+
+	(void)c;
+	if (mp->match == M_IP ? v->type != SMP_ADDR : !smp_to_str(v))
+		return 0;
+	if ((r = smp_map_lookup(mp, v)) == NULL) {
+		if (!a[1].set)
+			return 0;
+		r = a[1].s;
+	}
+	smp_set_str(v, r, strlen(r));
+	return a[2].i == SMP_INT ? smp_to_int(v) : 1;
+}
+
+/* One "key value" line of a map file into entry k; 0 when empty. */
+static int
+smp_map_line(struct smp_pctx *pc, struct smp_map *mp, char *line, int k,
+    const char **why)
+{
+	char *key = line, *val, *end;
+
+	while (*key == ' ' || *key == '\t')
+		key++;
+	if (*key == 0 || *key == '#' || *key == '\n' || *key == '\r')
+		return 0;
+	for (val = key; *val && *val != ' ' && *val != '\t' && *val != '\n' &&
+	    *val != '\r'; val++)
+		;
+	if (*val)
+		*val++ = 0;
+	while (*val == ' ' || *val == '\t')
+		val++;
+	for (end = val + strlen(val); end > val && strchr(" \t\r\n", end[-1]); end--)
+		;
+	*end = 0;
+	if (pat_compile(pc->arena, mp->match, 0, key, &mp->key[k], why) < 0)
+		return -1;
+	mp->val[k] = u_strdup(pc->arena, val);
+	return 1;
+}
+
+/* Load a map file for the converter being checked (pc->param). */
+static int
+smp_chk_map(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	struct smp_map *mp = u_alloc(pc->arena, sizeof(*mp));
+	char line[CFG_LINE_MAX];
+	const char *why = NULL;
+	FILE *f = fopen(a[0].s, "r");
+	int r, ln = 0;
+
+	(void)n;
+	if (f == NULL) {
+		smp_err(pc, "map file '%s': %s", a[0].s, strerror(errno));
+		return -1;
+	}
+	mp->match = pc->param & 0xff;
+	mp->key = u_alloc(pc->arena, SMP_MAP_MAX * sizeof(*mp->key));
+	mp->val = u_alloc(pc->arena, SMP_MAP_MAX * sizeof(*mp->val));
+	while (fgets(line, sizeof(line), f)) {
+		ln++;
+		if (mp->n == SMP_MAP_MAX || (r = smp_map_line(pc, mp, line, mp->n, &why)) < 0) {
+			smp_err(pc, "map file '%s', line %d: %s", a[0].s, ln,
+			    why ? why : "too many entries");
+			fclose(f);
+			return -1;
+		}
+		mp->n += r;
+	}
+	fclose(f);
+	a[0].p = mp;
+	a[2].i = pc->param >> 8;	/* the output type */
+	return 0;
+}
+
+static int
+smp_chk_bytes(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (smp_chk_int(pc, a, 0) < 0 || smp_chk_int(pc, a, 1) < 0)
+		return -1;
+	if (a[0].i < 0 || (a[1].set && a[1].i < 0)) {
+		smp_err(pc, "bytes: offset and length must not be negative");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+smp_chk_field(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (smp_chk_int(pc, a, 0) < 0 || smp_chk_int(pc, a, 2) < 0)
+		return -1;
+	if (a[0].i == 0 || a[1].n == 0 || (a[2].set && a[2].i < 0)) {
+		smp_err(pc, "expected a non-zero index, delimiters and a count >= 0");
+		return -1;
+	}
+	return 0;
+}
+
+/* regsub(regex,subst[,flags]): "i" case-insensitive, "g" every match */
+static int
+smp_chk_regsub(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	int icase = 0;
+	const char *f;
+
+	(void)n;
+	for (f = a[2].s; *f; f++)
+		if (*f == 'i')
+			icase = 1;
+		else if (*f == 'g')
+			a[2].i = 1;
+		else {
+			smp_err(pc, "regsub: unknown flag '%c'", *f);
+			return -1;
+		}
+	if ((a[0].p = pat_regcomp(pc->arena, a[0].s, REG_EXTENDED |
+	    (icase ? REG_ICASE : 0))) == NULL) {
+		smp_err(pc, "regsub: invalid regex '%s'", a[0].s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- converters: decoding, JSON, dates ---- */
+
+/* url_dec([in_form]): %XX decoded; '+' is a space in a query string (or
+ * everywhere when in_form is non-zero). */
+static int
+smp_c_url_dec(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	char *t;
+	size_t i, o = 0;
+	int query = a[0].set && atoi(a[0].s) != 0;
+
+	(void)c;
+	if (!smp_to_str(v) || v->n > SMP_TRASH_BYTES)
+		return 0;
+	t = smp_trash();
+	for (i = 0; i < v->n; i++) {
+		char ch = v->s[i];
+
+		if (ch == '?')
+			query = 1;
+		if (ch == '+' && query)
+			ch = ' ';
+		else if (ch == '%') {
+			if (i + 2 >= v->n || u_hexval(v->s[i + 1]) < 0 ||
+			    u_hexval(v->s[i + 2]) < 0)
+				return 0;
+			ch = (char)(u_hexval(v->s[i + 1]) << 4 | u_hexval(v->s[i + 2]));
+			i += 2;
+		}
+		t[o++] = ch;
+	}
+	return smp_set_str(v, t, o);
+}
+
+/* The length of the UTF-8 sequence at s (its code point in *cp), or 0. */
+static size_t
+smp_utf8(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t k, len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 :
+	    s[0] < 0xf5 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	*cp = s[0] & (0x7f >> len);
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[k] & 0x3f);
+	}
+	return len;
+}
+
+/* json([ascii|utf8|utf8s|utf8p|utf8ps]): escaped for a JSON string;
+ * a[0].i is 0 for ascii, 1 for utf8 (invalid input: no value), 2 for
+ * the forms that skip invalid bytes. */
+static int
+smp_c_json(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	const unsigned char *s;
+	char *t;
+	size_t i, o = 0, l;
+	unsigned cp;
+
+	(void)c;
+	if (!smp_to_str(v))
+		return 0;
+	s = (const unsigned char *)v->s;
+	t = smp_trash();
+	for (i = 0; i < v->n; i += l) {
+		cp = s[i];
+		l = 1;
+		if (cp >= 0x80 && a[0].i) {
+			if ((l = smp_utf8(s + i, v->n - i, &cp)) == 0) {
+				if (a[0].i == 1)
+					return 0;
+				l = 1;
+				continue;
+			}
+		}
+		if (o + 7 > SMP_TRASH_BYTES)
+			return 0;
+		if (cp == '"' || cp == '\\' || cp == '/') {
+			t[o++] = '\\';
+			t[o++] = (char)cp;
+		} else if (cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' ||
+		    cp == '\t') {
+			t[o++] = '\\';
+			t[o++] = "bfnrt"[cp == '\b' ? 0 : cp == '\f' ? 1 : cp == '\n' ? 2 :
+			    cp == '\r' ? 3 : 4];
+		} else if (cp < 0x20 || cp > 0x7e)
+			o += (size_t)snprintf(t + o, 7, "\\u%04x", cp & 0xffff);
+		else
+			t[o++] = (char)cp;
+	}
+	return smp_set_str(v, t, o);
+}
+
+static int
+smp_chk_json(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (!a[0].set || strcmp(a[0].s, "ascii") == 0)
+		a[0].i = 0;
+	else if (strcmp(a[0].s, "utf8") == 0 || strcmp(a[0].s, "utf8p") == 0)
+		a[0].i = 1;
+	else if (strcmp(a[0].s, "utf8s") == 0 || strcmp(a[0].s, "utf8ps") == 0)
+		a[0].i = 2;
+	else {
+		smp_err(pc, "json: unknown input '%s' (ascii, utf8, utf8s, utf8p, "
+		    "utf8ps)", a[0].s);
+		return -1;
+	}
+	return 0;
+}
+
+/* http_date([offset[,unit]]): an IMF-fixdate of the time in the input. */
+static int
+smp_c_http_date(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	char *t = smp_trash();
+	struct tm tm;
+	time_t sec;
+
+	(void)c;
+	if (!smp_to_int(v))
+		return 0;
+	sec = (time_t)(v->i / a[1].i + a[0].i);
+	if (gmtime_r(&sec, &tm) == NULL)
+		return 0;
+	return smp_set_str(v, t, strftime(t, SMP_TRASH_BYTES,
+	    "%a, %d %b %Y %H:%M:%S GMT", &tm));
+}
+
+/* [offset[,unit]]: the unit as the number of its steps in a second */
+static int
+smp_chk_time_unit(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	if (smp_chk_int(pc, a, 0) < 0)
+		return -1;
+	if (!a[1].set || strcmp(a[1].s, "s") == 0)
+		a[1].i = 1;
+	else if (strcmp(a[1].s, "ms") == 0)
+		a[1].i = 1000;
+	else if (strcmp(a[1].s, "us") == 0)
+		a[1].i = 1000000;
+	else {
+		smp_err(pc, "unit '%s' is not s, ms or us", a[1].s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+smp_c_time(const struct smp_arg *a, struct smp *v, int utc)
+{
+	char *t = smp_trash();
+	struct tm tm;
+	time_t sec;
+
+	if (!smp_to_int(v))
+		return 0;
+	sec = (time_t)(v->i + a[1].i);
+	if ((utc ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm)) == NULL)
+		return 0;
+	return smp_set_str(v, t, strftime(t, SMP_TRASH_BYTES, a[0].s, &tm));
+}
+
+static int
+smp_c_ltime(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	return smp_c_time(a, v, 0);
+}
+
+static int
+smp_c_utime(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
+{
+	(void)c;
+	return smp_c_time(a, v, 1);
+}
+
+/* ltime/utime(format[,offset]) */
+static int
+smp_chk_strftime(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	return smp_chk_int(pc, a, 1);
+}
+
+#define C(name, amin, amax, out, fn, chk)	{ name, amin, amax, out, fn, chk, 0 }
+#define MAP(name, match, out)	{ name, 1, 2, out, smp_c_map, smp_chk_map, \
+	(match) | (out) << 8 }
+static const struct smp_conv smp_convs[] = {
+	C("lower", 0, 0, SMP_STR, smp_c_lower, NULL),
+	C("upper", 0, 0, SMP_STR, smp_c_upper, NULL),
+	C("base64", 0, 0, SMP_STR, smp_c_base64, NULL),
+	C("ub64enc", 0, 0, SMP_STR, smp_c_ub64enc, NULL),
+	C("hex", 0, 0, SMP_STR, smp_c_hex, NULL),
+	C("length", 0, 0, SMP_INT, smp_c_length, NULL),
+	C("bytes", 1, 2, SMP_STR, smp_c_bytes, smp_chk_bytes),
+	C("field", 2, 3, SMP_STR, smp_c_field, smp_chk_field),
+	C("word", 2, 3, SMP_STR, smp_c_word, smp_chk_field),
+	C("regsub", 2, 3, SMP_STR, smp_c_regsub, smp_chk_regsub),
+	C("url_dec", 0, 1, SMP_STR, smp_c_url_dec, NULL),
+	C("json", 0, 1, SMP_STR, smp_c_json, smp_chk_json),
+	C("http_date", 0, 2, SMP_STR, smp_c_http_date, smp_chk_time_unit),
+	C("ltime", 1, 2, SMP_STR, smp_c_ltime, smp_chk_strftime),
+	C("utime", 1, 2, SMP_STR, smp_c_utime, smp_chk_strftime),
+	MAP("map", M_STR, SMP_STR), MAP("map_str", M_STR, SMP_STR),
+	MAP("map_beg", M_BEG, SMP_STR), MAP("map_sub", M_SUB, SMP_STR),
+	MAP("map_dir", M_DIR, SMP_STR), MAP("map_dom", M_DOM, SMP_STR),
+	MAP("map_end", M_END, SMP_STR), MAP("map_reg", M_REG, SMP_STR),
+	MAP("map_int", M_INT, SMP_STR), MAP("map_ip", M_IP, SMP_STR),
+	MAP("map_str_int", M_STR, SMP_INT), MAP("map_beg_int", M_BEG, SMP_INT),
+	MAP("map_sub_int", M_SUB, SMP_INT), MAP("map_dir_int", M_DIR, SMP_INT),
+	MAP("map_dom_int", M_DOM, SMP_INT), MAP("map_end_int", M_END, SMP_INT),
+	MAP("map_reg_int", M_REG, SMP_INT), MAP("map_int_int", M_INT, SMP_INT),
+	MAP("map_ip_int", M_IP, SMP_INT),
+};
+#undef C
+#undef MAP
+
+/* ---- parsing ---- */
+
+/* The arguments in (...) at *pp, HAProxy's way: split at commas, quotes
+ * (single or double) and backslashes protect; the ')' is consumed.
+ * Returns the count, or -1 after a message. */
+static int
+smp_parse_args(struct smp_pctx *pc, const char **pp, struct smp_arg *a,
+    const char *what)
+{
+	char buf[CFG_LINE_MAX];
+	const char *p = *pp;
+	size_t o = 0;
+	int n = 0, q = 0, any = 0;
+
+	for (; *p; p++) {
+		if (q == 0 && (*p == ',' || *p == ')')) {
+			if (n == SMP_ARGS_MAX) {
+				smp_err(pc, "'%s': too many arguments", what);
+				return -1;
+			}
+			a[n].s = u_strndup(pc->arena, buf, o);
+			a[n].n = o;
+			a[n].set = any || *p == ',' || n > 0;
+			n += a[n].set;
+			o = 0;
+			any = 0;
+			if (*p == ')') {
+				*pp = p + 1;
+				return n;
+			}
+			continue;
+		}
+		any = 1;
+		if (*p == '\\' && p[1])
+			p++;
+		else if (q == 0 && (*p == '\'' || *p == '"')) {
+			q = *p;
+			continue;
+		} else if (q && *p == q) {
+			q = 0;
+			continue;
+		}
+		if (o >= sizeof(buf) - 1) {
+			smp_err(pc, "'%s': argument too long", what);
+			return -1;
+		}
+		buf[o++] = *p;
+	}
+	smp_err(pc, "'%s': missing closing ')'", what);
+	return -1;
+}
+
+/* A name: letters, digits, '.', '_', '-'. */
+static size_t
+smp_name_len(const char *p)
+{
+	size_t n = 0;
+
+	while (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_' ||
+	    p[n] == '-')
+		n++;
+	return n;
+}
+
+/* Arguments of a fetch or converter, their count checked, then its own
+ * check; empty strings stand for the ones not given. */
+static int
+smp_parse_call(struct smp_pctx *pc, const char **pp, const char *name,
+    struct smp_arg *a, int *nargs, int amin, int amax)
+{
+	int k;
+
+	*nargs = 0;
+	if (**pp == '(' && (++*pp, (*nargs = smp_parse_args(pc, pp, a, name)) < 0))
+		return -1;
+	if (*nargs < amin || *nargs > amax) {
+		if (amax == 0)
+			smp_err(pc, "'%s' takes no argument", name);
+		else
+			smp_err(pc, "'%s' expects %d to %d arguments, got %d", name,
+			    amin, amax, *nargs);
+		return -1;
+	}
+	for (k = *nargs; k < SMP_ARGS_MAX; k++)
+		if (a[k].s == NULL)
+			a[k].s = "";
+	return 0;
+}
+
+static const struct smp_fetch *
+smp_fetch_find(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(smp_fetches); i++)
+		if (strlen(smp_fetches[i].name) == n &&
+		    memcmp(smp_fetches[i].name, name, n) == 0)
+			return &smp_fetches[i];
+	return NULL;
+}
+
+static const struct smp_conv *
+smp_conv_find(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(smp_convs); i++)
+		if (strlen(smp_convs[i].name) == n &&
+		    memcmp(smp_convs[i].name, name, n) == 0)
+			return &smp_convs[i];
+	return NULL;
+}
+
+/* One ",converter(args)" at *pp into e. */
+static int
+smp_parse_conv(struct smp_pctx *pc, const char **pp, struct smp_expr *e)
+{
+	char name[64];
+	size_t n = smp_name_len(*pp);
+	struct smp_step *st;
+
+	if (n == 0 || n >= sizeof(name)) {
+		smp_err(pc, "missing converter name after ','");
+		return -1;
+	}
+	memcpy(name, *pp, n);
+	name[n] = 0;
+	if (e->nconv == SMP_CONV_MAX) {
+		smp_err(pc, "more than %d converters", SMP_CONV_MAX);
+		return -1;
+	}
+	st = &e->conv[e->nconv];
+	if ((st->conv = smp_conv_find(name, n)) == NULL) {
+		smp_err(pc, "unknown converter '%s'", name);
+		return -1;
+	}
+	*pp += n;
+	if (smp_parse_call(pc, pp, name, st->args, &st->nargs, st->conv->amin,
+	    st->conv->amax) < 0)
+		return -1;
+	pc->param = st->conv->param;
+	if (st->conv->check && st->conv->check(pc, st->args, st->nargs) < 0)
+		return -1;
+	e->nconv++;
+	return 0;
+}
+
+/* An expression at text; *end gets where it stops (the first character
+ * that cannot continue it).  NULL after a message. */
+static struct smp_expr *
+smp_parse(struct smp_pctx *pc, const char *text, const char **end)
+{
+	struct smp_expr *e = u_alloc(pc->arena, sizeof(*e));
+	const char *p = text;
+	char name[64];
+	size_t n = smp_name_len(p);
+
+	if (n == 0 || n >= sizeof(name)) {
+		smp_err(pc, "missing fetch method in '%s'", text);
+		return NULL;
+	}
+	memcpy(name, p, n);
+	name[n] = 0;
+	if ((e->fetch = smp_fetch_find(p, n)) == NULL) {
+		smp_err(pc, "unknown fetch method '%s'", name);
+		return NULL;
+	}
+	p += n;
+	if (smp_parse_call(pc, &p, name, e->args, &e->nargs, e->fetch->amin,
+	    e->fetch->amax) < 0 || (e->fetch->check &&
+	    e->fetch->check(pc, e->args, e->nargs) < 0))
+		return NULL;
+	while (*p == ',') {
+		p++;
+		if (smp_parse_conv(pc, &p, e) < 0)
+			return NULL;
+	}
+	*end = p;
+	return e;
+}
+
+/* What the parsed expression gives and reads. */
+static int
+smp_expr_out(const struct smp_expr *e)
+{
+	return e->nconv ? e->conv[e->nconv - 1].conv->out : e->fetch->out;
+}
+
+static unsigned
+smp_expr_use(const struct smp_expr *e)
+{
+	return e->fetch->use;
+}
+
+static int
+smp_expr_fetch_is(const struct smp_expr *e, const char *name)
+{
+	return strcmp(e->fetch->name, name) == 0;
+}
+
+static void *
+smp_expr_arg_ptr(const struct smp_expr *e, int k)
+{
+	return e->args[k].p;
+}
+
+/* ---- evaluation ---- */
+
+static int
+smp_apply(const struct smp_expr *e, const struct smp_ctx *c, struct smp *v)
+{
+	int k;
+
+	for (k = 0; k < e->nconv; k++)
+		if (!e->conv[k].conv->fn(c, e->conv[k].args, v))
+			return 0;
+	return 1;
+}
+
+/* The value of an expression; 0 when there is none. */
+static int
+smp_eval(const struct smp_expr *e, const struct smp_ctx *c, struct smp *v)
+{
+	memset(v, 0, sizeof(*v));
+	return e->fetch->fn(c, e->args, NULL, v) && smp_apply(e, c, v);
+}
+
+/* The next of its values (ACLs iterate multi-valued fetches). */
+static int
+smp_eval_next(const struct smp_expr *e, const struct smp_ctx *c,
+    struct smp_it *it, struct smp *v)
+{
+	do {
+		memset(v, 0, sizeof(*v));
+		if (!e->fetch->fn(c, e->args, it, v))
+			return 0;
+	} while (!smp_apply(e, c, v));
+	return 1;
+}
+
+/* ---- variables ---- */
+
+/* Store a copy of <v> (strings cut at SMP_VAR_BYTES) as variable <name>. */
+static int
+smp_var_set(struct smp_vars *vs, const char *name, const struct smp *v)
+{
+	struct smp_var *var = (struct smp_var *)smp_var_find(vs, name);
+	struct smp c = *v;
+
+	if (vs == NULL)
+		return -1;
+	if (var == NULL) {
+		if (vs->n == SMP_VARS_MAX)
+			return -1;
+		var = &vs->v[vs->n++];
+		snprintf(var->name, sizeof(var->name), "%s", name);
+	}
+	if (c.type == SMP_ADDR && !smp_to_str(&c))
+		return -1;
+	if (c.type == SMP_STR) {
+		if (c.n > SMP_VAR_BYTES)
+			c.n = SMP_VAR_BYTES;
+		if (var->buf == NULL && (var->buf = malloc(SMP_VAR_BYTES)) == NULL)
+			return -1;
+		memcpy(var->buf, c.s, c.n);
+		c.s = var->buf;
+	}
+	var->v = c;
+	return 0;
+}
+
+static void
+smp_var_unset(struct smp_vars *vs, const char *name)
+{
+	struct smp_var *var = (struct smp_var *)smp_var_find(vs, name);
+
+	if (var == NULL)
+		return;
+	free(var->buf);
+	*var = vs->v[--vs->n];
+	vs->v[vs->n].buf = NULL;
+}
+
+static void
+smp_vars_clear(struct smp_vars *vs)
+{
+	int i;
+
+	for (i = 0; vs && i < vs->n; i++)
+		free(vs->v[i].buf);
+	if (vs)
+		vs->n = 0;
+}
+/*==== end smp ====*/
+
+/*==== begin acl ====*/
+/*
+ * ACLs as HAProxy writes them: "EXPR [flags] [patterns]", where EXPR is a
+ * sample expression (smp) or one of HAProxy's derived ACL keywords
+ * (hdr_beg = req.hdr -m beg, and so on, acl_kws[]); the patterns are
+ * compiled for the match method (pat).  Multi-valued fetches are iterated:
+ * the test is true when any value matches any pattern.  Conditions are
+ * ACL names, '!' negations and anonymous "{ ... }" ACLs, ANDed, with
+ * "||"/"or" between groups.  Parsing reports through the caller's u_err
+ * and allocates in its arena; evaluation is pure.
+ */
+
+/* The parser's context: where errors go, where memory comes from. */
+struct acl_pctx {
+	struct u_err	*err;
+	struct u_arena	*arena;
+	struct config	*cfg;
+};
+
+/* HAProxy's ACL keywords that are a fetch and a match method. */
+static const struct {
+	const char	*name;
+	const char	*fetch;
+	enum match	 match;
+} acl_kws[] = {
+#define D(p, f)	{ p, f, M_STR }, { p "_beg", f, M_BEG }, { p "_dir", f, M_DIR }, \
+	{ p "_dom", f, M_DOM }, { p "_end", f, M_END }, { p "_len", f, M_LEN }, \
+	{ p "_reg", f, M_REG }, { p "_sub", f, M_SUB }
+	D("base", "base"), D("cook", "req.cook"), D("hdr", "req.hdr"),
+	D("path", "path"), D("shdr", "res.hdr"), D("url", "url"),
+	D("urlp", "url_param"),
+#undef D
+	{ "hdr_ip", "req.hdr_ip", M_IP }, { "hdr_val", "req.hdr_val", M_INT },
+	{ "req_ver", "req.ver", M_STR }, { "resp_ver", "res.ver", M_STR },
+	{ "method", "method", M_STR },
+};
+
+static const struct {
+	const char	*name;
+	enum match	 match;
+} acl_matches[] = {
+	{ "str", M_STR }, { "beg", M_BEG }, { "end", M_END }, { "sub", M_SUB },
+	{ "dom", M_DOM }, { "dir", M_DIR }, { "reg", M_REG }, { "found", M_FOUND },
+	{ "ip", M_IP }, { "bool", M_BOOL }, { "int", M_INT }, { "len", M_LEN },
+};
+
+static const char *const acl_predef[][2] = {
+	{ "TRUE", "always_true" },
+	{ "FALSE", "always_false" },
+	{ "HTTP", "req.proto_http" },
+	{ "HTTP_1.0", "req.ver 1.0" },
+	{ "HTTP_1.1", "req.ver 1.1" },
+	{ "HTTP_CONTENT", "req.hdr_val(content-length) gt 0" },
+	{ "HTTP_URL_ABS", "url_reg ^[^/:]*://" },
+	{ "HTTP_URL_SLASH", "url_beg /" },
+	{ "HTTP_URL_STAR", "url *" },
+	{ "LOCALHOST", "src 127.0.0.1/8 ::1" },
+	{ "METH_CONNECT", "method CONNECT" },
+	{ "METH_DELETE", "method DELETE" },
+	{ "METH_GET", "method GET HEAD" },
+	{ "METH_HEAD", "method HEAD" },
+	{ "METH_OPTIONS", "method OPTIONS" },
+	{ "METH_POST", "method POST" },
+	{ "METH_PUT", "method PUT" },
+	{ "METH_TRACE", "method TRACE" },
+	{ "WAIT_END", "always_true" },
+};
+
+/* ---- matching ---- */
+
+/* A string value as HAProxy casts it to an integer: leading digits. */
+static int
+acl_str_int(const char *s, size_t n, long long *v)
+{
+	size_t i = 0;
+	int neg = 0;
+
+	if (n && (s[0] == '-' || s[0] == '+'))
+		neg = s[i++] == '-';
+	if (i == n || !U_DIGIT(s[i]))
+		return -1;
+	for (*v = 0; i < n && U_DIGIT(s[i]) && *v < LLONG_MAX / 10 - 9; i++)
+		*v = *v * 10 + (s[i] - '0');
+	if (neg)
+		*v = -*v;
+	return 0;
+}
+
+/* A string value as an address (for -m ip on a string fetch). */
+static int
+acl_str_addr(const char *s, size_t n, struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (inet_pton(AF_INET, buf, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* http_auth_group: the user (the value) is in one of the groups. */
+static int
+acl_match_group(const struct acl_test *t, const struct smp *v)
+{
+	const struct userlist *ul = smp_expr_arg_ptr(t->expr, 0);
+	const struct ulist_user *u;
+	int k;
+
+	for (u = ul ? ul->users : NULL; u; u = u->next)
+		if (strlen(u->name) == v->n && memcmp(u->name, v->s, v->n) == 0)
+			break;
+	for (k = 0; u && k < t->npat; k++)
+		if (auth_in_group(u, t->pat[k].s, t->pat[k].n))
+			return 1;
+	return 0;
+}
+
+/* An integer (or boolean) value against the patterns. */
+static int
+acl_match_int(const struct acl_test *t, long long iv)
+{
+	int k;
+
+	for (k = 0; k < t->npat; k++)
+		if (pat_match_int(&t->pat[k], iv))
+			return 1;
+	return 0;
+}
+
+/* One value against every pattern of the test. */
+static int
+acl_match(const struct acl_test *t, struct smp *v)
+{
+	const struct sockaddr_storage *a;
+	struct sockaddr_storage ss;
+	long long iv;
+	int k;
+
+	switch (t->match) {
+	case M_FOUND:
+		return 1;
+	case M_BOOL:
+		if (v->type == SMP_STR)
+			return acl_str_int(v->s, v->n, &iv) == 0 && iv != 0;
+		return v->i != 0;
+	case M_INT:
+		if (v->type == SMP_STR && acl_str_int(v->s, v->n, &v->i) < 0)
+			return 0;
+		return v->type != SMP_ADDR && acl_match_int(t, v->i);
+	case M_IP:
+		a = v->a;
+		if (v->type == SMP_STR && acl_str_addr(v->s, v->n, &ss) == 0)
+			a = &ss;
+		else if (v->type != SMP_ADDR)
+			return 0;
+		for (k = 0; k < t->npat; k++)
+			if (pat_match_ip(&t->pat[k], a))
+				return 1;
+		return 0;
+	default:
+		break;
+	}
+	if (!smp_to_str(v))
+		return 0;
+	if (t->match == M_LEN)
+		return acl_match_int(t, (long long)v->n);
+	if (t->group)
+		return acl_match_group(t, v);
+	for (k = 0; k < t->npat; k++)
+		if (pat_match_str(&t->pat[k], t->match, t->icase, v->s, v->n))
+			return 1;
+	return 0;
+}
+
+static int
+acl_test_exec(const struct acl_test *t, const struct smp_ctx *ctx)
+{
+	struct smp_it it = { 0, NULL, NULL, 0 };
+	struct smp v;
+
+	while (smp_eval_next(t->expr, ctx, &it, &v))
+		if (acl_match(t, &v))
+			return 1;
+	return 0;
+}
+
+int
+acl_exec(const struct acl *a, const struct smp_ctx *ctx)
+{
+	const struct acl_test *t;
+
+	for (t = a->tests; t; t = t->next)
+		if (acl_test_exec(t, ctx))
+			return 1;
+	return 0;
+}
+
+int
+acl_cond_exec(const struct cond *c, const struct smp_ctx *ctx)
+{
+	int i, group = 1, res = 0;
+
+	if (c == NULL)
+		return 1;
+	for (i = 0; i < c->nterm; i++) {
+		const struct cond_term *t = &c->term[i];
+
+		if (t->or_before) {
+			if (group) {
+				res = 1;
+				break;
+			}
+			group = 1;
+		}
+		if (group && (acl_exec(t->acl, ctx) ^ t->neg) == 0)
+			group = 0;
+	}
+	if (!res)
+		res = group;
+	return c->unless ? !res : res;
+}
+
+/* ---- parsing ---- */
+
+/* The expression of "KEYWORD[(args)][,conv...]": a derived ACL keyword
+ * becomes its fetch (with the implied match in *match), anything else
+ * is a sample expression whose output type implies the match. */
+static struct smp_expr *
+acl_parse_expr(struct acl_pctx *pc, const char *word, enum match *match)
+{
+	struct smp_pctx sp = { pc->err, pc->arena, pc->cfg, 0, word, word };
+	char buf[CFG_LINE_MAX];
+	const char *end, *text = word;
+	size_t n = smp_name_len(word), i;
+	struct smp_expr *e;
+	int derived = 0;
+
+	for (i = 0; i < NELEM(acl_kws); i++)
+		if (strlen(acl_kws[i].name) == n && memcmp(acl_kws[i].name, word, n) == 0 &&
+		    snprintf(buf, sizeof(buf), "%s%s", acl_kws[i].fetch, word + n) <
+		    (int)sizeof(buf)) {
+			*match = acl_kws[i].match;
+			text = buf;
+			derived = 1;
+			break;
+		}
+	sp.base = sp.at = text;
+	if ((e = smp_parse(&sp, text, &end)) == NULL)
+		return NULL;
+	if (*end) {
+		sp.at = end;
+		smp_err(&sp, "unexpected '%c' after the sample expression", *end);
+		return NULL;
+	}
+	if (!derived)
+		*match = smp_expr_out(e) == SMP_ADDR ? M_IP : smp_expr_out(e) == SMP_INT ?
+		    M_INT : smp_expr_out(e) == SMP_BOOL ? M_BOOL : M_STR;
+	return e;
+}
+
+/* Patterns from a file: one a line, blank lines and '#' comments skipped. */
+static int
+acl_read_file(struct acl_pctx *pc, const char *path, char ***pats, int *npat,
+    int *cap)
+{
+	char line[CFG_LINE_MAX], *s, *e;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		u_err(pc->err, "failed to open pattern file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		for (s = line; *s == ' ' || *s == '\t'; s++)
+			;
+		for (e = s + strlen(s); e > s && strchr(" \t\r\n", e[-1]); e--)
+			;
+		*e = 0;
+		if (*s == 0 || *s == '#')
+			continue;
+		if (*npat == *cap) {
+			char **np = u_alloc(pc->arena, (size_t)(*cap * 2 + 16) * sizeof(char *));
+
+			memcpy(np, *pats, (size_t)*npat * sizeof(char *));
+			*pats = np;
+			*cap = *cap * 2 + 16;
+		}
+		(*pats)[(*npat)++] = u_strdup(pc->arena, s);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Flags from args[1..n): -i, -m METHOD, -f FILE, --, the harmless -n and
+ * -u.  Returns the index of the first pattern, or -1. */
+static int
+acl_parse_flags(struct acl_pctx *pc, struct acl_test *t, char **args, int n,
+    char ***files, int *nfiles)
 {
 	size_t k;
 	int i;
@@ -5383,10 +7870,15 @@ acl_parse_flags(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
 			t->icase = 1;
 		else if (strcmp(args[i], "--") == 0)
 			return i + 1;
-		else if (strcmp(args[i], "-m") == 0) {
+		else if (strcmp(args[i], "-m") == 0 || strcmp(args[i], "-f") == 0) {
 			if (++i >= n) {
-				u_err(pc->err, "'-m' needs a match method");
+				u_err(pc->err, "'%s' needs %s", args[i - 1], args[i - 1][1] ==
+				    'm' ? "a match method" : "a file name");
 				return -1;
+			}
+			if (args[i - 1][1] == 'f') {
+				(*files)[(*nfiles)++] = args[i];
+				continue;
 			}
 			for (k = 0; k < NELEM(acl_matches); k++)
 				if (strcmp(acl_matches[k].name, args[i]) == 0)
@@ -5397,10 +7889,10 @@ acl_parse_flags(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
 			}
 			t->match = acl_matches[k].match;
 		} else if (strcmp(args[i], "-n") == 0 || strcmp(args[i], "-u") == 0)
-			u_warn(pc->err, "ACL flag '%s' ignored", args[i]);
-		else if (strcmp(args[i], "-f") == 0 || strcmp(args[i], "-M") == 0) {
-			u_err(pc->err, "ACL flag '%s' (pattern files) is not supported",
-			    args[i]);
+			continue;	/* no DNS names are resolved; ids are unused */
+		else if (strcmp(args[i], "-M") == 0) {
+			u_err(pc->err, "ACL flag '-M' (map files as patterns) is not "
+			    "supported; list the keys in a -f file");
 			return -1;
 		} else
 			break;	/* a pattern that starts with '-' */
@@ -5408,94 +7900,102 @@ acl_parse_flags(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
 	return i;
 }
 
-/* "eq|ge|gt|le|lt N" or "N" patterns of an int or len match. */
+/* "eq|ge|gt|le|lt N" (the operator applies to the next pattern) and
+ * "N", "N:M" patterns into ranges. */
 static int
-acl_parse_ints(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
+acl_parse_int_pat(struct acl_pctx *pc, char **args, int n, int *k, struct pat *p)
 {
-	static const char *ops[] = { "eq", "ge", "gt", "le", "lt" };
-	int k, o;
+	static const char *const ops[] = { "eq", "ge", "gt", "le", "lt" };
+	int o;
 
-	t->ival = u_alloc(pc->arena, (size_t)n * sizeof(long long));
-	t->iop = u_alloc(pc->arena, (size_t)n * sizeof(int));
-	for (k = 0; k < n; k++) {
-		for (o = 0; o < 5 && strcmp(args[k], ops[o]) != 0; o++)
-			;
-		if (o < 5 && k + 1 < n) {
-			t->iop[k] = o;
-			memmove(&args[k], &args[k + 1], (size_t)(n - k - 1) * sizeof(char *));
-			n--;
-			t->npat = n;
-		}
-		if (u_parse_int(args[k], 0, LLONG_MAX, &t->ival[k]) < 0) {
-			u_err(pc->err, "'%s' is not an integer", args[k]);
+	for (o = 0; o < 5 && strcmp(args[*k], ops[o]) != 0; o++)
+		;
+	if (o < 5) {
+		if (++*k >= n) {
+			u_err(pc->err, "'%s' must be followed by an integer", ops[o]);
 			return -1;
 		}
+		if (u_parse_int(args[*k], LLONG_MIN / 2, LLONG_MAX / 2, &p->lo) < 0)
+			goto bad;
+		p->hi = p->lo;
+		if (o == 1 || o == 2)
+			p->hi = LLONG_MAX;
+		if (o == 3 || o == 4)
+			p->lo = LLONG_MIN;
+		if (o == 2)
+			p->lo = p->lo + 1;
+		if (o == 4)
+			p->hi = p->hi - 1;
+		return 0;
 	}
-	return 0;
+	if (pat_parse_range(args[*k], &p->lo, &p->hi) == 0)
+		return 0;
+bad:
+	u_err(pc->err, "'%s' is not an integer or a range (N, N:M, :M, N:)", args[*k]);
+	return -1;
 }
 
 /* Patterns args[0..n) compiled for the test's match method. */
 static int
 acl_parse_patterns(struct acl_pctx *pc, struct acl_test *t, char **args, int n)
 {
+	const char *why = NULL;
 	int k;
 
-	t->npat = n;
-	t->pat = u_alloc(pc->arena, (size_t)n * sizeof(char *));
-	t->patlen = u_alloc(pc->arena, (size_t)n * sizeof(size_t));
+	t->pat = u_alloc(pc->arena, (size_t)(n ? n : 1) * sizeof(*t->pat));
 	for (k = 0; k < n; k++) {
-		t->pat[k] = u_strdup(pc->arena, args[k]);
-		t->patlen[k] = strlen(args[k]);
-	}
-	if (t->match == M_INT || t->match == M_LEN)
-		return acl_parse_ints(pc, t, args, n);
-	if (t->match == M_IP) {
-		t->cidr = u_alloc(pc->arena, (size_t)n * sizeof(struct cidr));
-		for (k = 0; k < n; k++)
-			if (acl_parse_cidr(args[k], &t->cidr[k]) < 0) {
-				u_err(pc->err, "'%s' is not a valid IPv4 or IPv6 address "
-				    "or network", args[k]);
+		struct pat *p = &t->pat[t->npat];
+
+		if (t->match == M_INT || t->match == M_LEN) {
+			if (acl_parse_int_pat(pc, args, n, &k, p) < 0)
 				return -1;
-			}
-	} else if (t->match == M_REG) {
-		t->re = u_alloc(pc->arena, (size_t)n * sizeof(regex_t *));
-		for (k = 0; k < n; k++)
-			if ((t->re[k] = acl_regcomp(pc->arena, args[k], REG_EXTENDED |
-			    REG_NOSUB | (t->icase ? REG_ICASE : 0))) == NULL) {
-				u_err(pc->err, "invalid regex '%s'", args[k]);
-				return -1;
-			}
+		} else if (pat_compile(pc->arena, t->match, t->icase, args[k], p, &why) < 0) {
+			u_err(pc->err, "'%s' %s", args[k], why);
+			return -1;
+		}
+		t->npat++;
 	}
 	return 0;
 }
 
-/* "FETCH [flags] [patterns...]" from args[0..n): named ACLs and { } ones. */
+/* "EXPR [flags] [patterns...]" from args[0..n): named ACLs and { } ones. */
 static struct acl_test *
 acl_parse_test(struct acl_pctx *pc, char **args, int n)
 {
+	char *fv[CFG_ARGS_MAX], **files = fv, **pats;
 	struct acl_test *t;
-	int first;
+	int first, nf = 0, np, cap, k;
 
 	if (n < 1) {
 		u_err(pc->err, "missing ACL fetch");
 		return NULL;
 	}
 	t = u_alloc(pc->arena, sizeof(*t));
-	if (acl_parse_fetch(pc, t, args[0]) < 0 ||
-	    (first = acl_parse_flags(pc, t, args, n)) < 0)
+	if ((t->expr = acl_parse_expr(pc, args[0], &t->match)) == NULL ||
+	    (first = acl_parse_flags(pc, t, args, n, &files, &nf)) < 0)
 		return NULL;
+	t->group = smp_expr_fetch_is(t->expr, "http_auth_group");
 	if (t->match == M_FOUND || t->match == M_BOOL) {
-		if (first < n) {
-			u_err(pc->err, "'%s' takes no pattern here", t->kw->name);
+		if (first < n || nf) {
+			u_err(pc->err, "'%s' takes no pattern with -m %s", args[0],
+			    t->match == M_FOUND ? "found" : "bool");
 			return NULL;
 		}
 		return t;
 	}
-	if (first >= n) {
-		u_err(pc->err, "missing pattern for '%s'", args[0]);
+	np = n - first;
+	cap = np + 16;
+	pats = u_alloc(pc->arena, (size_t)cap * sizeof(char *));
+	memcpy(pats, args + first, (size_t)np * sizeof(char *));
+	for (k = 0; k < nf; k++)
+		if (acl_read_file(pc, files[k], &pats, &np, &cap) < 0)
+			return NULL;
+	if (np == 0 && nf == 0) {
+		u_err(pc->err, "missing pattern for '%s' (use -m found to test that "
+		    "a value exists)", args[0]);
 		return NULL;
 	}
-	return acl_parse_patterns(pc, t, args + first, n - first) < 0 ? NULL : t;
+	return acl_parse_patterns(pc, t, pats, np) < 0 ? NULL : t;
 }
 
 static struct acl *
@@ -5507,7 +8007,7 @@ acl_find(struct acl *list, const char *name)
 	return NULL;
 }
 
-/* "acl NAME FETCH ...": lines with one name are ORed, in order. */
+/* "acl NAME EXPR ...": lines with one name are ORed, in order. */
 static int
 acl_define(struct acl_pctx *pc, struct acl **list, const char *name,
     char **args, int n)
@@ -5532,25 +8032,9 @@ acl_define(struct acl_pctx *pc, struct acl **list, const char *name,
 	for (tail = &a->tests; *tail; tail = &(*tail)->next)
 		;
 	*tail = tst;
+	a->use |= smp_expr_use(tst->expr);
 	return 0;
 }
-
-static const char *const acl_predef[][2] = {
-	{ "TRUE", "always_true" },
-	{ "FALSE", "always_false" },
-	{ "LOCALHOST", "src 127.0.0.1/8 ::1" },
-	{ "METH_CONNECT", "method CONNECT" },
-	{ "METH_DELETE", "method DELETE" },
-	{ "METH_GET", "method GET HEAD" },
-	{ "METH_HEAD", "method HEAD" },
-	{ "METH_OPTIONS", "method OPTIONS" },
-	{ "METH_POST", "method POST" },
-	{ "METH_PUT", "method PUT" },
-	{ "METH_TRACE", "method TRACE" },
-	{ "HTTP_1.0", "req.ver 1.0" },
-	{ "HTTP_1.1", "req.ver 1.1" },
-	{ "WAIT_END", "always_true" },
-};
 
 /* A predefined ACL, added to the proxy's list on first use. */
 static struct acl *
@@ -5574,7 +8058,7 @@ acl_find_predef(struct acl_pctx *pc, struct acl **list, const char *name)
 	return NULL;
 }
 
-/* One term at args[*i]: "[!...]NAME" or "[!...] { FETCH ... }". */
+/* One term at args[*i]: "[!...]NAME" or "[!...] { EXPR ... }". */
 static int
 acl_cond_term(struct acl_pctx *pc, struct acl **list, char **args, int n,
     int *i, struct cond_term *t)
@@ -5615,6 +8099,8 @@ acl_cond_term(struct acl_pctx *pc, struct acl **list, char **args, int n,
 	t->acl->name = u_strdup(pc->arena, "anonymous");
 	t->acl->tests = acl_parse_test(pc, args + *i + 1, j - *i - 1);
 	*i = j;
+	if (t->acl->tests)
+		t->acl->use = smp_expr_use(t->acl->tests->expr);
 	return t->acl->tests ? 0 : -1;
 }
 
@@ -5631,7 +8117,7 @@ acl_cond_parse(struct acl_pctx *pc, struct acl **list, char **args, int n,
 	for (i = 0; i < n; i++) {
 		struct cond_term *t;
 
-		if (strcmp(args[i], "||") == 0 || strcmp(args[i], "or") == 0) {
+		if (strcmp(args[i], "||") == 0 || strcasecmp(args[i], "or") == 0) {
 			if (c->nterm == 0 || or_next) {
 				u_err(pc->err, "'%s' without a condition before it", args[i]);
 				return NULL;
@@ -5644,6 +8130,7 @@ acl_cond_parse(struct acl_pctx *pc, struct acl **list, char **args, int n,
 		or_next = 0;
 		if (acl_cond_term(pc, list, args, n, &i, t) < 0)
 			return NULL;
+		c->use |= t->acl->use;
 	}
 	if (or_next) {
 		u_err(pc->err, "condition ends with '||'");
@@ -5674,37 +8161,1396 @@ acl_cond_opt(struct acl_pctx *pc, struct acl **list, char **args, int n,
 }
 /*==== end acl ====*/
 
+/*==== begin lf ====*/
+/*
+ * Log-format strings, as HAProxy's: text, "%var" and "%{flags}var"
+ * variables (lf_vars[]), "%[expr]" sample expressions, and in log lines
+ * separators (runs of spaces, merged so that empty fields leave one).
+ * The same strings are header values, redirect targets, unique ids.  A
+ * string is parsed once at load into nodes; rendering asks the caller
+ * for the facts of the transaction (struct lf_facts) only when the string
+ * has variables.  Values are written and escaped exactly as HAProxy's
+ * sess_build_logline() does, so that the same log parsers read them.
+ */
+
+/* Flags of a node: HAProxy's LOG_OPT_*. */
+#define LF_O_MANDATORY	0x01	/* "-" for an empty value (M) */
+#define LF_O_QUOTE	0x02	/* Q */
+#define LF_O_HEXA	0x04	/* X */
+#define LF_O_ESC	0x08	/* E */
+#define LF_O_HTTP	0x10	/* a header value: control bytes as %XX */
+#define LF_O_MERGE	0x20	/* runs of spaces are separators */
+
+#define LF_LINE_MAX	8192	/* a rendered log line or value at most */
+#define LF_URI_MAX	1024	/* the request line a log keeps (tune.http.logurilen) */
+
+enum lf_kind { LFN_TEXT, LFN_SEP, LFN_VAR, LFN_EXPR };
+
+/* The variables, HAProxy's names. */
+enum lf_var {
+	LFV_CI, LFV_CP, LFV_FI, LFV_FP, LFV_BI, LFV_BP, LFV_SI, LFV_SP,
+	LFV_t, LFV_tr, LFV_T, LFV_trg, LFV_Tl, LFV_trl, LFV_Ts, LFV_ms,
+	LFV_f, LFV_ft, LFV_b, LFV_s, LFV_sslc, LFV_sslv,
+	LFV_Th, LFV_Ti, LFV_TR, LFV_Tq, LFV_Tw, LFV_Tc, LFV_Tr, LFV_Td, LFV_Ta,
+	LFV_Tt, LFV_Tu, LFV_ST, LFV_B, LFV_U, LFV_CC, LFV_CS, LFV_ts, LFV_tsc,
+	LFV_ac, LFV_fc, LFV_bc, LFV_sc, LFV_rc, LFV_sq, LFV_bq,
+	LFV_hr, LFV_hrl, LFV_hs, LFV_hsl, LFV_r, LFV_HP, LFV_HPO, LFV_HQ,
+	LFV_HU, LFV_HM, LFV_HV, LFV_rt, LFV_lc, LFV_H, LFV_pid, LFV_ID,
+	LFV_o
+};
+
+static const struct {
+	const char	*name;
+	unsigned char	 var;
+	unsigned char	 http;		/* reserved for HTTP mode */
+} lf_vars[] = {
+	{ "o", LFV_o, 0 }, { "B", LFV_B, 0 }, { "CC", LFV_CC, 1 },
+	{ "CS", LFV_CS, 1 }, { "H", LFV_H, 0 }, { "ID", LFV_ID, 0 },
+	{ "ST", LFV_ST, 0 }, { "T", LFV_T, 0 }, { "Ta", LFV_Ta, 1 },
+	{ "Tc", LFV_Tc, 0 }, { "Th", LFV_Th, 0 }, { "Ti", LFV_Ti, 1 },
+	{ "Tl", LFV_Tl, 0 }, { "Tq", LFV_Tq, 1 }, { "Tr", LFV_Tr, 1 },
+	{ "TR", LFV_TR, 1 }, { "Td", LFV_Td, 0 }, { "Ts", LFV_Ts, 0 },
+	{ "Tt", LFV_Tt, 0 }, { "Tu", LFV_Tu, 0 }, { "Tw", LFV_Tw, 0 },
+	{ "U", LFV_U, 0 }, { "ac", LFV_ac, 0 }, { "b", LFV_b, 0 },
+	{ "bc", LFV_bc, 0 }, { "bi", LFV_BI, 0 }, { "bp", LFV_BP, 0 },
+	{ "bq", LFV_bq, 0 }, { "ci", LFV_CI, 0 }, { "cp", LFV_CP, 0 },
+	{ "f", LFV_f, 0 }, { "fc", LFV_fc, 0 }, { "fi", LFV_FI, 0 },
+	{ "fp", LFV_FP, 0 }, { "ft", LFV_ft, 0 }, { "hr", LFV_hr, 0 },
+	{ "hrl", LFV_hrl, 0 }, { "hs", LFV_hs, 0 }, { "hsl", LFV_hsl, 0 },
+	{ "HM", LFV_HM, 1 }, { "HP", LFV_HP, 1 }, { "HPO", LFV_HPO, 1 },
+	{ "HQ", LFV_HQ, 1 }, { "HU", LFV_HU, 1 }, { "HV", LFV_HV, 1 },
+	{ "lc", LFV_lc, 0 }, { "ms", LFV_ms, 0 }, { "pid", LFV_pid, 0 },
+	{ "r", LFV_r, 1 }, { "rc", LFV_rc, 0 }, { "rt", LFV_rt, 0 },
+	{ "s", LFV_s, 0 }, { "sc", LFV_sc, 0 }, { "si", LFV_SI, 0 },
+	{ "sp", LFV_SP, 0 }, { "sq", LFV_sq, 0 }, { "sslc", LFV_sslc, 0 },
+	{ "sslv", LFV_sslv, 0 }, { "t", LFV_t, 0 }, { "tr", LFV_tr, 1 },
+	{ "trg", LFV_trg, 1 }, { "trl", LFV_trl, 1 }, { "ts", LFV_ts, 0 },
+	{ "tsc", LFV_tsc, 0 },
+};
+
+/* HAProxy's own formats for "option httplog", "option httpslog" and
+ * "option tcplog". */
+static const char lf_httplog[] = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta "
+    "%ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+static const char lf_httpslog[] = "%ci:%cp [%tr] %ft %b/%s "
+    "%TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs "
+    "%{+Q}r %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/"
+    "%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc";
+static const char lf_tcplog[] = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts "
+    "%ac/%fc/%bc/%sc/%rc %sq/%bq";
+static const char lf_clflog[] = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" "
+    "%cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC "
+    "%CS %hrl %hsl";
+
+struct lf_node {
+	unsigned char	 kind;		/* LFN_* */
+	unsigned char	 var;		/* LFV_* */
+	unsigned char	 opts;		/* LF_O_* */
+	const char	*text;		/* LFN_TEXT, NUL-terminated */
+	struct smp_expr	*expr;		/* LFN_EXPR */
+};
+
+struct lf {
+	struct lf_node	*node;
+	int		 n;
+	int		 has_vars;	/* needs the facts */
+	unsigned	 use;		/* SMP_USE_* of its expressions */
+	const char	*src;		/* as written */
+};
+
+/* What a log line says about a transaction, filled by its owner.  Times
+ * are HAProxy's: milliseconds since accept, -1 when not reached. */
+struct lf_facts {
+	const struct sockaddr_storage *ci, *fi, *bi, *si;
+	struct timeval	 accept;	/* wall clock */
+	long long	 t_hs, t_idle, t_request, t_queue, t_connect, t_data,
+			 t_close;
+	int		 status;
+	unsigned long long bytes_in, bytes_out;
+	const char	*fe, *be, *srv;	/* srv NULL: <NOSRV> */
+	int		 fe_ssl, be_http;
+	const char	*ssl_cipher, *ssl_version;
+	char		 term[2];
+	int		 ac, fc, bc, sc, rc, redisp, sq, bq;
+	const char	*uri;		/* the request line; NULL: <BADREQ> */
+	const struct smp_caps *caps;
+	int		 ncap_req, ncap_res;
+	const char	*uid;
+	unsigned long long rt, lc;
+};
+
+/* The parser's context. */
+struct lf_pctx {
+	struct u_err	*err;
+	struct u_arena	*arena;
+	struct config	*cfg;
+	int		 http;		/* the proxy is in HTTP mode */
+	unsigned	 deny;		/* SMP_USE_* that this string cannot see */
+};
+
+/* ---- parsing ---- */
+
+/* "%{+Q,-M}": flags added to or removed from *opts. */
+static void
+lf_parse_flags(const char *s, size_t n, unsigned char *opts)
+{
+	static const struct { char c; unsigned char f; } fl[] = {
+		{ 'M', LF_O_MANDATORY }, { 'Q', LF_O_QUOTE }, { 'X', LF_O_HEXA },
+		{ 'E', LF_O_ESC },
+	};
+	size_t i = 0, k;
+
+	while (i < n) {
+		size_t e = i;
+
+		while (e < n && s[e] != ',')
+			e++;
+		if (e - i == 2 && (s[i] == '+' || s[i] == '-'))
+			for (k = 0; k < NELEM(fl); k++)
+				if (fl[k].c == s[i + 1])
+					*opts = (unsigned char)(s[i] == '+' ? *opts | fl[k].f :
+					    *opts & ~fl[k].f);
+		i = e + 1;
+	}
+}
+
+static struct lf_node *
+lf_add(struct lf *f, int cap, int kind)
+{
+	struct lf_node *nd;
+
+	if (f->n == cap)
+		return NULL;
+	nd = &f->node[f->n++];
+	memset(nd, 0, sizeof(*nd));
+	nd->kind = (unsigned char)kind;
+	return nd;
+}
+
+static int
+lf_add_text(struct lf_pctx *pc, struct lf *f, int cap, const char *s, size_t n)
+{
+	struct lf_node *nd;
+
+	if (n == 0)
+		return 0;
+	if ((nd = lf_add(f, cap, LFN_TEXT)) == NULL)
+		return -1;
+	nd->text = u_strndup(pc->arena, s, n);
+	return 0;
+}
+
+/* "%name" at s (after the flags); returns its length or -1. */
+static int
+lf_parse_var(struct lf_pctx *pc, struct lf *f, int cap, const char *s,
+    unsigned char *opts)
+{
+	size_t n = 0, i;
+	struct lf_node *nd;
+
+	while (isalnum((unsigned char)s[n]))
+		n++;
+	for (i = 0; i < NELEM(lf_vars); i++)
+		if (strlen(lf_vars[i].name) == n && memcmp(lf_vars[i].name, s, n) == 0)
+			break;
+	if (i == NELEM(lf_vars)) {
+		u_err(pc->err, "no such format variable '%.*s'. If you wanted to emit "
+		    "the '%%' character verbatim, you need to use '%%%%'", (int)n, s);
+		return -1;
+	}
+	if (lf_vars[i].http && !pc->http) {
+		u_err(pc->err, "format variable '%s' is reserved for HTTP mode",
+		    lf_vars[i].name);
+		return -1;
+	}
+	if ((nd = lf_add(f, cap, LFN_VAR)) == NULL)
+		return -1;
+	nd->var = lf_vars[i].var;
+	nd->opts = *opts;
+	f->has_vars = 1;
+	return (int)n;
+}
+
+/* "%[expr]" at s (after the '['); returns the length through ']'. */
+static int
+lf_parse_expr(struct lf_pctx *pc, struct lf *f, int cap, const char *s,
+    const char *base, unsigned char opts)
+{
+	struct smp_pctx sp = { pc->err, pc->arena, pc->cfg, 0, base, s };
+	struct lf_node *nd;
+	const char *end;
+
+	if ((nd = lf_add(f, cap, LFN_EXPR)) == NULL)
+		return -1;
+	if ((nd->expr = smp_parse(&sp, s, &end)) == NULL)
+		return -1;
+	if (*end != ']') {
+		sp.at = end;
+		if (*end && isprint((unsigned char)*end))
+			smp_err(&sp, "expected ']' after '%.*s', but found '%c'",
+			    (int)(end - s), s, *end);
+		else
+			smp_err(&sp, "missing ']' after '%.*s'", (int)(end - s), s);
+		return -1;
+	}
+	nd->opts = opts;
+	f->use |= smp_expr_use(nd->expr);
+	if (smp_expr_use(nd->expr) & pc->deny) {
+		u_err(pc->err, "sample fetch <%.*s> may not be reliably used here "
+		    "because it needs '%s' which is not available here", (int)(end - s),
+		    s, (smp_expr_use(nd->expr) & SMP_USE_REQ) ? "HTTP request headers" :
+		    "HTTP response headers");
+		return -1;
+	}
+	return (int)(end - s) + 1;
+}
+
+/* One '%' directive at fmt[*i] (on the '%'). */
+static int
+lf_parse_pct(struct lf_pctx *pc, struct lf *f, int cap, const char *fmt,
+    size_t *i, unsigned char *opts)
+{
+	const char *s = fmt + *i + 1, *close;
+	unsigned char o = *opts;
+	int r;
+
+	if (*s == '%') {
+		*i += 2;
+		return lf_add_text(pc, f, cap, "%", 1);
+	}
+	if (*s == 0) {
+		u_err(pc->err, "truncated line after '%%'");
+		return -1;
+	}
+	if (*s == ' ' || *s == '\t' || U_DIGIT(*s)) {
+		u_err(pc->err, "unexpected variable name near '%c' at position %d "
+		    "line : '%s'. Maybe you want to write a single '%%', use the "
+		    "syntax '%%%%'", *s, (int)(s - fmt), fmt);
+		return -1;
+	}
+	if (*s == '{') {
+		if ((close = strchr(s, '}')) == NULL) {
+			u_err(pc->err, "truncated line after '%s'", s + 1);
+			return -1;
+		}
+		lf_parse_flags(s + 1, (size_t)(close - s - 1), &o);
+		s = close + 1;
+		if (*s != '[' && !isalnum((unsigned char)*s)) {
+			u_err(pc->err, "parse argument modifier without variable name "
+			    "near '%%{%.*s}'", (int)(close - fmt - *i - 2), fmt + *i + 2);
+			return -1;
+		}
+	} else if (*s != '[' && !isalpha((unsigned char)*s)) {
+		*i += 1;	/* HAProxy drops a lone '%' before other bytes */
+		return 0;
+	}
+	if (*s == '[')
+		r = lf_parse_expr(pc, f, cap, s + 1, fmt, o), r = r < 0 ? r : r + 1;
+	else if (strncmp(s, "o", 1) == 0 && !isalnum((unsigned char)s[1])) {
+		*opts = o;	/* %o: these flags for what follows */
+		r = 1;
+	} else
+		r = lf_parse_var(pc, f, cap, s, &o);
+	if (r < 0)
+		return -1;
+	*i = (size_t)(s - fmt) + (size_t)r;
+	return 0;
+}
+
+/* Parse <fmt> with default flags <opts> (LF_O_*).  NULL after a message. */
+static struct lf *
+lf_parse(struct lf_pctx *pc, const char *fmt, unsigned opts)
+{
+	struct lf *f = u_alloc(pc->arena, sizeof(*f));
+	unsigned char o = (unsigned char)(opts & ~LF_O_MERGE);
+	size_t i = 0, start;
+	int cap = (int)strlen(fmt) + 2;
+
+	f->node = u_alloc(pc->arena, (size_t)cap * sizeof(*f->node));
+	f->src = u_strdup(pc->arena, fmt);
+	while (fmt[i]) {
+		if (fmt[i] == '%') {
+			if (lf_parse_pct(pc, f, cap, fmt, &i, &o) < 0)
+				return NULL;
+			continue;
+		}
+		if (fmt[i] == ' ' && (opts & LF_O_MERGE)) {
+			while (fmt[i] == ' ')
+				i++;
+			if (lf_add(f, cap, LFN_SEP) == NULL)
+				return NULL;
+			continue;
+		}
+		for (start = i; fmt[i] && fmt[i] != '%' && !(fmt[i] == ' ' &&
+		    (opts & LF_O_MERGE)); i++)
+			;
+		if (lf_add_text(pc, f, cap, fmt + start, i - start) < 0)
+			return NULL;
+	}
+	return f;
+}
+
+/* Is this format plain text (no % at all)?  Then its text is its value. */
+static const char *
+lf_plain(const struct lf *f)
+{
+	if (f->n == 0)
+		return "";
+	return f->n == 1 && f->node[0].kind == LFN_TEXT ? f->node[0].text : NULL;
+}
+
+/* ---- rendering ---- */
+
+struct lf_out {
+	char		*p, *end;	/* end: the last byte, kept for the NUL */
+	int		 full;
+};
+
+static void
+lf_putc(struct lf_out *o, char c)
+{
+	if (o->p < o->end)
+		*o->p++ = c;
+	else
+		o->full = 1;
+}
+
+static void
+lf_putn(struct lf_out *o, const char *s, size_t n)
+{
+	while (n-- && !o->full)
+		lf_putc(o, *s++);
+}
+
+static void
+lf_puts(struct lf_out *o, const char *s)
+{
+	lf_putn(o, s, strlen(s));
+}
+
+static void
+lf_putll(struct lf_out *o, long long v)
+{
+	char b[24];
+
+	lf_putn(o, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+}
+
+/* Bytes that logs encode: '#' and '"' in URIs, also '{|}' in headers,
+ * and all control and non-ASCII bytes (HAProxy's url/hdr_encode_map). */
+static int
+lf_enc_url(unsigned char c)
+{
+	return c < 32 || c >= 127 || c == '"' || c == '#';
+}
+
+static int
+lf_enc_hdr(unsigned char c)
+{
+	return lf_enc_url(c) || c == '{' || c == '|' || c == '}';
+}
+
+/* A header value made by a rule: control bytes but TAB, and DEL. */
+static int
+lf_enc_http(unsigned char c)
+{
+	return (c < 32 && c != '\t') || c == 127;
+}
+
+/* s[0..n) with the bytes enc() selects as <esc>XX; with the E flag,
+ * '"', '\' and ']' get a backslash (HAProxy's lf_encode_chunk). */
+static void
+lf_encode(struct lf_out *o, const char *s, size_t n, char esc,
+    int (*enc)(unsigned char), unsigned char opts)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < n && !o->full; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (enc(c)) {
+			lf_putc(o, esc);
+			lf_putc(o, hx[c >> 4]);
+			lf_putc(o, hx[c & 15]);
+		} else {
+			if ((opts & LF_O_ESC) && (c == '"' || c == '\\' || c == ']'))
+				lf_putc(o, '\\');
+			lf_putc(o, (char)c);
+		}
+	}
+}
+
+/* A text value (HAProxy's lf_text_len): quoted with Q, "-" when empty
+ * and mandatory, escaped with E; stops at a NUL as strlcpy does. */
+static void
+lf_text(struct lf_out *o, const char *s, size_t n, unsigned char opts)
+{
+	const char *z = s ? memchr(s, 0, n) : NULL;
+	size_t i;
+
+	if (z)
+		n = (size_t)(z - s);
+	if (opts & LF_O_QUOTE)
+		lf_putc(o, '"');
+	if (s && n) {
+		for (i = 0; i < n; i++) {
+			if ((opts & LF_O_ESC) && (s[i] == '"' || s[i] == '\\' || s[i] == ']'))
+				lf_putc(o, '\\');
+			lf_putc(o, s[i]);
+		}
+	} else if ((opts & (LF_O_QUOTE | LF_O_MANDATORY)) == LF_O_MANDATORY)
+		lf_putc(o, '-');
+	if (opts & LF_O_QUOTE)
+		lf_putc(o, '"');
+}
+
+static void
+lf_text0(struct lf_out *o, const char *s, unsigned char opts)
+{
+	lf_text(o, s, s ? strlen(s) : 0, opts);
+}
+
+static void
+lf_ip(struct lf_out *o, const struct sockaddr_storage *ss, unsigned char opts)
+{
+	char b[INET6_ADDRSTRLEN + 8];
+	const unsigned char *a;
+	int k, n;
+
+	if (ss == NULL || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)) {
+		lf_text(o, NULL, 0, opts);
+		return;
+	}
+	if (!(opts & LF_O_HEXA)) {
+		lf_text0(o, net_addr_str(ss, b, sizeof(b), 0), opts);
+		return;
+	}
+	a = ss->ss_family == AF_INET ?
+	    (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr :
+	    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+	n = ss->ss_family == AF_INET ? 4 : 16;
+	for (k = 0; k < n; k++) {
+		snprintf(b, sizeof(b), "%02X", a[k]);
+		lf_puts(o, b);
+	}
+}
+
+static void
+lf_port(struct lf_out *o, const struct sockaddr_storage *ss, unsigned char opts)
+{
+	const unsigned char *p;
+	char b[8];
+
+	if (ss == NULL || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)) {
+		lf_text(o, NULL, 0, opts);
+		return;
+	}
+	p = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_port;
+	if (opts & LF_O_HEXA) {
+		snprintf(b, sizeof(b), "%02X%02X", p[0], p[1]);
+		lf_puts(o, b);
+	} else
+		lf_putll(o, p[0] << 8 | p[1]);
+}
+
+/* Dates: "%d/%b/%Y:%H:%M:%S.mmm" (local), "... +0000" (GMT), local with
+ * its offset. */
+static void
+lf_date(struct lf_out *o, const struct timeval *tv, int kind)
+{
+	char b[64];
+	struct tm tm;
+	size_t n;
+
+	if (kind == 0) {
+		n = (size_t)snprintf(b, sizeof(b), "%s.%03d", log_date(tv),
+		    (int)(tv->tv_usec / 1000));
+	} else {
+		if (kind == 1)
+			gmtime_r(&tv->tv_sec, &tm);
+		else
+			localtime_r(&tv->tv_sec, &tm);
+		n = strftime(b, sizeof(b), kind == 1 ? "%d/%b/%Y:%H:%M:%S +0000" :
+		    "%d/%b/%Y:%H:%M:%S %z", &tm);
+	}
+	lf_putn(o, b, n);
+}
+
+static void
+lf_hexnum(struct lf_out *o, unsigned long long v, const char *fmt)
+{
+	char b[24];
+
+	lf_putn(o, b, (size_t)snprintf(b, sizeof(b), fmt, (unsigned)v));
+}
+
+/* The captured header values: "{a|b}" (or, as a list, "a b"). */
+static void
+lf_caps(struct lf_out *o, char *const *cap, int n, int list, unsigned char opts)
+{
+	int k;
+
+	if (n == 0)
+		return;
+	if (!list && (opts & LF_O_QUOTE))
+		lf_putc(o, '"');
+	if (!list)
+		lf_putc(o, '{');
+	for (k = 0; k < n; k++) {
+		if (k)
+			lf_putc(o, list ? ' ' : '|');
+		if (list && (opts & LF_O_QUOTE))
+			lf_putc(o, '"');
+		if (cap && cap[k])
+			lf_encode(o, cap[k], strlen(cap[k]), '#', lf_enc_hdr, opts);
+		else if (list && !(opts & LF_O_QUOTE))
+			lf_putc(o, '-');
+		if (list && (opts & LF_O_QUOTE))
+			lf_putc(o, '"');
+	}
+	if (!list)
+		lf_putc(o, '}');
+	if (!list && (opts & LF_O_QUOTE))
+		lf_putc(o, '"');
+}
+
+/* Parts of the request line "METHOD URI HTTP/x.y" as %HM %HU %HP %HPO
+ * %HQ %HV cut them; <BADREQ> when there is none. */
+static void
+lf_reqline_part(struct lf_out *o, const char *uri, int var, unsigned char opts)
+{
+	const char *e, *m, *u, *ue, *v, *p;
+	size_t n;
+
+	if (opts & LF_O_QUOTE)
+		lf_putc(o, '"');
+	if (uri == NULL) {
+		lf_puts(o, "<BADREQ>");
+		goto out;
+	}
+	e = uri + strlen(uri);
+	for (m = uri; m < e && *m != ' ' && *m != '\t'; m++)
+		;
+	for (u = m; u < e && (*u == ' ' || *u == '\t'); u++)
+		;
+	for (ue = u; ue < e && *ue != ' ' && *ue != '\t'; ue++)
+		;
+	for (v = ue; v < e && (*v == ' ' || *v == '\t'); v++)
+		;
+	if (var == LFV_HQ) {
+		for (p = uri; p < e && *p != '?'; p++)
+			;
+		for (n = 0; p + n < e && p[n] != ' ' && p[n] != '\t'; n++)
+			;
+		lf_encode(o, p, n, '#', lf_enc_url, opts);
+		goto out;
+	}
+	if (var == LFV_HM) {
+		if (m == e)
+			lf_puts(o, "<BADREQ>");
+		else
+			lf_encode(o, uri, (size_t)(m - uri), '#', lf_enc_url, opts);
+		goto out;
+	}
+	if (u == m) {
+		lf_puts(o, "<BADREQ>");
+		goto out;
+	}
+	if (var == LFV_HV) {
+		if (v == e)
+			lf_puts(o, "HTTP/0.9");
+		else
+			lf_encode(o, v, (size_t)(e - v), '#', lf_enc_url, opts);
+		goto out;
+	}
+	p = u;
+	if (var == LFV_HPO && p < ue && *p != '/' && (p = memchr(u, ':', (size_t)(ue -
+	    u))) != NULL && ue - p > 2 && p[1] == '/' && p[2] == '/') {
+		for (p += 3; p < ue && *p != '/'; p++)
+			;	/* an absolute URI: from its path on */
+	} else
+		p = u;
+	if (var != LFV_HU)
+		for (n = 0; p + n < ue && p[n] != '?'; n++)
+			;
+	else
+		n = (size_t)(ue - p);
+	lf_encode(o, p, n, '#', lf_enc_url, opts);
+out:
+	if (opts & LF_O_QUOTE)
+		lf_putc(o, '"');
+}
+
+/* HAProxy's Tw, Tc, Tr, Td, Ta, Tt, Tu, TR from the raw timers. */
+static long long
+lf_timer(const struct lf_facts *x, int var)
+{
+	long long idle = x->t_idle >= 0 ? x->t_idle + x->t_hs : 0;
+
+	switch (var) {
+	case LFV_Th: return x->t_hs;
+	case LFV_Ti: return x->t_idle;
+	case LFV_Tq: return x->t_request;
+	case LFV_TR: return x->t_request >= 0 ? x->t_request - x->t_idle - x->t_hs : -1;
+	case LFV_Tw: return x->t_queue >= 0 ? x->t_queue - x->t_request : -1;
+	case LFV_Tc: return x->t_connect >= 0 ? x->t_connect - x->t_queue : -1;
+	case LFV_Tr: return x->t_data >= 0 ? x->t_data - x->t_connect : -1;
+	case LFV_Td:
+		if (x->be_http)
+			return x->t_data >= 0 ? x->t_close - x->t_data : -1;
+		return x->t_connect >= 0 ? x->t_close - x->t_connect : -1;
+	case LFV_Ta: return x->t_close - idle;
+	case LFV_Tt: return x->t_close;
+	case LFV_Tu: return x->t_close - (x->t_idle >= 0 ? x->t_idle : 0);
+	}
+	return -1;
+}
+
+/* The counters, the status, the request and what was captured. */
+static void
+lf_var2(struct lf_out *o, const struct lf_facts *x, int var, unsigned char opts)
+{
+	char host[256];
+
+	switch (var) {
+	case LFV_ST: lf_putll(o, x->status); break;
+	case LFV_B: lf_putll(o, (long long)x->bytes_out); break;
+	case LFV_U: lf_putll(o, (long long)x->bytes_in); break;
+	case LFV_CC: case LFV_CS: lf_text(o, NULL, 0, opts); break;
+	case LFV_ts: case LFV_tsc:
+		lf_putc(o, x->term[0]);
+		lf_putc(o, x->term[1]);
+		if (var == LFV_tsc)
+			lf_putn(o, "--", 2);
+		break;
+	case LFV_ac: lf_putll(o, x->ac); break;
+	case LFV_fc: lf_putll(o, x->fc); break;
+	case LFV_bc: lf_putll(o, x->bc); break;
+	case LFV_sc: lf_putll(o, x->sc); break;
+	case LFV_rc:
+		if (x->redisp)
+			lf_putc(o, '+');
+		lf_putll(o, x->rc);
+		break;
+	case LFV_sq: lf_putll(o, x->sq); break;
+	case LFV_bq: lf_putll(o, x->bq); break;
+	case LFV_hr: case LFV_hrl:
+		lf_caps(o, x->caps ? x->caps->req : NULL, x->ncap_req, var == LFV_hrl, opts);
+		break;
+	case LFV_hs: case LFV_hsl:
+		lf_caps(o, x->caps ? x->caps->res : NULL, x->ncap_res, var == LFV_hsl, opts);
+		break;
+	case LFV_r:
+		if (opts & LF_O_QUOTE)
+			lf_putc(o, '"');
+		lf_encode(o, x->uri ? x->uri : "<BADREQ>", strlen(x->uri ? x->uri :
+		    "<BADREQ>"), '#', lf_enc_url, opts);
+		if (opts & LF_O_QUOTE)
+			lf_putc(o, '"');
+		break;
+	case LFV_HP: case LFV_HPO: case LFV_HQ: case LFV_HU: case LFV_HM: case LFV_HV:
+		lf_reqline_part(o, x->uri, var, opts);
+		break;
+	case LFV_rt:
+		lf_hexnum(o, x->rt, opts & LF_O_HEXA ? "%04X" : "%u");
+		break;
+	case LFV_lc:
+		lf_hexnum(o, x->lc, opts & LF_O_HEXA ? "%04X" : "%u");
+		break;
+	case LFV_H:
+		if (gethostname(host, sizeof(host)) < 0)
+			host[0] = 0;
+		host[sizeof(host) - 1] = 0;
+		lf_text0(o, host, opts);
+		break;
+	case LFV_pid:
+		lf_hexnum(o, (unsigned long long)getpid(), opts & LF_O_HEXA ? "%04X" :
+		    "%u");
+		break;
+	case LFV_ID: lf_text0(o, x->uid, opts); break;
+	}
+}
+
+
+/* One variable. */
+static void
+lf_var(struct lf_out *o, const struct lf_facts *x, int var, unsigned char opts)
+{
+	struct timeval tv;
+
+	switch (var) {
+	case LFV_CI: lf_ip(o, x->ci, opts); break;
+	case LFV_CP: lf_port(o, x->ci, opts); break;
+	case LFV_FI: lf_ip(o, x->fi, opts); break;
+	case LFV_FP: lf_port(o, x->fi, opts); break;
+	case LFV_BI: lf_ip(o, x->bi, opts); break;
+	case LFV_BP: lf_port(o, x->bi, opts); break;
+	case LFV_SI: lf_ip(o, x->si, opts); break;
+	case LFV_SP: lf_port(o, x->si, opts); break;
+	case LFV_t: lf_date(o, &x->accept, 0); break;
+	case LFV_T: lf_date(o, &x->accept, 1); break;
+	case LFV_Tl: lf_date(o, &x->accept, 2); break;
+	case LFV_tr: case LFV_trg: case LFV_trl:
+		tv = x->accept;
+		if (x->t_idle >= 0) {
+			long long us = (long long)tv.tv_usec + (x->t_idle + x->t_hs) * 1000;
+
+			tv.tv_sec += (time_t)(us / 1000000);
+			tv.tv_usec = (suseconds_t)(us % 1000000);
+		}
+		lf_date(o, &tv, var == LFV_tr ? 0 : var == LFV_trg ? 1 : 2);
+		break;
+	case LFV_Ts:
+		if (opts & LF_O_HEXA)
+			lf_hexnum(o, (unsigned long long)x->accept.tv_sec, "%04X");
+		else
+			lf_putll(o, (long long)x->accept.tv_sec);
+		break;
+	case LFV_ms:
+		lf_hexnum(o, (unsigned long long)x->accept.tv_usec / 1000,
+		    opts & LF_O_HEXA ? "%02X" : "%03u");
+		break;
+	case LFV_f: lf_text0(o, x->fe, opts); break;
+	case LFV_ft:
+		if (opts & LF_O_QUOTE)
+			lf_putc(o, '"');
+		lf_puts(o, x->fe ? x->fe : "");
+		if (x->fe_ssl)
+			lf_putc(o, '~');
+		if (opts & LF_O_QUOTE)
+			lf_putc(o, '"');
+		break;
+	case LFV_b: lf_text0(o, x->be, opts); break;
+	case LFV_s: lf_text0(o, x->srv ? x->srv : "<NOSRV>", opts); break;
+	case LFV_sslc: lf_text0(o, x->ssl_cipher, opts); break;
+	case LFV_sslv: lf_text0(o, x->ssl_version, opts); break;
+	case LFV_Th: case LFV_Ti: case LFV_TR: case LFV_Tq: case LFV_Tw:
+	case LFV_Tc: case LFV_Tr: case LFV_Td:
+		lf_putll(o, lf_timer(x, var));
+		break;
+	case LFV_Ta: case LFV_Tt: case LFV_Tu:
+		lf_putll(o, lf_timer(x, var));
+		break;
+	default:
+		lf_var2(o, x, var, opts);
+	}
+}
+
+/* Render <f> into out[0..cap), NUL-terminated; returns the length.  The
+ * expressions see <c>; the variables <x> (which may be NULL when the
+ * format has none). */
+static size_t
+lf_render(const struct lf *f, const struct smp_ctx *c, const struct lf_facts *x,
+    char *out, size_t cap)
+{
+	struct lf_out o = { out, out + cap - 1, 0 };
+	int k, sp = 1;
+
+	for (k = 0; k < f->n && !o.full; k++) {
+		const struct lf_node *nd = &f->node[k];
+		struct smp v;
+		int got;
+
+		switch (nd->kind) {
+		case LFN_SEP:
+			if (!sp)
+				lf_putc(&o, ' ');
+			sp = 1;
+			continue;
+		case LFN_TEXT:
+			lf_puts(&o, nd->text);
+			break;
+		case LFN_VAR: {
+			char *before = o.p;
+
+			if (x)
+				lf_var(&o, x, nd->var, nd->opts);
+			if ((nd->var == LFV_hr || nd->var == LFV_hs || nd->var == LFV_hrl ||
+			    nd->var == LFV_hsl) && o.p == before)
+				continue;	/* nothing captured: no field */
+			break;
+		}
+		case LFN_EXPR:
+			got = c && smp_eval(nd->expr, c, &v) && smp_to_str(&v);
+			if (nd->opts & LF_O_HTTP)
+				lf_encode(&o, got ? v.s : "", got ? v.n : 0, '%', lf_enc_http,
+				    nd->opts);
+			else
+				lf_text(&o, got ? v.s : NULL, got ? v.n : 0, nd->opts);
+			break;
+		}
+		sp = 0;
+	}
+	*o.p = 0;
+	return (size_t)(o.p - out);
+}
+/*==== end lf ====*/
+
 /*==== begin rule ====*/
 /*
- * http-request rules: each action is an entry of rule_acts[] with its
- * parser and its effect on a request's route (HAProxy's action keywords
- * work the same way), so that new actions, and http-response ones, are
- * new entries.  Then routing: the frontend's rules, its "redirect" lines,
- * use_backend, default_backend, and the backend's own rules.
+ * Rules: http-request, http-response, http-after-response and tcp-request
+ * actions.  Each action is an entry of rule_acts[] with the rule sets it
+ * belongs to, its parser and its effect (HAProxy's action keywords work
+ * the same way).  Actions edit the message in place (struct rule_msg:
+ * headers taken out of and added to the parsed head, new bytes in a
+ * scratch area, the head rebuilt by the caller) and their values are
+ * log-format strings.  Then routing: the frontend's rules, its "redirect"
+ * lines, use_backend, default_backend, and the backend's own rules.
  */
 
 /* What an action does to the evaluation of the rules that follow. */
-enum { RULE_CONT, RULE_STOP, RULE_ANSWER };
+enum { RULE_CONT, RULE_STOP, RULE_ANSWER, RULE_ERROR };
+
+#define RS_BIT(s)	(1u << (s))
+#define RS_HTTP_ALL	(RS_BIT(RS_HREQ) | RS_BIT(RS_HRSP) | RS_BIT(RS_HAFTER))
+#define RS_TCP_ALL	(RS_BIT(RS_TCP_CONN) | RS_BIT(RS_TCP_CONT))
+
+static const char *const rule_set_names[RS_COUNT] = {
+	"http-request", "http-response", "http-after-response",
+	"tcp-request connection", "tcp-request content",
+};
 
 struct rule_pctx {
 	struct acl_pctx	 ap;
 	struct proxy	*px;
+	int		 set;		/* RS_* */
+	int		 bufsize;	/* what a file answer may take */
+};
+
+/* A new capture slot of <len> bytes in the frontend (request or
+ * response side): its index, or -1 when all are taken. */
+static int
+rule_capture_slot(struct proxy *px, int res, int len)
+{
+	int *n = res ? &px->ncap_res : &px->ncap_req;
+
+	if (*n == CAPTURES_MAX)
+		return -1;
+	(res ? px->cap_res_len : px->cap_req_len)[*n] = len;
+	return (*n)++;
+}
+
+/* Where a rule set runs: the transaction its fetches see, the message it
+ * edits, what it decided; the facts for "%" variables come from the
+ * owner, when a value needs them. */
+struct rule_ex {
+	struct smp_ctx	*c;
+	struct rule_msg	*em;		/* NULL for tcp-request rules */
+	struct route	*ro;
+	struct smp_caps	*caps;		/* where captures go; NULL: none */
+	void		(*facts)(void *arg, struct lf_facts *x);
+	void		*arg;
+	const struct config *cfg;	/* for use_backend with a format */
 };
 
 struct rule_act_kw {
 	const char	*name;
-	enum rule_act	 act;
+	unsigned	 sets;		/* RS_BIT()s it belongs to */
 	/* parse args[0..n) after the action's name: words used, or -1 */
-	int		(*parse)(struct rule_pctx *pc, struct hreq_rule *r,
+	int		(*parse)(struct rule_pctx *pc, struct rule *r,
 			    const char *name, char **args, int n);
-	int		(*exec)(const struct hreq_rule *r, struct route *ro);
-	const char	*note;		/* a warning printed when it is used */
+	int		(*exec)(const struct rule *r, struct rule_ex *ex);
+	int		 param;		/* the variant (H1_HDR_*, a REPL_*...) */
 };
+
+/* ---- values ---- */
+
+/* A log-format value rendered for the rule (plain text costs nothing). */
+static int
+rule_fmt(const struct rule_ex *ex, const struct lf *f, const char **s,
+    size_t *n)
+{
+	struct rule_msg *em = ex->em;
+	struct lf_facts x, *xp = NULL;
+	const char *plain = lf_plain(f);
+	static char tmp[LF_LINE_MAX];	/* tcp rules have no scratch */
+	char *out;
+	size_t cap;
+
+	if (plain) {
+		*s = plain;
+		*n = strlen(plain);
+		return 0;
+	}
+	out = em ? em->scratch + em->used : tmp;
+	cap = em ? em->cap - em->used : sizeof(tmp);
+	if (cap < 2)
+		return -1;
+	if (f->has_vars && ex->facts) {
+		memset(&x, 0, sizeof(x));
+		ex->facts(ex->arg, &x);
+		xp = &x;
+	}
+	*n = lf_render(f, ex->c, xp, out, cap);
+	if (*n + 1 >= cap)
+		return -1;	/* the rewrite does not fit: HAProxy's 500 */
+	*s = out;
+	if (em)
+		em->used += *n + 1;
+	return 0;
+}
+
+/* Bytes kept for the message being edited. */
+static char *
+rule_keep(struct rule_msg *em, const char *s, size_t n)
+{
+	char *d;
+
+	if (em->cap - em->used < n + 1)
+		return NULL;
+	d = em->scratch + em->used;
+	memcpy(d, s, n);
+	d[n] = 0;
+	em->used += n + 1;
+	return d;
+}
+
+/* ---- header edits ---- */
+
+/* How del-header's -m compares names. */
+static int
+rule_name_match(const struct rule *r, const char *n, size_t nl)
+{
+	if (r->re) {
+		char b[256];
+
+		if (nl >= sizeof(b))
+			return 0;
+		memcpy(b, n, nl);
+		b[nl] = 0;
+		return regexec(r->re, b, 0, NULL, 0) == 0;
+	}
+	return pat_match_str(&(struct pat){ .s = r->name, .n = strlen(r->name) },
+	    r->match, 1, n, nl);
+}
+
+static void
+rule_hdr_del(struct http_msg *m, const struct rule *r)
+{
+	int i, o = 0;
+
+	for (i = 0; i < m->nhdr; i++)
+		if (!rule_name_match(r, m->hdr[i].name, m->hdr[i].name_len))
+			m->hdr[o++] = m->hdr[i];
+	m->nhdr = o;
+}
+
+static int
+rule_hdr_add(struct http_msg *m, const char *name, const char *v, size_t vl)
+{
+	if (m->nhdr >= HDR_MAX || vl > 0xffff)
+		return -1;
+	m->hdr[m->nhdr].name = name;
+	m->hdr[m->nhdr].name_len = (unsigned short)strlen(name);
+	m->hdr[m->nhdr].value = v;
+	m->hdr[m->nhdr].value_len = (unsigned short)vl;
+	m->nhdr++;
+	return 0;
+}
+
+/* set-header, add-header (the value is made before the old ones go,
+ * so that it may use them) */
+static int
+rule_x_hdr(const struct rule *r, struct rule_ex *ex)
+{
+	const char *v;
+	size_t vl;
+
+	if (rule_fmt(ex, r->fmt, &v, &vl) < 0)
+		return RULE_ERROR;
+	if (r->kw->param == H1_HDR_SET)
+		rule_hdr_del(ex->em->m, r);
+	ex->em->edits++;
+	return rule_hdr_add(ex->em->m, r->name, v, vl) < 0 ? RULE_ERROR : RULE_CONT;
+}
+
+static int
+rule_x_del_hdr(const struct rule *r, struct rule_ex *ex)
+{
+	int n = ex->em->m->nhdr;
+
+	rule_hdr_del(ex->em->m, r);
+	ex->em->edits += n != ex->em->m->nhdr;
+	return RULE_CONT;
+}
+
+/* <fmt> rendered, with \1..\9 taken from the groups of a match in <in>
+ * (HAProxy's exp_replace()). */
+static int
+rule_expand(const struct rule_ex *ex, const struct lf *fmt, const char *in,
+    const regmatch_t *mt, const char **out, size_t *on)
+{
+	const char *f, *p;
+	size_t fl, o = 0;
+	char *d;
+
+	if (rule_fmt(ex, fmt, &f, &fl) < 0)
+		return -1;
+	d = ex->em->scratch + ex->em->used;
+	for (p = f; p < f + fl; p++) {
+		size_t room = ex->em->cap - ex->em->used - o;
+
+		if (*p == '\\' && p + 1 < f + fl && U_DIGIT(p[1])) {
+			int k = *++p - '0';
+			size_t l = mt[k].rm_so >= 0 ? (size_t)(mt[k].rm_eo - mt[k].rm_so) : 0;
+
+			if (l + 1 >= room)
+				return -1;
+			memcpy(d + o, in + mt[k].rm_so, l);
+			o += l;
+		} else {
+			if (room < 2)
+				return -1;
+			d[o++] = *p == '\\' && p + 1 < f + fl ? *++p : *p;
+		}
+	}
+	d[o] = 0;
+	ex->em->used += o + 1;
+	*out = d;
+	*on = o;
+	return 0;
+}
+
+/* <s, n> replaced when the regex matches it: 1 replaced, 0 not, -1 no
+ * room.  The regex needs a NUL-terminated copy. */
+static int
+rule_replace(const struct rule *r, const struct rule_ex *ex, const char *s,
+    size_t n, const char **out, size_t *on)
+{
+	regmatch_t mt[10];
+	char *in;
+
+	if ((in = rule_keep(ex->em, s, n)) == NULL)
+		return -1;
+	if (regexec(r->re, in, 10, mt, 0) != 0)
+		return 0;
+	return rule_expand(ex, r->fmt, in, mt, out, on) < 0 ? -1 : 1;
+}
+
+/* replace-value: each comma-separated value of a line on its own; a
+ * replaced value loses the blanks around it, the others stay as they
+ * were (HAProxy's http_replace_header_value()). */
+static int
+rule_replace_values(const struct rule *r, struct rule_ex *ex,
+    struct http_hdr *h)
+{
+	const char *p = h->value, *e = h->value + h->value_len, *s, *c, *v, *vs, *ve;
+	char line[LF_LINE_MAX];
+	size_t vl, o = 0, n;
+	int any = 0, k;
+
+	for (s = p; s <= e; s = c + 1) {
+		c = memchr(s, ',', (size_t)(e - s));
+		c = c ? c : e;
+		for (vs = s; vs < c && (*vs == ' ' || *vs == '\t'); vs++)
+			;
+		for (ve = c; ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		if ((k = rule_replace(r, ex, vs, (size_t)(ve - vs), &v, &vl)) < 0)
+			return -1;
+		if (k == 0) {
+			v = s;
+			vl = (size_t)(c - s);
+		}
+		any |= k;
+		n = vl + (c < e);
+		if (o + n > sizeof(line))
+			return -1;
+		memcpy(line + o, v, vl);
+		o += vl;
+		if (c < e)
+			line[o++] = ',';
+	}
+	if (!any)
+		return 0;
+	if (o > 0xffff || (v = rule_keep(ex->em, line, o)) == NULL)
+		return -1;
+	h->value = v;
+	h->value_len = (unsigned short)o;
+	return 1;
+}
+
+/* replace-header / replace-value on every line of the header */
+static int
+rule_x_replace_hdr(const struct rule *r, struct rule_ex *ex)
+{
+	struct http_msg *m = ex->em->m;
+	const char *v;
+	size_t vl;
+	int i, k;
+
+	for (i = 0; i < m->nhdr; i++) {
+		struct http_hdr *h = &m->hdr[i];
+
+		if (!u_ieq(h->name, h->name_len, r->name))
+			continue;
+		if (r->kw->param)
+			k = rule_replace_values(r, ex, h);
+		else if ((k = rule_replace(r, ex, h->value, h->value_len, &v, &vl)) > 0) {
+			if (vl > 0xffff)
+				return RULE_ERROR;
+			h->value = v;
+			h->value_len = (unsigned short)vl;
+		}
+		if (k < 0)
+			return RULE_ERROR;
+		ex->em->edits += k;
+	}
+	return RULE_CONT;
+}
+
+/* ---- request line edits ---- */
+
+/* Which part of the request target an action rewrites. */
+enum { URI_PATH, URI_PATHQ, URI_QUERY, URI_URI, URI_METHOD };
+
+/* The parts of the target: [scheme://authority] path [?query]. */
+static void
+rule_uri_parts(const struct http_msg *m, size_t *pfx, size_t *pend, size_t *qs)
+{
+	const char *p;
+	size_t n;
+	const char *q;
+
+	h1_uri_path(m, &p, &n);
+	*pfx = (size_t)(p - m->uri);
+	*pend = *pfx + n;
+	q = memchr(m->uri, '?', m->uri_len);
+	*qs = q ? (size_t)(q - m->uri) : m->uri_len;
+}
+
+/* The target becomes a[0..al) + b[0..bl) + c[0..cl). */
+static int
+rule_set_uri3(struct rule_ex *ex, const char *a, size_t al, const char *b,
+    size_t bl, const char *c, size_t cl)
+{
+	struct rule_msg *em = ex->em;
+	char *d;
+
+	if (al + bl + cl > 0xffff || al + bl + cl + 1 > em->cap - em->used)
+		return RULE_ERROR;
+	d = em->scratch + em->used;
+	memmove(d, a, al);
+	memmove(d + al, b, bl);
+	memmove(d + al + bl, c, cl);
+	d[al + bl + cl] = 0;
+	em->used += al + bl + cl + 1;
+	em->edits++;
+	em->m->uri = d;
+	em->m->uri_len = (unsigned short)(al + bl + cl);
+	return RULE_CONT;
+}
+
+/* The part of the target a variant works on: [*s, *e). */
+static void
+rule_uri_span(const struct http_msg *m, int part, size_t *s, size_t *e)
+{
+	size_t pfx, pend, qs;
+
+	rule_uri_parts(m, &pfx, &pend, &qs);
+	*s = part == URI_URI ? 0 : part == URI_QUERY ? (qs < m->uri_len ? qs + 1 :
+	    m->uri_len) : pfx;
+	*e = part == URI_PATH ? pend : m->uri_len;
+}
+
+/* set-path, set-pathq, set-query, set-uri, set-method */
+static int
+rule_x_set_uri(const struct rule *r, struct rule_ex *ex)
+{
+	struct http_msg *m = ex->em->m;
+	const char *v, *u;
+	size_t vl, s, e;
+
+	if (rule_fmt(ex, r->fmt, &v, &vl) < 0)
+		return RULE_ERROR;
+	u = m->uri;
+	if (r->kw->param == URI_METHOD) {
+		if (vl == 0 || vl > 0xffff)
+			return RULE_ERROR;
+		m->method = v;
+		m->method_len = (unsigned short)vl;
+		ex->em->edits++;
+		return RULE_CONT;
+	}
+	if (r->kw->param == URI_QUERY && !memchr(u, '?', m->uri_len)) {
+		if (vl == 0)
+			return RULE_CONT;
+		return rule_set_uri3(ex, u, m->uri_len, "?", 1, v, vl);
+	}
+	rule_uri_span(m, r->kw->param, &s, &e);
+	return rule_set_uri3(ex, u, s, v, vl, u + e, m->uri_len - e);
+}
+
+/* replace-path, replace-pathq, replace-uri */
+static int
+rule_x_replace_uri(const struct rule *r, struct rule_ex *ex)
+{
+	struct http_msg *m = ex->em->m;
+	const char *v, *u = m->uri;
+	size_t vl, s, e;
+	int k;
+
+	rule_uri_span(m, r->kw->param, &s, &e);
+	if ((k = rule_replace(r, ex, u + s, e - s, &v, &vl)) <= 0)
+		return k < 0 ? RULE_ERROR : RULE_CONT;
+	return rule_set_uri3(ex, u, s, v, vl, u + e, m->uri_len - e);
+}
+
+/* ---- the transaction ---- */
+
+static int
+rule_x_set_status(const struct rule *r, struct rule_ex *ex)
+{
+	ex->em->status = r->status;
+	ex->em->reason = r->reason;
+	ex->em->edits++;
+	return RULE_CONT;
+}
+
+/* set-var(name) EXPR, set-var-fmt(name) FMT, unset-var(name) */
+static int
+rule_x_set_var(const struct rule *r, struct rule_ex *ex)
+{
+	struct smp_vars *vs = r->scope == SMP_SCOPE_PROC ? &smp_rt.proc :
+	    ex->c->vars;
+	struct smp v;
+	const char *s;
+	size_t n;
+
+	if (r->kw->param == 2) {
+		smp_var_unset(vs, r->name);
+		return RULE_CONT;
+	}
+	if (r->fmt) {
+		if (rule_fmt(ex, r->fmt, &s, &n) < 0)
+			return RULE_CONT;
+		smp_set_str(&v, s, n);
+	} else if (!smp_eval(r->expr, ex->c, &v))
+		return RULE_CONT;	/* no value: the variable is left as it is */
+	(void)smp_var_set(vs, r->name, &v);
+	return RULE_CONT;
+}
+
+/* capture EXPR len N | id N: into the next (or the given) slot */
+static int
+rule_x_capture(const struct rule *r, struct rule_ex *ex)
+{
+	const struct proxy *fe = ex->c->fe;
+	int res = ex->c->rsp != NULL, max = r->len;
+	char **slots;
+	struct smp v;
+	size_t n;
+
+	if (max == 0 && (r->slot >= (res ? fe->ncap_res : fe->ncap_req) ||
+	    (max = (res ? fe->cap_res_len : fe->cap_req_len)[r->slot]) == 0))
+		return RULE_CONT;	/* no such slot in this frontend */
+	if (ex->caps == NULL || !smp_eval(r->expr, ex->c, &v) || !smp_to_str(&v))
+		return RULE_CONT;
+	slots = res ? ex->caps->res : ex->caps->req;
+	n = v.n < (size_t)max ? v.n : (size_t)max;
+	free(slots[r->slot]);
+	if ((slots[r->slot] = malloc(n + 1)) != NULL) {
+		memcpy(slots[r->slot], v.s, n);
+		slots[r->slot][n] = 0;
+	}
+	return RULE_CONT;
+}
+
+static int
+rule_x_log_level(const struct rule *r, struct rule_ex *ex)
+{
+	ex->ro->log_level = r->status;
+	return RULE_CONT;
+}
+
+static int
+rule_x_flag(const struct rule *r, struct rule_ex *ex)
+{
+	ex->ro->flags |= (unsigned)r->kw->param;
+	return RULE_CONT;
+}
+
+/* ---- final actions ---- */
+
+static int
+rule_x_allow(const struct rule *r, struct rule_ex *ex)
+{
+	(void)r;
+	(void)ex;
+	return RULE_STOP;
+}
+
+/* deny, reject, tarpit, auth, return, use-service, tcp reject */
+static int
+rule_x_answer(const struct rule *r, struct rule_ex *ex)
+{
+	ex->ro->answer = r->kw->param;
+	ex->ro->status = r->status;
+	ex->ro->rule = r;
+	return RULE_ANSWER;
+}
+
+/* The Location of a redirect into out[0..len), as HAProxy makes it. */
+static int
+rule_redirect_location(const struct rule *r, struct rule_ex *ex, char *out,
+    size_t len)
+{
+	const struct http_msg *m = ex->c->msg;
+	const char *v, *path = "/";
+	size_t vl, pl = 1, pfx, pend, qs;
+	int i, n;
+
+	if (rule_fmt(ex, r->fmt, &v, &vl) < 0)
+		return -1;
+	if (r->redir == REDIR_LOCATION)
+		return (n = snprintf(out, len, "%.*s", (int)vl, v)) < (int)len ? n : -1;
+	if (m) {
+		rule_uri_parts(m, &pfx, &pend, &qs);
+		if (pfx < m->uri_len) {
+			path = m->uri + pfx;
+			pl = ((r->drop_query & 1) ? qs : m->uri_len) - pfx;
+		}
+	}
+	if (r->redir == REDIR_PREFIX) {
+		if (lf_plain(r->fmt) && vl == 1 && *v == '/')
+			vl = 0;	/* "prefix /" redirects to the same path */
+		n = snprintf(out, len, "%.*s%.*s", (int)vl, v, (int)pl, path);
+	} else {
+		i = m ? h1_find_hdr(m, "host", 0) : -1;
+		n = snprintf(out, len, "%.*s://%.*s%.*s", (int)vl, v,
+		    i >= 0 ? (int)m->hdr[i].value_len : 0, i >= 0 ? m->hdr[i].value : "",
+		    (int)pl, path);
+	}
+	if (n < 0 || n + 1 >= (int)len)
+		return -1;
+	if ((r->drop_query & 2) && n > 0 && out[n - 1] != '/') {
+		out[n++] = '/';
+		out[n] = 0;
+	}
+	return n;
+}
+
+static int
+rule_x_redirect(const struct rule *r, struct rule_ex *ex)
+{
+	char loc[LF_LINE_MAX], *keep;
+	int n;
+
+	if (ex->em == NULL || (n = rule_redirect_location(r, ex, loc, sizeof(loc))) < 0 ||
+	    (keep = rule_keep(ex->em, loc, (size_t)n)) == NULL)
+		return RULE_ERROR;
+	ex->ro->answer = ANS_REDIRECT;
+	ex->ro->status = r->status;
+	ex->ro->rule = r;
+	ex->ro->location = keep;
+	return RULE_ANSWER;
+}
 
 /* ---- parsers ---- */
 
 static int
-rule_p_none(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
+rule_p_none(struct rule_pctx *pc, struct rule *r, const char *name,
     char **args, int n)
 {
 	(void)pc;
@@ -5715,67 +9561,394 @@ rule_p_none(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
 	return 0;
 }
 
-static int
-rule_p_deny(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
-    char **args, int n)
+/* A log-format argument: a value that may hold %[...] and %vars. */
+static struct lf *
+rule_lf(struct rule_pctx *pc, const char *fmt, unsigned opts)
 {
-	long long v;
+	struct lf_pctx lp = { pc->ap.err, pc->ap.arena, pc->ap.cfg,
+	    pc->px->mode == MODE_HTTP, pc->set == RS_HRSP || pc->set == RS_HAFTER ?
+	    0 : SMP_USE_RES };
 
-	(void)name;
-	r->status = 403;
-	if (n < 1 || strcmp(args[0], "deny_status") != 0)
-		return 0;
-	if (n < 2 || u_parse_int(args[1], 200, 599, &v) < 0) {
-		u_err(pc->ap.err, "'deny_status' expects an HTTP status code");
-		return -1;
-	}
-	r->status = (int)v;
-	return 2;
+	return lf_parse(&lp, fmt, opts);
 }
 
 static int
 rule_hdr_name_ok(const char *s)
 {
 	u_cclass_init();
+	if (*s == 0)
+		return 0;
 	for (; *s; s++)
 		if (!U_TCHAR(*s))
 			return 0;
 	return 1;
 }
 
+/* A whole HTTP response in a file, checked as HAProxy checks errorfiles:
+ * it must parse and fit the buffer. */
 static int
-rule_p_hdr(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
-    char **args, int n)
+rule_read_raw(struct rule_pctx *pc, const char *path, struct rule_reply *rp)
 {
-	int del = r->act == HR_DEL_HDR;
+	struct http_msg *m = u_alloc(pc->ap.arena, sizeof(*m));
+	char *b = u_alloc(pc->ap.arena, (size_t)pc->bufsize + 1);
+	FILE *f = fopen(path, "rb");
+	size_t n;
 
-	if (n < (del ? 1 : 2)) {
-		u_err(pc->ap.err, del ? "'http-request del-header' expects <name>" :
-		    "'http-request %s' expects <name> <value>", name);
+	if (f == NULL) {
+		u_err(pc->ap.err, "error opening file '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (!del && (strstr(args[1], "%[") || strchr(args[1], '\r') ||
-	    strchr(args[1], '\n'))) {
-		u_err(pc->ap.err, "'http-request %s': only literal values are "
-		    "supported (no %%[...] expressions)", name);
+	n = fread(b, 1, (size_t)pc->bufsize + 1, f);
+	fclose(f);
+	if (n > (size_t)pc->bufsize) {
+		u_err(pc->ap.err, "file '%s' is larger than the buffer (%d bytes)",
+		    path, pc->bufsize);
+		return -1;
+	}
+	if (n && h1_parse_response(b, n, m) <= 0) {
+		u_err(pc->ap.err, "file '%s' is not a valid HTTP response", path);
+		return -1;
+	}
+	rp->raw = b;
+	rp->rawlen = n;
+	if (n)
+		rp->status = m->status;
+	return 0;
+}
+
+/* The body of a reply from a file (file, lf-file): read at load. */
+static char *
+rule_read_file(struct rule_pctx *pc, const char *path, size_t *len)
+{
+	char *b = u_alloc(pc->ap.arena, (size_t)pc->bufsize + 1);
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		u_err(pc->ap.err, "error opening file '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	*len = fread(b, 1, (size_t)pc->bufsize + 1, f);
+	fclose(f);
+	if (*len > (size_t)pc->bufsize) {
+		u_err(pc->ap.err, "file '%s' is larger than the buffer", path);
+		return NULL;
+	}
+	b[*len] = 0;
+	return b;
+}
+
+/* One option of a reply at args[i]; returns the words it used (0: not
+ * one of them), or -1. */
+static int
+rule_p_reply_opt(struct rule_pctx *pc, struct rule_reply *rp, char **args,
+    int i, int n)
+{
+	const char *w = args[i];
+	long long v;
+	size_t len;
+	char *body;
+
+	if (strcmp(w, "default-errorfiles") == 0) {
+		rp->kind = REPLY_ERRFILES;
+		return 1;
+	}
+	if (strcmp(w, "status") && strcmp(w, "deny_status") && strcmp(w, "content-type") &&
+	    strcmp(w, "string") && strcmp(w, "lf-string") && strcmp(w, "file") &&
+	    strcmp(w, "lf-file") && strcmp(w, "errorfile") && strcmp(w, "errorfiles") &&
+	    strcmp(w, "hdr"))
+		return 0;
+	if (i + 1 >= n || (strcmp(w, "hdr") == 0 && i + 2 >= n)) {
+		u_err(pc->ap.err, "'%s' expects %s", w, strcmp(w, "hdr") == 0 ?
+		    "<name> <fmt>" : "an argument");
+		return -1;
+	}
+	if (strcmp(w, "status") == 0 || strcmp(w, "deny_status") == 0) {
+		if (u_parse_int(args[i + 1], 200, 599, &v) < 0) {
+			u_err(pc->ap.err, "'%s' expects a status code between 200 and 599",
+			    w);
+			return -1;
+		}
+		rp->status = (int)v;
+		return 2;
+	}
+	if (strcmp(w, "content-type") == 0) {
+		rp->ctype = u_strdup(pc->ap.arena, args[i + 1]);
+		return 2;
+	}
+	if (strcmp(w, "hdr") == 0) {
+		if (rp->nhdr == REPLY_HDRS_MAX || !rule_hdr_name_ok(args[i + 1])) {
+			u_err(pc->ap.err, rp->nhdr == REPLY_HDRS_MAX ? "more than %d "
+			    "'hdr' in one reply" : "invalid header name '%s'",
+			    rp->nhdr == REPLY_HDRS_MAX ? (void *)(long)REPLY_HDRS_MAX :
+			    (void *)args[i + 1]);
+			return -1;
+		}
+		rp->hdr_name[rp->nhdr] = u_strdup(pc->ap.arena, args[i + 1]);
+		if ((rp->hdr_fmt[rp->nhdr++] = rule_lf(pc, args[i + 2], 0)) == NULL)
+			return -1;
+		return 3;
+	}
+	if (strcmp(w, "errorfile") == 0) {
+		rp->kind = REPLY_RAW;
+		return rule_read_raw(pc, args[i + 1], rp) < 0 ? -1 : 2;
+	}
+	if (strcmp(w, "errorfiles") == 0) {
+		rp->kind = REPLY_ERRFILES;
+		rp->errfiles = u_strdup(pc->ap.arena, args[i + 1]);
+		return 2;
+	}
+	body = args[i + 1];
+	len = strlen(body);
+	if ((strcmp(w, "file") == 0 || strcmp(w, "lf-file") == 0) &&
+	    (body = rule_read_file(pc, args[i + 1], &len)) == NULL)
+		return -1;
+	rp->kind = REPLY_BODY;
+	if (w[0] == 'l') {	/* lf-string, lf-file */
+		if ((rp->body = rule_lf(pc, body, 0)) == NULL)
+			return -1;
+	} else {
+		rp->text = u_strndup(pc->ap.arena, body, len);
+		rp->textlen = len;
+	}
+	return 2;
+}
+
+/* deny, tarpit, return: "[deny_status N]" or HAProxy's http-reply
+ * options; <def> is the status without one. */
+static int
+rule_p_reply(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	struct rule_reply *rp = u_alloc(pc->ap.arena, sizeof(*rp));
+	int i = 0, k;
+
+	rp->status = strcmp(name, "return") == 0 ? 200 : strcmp(name, "tarpit") == 0 ?
+	    500 : pc->set == RS_HRSP ? 502 : 403;
+	rp->kind = strcmp(name, "return") == 0 ? REPLY_EMPTY : REPLY_ERRFILES;
+	while (i < n && (k = rule_p_reply_opt(pc, rp, args, i, n)) != 0) {
+		if (k < 0)
+			return -1;
+		i += k;
+	}
+	if (rp->kind == REPLY_BODY && rp->ctype == NULL &&
+	    (rp->textlen || rp->body)) {
+		u_err(pc->ap.err, "'%s': a body needs a 'content-type'", name);
+		return -1;
+	}
+	r->reply = rp;
+	r->status = rp->status;
+	return i;
+}
+
+/* auth [realm R] */
+static int
+rule_p_auth(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	(void)name;
+	r->status = 401;
+	r->name = u_strdup(pc->ap.arena, pc->px->name);
+	if (n >= 1 && strcmp(args[0], "realm") == 0) {
+		if (n < 2) {
+			u_err(pc->ap.err, "'realm' expects a name");
+			return -1;
+		}
+		r->name = u_strdup(pc->ap.arena, args[1]);
+		return 2;
+	}
+	return 0;
+}
+
+/* set-header/add-header NAME FMT, del-header NAME [-m METH] */
+static int
+rule_p_hdr(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	static const char *const meths[] = { "str", "beg", "end", "sub", "reg" };
+	static const enum match mm[] = { M_STR, M_BEG, M_END, M_SUB, M_REG };
+	int del = r->kw->exec == rule_x_del_hdr;
+	size_t k;
+
+	if (n < (del ? 1 : 2)) {
+		u_err(pc->ap.err, del ? "'%s' expects <name> [-m <meth>]" :
+		    "'%s' expects <name> <fmt>", name);
 		return -1;
 	}
 	if (!del && !rule_hdr_name_ok(args[0])) {
 		u_err(pc->ap.err, "invalid header name '%s'", args[0]);
 		return -1;
 	}
-	r->hdr.op = del ? H1_HDR_DEL : r->act == HR_SET_HDR ? H1_HDR_SET :
-	    H1_HDR_ADD;
-	r->hdr.name = u_strdup(pc->ap.arena, args[0]);
-	r->hdr.value = del ? "" : u_strdup(pc->ap.arena, args[1]);
-	return del ? 1 : 2;
+	r->name = u_strdup(pc->ap.arena, args[0]);
+	r->match = M_STR;
+	if (del) {
+		if (n < 3 || strcmp(args[1], "-m") != 0)
+			return 1;
+		for (k = 0; k < NELEM(meths) && strcmp(meths[k], args[2]); k++)
+			;
+		if (k == NELEM(meths)) {
+			u_err(pc->ap.err, "del-header: unknown match method '%s' (str, "
+			    "beg, end, sub, reg)", args[2]);
+			return -1;
+		}
+		r->match = mm[k];
+		if (r->match == M_REG && (r->re = pat_regcomp(pc->ap.arena, args[0],
+		    REG_EXTENDED | REG_NOSUB | REG_ICASE)) == NULL) {
+			u_err(pc->ap.err, "invalid regex '%s'", args[0]);
+			return -1;
+		}
+		return 3;
+	}
+	return (r->fmt = rule_lf(pc, args[1], LF_O_HTTP)) ? 2 : -1;
 }
 
-/* "scheme S | location L | prefix P [code N] [drop-query]"; returns the
- * number of words used, or -1.  Shared by "http-request redirect" and
- * the "redirect" keyword. */
+/* replace-header/replace-value NAME REGEX FMT; replace-path/-pathq/-uri
+ * REGEX FMT */
 static int
-rule_p_redirect(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
+rule_p_replace(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	int hdr = r->kw->exec == rule_x_replace_hdr, k = hdr;
+
+	if (n < 2 + hdr) {
+		u_err(pc->ap.err, "'%s' expects %s<match-regex> <replace-fmt>", name,
+		    hdr ? "<name> " : "");
+		return -1;
+	}
+	if (hdr)
+		r->name = u_strdup(pc->ap.arena, args[0]);
+	if ((r->re = pat_regcomp(pc->ap.arena, args[k], REG_EXTENDED)) == NULL) {
+		u_err(pc->ap.err, "'%s': invalid regex '%s'", name, args[k]);
+		return -1;
+	}
+	return (r->fmt = rule_lf(pc, args[k + 1], LF_O_HTTP)) ? k + 2 : -1;
+}
+
+/* set-path, set-pathq, set-query, set-uri, set-method FMT */
+static int
+rule_p_fmt(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	if (n < 1) {
+		u_err(pc->ap.err, "'%s' expects <fmt>", name);
+		return -1;
+	}
+	return (r->fmt = rule_lf(pc, args[0], LF_O_HTTP)) ? 1 : -1;
+}
+
+/* set-status N [reason TEXT] */
+static int
+rule_p_status(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	long long v;
+
+	if (n < 1 || u_parse_int(args[0], 100, 999, &v) < 0) {
+		u_err(pc->ap.err, "'%s' expects a status code between 100 and 999",
+		    name);
+		return -1;
+	}
+	r->status = (int)v;
+	if (n >= 2 && strcmp(args[1], "reason") == 0) {
+		if (n < 3) {
+			u_err(pc->ap.err, "'reason' expects a text");
+			return -1;
+		}
+		r->reason = u_strdup(pc->ap.arena, args[2]);
+		return 3;
+	}
+	return 1;
+}
+
+/* set-var(NAME) EXPR, set-var-fmt(NAME) FMT, unset-var(NAME): the name is
+ * in the action's word. */
+static int
+rule_p_var(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	struct smp_pctx sp = { pc->ap.err, pc->ap.arena, pc->ap.cfg, 0, NULL,
+	    NULL };
+	const char *open = strchr(name, '('), *close = strrchr(name, ')'), *end;
+	struct smp_arg a;
+
+	if (open == NULL || close == NULL || close < open || close[1]) {
+		u_err(pc->ap.err, "'%s': expected %.*s(<var-name>)", name,
+		    (int)(open ? open - name : (long)strlen(name)), name);
+		return -1;
+	}
+	if (memchr(open, ',', (size_t)(close - open))) {
+		u_err(pc->ap.err, "'%s': conditions on set-var are not supported", name);
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.s = u_strndup(pc->ap.arena, open + 1, (size_t)(close - open - 1));
+	if (smp_var_name(&sp, &a) < 0)
+		return -1;
+	r->name = (char *)a.p;
+	r->scope = (int)a.i;
+	if (r->kw->param == 2)
+		return 0;
+	if (n < 1) {
+		u_err(pc->ap.err, "'%s' expects %s", name, r->kw->param ? "<fmt>" :
+		    "<expr>");
+		return -1;
+	}
+	if (r->kw->param == 1)
+		return (r->fmt = rule_lf(pc, args[0], 0)) ? 1 : -1;
+	sp.base = sp.at = args[0];
+	if ((r->expr = smp_parse(&sp, args[0], &end)) == NULL)
+		return -1;
+	if (*end) {
+		sp.at = end;
+		smp_err(&sp, "unexpected '%c' after the sample expression", *end);
+		return -1;
+	}
+	return 1;
+}
+
+/* capture EXPR len N (a new request slot) | id N (a declared one) */
+static int
+rule_p_capture(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	struct smp_pctx sp = { pc->ap.err, pc->ap.arena, pc->ap.cfg, 0,
+	    NULL, NULL };
+	const char *end;
+	long long v;
+	int len = n >= 3 && strcmp(args[1], "len") == 0;
+
+	if (n < 3 || (!len && strcmp(args[1], "id") != 0) ||
+	    u_parse_int(args[2], 0, len ? 65535 : CAPTURES_MAX - 1, &v) < 0 ||
+	    (len && pc->set != RS_HREQ)) {
+		u_err(pc->ap.err, "'%s' expects <sample> %s", name, pc->set == RS_HREQ ?
+		    "len <length> | id <id> (0..15)" : "id <id> (0..15)");
+		return -1;
+	}
+	sp.base = sp.at = args[0];
+	if ((r->expr = smp_parse(&sp, args[0], &end)) == NULL)
+		return -1;
+	if (*end) {
+		sp.at = end;
+		smp_err(&sp, "unexpected '%c' after the sample expression", *end);
+		return -1;
+	}
+	if (len) {
+		if ((r->slot = rule_capture_slot(pc->px, 0, (int)v)) < 0) {
+			u_err(pc->ap.err, "more than %d request captures", CAPTURES_MAX);
+			return -1;
+		}
+		r->len = (int)v;
+	} else {
+		r->slot = (int)v;
+		r->len = 0;	/* the length of the frontend's slot */
+	}
+	return 3;
+}
+
+/* "scheme S | location L | prefix P [code N] [drop-query] [append-slash]";
+ * the value is a log-format string.  Shared by "http-request redirect",
+ * "http-response redirect" and the "redirect" keyword. */
+static int
+rule_p_redirect(struct rule_pctx *pc, struct rule *r, const char *name,
     char **args, int n)
 {
 	static const char *const types[] = { "scheme", "location", "prefix" };
@@ -5796,11 +9969,8 @@ rule_p_redirect(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
 		return -1;
 	}
 	r->redir = i == 0 ? REDIR_SCHEME : i == 1 ? REDIR_LOCATION : REDIR_PREFIX;
-	if (strstr(args[1], "%[")) {
-		u_err(pc->ap.err, "redirect: only literal values are supported");
+	if ((r->fmt = rule_lf(pc, args[1], LF_O_HTTP)) == NULL)
 		return -1;
-	}
-	r->value = u_strdup(pc->ap.arena, args[1]);
 	r->status = 302;
 	for (i = 2; i < n; i++) {
 		if (strcmp(args[i], "code") == 0) {
@@ -5814,8 +9984,9 @@ rule_p_redirect(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
 			i++;
 		} else if (strcmp(args[i], "drop-query") == 0)
 			r->drop_query = 1;
-		else if (strcmp(args[i], "append-slash") == 0 ||
-		    strcmp(args[i], "set-cookie") == 0 ||
+		else if (strcmp(args[i], "append-slash") == 0)
+			r->drop_query |= 2;
+		else if (strcmp(args[i], "set-cookie") == 0 ||
 		    strcmp(args[i], "clear-cookie") == 0) {
 			u_err(pc->ap.err, "redirect option '%s' is not supported", args[i]);
 			return -1;
@@ -5825,130 +9996,195 @@ rule_p_redirect(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
 	return i;
 }
 
-/* use-service prometheus-exporter: the frontend answers scrapes (where
- * the condition holds) with the metrics; no rule is added. */
+/* use-service prometheus-exporter */
 static int
-rule_p_service(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
+rule_p_service(struct rule_pctx *pc, struct rule *r, const char *name,
     char **args, int n)
 {
 	(void)r;
 	(void)name;
 	if (n < 1 || strcmp(args[0], "prometheus-exporter") != 0) {
-		u_err(pc->ap.err, "'http-request use-service': only "
-		    "'prometheus-exporter' is supported");
+		u_err(pc->ap.err, "'use-service': only 'prometheus-exporter' is "
+		    "supported");
 		return -1;
 	}
 	return 1;
 }
 
-/* ---- effects ---- */
-
+/* set-log-level emerg..debug | silent */
 static int
-rule_x_allow(const struct hreq_rule *r, struct route *ro)
+rule_p_log_level(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
 {
-	(void)r;
-	(void)ro;
-	return RULE_STOP;
+	static const char *const lv[] = { "emerg", "alert", "crit", "err",
+	    "warning", "notice", "info", "debug", "silent" };
+	int k;
+
+	for (k = 0; n >= 1 && k < 9 && strcmp(args[0], lv[k]); k++)
+		;
+	if (n < 1 || k == 9) {
+		u_err(pc->ap.err, "'%s' expects a syslog level or 'silent'", name);
+		return -1;
+	}
+	r->status = k + 1;	/* 0: unchanged */
+	return 1;
+}
+
+/* strict-mode on|off */
+static int
+rule_p_onoff(struct rule_pctx *pc, struct rule *r, const char *name,
+    char **args, int n)
+{
+	if (n < 1 || (strcmp(args[0], "on") && strcmp(args[0], "off"))) {
+		u_err(pc->ap.err, "'%s' expects 'on' or 'off'", name);
+		return -1;
+	}
+	r->status = strcmp(args[0], "on") == 0;
+	return 1;
 }
 
 static int
-rule_x_deny(const struct hreq_rule *r, struct route *ro)
+rule_x_strict(const struct rule *r, struct rule_ex *ex)
 {
-	ro->deny = r->status;
-	return RULE_ANSWER;
-}
-
-static int
-rule_x_redirect(const struct hreq_rule *r, struct route *ro)
-{
-	ro->redirect = r;
-	return RULE_ANSWER;
-}
-
-static int
-rule_x_hdr(const struct hreq_rule *r, struct route *ro)
-{
-	if (ro->nhdr < HDR_ACTIONS_MAX)	/* bounded at load */
-		ro->hdr[ro->nhdr++] = &r->hdr;
+	if (r->status)
+		ex->ro->flags &= ~ROUTE_SOFT_RW;
+	else
+		ex->ro->flags |= ROUTE_SOFT_RW;
 	return RULE_CONT;
 }
 
+#define HQ	RS_BIT(RS_HREQ)
+#define HS	RS_BIT(RS_HRSP)
+#define HA	RS_BIT(RS_HAFTER)
+#define TC	RS_BIT(RS_TCP_CONN)
+#define TT	RS_BIT(RS_TCP_CONT)
 static const struct rule_act_kw rule_acts[] = {
-	{ "deny", HR_DENY, rule_p_deny, rule_x_deny, NULL },
-	{ "reject", HR_DENY, rule_p_deny, rule_x_deny,
-	    "'http-request reject' is handled as 'deny'" },
-	{ "tarpit", HR_DENY, rule_p_deny, rule_x_deny,
-	    "'http-request tarpit' is handled as 'deny'" },
-	{ "allow", HR_ALLOW, rule_p_none, rule_x_allow, NULL },
-	{ "set-header", HR_SET_HDR, rule_p_hdr, rule_x_hdr, NULL },
-	{ "add-header", HR_ADD_HDR, rule_p_hdr, rule_x_hdr, NULL },
-	{ "del-header", HR_DEL_HDR, rule_p_hdr, rule_x_hdr, NULL },
-	{ "redirect", HR_REDIRECT, rule_p_redirect, rule_x_redirect, NULL },
-	{ "use-service", HR_SERVICE, rule_p_service, NULL, NULL },
+	{ "allow", HQ | HS | HA, rule_p_none, rule_x_allow, 0 },
+	{ "deny", HQ | HS, rule_p_reply, rule_x_answer, ANS_DENY },
+	{ "tarpit", HQ, rule_p_reply, rule_x_answer, ANS_TARPIT },
+	{ "return", HQ | HS, rule_p_reply, rule_x_answer, ANS_RETURN },
+	{ "reject", HQ, rule_p_none, rule_x_answer, ANS_REJECT },
+	{ "silent-drop", HQ | HS, rule_p_none, rule_x_answer, ANS_REJECT },
+	{ "auth", HQ, rule_p_auth, rule_x_answer, ANS_AUTH },
+	{ "redirect", HQ | HS, rule_p_redirect, rule_x_redirect, 0 },
+	{ "use-service", HQ, rule_p_service, rule_x_answer, ANS_SERVICE },
+	{ "set-header", HQ | HS | HA, rule_p_hdr, rule_x_hdr, H1_HDR_SET },
+	{ "add-header", HQ | HS | HA, rule_p_hdr, rule_x_hdr, H1_HDR_ADD },
+	{ "del-header", HQ | HS | HA, rule_p_hdr, rule_x_del_hdr, 0 },
+	{ "replace-header", HQ | HS | HA, rule_p_replace, rule_x_replace_hdr, 0 },
+	{ "replace-value", HQ | HS | HA, rule_p_replace, rule_x_replace_hdr, 1 },
+	{ "set-path", HQ, rule_p_fmt, rule_x_set_uri, URI_PATH },
+	{ "set-pathq", HQ, rule_p_fmt, rule_x_set_uri, URI_PATHQ },
+	{ "set-query", HQ, rule_p_fmt, rule_x_set_uri, URI_QUERY },
+	{ "set-uri", HQ, rule_p_fmt, rule_x_set_uri, URI_URI },
+	{ "set-method", HQ, rule_p_fmt, rule_x_set_uri, URI_METHOD },
+	{ "replace-path", HQ, rule_p_replace, rule_x_replace_uri, URI_PATH },
+	{ "replace-pathq", HQ, rule_p_replace, rule_x_replace_uri, URI_PATHQ },
+	{ "replace-uri", HQ, rule_p_replace, rule_x_replace_uri, URI_URI },
+	{ "set-status", HS | HA, rule_p_status, rule_x_set_status, 0 },
+	{ "set-var(", HQ | HS | HA | TT, rule_p_var, rule_x_set_var, 0 },
+	{ "set-var-fmt(", HQ | HS | HA | TT, rule_p_var, rule_x_set_var, 1 },
+	{ "unset-var(", HQ | HS | HA | TT, rule_p_var, rule_x_set_var, 2 },
+	{ "capture", HQ | HS | HA, rule_p_capture, rule_x_capture, 0 },
+	{ "set-log-level", HQ | HS | HA | TT, rule_p_log_level, rule_x_log_level, 0 },
+	{ "strict-mode", HQ | HS | HA, rule_p_onoff, rule_x_strict, 0 },
+	{ "disable-l7-retry", HQ, rule_p_none, rule_x_flag, ROUTE_NO_L7_RETRY },
+	/* no early data is accepted, so there is no handshake to wait for */
+	{ "wait-for-handshake", HQ, rule_p_none, rule_x_flag, 0 },
+	{ "accept", TC | TT, rule_p_none, rule_x_allow, 0 },
+	{ "reject", TC | TT, rule_p_none, rule_x_answer, ANS_REJECT },
 };
+#undef HQ
+#undef HS
+#undef HA
+#undef TC
+#undef TT
 
-static int
-rule_is_hdr(const struct hreq_rule *r)
+/* The action named <w> in rule set <set>. */
+static const struct rule_act_kw *
+rule_act_find(const char *w, int set)
 {
-	return r->act == HR_SET_HDR || r->act == HR_ADD_HDR || r->act == HR_DEL_HDR;
+	size_t i, n;
+
+	for (i = 0; i < NELEM(rule_acts); i++) {
+		n = strlen(rule_acts[i].name);
+		if (!(rule_acts[i].sets & RS_BIT(set)))
+			continue;
+		if (rule_acts[i].name[n - 1] == '(' ? strncmp(w, rule_acts[i].name,
+		    n) == 0 : strcmp(w, rule_acts[i].name) == 0)
+			return &rule_acts[i];
+	}
+	return NULL;
+}
+
+/* The actions of a set, for the message that lists them. */
+static void
+rule_act_list(int set, char *out, size_t len)
+{
+	size_t i, o = 0;
+
+	out[0] = 0;
+	for (i = 0; i < NELEM(rule_acts) && o + 32 < len; i++)
+		if ((rule_acts[i].sets & RS_BIT(set)) &&
+		    (i == 0 || strcmp(rule_acts[i].name, rule_acts[i - 1].name)))
+			o += (size_t)snprintf(out + o, len - o, "%s%s%s", o ? ", " : "",
+			    rule_acts[i].name, rule_acts[i].name[strlen(rule_acts[i].name)
+			    - 1] == '(' ? "<var>)" : "");
 }
 
 static void
-rule_append(struct hreq_rule **list, struct hreq_rule *r)
+rule_append(struct rule **list, struct rule *r)
 {
 	while (*list)
 		list = &(*list)->next;
 	*list = r;
 }
 
-/* "http-request ACTION ... [if|unless COND]" (args[0] is "http-request"). */
-static int
-rule_parse_hreq(struct rule_pctx *pc, char **args, int n)
+/* A condition's fetches that this rule set cannot see: HAProxy's
+ * "will never match" warning. */
+static void
+rule_check_cond(struct rule_pctx *pc, const struct cond *c, const char *what)
 {
-	const struct rule_act_kw *kw = NULL;
-	struct hreq_rule *r, *o;
-	size_t i;
-	int k, nh = 1;
+	unsigned bad = pc->set == RS_TCP_CONN ? SMP_USE_REQ | SMP_USE_RES | SMP_USE_TXN :
+	    pc->set == RS_HREQ || pc->set == RS_TCP_CONT ? SMP_USE_RES : 0;
 
-	if (n < 2) {
-		u_err(pc->ap.err, "'http-request' expects an action");
+	if (c && (c->use & bad) && !(c->use & ~bad))
+		u_warn(pc->ap.err, "the condition of '%s' will never match: it only "
+		    "uses fetches that are not available in %s rules", what,
+		    rule_set_names[pc->set]);
+}
+
+/* "<set> ACTION ... [if|unless COND]": args[0..k) name the set (one or two
+ * words), args[k] is the action. */
+static int
+rule_parse(struct rule_pctx *pc, struct rule **list, char **args, int n, int k)
+{
+	const struct rule_act_kw *kw;
+	char names[512];
+	struct rule *r;
+	int used;
+
+	if (n <= k) {
+		u_err(pc->ap.err, "'%s' expects an action", rule_set_names[pc->set]);
 		return -1;
 	}
-	for (i = 0; i < NELEM(rule_acts) && kw == NULL; i++)
-		if (strcmp(rule_acts[i].name, args[1]) == 0)
-			kw = &rule_acts[i];
-	if (kw == NULL) {
-		u_err(pc->ap.err, "'http-request %s' is not supported (deny, allow, "
-		    "set-header, add-header, del-header, redirect)", args[1]);
+	if ((kw = rule_act_find(args[k], pc->set)) == NULL) {
+		rule_act_list(pc->set, names, sizeof(names));
+		u_err(pc->ap.err, "'%s %s' is not supported (supported: %s)",
+		    rule_set_names[pc->set], args[k], names);
 		return -1;
 	}
-	if (kw->note)
-		u_warn(pc->ap.err, "%s", kw->note);
 	r = u_alloc(pc->ap.arena, sizeof(*r));
-	r->act = kw->act;
-	if ((k = kw->parse(pc, r, args[1], args + 2, n - 2)) < 0)
+	r->kw = kw;
+	r->file = u_strdup(pc->ap.arena, pc->ap.err->file);
+	r->line = pc->ap.err->line;
+	if ((used = kw->parse(pc, r, args[k], args + k + 1, n - k - 1)) < 0)
 		return -1;
-	k += 2;
-	if (kw->act == HR_SERVICE) {
-		if (acl_cond_opt(&pc->ap, &pc->px->acls, args + k, n - k,
-		    &pc->px->prom_cond) < 0)
-			return -1;
-		if (pc->px->prom_cond == NULL)	/* unconditional: every request */
-			pc->px->prom_cond = u_alloc(pc->ap.arena, sizeof(struct cond));
-		return 0;
-	}
-	if (acl_cond_opt(&pc->ap, &pc->px->acls, args + k, n - k, &r->cond) < 0)
+	used += k + 1;
+	if (acl_cond_opt(&pc->ap, &pc->px->acls, args + used, n - used, &r->cond) < 0)
 		return -1;
-	if (rule_is_hdr(r)) {
-		for (o = pc->px->hreq; o; o = o->next)
-			nh += rule_is_hdr(o);
-		if (nh > HDR_ACTIONS_MAX) {
-			u_err(pc->ap.err, "more than %d header rules in '%s'",
-			    HDR_ACTIONS_MAX, pc->px->name);
-			return -1;
-		}
-	}
-	rule_append(&pc->px->hreq, r);
+	rule_check_cond(pc, r->cond, args[k]);
+	rule_append(list, r);
 	return 0;
 }
 
@@ -5956,10 +10192,10 @@ rule_parse_hreq(struct rule_pctx *pc, char **args, int n)
 static int
 rule_parse_redirect(struct rule_pctx *pc, char **args, int n)
 {
-	struct hreq_rule *r = u_alloc(pc->ap.arena, sizeof(*r));
+	struct rule *r = u_alloc(pc->ap.arena, sizeof(*r));
 	int k;
 
-	r->act = HR_REDIRECT;
+	r->kw = rule_act_find("redirect", RS_HREQ);
 	if ((k = rule_p_redirect(pc, r, "redirect", args + 1, n - 1)) < 0 ||
 	    acl_cond_opt(&pc->ap, &pc->px->acls, args + 1 + k, n - 1 - k,
 	    &r->cond) < 0)
@@ -5970,94 +10206,152 @@ rule_parse_redirect(struct rule_pctx *pc, char **args, int n)
 
 /* ---- evaluation ---- */
 
-static const struct rule_act_kw *
-rule_kw_of(const struct hreq_rule *r)
+/* The SMP_USE_* of a rule list: its conditions, values and expressions
+ * (set-var counts as using variables). */
+static unsigned
+rule_uses(const struct rule *r)
 {
-	size_t i;
+	unsigned u = 0;
+	int k;
 
-	for (i = 0; i < NELEM(rule_acts); i++)
-		if (rule_acts[i].act == r->act)
-			return &rule_acts[i];
-	return NULL;
+	for (; r; r = r->next) {
+		u |= (r->cond ? r->cond->use : 0) | (r->fmt ? r->fmt->use : 0) |
+		    (r->expr ? smp_expr_use(r->expr) : 0);
+		if (r->kw->exec == rule_x_set_var)
+			u |= SMP_USE_VAR;
+		for (k = 0; r->reply && k < r->reply->nhdr; k++)
+			u |= r->reply->hdr_fmt[k]->use;
+		if (r->reply && r->reply->body)
+			u |= r->reply->body->use;
+	}
+	return u;
 }
 
-/* The rules of one proxy, in order, until allow/deny/redirect.  Returns
- * 1 when the request is answered here. */
+/* The rules of one set of one proxy, in order, until one stops them. */
 static int
-rule_eval(const struct hreq_rule *hr, const struct req_ctx *ctx,
-    struct route *ro)
+rule_exec(const struct rule *list, struct rule_ex *ex)
 {
-	for (; hr; hr = hr->next) {
-		const struct rule_act_kw *kw;
-		int r;
+	const struct rule *r;
+	int k;
 
-		if (!acl_cond_exec(hr->cond, ctx) || (kw = rule_kw_of(hr)) == NULL ||
-		    kw->exec == NULL)
+	for (r = list; r; r = r->next) {
+		if (!acl_cond_exec(r->cond, ex->c))
 			continue;
-		if ((r = kw->exec(hr, ro)) != RULE_CONT)
-			return r == RULE_ANSWER;
+		k = r->kw->exec(r, ex);
+		if (k == RULE_ERROR && (ex->ro->flags & ROUTE_SOFT_RW))
+			continue;	/* strict-mode off: a failed rewrite is skipped */
+		if (k == RULE_ERROR) {
+			ex->ro->answer = ANS_ERROR;
+			ex->ro->rule = r;
+			return RULE_ANSWER;
+		}
+		if (k != RULE_CONT)
+			return k;
 	}
+	return RULE_CONT;
+}
+
+/* One proxy's http-request rules and redirects: 1 when answered. */
+static int
+rule_req_proxy(const struct proxy *px, struct rule_ex *ex)
+{
+	const struct rule *r;
+
+	if (rule_exec(px->rules_tcp[1], ex) == RULE_ANSWER ||
+	    rule_exec(px->hreq, ex) == RULE_ANSWER)
+		return 1;
+	for (r = px->redirects; r; r = r->next)
+		if (acl_cond_exec(r->cond, ex->c))
+			return rule_x_redirect(r, ex) == RULE_ANSWER || (ex->ro->answer =
+			    ANS_ERROR, 1);
 	return 0;
 }
 
-struct proxy *
-rule_route(const struct proxy *fe, const struct req_ctx *ctx, struct route *ro)
+static struct proxy *
+rule_find_be(const struct config *c, const char *name, size_t n,
+    struct proxy *def)
 {
-	const struct hreq_rule *hr;
-	const struct switch_rule *sw;
-	struct proxy *be = NULL;
+	struct proxy *px;
 
-	memset(ro, 0, sizeof(*ro));
-	if (rule_eval(fe->hreq, ctx, ro))
-		return NULL;
-	for (hr = fe->redirects; hr; hr = hr->next)
-		if (acl_cond_exec(hr->cond, ctx)) {
-			ro->redirect = hr;
-			return NULL;
-		}
-	for (sw = fe->rules; sw && be == NULL; sw = sw->next)
-		if (acl_cond_exec(sw->cond, ctx))
-			be = sw->be;
-	if (be == NULL)
-		be = fe->default_be;
-	if (be && be != fe && rule_eval(be->hreq, ctx, ro))
-		return NULL;
-	ro->be = be;
-	return be;
+	for (px = c ? c->proxies : NULL; px; px = px->next)
+		if ((px->cap & CAP_BE) && strlen(px->name) == n &&
+		    memcmp(px->name, name, n) == 0)
+			return px;
+	return def;
 }
 
-/* tcp mode: use_backend on layer-4 facts only. */
+/* use_backend: a name, or a log-format string naming one at run time. */
 static struct proxy *
-rule_route_tcp(const struct proxy *fe, const struct req_ctx *ctx)
+rule_switch(const struct proxy *fe, struct rule_ex *ex)
 {
 	const struct switch_rule *sw;
+	const char *name;
+	size_t n;
 
-	for (sw = fe->rules; sw; sw = sw->next)
-		if (acl_cond_exec(sw->cond, ctx))
+	for (sw = fe->rules; sw; sw = sw->next) {
+		if (!acl_cond_exec(sw->cond, ex->c))
+			continue;
+		if (sw->fmt == NULL)
 			return sw->be;
+		/* a name that is no backend leaves the default one, as HAProxy */
+		if (rule_fmt(ex, sw->fmt, &name, &n) < 0 || n == 0)
+			break;
+		return rule_find_be(ex->cfg, name, n, fe->default_be);
+	}
 	return fe->default_be;
 }
 
-int
-rule_redirect_location(const struct hreq_rule *r, const struct http_msg *m,
-    char *out, size_t len)
+struct proxy *
+rule_route(const struct proxy *fe, struct rule_ex *ex)
 {
-	const char *uri = m->uri, *q;
-	size_t ul = m->uri_len;
-	int i;
+	struct proxy *be;
 
-	if (r->redir == REDIR_LOCATION)
-		return snprintf(out, len, "%s", r->value);
-	if (r->drop_query && (q = memchr(uri, '?', ul)) != NULL)
-		ul = (size_t)(q - uri);
-	if (r->redir == REDIR_PREFIX)
-		return snprintf(out, len, "%s%.*s", strcmp(r->value, "/") ?
-		    r->value : "", (int)ul, uri);
-	i = h1_find_hdr(m, "host", 0);
-	return snprintf(out, len, "%s://%.*s%.*s", r->value,
-	    i >= 0 ? (int)m->hdr[i].value_len : 0, i >= 0 ? m->hdr[i].value : "",
-	    (int)ul, uri);
+	ex->ro->be = NULL;
+	if (rule_req_proxy(fe, ex))
+		return NULL;
+	be = rule_switch(fe, ex);
+	ex->c->be = be;
+	if (be && be != fe && rule_req_proxy(be, ex))
+		return NULL;
+	ex->ro->be = be;
+	return be;
 }
+
+/* tcp mode: tcp-request content rules, then use_backend on what the
+ * connection shows.  NULL when rejected or no backend. */
+static struct proxy *
+rule_route_tcp(const struct proxy *fe, struct rule_ex *ex)
+{
+	struct proxy *be;
+
+	if (rule_exec(fe->rules_tcp[1], ex) == RULE_ANSWER)
+		return NULL;
+	be = rule_switch(fe, ex);
+	if (be && be != fe && rule_exec(be->rules_tcp[1], ex) == RULE_ANSWER)
+		return NULL;
+	return be;
+}
+
+/* A response's rules: http-response of the backend then of the
+ * frontend, then http-after-response the same way.  Returns RULE_ANSWER
+ * when a rule answers instead. */
+static int
+rule_response(const struct proxy *fe, const struct proxy *be, struct rule_ex *ex,
+    int after_only)
+{
+	const struct proxy *px[2] = { be, fe };
+	int k, set;
+
+	for (set = after_only; set < 2; set++)
+		for (k = 0; k < 2; k++) {
+			if (px[k] == NULL || (k == 1 && px[0] == px[1]))
+				continue;
+			if (rule_exec(set ? px[k]->hafter : px[k]->hrsp, ex) == RULE_ANSWER)
+				return RULE_ANSWER;
+		}
+	return RULE_CONT;
+}
+
 /*==== end rule ====*/
 
 /*==== begin lb ====*/
@@ -6603,7 +10897,8 @@ lb_pick(struct proxy *be, struct server *avoid)
  * runtime links it to its own state once (srv_bind) and never writes it.
  */
 
-enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_IGNORED };
+enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_USERLIST,
+	SEC_IGNORED };
 
 /* Parser state for one input. */
 struct cfgp {
@@ -6612,6 +10907,7 @@ struct cfgp {
 	int		 section;	/* SEC_* */
 	struct proxy	*cur;		/* current proxy section */
 	struct proxy	*defaults;	/* latest defaults section */
+	struct userlist	*ul;		/* current userlist section */
 	int		 no;		/* the line started with "no" */
 };
 
@@ -6765,8 +11061,12 @@ cfg_unescape(const char **pp, char **o, const char **errmsg)
 		*(*o)++ = (char)(u_hexval(p[1]) * 16 + u_hexval(p[2]));
 		p += 2;
 		break;
-	default:
+	case ' ': case '\\': case '#': case '\'': case '"':
 		*(*o)++ = *p;
+		break;
+	default:	/* "\1", "\.": left as they are, for regexes */
+		*(*o)++ = '\\';
+		p--;
 	}
 	*pp = p;
 	return 0;
@@ -6857,6 +11157,15 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
+		px->logfmt_src = d->logfmt_src;
+		px->logfmt_file = d->logfmt_file;
+		px->logfmt_line = d->logfmt_line;
+		px->uid_src = d->uid_src;
+		px->uid_file = d->uid_file;
+		px->uid_line = d->uid_line;
+		px->uid_hdr = d->uid_hdr;
+		px->log_tag = d->log_tag;
+		px->inspect_delay = d->inspect_delay;
 	} else {
 		px->mode = MODE_TCP;	/* HAProxy's default mode */
 		px->http_mode = HTTP_KAL;
@@ -6920,9 +11229,10 @@ cfg_kw_allowed(struct cfgp *p, const struct cfg_kw *kw, struct proxy *px)
 
 /* The context of acl and rule parsers for the current proxy. */
 static struct rule_pctx
-cfg_rule_pctx(struct cfgp *p, struct proxy *px)
+cfg_rule_pctx(struct cfgp *p, struct proxy *px, int set)
 {
-	struct rule_pctx rc = { { &p->err, p->c->arena }, px };
+	struct rule_pctx rc = { { &p->err, p->c->arena, p->c }, px, set,
+	    p->c->bufsize };
 
 	return rc;
 }
@@ -7577,6 +11887,29 @@ cfg_opt_chain(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* option httplog [clf], option httpslog, option tcplog: HAProxy's
+ * formats; the last format given wins, as in HAProxy. */
+static int
+cfg_opt_logfmt(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	const char *o = args[1];
+
+	if (p->no) {
+		px->logfmt_src = NULL;
+		return 0;
+	}
+	if (n > 3 || (n == 3 && (strcmp(o, "httplog") || strcmp(args[2], "clf")))) {
+		cfg_err(p, "'option %s' does not take '%s'", o, args[2]);
+		return -1;
+	}
+	px->logfmt_src = (char *)(o[0] == 't' ? lf_tcplog : n == 3 ? lf_clflog :
+	    o[4] == 's' ? lf_httpslog : lf_httplog);
+	px->logfmt_file = u_strdup(p->c->arena, p->err.file);
+	px->logfmt_line = p->err.line;
+	return 0;
+}
+
 #define OPT_FLAG(name, bit)	{ name, KW_OPT, 0, 0, bit, 0, NULL, NULL }
 static const struct cfg_kw cfg_options[] = {
 	CFG_FN("redispatch", 0, cfg_opt_redispatch),
@@ -7590,8 +11923,9 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_FN("nodeos-check", 0, cfg_opt_chain),
 	CFG_FN("ship-check", 0, cfg_opt_chain),
 	OPT_FLAG("dontlognull", OPT_DONTLOGNULL),
-	OPT_FLAG("httplog", OPT_HTTPLOG),
-	OPT_FLAG("tcplog", OPT_TCPLOG),
+	CFG_FN("httplog", 0, cfg_opt_logfmt),
+	CFG_FN("httpslog", 0, cfg_opt_logfmt),
+	CFG_FN("tcplog", 0, cfg_opt_logfmt),
 	{ "tcp-check", KW_IGN, 0, 0, 0, 0, NULL, "'option tcp-check' is not "
 	    "supported: servers with 'check' get a TCP connect check" },
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
@@ -7606,7 +11940,8 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_IGN("srvtcpka", "keep-alive probes are not enabled"),
 	CFG_IGN("contstats", "counters are updated as bytes pass"),
 	CFG_IGN("socket-stats", "no per-listener stats"),
-	CFG_IGN("log-separate-errors", "errors are logged at the same level"),
+	OPT_FLAG("log-separate-errors", OPT_LOGSEPERR),
+	OPT_FLAG("dontlog-normal", OPT_DONTLOGNORMAL),
 	CFG_IGN("logasap", "lines are logged when the exchange ends"),
 	CFG_IGN("http-buffer-request", "request bodies are streamed"),
 	CFG_IGN("allbackups", "only the first usable backup is used"),
@@ -7775,7 +12110,7 @@ cfg_hchk_expect(struct cfgp *p, void *obj, char **args, int n)
 		c->exp_str = u_strdup(p->c->arena, args[i + 1]);
 	} else if (strcmp(args[i], "rstatus") == 0 || strcmp(args[i], "rstring") == 0) {
 		c->exp_kind = args[i][3] == 'a' ? EXP_RSTATUS : EXP_RSTRING;
-		c->exp_re = acl_regcomp(p->c->arena, args[i + 1], REG_EXTENDED | REG_NOSUB);
+		c->exp_re = pat_regcomp(p->c->arena, args[i + 1], REG_EXTENDED | REG_NOSUB);
 		if (c->exp_re == NULL) {
 			cfg_err(p, "http-check expect: invalid regex '%s'", args[i + 1]);
 			return -1;
@@ -7954,7 +12289,7 @@ cfg_kw_mode(struct cfgp *p, void *obj, char **args, int n)
 
 static const char *const cfg_tmo_names[T_COUNT] = {
 	"connect", "client", "server", "tunnel", "http-request",
-	"http-keep-alive", "queue", "check", "client-fin", "server-fin"
+	"http-keep-alive", "queue", "check", "client-fin", "server-fin", "tarpit"
 };
 
 static int
@@ -8024,7 +12359,7 @@ static int
 cfg_kw_acl(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct proxy *px = obj;
-	struct rule_pctx rc = cfg_rule_pctx(p, px);
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
 
 	if (n < 3) {
 		cfg_err(p, "'acl' expects <name> <fetch> [flags] [patterns]");
@@ -8033,11 +12368,13 @@ cfg_kw_acl(struct cfgp *p, void *obj, char **args, int n)
 	return acl_define(&rc.ap, &px->acls, args[1], args + 2, n - 2);
 }
 
+/* use_backend NAME [cond]; a NAME with '%' is a log-format string that
+ * names the backend at run time. */
 static int
 cfg_kw_use_backend(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct proxy *px = obj;
-	struct rule_pctx rc = cfg_rule_pctx(p, px);
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
 	struct switch_rule *r, **tail;
 
 	if (n < 2) {
@@ -8048,6 +12385,8 @@ cfg_kw_use_backend(struct cfgp *p, void *obj, char **args, int n)
 	r->be_name = u_strdup(p->c->arena, args[1]);
 	r->line = p->err.line;
 	r->file = u_strdup(p->c->arena, p->err.file);
+	if (strchr(args[1], '%') && (r->fmt = rule_lf(&rc, args[1], 0)) == NULL)
+		return -1;
 	if (acl_cond_opt(&rc.ap, &px->acls, args + 2, n - 2, &r->cond) < 0)
 		return -1;
 	for (tail = &px->rules; *tail; tail = &(*tail)->next)
@@ -8071,20 +12410,285 @@ cfg_kw_default_backend(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* http-request, http-response, http-after-response */
 static int
-cfg_kw_http_request(struct cfgp *p, void *obj, char **args, int n)
+cfg_kw_http_rules(struct cfgp *p, void *obj, char **args, int n)
 {
-	struct rule_pctx rc = cfg_rule_pctx(p, obj);
+	struct proxy *px = obj;
+	int set = strcmp(args[0], "http-request") == 0 ? RS_HREQ :
+	    strcmp(args[0], "http-response") == 0 ? RS_HRSP : RS_HAFTER;
+	struct rule_pctx rc = cfg_rule_pctx(p, px, set);
 
-	return rule_parse_hreq(&rc, args, n);
+	return rule_parse(&rc, set == RS_HREQ ? &px->hreq : set == RS_HRSP ?
+	    &px->hrsp : &px->hafter, args, n, 1);
+}
+
+/* tcp-request connection|content ACTION, tcp-request inspect-delay T */
+static int
+cfg_kw_tcp_request(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	struct rule_pctx rc;
+	int k;
+
+	if (n >= 2 && strcmp(args[1], "inspect-delay") == 0) {
+		if (n != 3 || u_parse_time(args[2], &px->inspect_delay) < 0) {
+			cfg_err(p, "'tcp-request inspect-delay' expects a time");
+			return -1;
+		}
+		return 0;
+	}
+	if (n < 2 || (strcmp(args[1], "connection") && strcmp(args[1], "content"))) {
+		cfg_err(p, "'tcp-request' expects 'connection', 'content' or "
+		    "'inspect-delay'%s", n >= 2 && strcmp(args[1], "session") == 0 ?
+		    " ('tcp-request session' rules are not supported: use "
+		    "'tcp-request connection')" : "");
+		return -1;
+	}
+	k = args[1][1] == 'o' && args[1][2] == 'n' && args[1][3] == 'n';
+	if (k && !(px->cap & CAP_FE)) {
+		cfg_err(p, "'tcp-request connection' needs a frontend");
+		return -1;
+	}
+	rc = cfg_rule_pctx(p, px, k ? RS_TCP_CONN : RS_TCP_CONT);
+	return rule_parse(&rc, &px->rules_tcp[k ? 0 : 1], args, n, 2);
 }
 
 static int
 cfg_kw_redirect(struct cfgp *p, void *obj, char **args, int n)
 {
-	struct rule_pctx rc = cfg_rule_pctx(p, obj);
+	struct rule_pctx rc = cfg_rule_pctx(p, obj, RS_HREQ);
 
 	return rule_parse_redirect(&rc, args, n);
+}
+
+/* capture request|response header NAME len N */
+static int
+cfg_kw_capture(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	long long len;
+	int res, slot;
+
+	if (n >= 2 && strcmp(args[1], "cookie") == 0) {
+		cfg_err(p, "'capture cookie' is not supported (no cookie persistence); "
+		    "use 'http-request capture req.cook(NAME) len N'");
+		return -1;
+	}
+	if (n != 6 || (strcmp(args[1], "request") && strcmp(args[1], "response")) ||
+	    strcmp(args[2], "header") || strcmp(args[4], "len") ||
+	    u_parse_int(args[5], 1, 65535, &len) < 0) {
+		cfg_err(p, "'capture' expects 'request|response header <name> len "
+		    "<length>'");
+		return -1;
+	}
+	res = args[1][2] == 's';
+	if ((slot = rule_capture_slot(px, res, (int)len)) < 0) {
+		cfg_err(p, "more than %d %s captures", CAPTURES_MAX, args[1]);
+		return -1;
+	}
+	(res ? px->cap_res_hdr : px->cap_req_hdr)[slot] = u_strdup(p->c->arena,
+	    args[3]);
+	return 0;
+}
+
+/* declare capture request|response len N */
+static int
+cfg_kw_declare(struct cfgp *p, void *obj, char **args, int n)
+{
+	long long len;
+
+	if (n != 5 || strcmp(args[1], "capture") || (strcmp(args[2], "request") &&
+	    strcmp(args[2], "response")) || strcmp(args[3], "len") ||
+	    u_parse_int(args[4], 1, 65535, &len) < 0) {
+		cfg_err(p, "'declare' expects 'capture request|response len <length>'");
+		return -1;
+	}
+	if (rule_capture_slot(obj, args[2][2] == 's', (int)len) < 0) {
+		cfg_err(p, "more than %d %s captures", CAPTURES_MAX, args[2]);
+		return -1;
+	}
+	return 0;
+}
+
+/* A format kept as written (with where it was) and parsed at the end,
+ * once the proxy's mode is known: log-format, unique-id-format. */
+static int
+cfg_kw_format(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	int uid = args[0][0] == 'u';
+
+	if (n != 2) {
+		cfg_err(p, n < 2 ? "'%s' expects a format string" : "'%s' expects only "
+		    "one argument, don't forget to escape spaces!", args[0]);
+		return -1;
+	}
+	*(uid ? &px->uid_src : &px->logfmt_src) = u_strdup(p->c->arena, args[1]);
+	*(uid ? &px->uid_file : &px->logfmt_file) = u_strdup(p->c->arena, p->err.file);
+	*(uid ? &px->uid_line : &px->logfmt_line) = p->err.line;
+	return 0;
+}
+
+static int
+cfg_kw_uid_header(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2 || !rule_hdr_name_ok(args[1])) {
+		cfg_err(p, "'unique-id-header' expects a header name");
+		return -1;
+	}
+	((struct proxy *)obj)->uid_hdr = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+static int
+cfg_kw_log_tag(struct cfgp *p, void *obj, char **args, int n)
+{
+	char **tag = p->section == SEC_GLOBAL ? &((struct config *)obj)->log_tag :
+	    &((struct proxy *)obj)->log_tag;
+
+	if (n != 2 || !*args[1]) {
+		cfg_err(p, "'log-tag' expects a tag");
+		return -1;
+	}
+	*tag = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+/* ---- userlist sections ---- */
+
+/* "a,b,c" into a list of names. */
+static int
+cfg_names(struct cfgp *p, const char *list, char ***out)
+{
+	char buf[CFG_LINE_MAX], *save = NULL, *w;
+	int n = 0, cap = 8;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	*out = u_alloc(p->c->arena, (size_t)cap * sizeof(char *));
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (n == cap) {
+			char **nv = u_alloc(p->c->arena, (size_t)cap * 2 * sizeof(char *));
+
+			memcpy(nv, *out, (size_t)n * sizeof(char *));
+			*out = nv;
+			cap *= 2;
+		}
+		(*out)[n++] = u_strdup(p->c->arena, w);
+	}
+	return n;
+}
+
+/* user NAME [password HASH | insecure-password PASS] [groups G,G] */
+static int
+cfg_ul_user(struct cfgp *p, struct userlist *ul, char **args, int n)
+{
+	struct ulist_user *u = u_alloc(p->c->arena, sizeof(*u)), **tail;
+	int i;
+
+	u->name = u_strdup(p->c->arena, args[1]);
+	for (i = 2; i + 1 < n; i += 2) {
+		if (strcmp(args[i], "password") == 0 ||
+		    strcmp(args[i], "insecure-password") == 0) {
+			u->pass = u_strdup(p->c->arena, args[i + 1]);
+			u->insecure = args[i][0] == 'i';
+		} else if (strcmp(args[i], "groups") == 0)
+			u->ngroups = cfg_names(p, args[i + 1], &u->groups);
+		else
+			break;
+	}
+	if (i < n || u->pass == NULL) {
+		cfg_err(p, "'user %s' expects 'password <hash>' or 'insecure-password "
+		    "<password>', then optionally 'groups <list>'", args[1]);
+		return -1;
+	}
+	if (!u->insecure && !auth_hash_supported(u->pass)) {
+		cfg_err(p, "user '%s': only $6$, $5$ (SHA-crypt) and $1$ (MD5-crypt) "
+		    "password hashes are supported (make one with 'mkpasswd -m "
+		    "sha-512'), or use 'insecure-password'", args[1]);
+		return -1;
+	}
+	for (tail = &ul->users; *tail; tail = &(*tail)->next)
+		if (strcmp((*tail)->name, u->name) == 0) {
+			cfg_err(p, "duplicate user '%s' in userlist '%s'", u->name, ul->name);
+			return -1;
+		}
+	*tail = u;
+	return 0;
+}
+
+/* group NAME [users U,U]: the users get the group */
+static int
+cfg_ul_group(struct cfgp *p, struct userlist *ul, char **args, int n)
+{
+	struct ulist_user *u;
+	char **names;
+	int k, nn;
+
+	if (n == 2)
+		return 0;	/* members come from "user ... groups" */
+	if (n != 4 || strcmp(args[2], "users")) {
+		cfg_err(p, "'group %s' expects 'users <list>'", args[1]);
+		return -1;
+	}
+	nn = cfg_names(p, args[3], &names);
+	for (k = 0; k < nn; k++) {
+		for (u = ul->users; u && strcmp(u->name, names[k]); u = u->next)
+			;
+		if (u == NULL) {
+			cfg_err(p, "group '%s': user '%s' is not declared before",
+			    args[1], names[k]);
+			return -1;
+		}
+		if (u->ngroups % 8 == 0) {
+			char **ng = u_alloc(p->c->arena, (size_t)(u->ngroups + 8) *
+			    sizeof(char *));
+
+			memcpy(ng, u->groups, (size_t)u->ngroups * sizeof(char *));
+			u->groups = ng;
+		}
+		u->groups[u->ngroups++] = u_strdup(p->c->arena, args[1]);
+	}
+	return 0;
+}
+
+static void
+cfg_userlist_line(struct cfgp *p, char **args, int n)
+{
+	if (n < 2 || (strcmp(args[0], "user") && strcmp(args[0], "group")))
+		cfg_err(p, "unknown keyword '%s' in 'userlist' section (user, group)",
+		    args[0]);
+	else if (args[0][0] == 'u')
+		cfg_ul_user(p, p->ul, args, n);
+	else
+		cfg_ul_group(p, p->ul, args, n);
+}
+
+static int
+cfg_sec_userlist(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct userlist *ul, **tail;
+
+	(void)obj;
+	p->section = SEC_USERLIST;
+	if (n != 2) {
+		cfg_err(p, "'userlist' expects a name");
+		p->section = SEC_IGNORED;
+		return -1;
+	}
+	for (tail = &p->c->userlists; *tail; tail = &(*tail)->next)
+		if (strcmp((*tail)->name, args[1]) == 0) {
+			cfg_err(p, "userlist '%s' is declared twice", args[1]);
+			p->section = SEC_IGNORED;
+			return -1;
+		}
+	ul = u_alloc(p->c->arena, sizeof(*ul));
+	ul->name = u_strdup(p->c->arena, args[1]);
+	ul->file = u_strdup(p->c->arena, p->err.file);
+	ul->line = p->err.line;
+	*tail = ul;
+	p->ul = ul;
+	return 0;
 }
 
 /* ---- stats (a proxy's status page) ---- */
@@ -8212,28 +12816,32 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("acl", PK_NODEF, cfg_kw_acl),
 	CFG_FN("use_backend", PK_NODEF | PK_FE, cfg_kw_use_backend),
 	CFG_FN("default_backend", PK_FE, cfg_kw_default_backend),
-	{ "http-request", KW_FN, PK_NODEF, 0, 0, 0, cfg_kw_http_request,
+	{ "http-request", KW_FN, PK_NODEF, 0, 0, 0, cfg_kw_http_rules,
 	    "'http-request' rules in a defaults section are not supported" },
+	{ "http-response", KW_FN, PK_NODEF, 0, 0, 0, cfg_kw_http_rules,
+	    "'http-response' rules in a defaults section are not supported" },
+	{ "http-after-response", KW_FN, PK_NODEF, 0, 0, 0, cfg_kw_http_rules,
+	    "'http-after-response' rules in a defaults section are not supported" },
+	{ "tcp-request", KW_FN, PK_NODEF, 0, 0, 0, cfg_kw_tcp_request,
+	    "'tcp-request' rules in a defaults section are not supported" },
+	CFG_FN("capture", PK_NODEF | PK_FE | PK_STRICT, cfg_kw_capture),
+	CFG_FN("declare", PK_NODEF | PK_FE | PK_STRICT, cfg_kw_declare),
+	CFG_FN("log-format", 0, cfg_kw_format),
+	CFG_FN("unique-id-format", 0, cfg_kw_format),
+	CFG_FN("unique-id-header", 0, cfg_kw_uid_header),
+	CFG_FN("log-tag", 0, cfg_kw_log_tag),
 	CFG_FN("redirect", PK_DEFSKIP | PK_FE, cfg_kw_redirect),
 	PX_IGN("description", "a description only"),
 	PX_IGN("id", "proxy ids only number the stats rows"),
 	PX_IGN("errorfile", "HAProxy's default error pages are sent"),
 	PX_IGN("errorfiles", "HAProxy's default error pages are sent"),
-	PX_IGN("capture", "no captures in the log line"),
 	PX_IGN("compression", "no compression"),
 	PX_IGN("hash-type", "no hash-based balancing"),
 	PX_IGN("fullconn", "dynamic maxconn is not implemented"),
 	PX_IGN("http-reuse", "idle server connections are always shared"),
-	PX_IGN("tcp-request", "not implemented: its rules are not applied"),
 	PX_IGN("tcp-response", "not implemented: its rules are not applied"),
-	PX_IGN("http-response", "not implemented: its rules are not applied"),
-	PX_IGN("http-after-response", "not implemented: its rules are not applied"),
 	PX_IGN("monitor-uri", "not implemented"),
 	PX_IGN("monitor", "not implemented"),
-	PX_IGN("unique-id-format", "no unique ids"),
-	PX_IGN("unique-id-header", "no unique ids"),
-	PX_IGN("log-format", "the httplog/tcplog layout is used"),
-	PX_IGN("log-tag", "the tag is waxlb"),
 	PX_IGN("email-alert", "no mail"),
 	PX_IGN("cookie", "no cookie persistence"),
 	PX_IGN("rate-limit", "not implemented"),
@@ -8249,7 +12857,6 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("log-format-sd", "no structured data"),
 	PX_IGN("error-log-format", "the httplog/tcplog layout is used"),
 	PX_IGN("filter", "no filters"),
-	PX_IGN("declare", "no captures"),
 	PX_IGN("force-persist", "no persistence"),
 	PX_IGN("ignore-persist", "no persistence"),
 };
@@ -8426,7 +13033,7 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("master-worker", "one process; reloads are in-process"),
 	CFG_IGN("quiet", "messages are few already"),
 	CFG_IGN("log-send-hostname", "syslog lines carry no hostname"),
-	CFG_IGN("log-tag", "the tag is waxlb"),
+	CFG_FN("log-tag", 0, cfg_kw_log_tag),
 	CFG_IGN("server-state-file", "server state is kept in-process"),
 	CFG_IGN("server-state-base", "server state is kept in-process"),
 	CFG_IGN("localpeer", "no peers"),
@@ -8522,7 +13129,7 @@ static const struct cfg_kw cfg_sections[] = {
 	CFG_FN("frontend", 0, cfg_sec_proxy),
 	CFG_FN("backend", 0, cfg_sec_proxy),
 	CFG_FN("listen", 0, cfg_sec_proxy),
-	SEC_IGN("userlist", "no HTTP authentication but 'stats auth'"),
+	CFG_FN("userlist", 0, cfg_sec_userlist),
 	SEC_IGN("peers", "no stick tables to share"),
 	SEC_IGN("resolvers", "names are resolved once, at load"),
 	SEC_IGN("mailers", "no mail"),
@@ -8561,6 +13168,9 @@ cfg_line(struct cfgp *p, char **args, int n)
 	case SEC_DEFAULTS:
 	case SEC_PROXY:
 		cfg_proxy_line(p, p->cur, args, n);
+		break;
+	case SEC_USERLIST:
+		cfg_userlist_line(p, args, n);
 		break;
 	case SEC_IGNORED:
 		break;
@@ -8629,6 +13239,18 @@ static const struct {
 	{ "AES128-SHA", BR_TLS_RSA_WITH_AES_128_CBC_SHA, 0 },
 	{ "AES256-SHA", BR_TLS_RSA_WITH_AES_256_CBC_SHA, 0 },
 };
+
+/* The OpenSSL name of a suite (%sslc, ssl_fc_cipher). */
+static const char *
+cfg_tls_suite_name(unsigned id)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(cfg_ciphers); i++)
+		if (cfg_ciphers[i].id == id)
+			return cfg_ciphers[i].name;
+	return NULL;
+}
 
 /* An OpenSSL-style list ("A:B:C"); unknown names are skipped with a
  * warning, as OpenSSL does, but an empty result is an error. */
@@ -8751,6 +13373,106 @@ cfg_at(struct cfgp *p, const char *file, int line)
 	p->err.line = line;
 }
 
+/* http_auth()/http_auth_group() name userlists that may come later. */
+static void
+cfg_resolve_userlists(struct cfgp *p)
+{
+	const struct smp_fixup *f;
+	struct userlist *ul;
+
+	for (f = p->c->fixups; f; f = f->next) {
+		for (ul = p->c->userlists; ul && strcmp(ul->name, f->name); ul = ul->next)
+			;
+		cfg_at(p, f->file, f->line);
+		if (ul == NULL)
+			cfg_err(p, "unable to find userlist '%s'", f->name);
+		*f->slot = ul;
+	}
+}
+
+static const char *
+cfg_px_type(const struct proxy *px)
+{
+	return px->cap == (CAP_FE | CAP_BE) ? "listen" : px->cap == CAP_FE ?
+	    "frontend" : "backend";
+}
+
+/* HTTP rules in a TCP proxy are ignored, with HAProxy's warning. */
+static void
+cfg_check_http_rules(struct cfgp *p, struct proxy *px)
+{
+	static const char *const what[] = { "http-request", "http-response",
+	    "http-after-response" };
+	struct rule **l[] = { &px->hreq, &px->hrsp, &px->hafter };
+	size_t k;
+
+	if (px->mode != MODE_TCP)
+		return;
+	cfg_at(p, px->file, px->line);
+	for (k = 0; k < NELEM(l); k++)
+		if (*l[k]) {
+			cfg_warn(p, "'%s' rules ignored for %s '%s' as they require HTTP "
+			    "mode.", what[k], cfg_px_type(px), px->name);
+			*l[k] = NULL;
+		}
+}
+
+/* A frontend's log-format and unique-id-format, parsed now that its mode
+ * is known (HAProxy does the same after reading everything). */
+static void
+cfg_check_formats(struct cfgp *p, struct proxy *px)
+{
+	struct lf_pctx lp = { &p->err, p->c->arena, p->c, px->mode == MODE_HTTP,
+	    0 };
+	const char *src = px->logfmt_src;
+
+	if (src && px->mode == MODE_TCP && (src == lf_httplog || src == lf_httpslog ||
+	    src == lf_clflog)) {
+		cfg_at(p, px->logfmt_file, px->logfmt_line);
+		cfg_warn(p, "'option %s' not usable with %s '%s' (needs 'mode http'). "
+		    "Falling back to 'option tcplog'.", src == lf_httpslog ? "httpslog" :
+		    "httplog", cfg_px_type(px), px->name);
+		src = lf_tcplog;
+	}
+	if (src) {
+		cfg_at(p, px->logfmt_file, px->logfmt_line);
+		lp.deny = SMP_USE_REQ | SMP_USE_RES;	/* gone by the end */
+		px->logfmt = lf_parse(&lp, src, LF_O_MANDATORY | LF_O_MERGE);
+		lp.deny = SMP_USE_RES;
+		if (!px->logs && !(px->log_global && p->c->logs))
+			cfg_warn(p, "log format ignored for %s '%s' since it has no log "
+			    "address (waxlb writes it to stderr).", cfg_px_type(px),
+			    px->name);
+	}
+	if (px->uid_src) {
+		cfg_at(p, px->uid_file, px->uid_line);
+		lp.deny = SMP_USE_RES;
+		px->uid_fmt = lf_parse(&lp, px->uid_src, LF_O_HTTP);
+	}
+}
+
+/* What transactions must keep, from what the rules and formats use. */
+static void
+cfg_needs(struct config *c)
+{
+	const struct proxy *px;
+	unsigned u = 0, rsp = 0;
+
+	for (px = c->proxies; px; px = px->next) {
+		rsp |= rule_uses(px->hrsp) | rule_uses(px->hafter);
+		u |= rule_uses(px->hreq) | rule_uses(px->rules_tcp[1]) |
+		    rule_uses(px->rules_tcp[0]);
+		if (px->logfmt)
+			rsp |= px->logfmt->use;
+		if (px->ncap_req || px->ncap_res || px->uid_fmt || px->logfmt)
+			c->needs |= NEED_EXT;
+	}
+	if ((rsp | u) & SMP_USE_VAR)
+		c->needs |= NEED_EXT | NEED_VARS;
+	if (rsp & SMP_USE_REQ)
+		c->needs |= NEED_EXT | NEED_REQ;
+}
+
 static const char *
 cfg_mode_name(enum px_mode m)
 {
@@ -8763,6 +13485,8 @@ cfg_check_rules(struct cfgp *p, struct proxy *px)
 	struct switch_rule *r;
 
 	for (r = px->rules; r; r = r->next) {
+		if (r->fmt)
+			continue;	/* named at run time */
 		r->be = cfg_find_proxy(p->c, r->be_name, CAP_BE);
 		cfg_at(p, r->file, r->line);
 		if (r->be == NULL)
@@ -8801,6 +13525,7 @@ cfg_check_proxy(struct cfgp *p, struct proxy *px)
 	for (b = px->binds; b; b = b->next)
 		if (b->tls)
 			cfg_tls_finish(p, b->tls);
+	cfg_check_http_rules(p, px);
 	if (!(px->cap & CAP_FE))
 		return;
 	if (px->binds == NULL) {
@@ -8809,10 +13534,7 @@ cfg_check_proxy(struct cfgp *p, struct proxy *px)
 		    "backend if this was intended.", px->name);
 	}
 	cfg_check_rules(p, px);
-	if (px->mode == MODE_TCP && px->hreq) {
-		cfg_at(p, px->file, px->line);
-		cfg_err(p, "'http-request' rules need 'mode http' in '%s'", px->name);
-	}
+	cfg_check_formats(p, px);
 }
 
 /* ---- loading ---- */
@@ -8845,9 +13567,17 @@ cfg_finish(struct cfgp *p)
 {
 	struct proxy *px;
 
-	if (p->err.errors == 0)
+	if (p->err.errors == 0) {
+		struct lf_pctx lp = { &p->err, p->c->arena, p->c, 1, 0 };
+
+		p->c->deflog_http = lf_parse(&lp, lf_httplog, LF_O_MANDATORY | LF_O_MERGE);
+		lp.http = 0;
+		p->c->deflog_tcp = lf_parse(&lp, lf_tcplog, LF_O_MANDATORY | LF_O_MERGE);
+		cfg_resolve_userlists(p);
 		for (px = p->c->proxies; px; px = px->next)
 			cfg_check_proxy(p, px);
+		cfg_needs(p->c);
+	}
 	if (p->err.errors) {
 		cfg_free(p->c);
 		return NULL;
@@ -9431,6 +14161,9 @@ struct side {
 
 static struct {
 	br_ssl_session_cache_lru cache;
+	/* the cache as engines see it: BearSSL's LRU, telling which
+	 * handshakes resumed (ssl_fc_is_resumed) */
+	const br_ssl_session_cache_class *cache_vt;
 	unsigned char	*cache_mem;	/* NULL: tune.ssl.cachesize 0 */
 } xprt_rt;
 
@@ -9590,6 +14323,7 @@ struct xprt_tls {
 	struct proxy *const	*fe;
 	int			 sock_eof;
 	int			 logged;
+	int			 resumed;	/* the session came from the cache */
 	unsigned char		 ibuf[BR_SSL_BUFSIZE_INPUT];
 	unsigned char		 obuf[BR_SSL_BUFSIZE_OUTPUT];
 };
@@ -9658,6 +14392,57 @@ static const br_ssl_server_policy_class xprt_tls_policy = {
 };
 
 static void
+xprt_cache_save(const br_ssl_session_cache_class **ctx,
+    br_ssl_server_context *sc, const br_ssl_session_parameters *params)
+{
+	(void)ctx;
+	xprt_rt.cache.vtable->save(&xprt_rt.cache.vtable, sc, params);
+}
+
+static int
+xprt_cache_load(const br_ssl_session_cache_class **ctx,
+    br_ssl_server_context *sc, br_ssl_session_parameters *params)
+{
+	int r = xprt_rt.cache.vtable->load(&xprt_rt.cache.vtable, sc, params);
+
+	(void)ctx;
+	if (r)
+		CONTAINER(sc, struct xprt_tls, sc)->resumed = 1;
+	return r;
+}
+
+static const br_ssl_session_cache_class xprt_cache_class = {
+	sizeof(const br_ssl_session_cache_class *), xprt_cache_save,
+	xprt_cache_load
+};
+
+/* What the handshake settled, for fetches and log lines (NULL while it
+ * is not done). */
+static void
+xprt_tls_info(const struct side *sd, const char **sni, const char **proto,
+    const char **cipher, int *resumed)
+{
+	const br_ssl_engine_context *e;
+	unsigned v;
+
+	*sni = *proto = *cipher = NULL;
+	*resumed = 0;
+	if (sd->tls == NULL)
+		return;
+	e = &sd->tls->sc.eng;
+	v = br_ssl_engine_get_version(e);
+	*proto = v == BR_TLS12 ? "TLSv1.2" : v == BR_TLS11 ? "TLSv1.1" :
+	    v == BR_TLS10 ? "TLSv1" : NULL;
+	if (*proto == NULL)
+		return;
+	*sni = br_ssl_engine_get_server_name(e);
+	if (**sni == 0)
+		*sni = NULL;
+	*cipher = cfg_tls_suite_name(e->session.cipher_suite);
+	*resumed = sd->tls->resumed;
+}
+
+static void
 xprt_tls_init(const struct config *cfg)
 {
 	size_t sz = (size_t)cfg->ssl_cachesize * 100;
@@ -9669,6 +14454,7 @@ xprt_tls_init(const struct config *cfg)
 	/* calloc'd: pages are only resident once sessions use them */
 	xprt_rt.cache_mem = u_calloc(1, sz);
 	br_ssl_session_cache_lru_init(&xprt_rt.cache, xprt_rt.cache_mem, sz);
+	xprt_rt.cache_vt = &xprt_cache_class;
 }
 
 static void
@@ -9683,7 +14469,7 @@ xprt_tls_log_error(struct side *sd, int err)
 	net_addr_str(t->src, src, sizeof(src), 1);
 	snprintf(line, sizeof(line), "%s %s: TLS error: %s", src, (*t->fe)->name,
 	    crt_err_name(err));
-	log_request(*t->fe, line);
+	log_request(*t->fe, 6, line);
 }
 
 /* Derive the side's readiness from the engine. */
@@ -9883,7 +14669,7 @@ xprt_tls_setup(struct xprt_tls *t, const struct tls_conf *tc)
 	br_ssl_engine_set_default_aes_cbc(e);
 	br_ssl_server_set_policy(&t->sc, &t->pol);
 	if (xprt_rt.cache_mem)
-		br_ssl_server_set_cache(&t->sc, &xprt_rt.cache.vtable);
+		br_ssl_server_set_cache(&t->sc, &xprt_rt.cache_vt);
 	br_ssl_engine_set_buffers_bidi(e, t->ibuf, sizeof(t->ibuf), t->obuf,
 	    sizeof(t->obuf));
 	br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES |
@@ -10003,16 +14789,18 @@ enum sess_state {
 	S_CONNECT,	/* connecting to the server */
 	S_XFER,		/* forwarding one request and its response */
 	S_TUNNEL,	/* bidirectional bytes (websocket, tcp mode) */
+	S_TARPIT,	/* holding a denied request until "timeout tarpit" */
 	S_CLOSING,	/* flushing a last answer to the client, then close */
 };
 
 /* Termination state, HAProxy's two letters in the log: who ended it (the
  * cause) and in which phase. */
 enum { TC_NONE, TC_CLI, TC_SRV, TC_PRX, TC_RES, TC_INT, TC_KILL, TC_CLI_TO,
-	TC_SRV_TO };
-enum { TP_NONE, TP_REQ, TP_QUEUE, TP_CONN, TP_HDR, TP_DATA, TP_LAST };
-static const char sess_term_cause[] = "-CSPRIKcs";
-static const char sess_term_phase[] = "-RQCHDL";
+	TC_SRV_TO, TC_LOC };
+enum { TP_NONE, TP_REQ, TP_QUEUE, TP_CONN, TP_HDR, TP_DATA, TP_LAST,
+	TP_TARPIT };
+static const char sess_term_cause[] = "-CSPRIKcsL";
+static const char sess_term_phase[] = "-RQCHDLT";
 #define TERM(c, p)	((unsigned char)((c) << 4 | (p)))
 #define TERM_CR		TERM(TC_CLI, TP_REQ)
 #define TERM_CC		TERM(TC_CLI, TP_CONN)
@@ -10026,6 +14814,12 @@ static const char sess_term_phase[] = "-RQCHDL";
 #define TERM_sH		TERM(TC_SRV_TO, TP_HDR)
 #define TERM_sD		TERM(TC_SRV_TO, TP_DATA)
 #define TERM_PR		TERM(TC_PRX, TP_REQ)
+#define TERM_PH		TERM(TC_PRX, TP_HDR)
+#define TERM_PT		TERM(TC_PRX, TP_TARPIT)
+#define TERM_LR		TERM(TC_LOC, TP_REQ)
+#define TERM_LH		TERM(TC_LOC, TP_HDR)
+#define TERM_IR		TERM(TC_INT, TP_REQ)
+#define TERM_IH		TERM(TC_INT, TP_HDR)
 #define TERM_KD		TERM(TC_KILL, TP_DATA)
 
 /* A channel: one direction of a session's bytes. */
@@ -10049,6 +14843,24 @@ struct chan {
 #define TX_REUSED	0x04	/* the server connection came from a pool */
 #define TX_LOGGED	0x08
 #define TX_RSP_STARTED	0x10	/* response bytes were sent to the client */
+#define TX_NO_AFTER	0x20	/* an early error: no http-after-response rules */
+#define TX_REDISP	0x40	/* the request went to another server */
+
+/* What a transaction keeps beyond the session's fixed size when the
+ * configuration asks for it (log lines, captures, variables, a unique
+ * id, response rules that read the request): allocated when a request
+ * starts, freed when it ends, so that idle connections do not pay. */
+struct txn_ext {
+	char		*uri;		/* the request line for the log (txn->uri) */
+	struct smp_caps	 caps;
+	struct smp_vars	*vars;
+	char		*uid;		/* unique-id */
+	char		*reqhead;	/* the request head as forwarded... */
+	struct http_msg	*req;		/* ...parsed, for the response's rules */
+	unsigned long long uniq;	/* the request's number (%rt) */
+	int		 log_level;	/* set-log-level + 1; 0: unchanged */
+	unsigned	 route_fl;	/* ROUTE_* */
+};
 
 struct txn {
 	unsigned	 fl;		/* TX_* */
@@ -10056,7 +14868,8 @@ struct txn {
 	unsigned char	 term;		/* TERM(), 0 while it goes well */
 	int		 retries;
 	int64_t		 t_start, t_req, t_queue, t_conn, t_est, t_rsp, t_qdur;
-	char		 reqline[128];
+	struct txn_ext	*ext;		/* NULL: nothing asked for it */
+	const struct rule *tarpit;	/* S_TARPIT: the rule, for its answer */
 };
 
 /* session flags, across requests */
@@ -10107,14 +14920,15 @@ struct fe_state {
 
 /* The status page and the metrics are made by the adm module, which
  * sits below this one: it registers its request handler at start. */
-typedef int (*sess_service_fn)(const struct proxy *fe, const struct req_ctx *ctx,
-    struct sbuf *body, const char **ctype, int *status);
+typedef int (*sess_service_fn)(const struct proxy *fe, const struct http_msg *m,
+    int prometheus, struct sbuf *body, const char **ctype, int *status);
 
 #define ACCEPT_BATCH	64		/* accepts per listener per turn */
 #define RUN_ROUNDS	64		/* state machine rounds per run */
 #define ACCEPT_PAUSE_MS	100		/* listeners rest after EMFILE */
 #define LINGER_MAX_MS	1000		/* a lingering close stays short */
 #define SESS_GEN_MAX	(1u << 30)	/* a generated body (status page) */
+#define SESS_RULE_SCRATCH 32768		/* values rules make for one head */
 /* A session stays within musl's 672-byte malloc class (with its 4-byte
  * header): one more field costs 128 bytes per connection. */
 
@@ -10128,6 +14942,10 @@ static struct {
 	int64_t		 paused;	/* listeners paused until then */
 	struct http_msg	 msg;		/* the head being parsed (not reentrant) */
 	sess_service_fn	 service;
+	/* where rules put what they make for the head being processed */
+	char		 scratch[SESS_RULE_SCRATCH];
+	unsigned long long req_count;	/* requests seen, for %rt */
+	const char	*realm;		/* a 401 being made: its realm */
 } sess_rt;
 
 static void sess_run(struct session *s);
@@ -10157,7 +14975,7 @@ sess_set_config(struct config *c)
 	struct config *old = sess_rt.cfg;
 
 	sess_rt.cfg = c;
-	log_set_targets(c->logs);
+	log_set_targets(c->logs, c->log_tag);
 	if (old)
 		sess_cfg_unref(old);
 }
@@ -10236,6 +15054,7 @@ static void sess_event(void *obj, int fd, short revents);
 static void sess_timer_fired(struct loop_timer *t);
 static void sess_task_run(struct loop_task *t);
 static void sess_free(struct session *s);
+static int sess_accepted(struct session *s, int tls);
 
 static struct session *
 sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
@@ -10288,6 +15107,10 @@ sess_accept(void *obj, int fd, short revents)
 		s = sess_new(l->fe, cfd, &ss);
 		loop_fd_add(cfd, sess_event, s, POLLIN);
 		sess_listeners_update();
+		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
+			sess_free(s);
+			continue;
+		}
 		if (l->bind->tls) {
 			if (xprt_tls_start(&s->cli, l->bind->tls, &s->src, &s->fe) < 0) {
 				sess_free(s);
@@ -10398,6 +15221,194 @@ sess_listeners_close(void)
 /* ---- state, deadline, log ---- */
 
 static void
+sess_ext_free(struct session *s)
+{
+	struct txn_ext *x = s->txn.ext;
+	int k;
+
+	if (x == NULL)
+		return;
+	for (k = 0; k < CAPTURES_MAX; k++) {
+		free(x->caps.req[k]);
+		free(x->caps.res[k]);
+	}
+	smp_vars_clear(x->vars);
+	free(x->vars);
+	free(x->uid);
+	free(x->reqhead);
+	free(x->req);
+	free(x->uri);
+	free(x);
+	s->txn.ext = NULL;
+}
+
+/* The extension of this transaction, made when the configuration needs
+ * one; NULL otherwise (or without memory: the log line loses details). */
+static struct txn_ext *
+sess_ext(struct session *s)
+{
+	struct txn_ext *x = s->txn.ext;
+
+	if (x || (!(s->cfg->needs & NEED_EXT) && !log_wanted(s->fe)))
+		return x;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return NULL;
+	if ((s->cfg->needs & NEED_VARS) &&
+	    (x->vars = calloc(1, sizeof(*x->vars))) == NULL) {
+		free(x);
+		return NULL;
+	}
+	x->uniq = sess_rt.req_count++;
+	s->txn.ext = x;
+	return x;
+}
+
+/* What fetches see of this transaction: the request <m> (NULL in tcp
+ * mode), the response <rsp> once there is one. */
+static void
+sess_smp_ctx(const struct session *s, const struct http_msg *m,
+    const struct http_msg *rsp, struct smp_ctx *c)
+{
+	const struct txn_ext *x = s->txn.ext;
+
+	memset(c, 0, sizeof(*c));
+	c->msg = m;
+	c->rsp = rsp;
+	c->src = &s->src;
+	c->ssl = s->cli.tls != NULL;
+	c->cli_fd = s->cli.fd;
+	c->fe = s->fe;
+	c->be = s->be;
+	c->sv = s->sv;
+	c->status = s->txn.status;
+	if (c->ssl)
+		xprt_tls_info(&s->cli, &c->sni, &c->ssl_proto, &c->ssl_cipher,
+		    &c->ssl_resumed);
+	if (x) {
+		c->vars = x->vars;
+		c->uid = x->uid;
+		c->caps = &x->caps;
+	}
+}
+
+/* The local address of the client connection (%fi, %fp), asked of the
+ * kernel when a log line or a rule wants it. */
+static const struct sockaddr_storage *
+sess_local_addr(const struct session *s)
+{
+	static struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (s->cli.fd < 0 || getsockname(s->cli.fd, (struct sockaddr *)&ss, &sl) < 0)
+		return NULL;
+	return &ss;
+}
+
+/* A backend's transactions (%bc): on its servers and in its queue. */
+static int
+sess_be_conns(const struct proxy *be)
+{
+	const struct server *sv;
+	int n = srv_queue_len(be);
+
+	for (sv = be->srv; sv; sv = sv->next)
+		n += sv->st ? sv->st->cur : 0;
+	return n;
+}
+
+/* The facts of a log line or of a value with "%" variables (a
+ * rule_ex callback). */
+static void
+sess_facts(void *arg, struct lf_facts *f)
+{
+	const struct session *s = arg;
+	const struct txn *x = &s->txn;
+	long long tr = x->t_req >= 0 ? x->t_req - x->t_start : -1;
+	int64_t wall = u_wall_ms() - (loop_now() - x->t_start);
+	const char *sslv = NULL, *sni;
+	int res;
+
+	memset(f, 0, sizeof(*f));
+	f->accept.tv_sec = (time_t)(wall / 1000);
+	f->accept.tv_usec = (suseconds_t)(wall % 1000) * 1000;
+	f->ci = &s->src;
+	f->fi = sess_local_addr(s);
+	f->si = s->sv && ((s->fl & SS_COUNTED) || x->t_conn >= 0) ? &s->sv->addr : NULL;
+	f->t_hs = f->t_idle = 0;
+	f->t_request = tr;	/* HAProxy's timers: since the start, -1 when not */
+	f->t_queue = x->t_conn >= 0 ? x->t_conn - x->t_start : x->t_queue >= 0 &&
+	    x->t_qdur ? x->t_queue + x->t_qdur - x->t_start : -1;
+	f->t_connect = x->t_est >= 0 ? x->t_est - x->t_start : -1;
+	f->t_data = x->t_rsp >= 0 ? x->t_rsp - x->t_start : -1;
+	f->t_close = loop_now() - x->t_start;
+	f->status = x->status;
+	f->bytes_in = s->req.bytes;
+	f->bytes_out = s->rsp.bytes;
+	f->fe = s->fe->name;
+	f->be = s->be ? s->be->name : s->fe->name;
+	f->srv = f->si ? s->sv->name : NULL;
+	f->fe_ssl = s->cli.tls != NULL;
+	f->be_http = (s->be ? s->be : s->fe)->mode == MODE_HTTP;
+	if (f->fe_ssl)
+		xprt_tls_info(&s->cli, &sni, &sslv, &f->ssl_cipher, &res);
+	f->ssl_version = sslv;
+	f->term[0] = sess_term_cause[x->term >> 4];
+	f->term[1] = sess_term_phase[x->term & 15];
+	f->ac = sess_rt.curconn;
+	f->fc = sess_fe_state(s->fe)->cur;
+	/* the others: this transaction is about to give its slot back */
+	f->sc = s->st ? s->st->cur - ((s->fl & SS_COUNTED) != 0) : 0;
+	f->bc = s->be ? sess_be_conns(s->be) - ((s->fl & SS_COUNTED) != 0) : 0;
+	f->rc = s->be && s->txn.retries >= 0 ? s->be->retries - s->txn.retries : 0;
+	if (f->rc < 0 || x->t_conn < 0)
+		f->rc = 0;
+	f->redisp = (x->fl & TX_REDISP) != 0;
+	f->bq = s->be ? srv_queue_len(s->be) : 0;
+	if (x->ext) {
+		f->uri = x->ext->uri;
+		f->caps = &x->ext->caps;
+		f->uid = x->ext->uid;
+		f->rt = x->ext->uniq;
+	}
+	f->ncap_req = s->fe->ncap_req;
+	f->ncap_res = s->fe->ncap_res;
+}
+
+/* The log line's level: set-log-level, then errors at "err" with
+ * option log-separate-errors; -1: not logged (silent, dontlog-normal). */
+static int
+sess_log_level(const struct session *s)
+{
+	const struct txn *x = &s->txn;
+	int cause = x->term >> 4, err, opts = s->fe->options;
+
+	err = (x->fl & TX_REDISP) || (cause != TC_NONE && cause != TC_LOC) ||
+	    (s->fe->mode == MODE_HTTP && x->status >= 500) ||
+	    (s->be && x->t_conn >= 0 && x->retries != s->be->retries);
+	if (!err && (opts & OPT_DONTLOGNORMAL))
+		return -1;
+	if (x->ext && x->ext->log_level)
+		return x->ext->log_level == 9 ? -1 : x->ext->log_level - 1;
+	return err && (opts & OPT_LOGSEPERR) ? 3 : 6;
+}
+
+/* HAProxy's line for a frontend without a log format: at accept. */
+static void
+sess_log_connect(struct session *s)
+{
+	const struct sockaddr_storage *d = sess_local_addr(s);
+	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8], line[512];
+
+	net_addr_str(&s->src, a, sizeof(a), 1);
+	if (d)
+		net_addr_str(d, b, sizeof(b), 1);
+	snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a,
+	    d ? b : "undetermined address:0", s->fe->name,
+	    s->fe->mode == MODE_HTTP ? "HTTP" : "TCP");
+	log_request(s->fe, 6, line);
+}
+
+static void
 sess_set_state(struct session *s, enum sess_state st)
 {
 	s->state = st;
@@ -10416,20 +15427,18 @@ sess_set_term(struct session *s, unsigned char term)
 		s->txn.term = term;
 }
 
-/* One line per finished request or tunnel, in HAProxy's httplog (or
- * tcplog) layout. */
+/* One line per finished request or tunnel, in the frontend's log format
+ * (without one, HAProxy logged a "Connect from" line at accept; a
+ * frontend without any log target writes HAProxy's httplog/tcplog line
+ * to stderr). */
 static void
 sess_log(struct session *s)
 {
-	const struct txn *x = &s->txn;
-	char src[INET6_ADDRSTRLEN + 8], line[1024];
-	struct timeval tv;
-	long long ta = loop_now() - x->t_start, tr, tw, tc, tsr;
-	int fecur = sess_fe_state(s->fe)->cur, scur = s->st ? s->st->cur : 0;
-	int ql = s->be ? srv_queue_len(s->be) : 0;
-	const char *sv = s->sv && ((s->fl & SS_COUNTED) || x->t_conn >= 0) ?
-	    s->sv->name : "<NOSRV>", *be = s->be ? s->be->name : s->fe->name;
-	char tcause = sess_term_cause[x->term >> 4], tphase = sess_term_phase[x->term & 15];
+	const struct lf *f = s->fe->logfmt;
+	char line[LF_LINE_MAX];
+	struct lf_facts x;
+	struct smp_ctx c;
+	int level;
 
 	if (s->txn.fl & TX_LOGGED)
 		return;
@@ -10438,26 +15447,14 @@ sess_log(struct session *s)
 	    OPT_DONTLOGNULL) && s->req.bytes == 0 && s->nreq <= 1 &&
 	    !(s->fl & SS_NOT_FIRST)))
 		return;
-	gettimeofday(&tv, NULL);
-	net_addr_str(&s->src, src, sizeof(src), 1);
-	tr = x->t_req >= 0 ? x->t_req - x->t_start : -1;
-	tw = x->t_conn >= 0 || x->t_queue >= 0 ? x->t_qdur : -1;
-	tc = x->t_est >= 0 ? x->t_est - x->t_conn : -1;
-	tsr = x->t_rsp >= 0 && x->t_est >= 0 ? x->t_rsp - x->t_est : -1;
-	if (s->fl & SS_TCP)
-		snprintf(line, sizeof(line), "%s [%s.%03d] %s %s/%s %lld/%lld/%lld "
-		    "%llu %c%c %d/%d/%d/%d/%d %d/%d", src, log_date(&tv),
-		    (int)(tv.tv_usec / 1000), s->fe->name, be, sv, tw, tc, ta,
-		    (unsigned long long)s->rsp.bytes, tcause, tphase, sess_rt.curconn,
-		    fecur, 0, scur, 0, 0, ql);
-	else
-		snprintf(line, sizeof(line), "%s [%s.%03d] %s %s/%s "
-		    "%lld/%lld/%lld/%lld/%lld %d %llu - - %c%c-- %d/%d/%d/%d/%d %d/%d "
-		    "\"%s\"", src, log_date(&tv), (int)(tv.tv_usec / 1000),
-		    s->fe->name, be, sv, tr, tw, tc, tsr, ta, x->status,
-		    (unsigned long long)s->rsp.bytes, tcause, tphase, sess_rt.curconn,
-		    fecur, 0, scur, 0, 0, ql, x->reqline[0] ? x->reqline : "<BADREQ>");
-	log_request(s->fe, line);
+	if (f == NULL && !log_has_targets(s->fe))
+		f = s->fe->mode == MODE_HTTP ? s->cfg->deflog_http : s->cfg->deflog_tcp;
+	if (f == NULL || (level = sess_log_level(s)) < 0)
+		return;
+	sess_facts(s, &x);
+	sess_smp_ctx(s, s->txn.ext ? s->txn.ext->req : NULL, NULL, &c);
+	lf_render(f, &c, &x, line, sizeof(line));
+	log_request(s->fe, level, line);
 }
 
 /* ---- server slot, queue, server connection ---- */
@@ -10534,6 +15531,7 @@ sess_free(struct session *s)
 		loop_fd_close(s->cli.fd);
 	xprt_side_free(&s->cli);
 	free(s->gen);
+	sess_ext_free(s);
 	sess_chan_free(&s->req);
 	sess_chan_free(&s->rsp);
 	if (s->prev)
@@ -10566,7 +15564,8 @@ sess_txn_reset(struct session *s)
 	x->fl = 0;
 	x->t_req = x->t_queue = x->t_conn = x->t_est = x->t_rsp = -1;
 	x->t_qdur = 0;
-	x->reqline[0] = 0;
+	sess_ext_free(s);
+	x->tarpit = NULL;
 	x->term = 0;
 	x->retries = 0;
 	s->be = NULL;
@@ -10615,9 +15614,106 @@ sess_answer_buf(struct session *s, unsigned char term)
 	return s->rsp.buf;
 }
 
+/* The rules' view of a head being processed. */
+static void
+sess_rule_ex(struct session *s, struct smp_ctx *c, struct rule_msg *em,
+    struct http_msg *m, struct route *ro, struct rule_ex *ex)
+{
+	memset(em, 0, sizeof(*em));
+	memset(ro, 0, sizeof(*ro));
+	em->m = m;
+	em->scratch = sess_rt.scratch;
+	em->cap = sizeof(sess_rt.scratch);
+	ex->c = c;
+	ex->em = m ? em : NULL;
+	ex->ro = ro;
+	ex->caps = s->txn.ext ? &s->txn.ext->caps : NULL;
+	ex->facts = sess_facts;
+	ex->arg = s;
+	ex->cfg = s->cfg;
+}
+
+/* The status line a response goes out with: as received, or with the
+ * status set-status gave (and its reason, or the standard one). */
+static size_t
+sess_status_line(const char *line, size_t linelen, const struct rule_msg *em,
+    char *out, size_t cap)
+{
+	if (em->status == 0 || linelen < 8) {
+		memcpy(out, line, linelen < cap ? linelen : cap);
+		return linelen < cap ? linelen : cap;
+	}
+	return (size_t)snprintf(out, cap, "%.8s %d %s", line, em->status,
+	    em->reason ? em->reason : h1_std_reason(em->status));
+}
+
+/* The edited head of an answer, then its body, back into out. */
+static int
+sess_answer_rebuild(struct session *s, const struct http_msg *m,
+    const char *line, size_t linelen, char *out, int n, int r)
+{
+	char *tmp = buf_scratch();
+	int hl = h1_build_rsp_head(tmp, buf_rt.size, m, line, linelen,
+	    (m->flags & MSG_CONN_CLOSE) ? H1_CONN_CLOSE : (m->flags & MSG_CONN_KA) ?
+	    H1_CONN_KA : H1_CONN_NONE);
+
+	(void)s;
+	if (hl < 0 || (size_t)hl + (size_t)(n - r) > buf_rt.size)
+		return n;	/* no room: the answer goes as it was */
+	memmove(tmp + hl, out + r, (size_t)(n - r));
+	memcpy(out, tmp, (size_t)hl + (size_t)(n - r));
+	return hl + (n - r);
+}
+
+/* http-after-response rules on an answer made here (out[0..n): its head
+ * and body), and the WWW-Authenticate challenge of a 401.  Returns the
+ * new length. */
+static int
+sess_answer_rules(struct session *s, char *out, int n)
+{
+	const struct proxy *be = s->be;
+	struct http_msg *m = &sess_rt.msg;
+	struct rule_msg em;
+	struct smp_ctx c;
+	struct route ro;
+	struct rule_ex ex;
+	char chal[256], line[256];
+	size_t linelen;
+	int r, h, realm = sess_rt.realm != NULL;
+
+	if ((!s->fe->hafter && !(be && be->hafter) && !realm) ||
+	    (s->txn.fl & TX_NO_AFTER) || (r = h1_parse_response(out, (size_t)n, m)) <= 0)
+		return n;
+	sess_smp_ctx(s, s->txn.ext ? s->txn.ext->req : NULL, m, &c);
+	sess_rule_ex(s, &c, &em, m, &ro, &ex);
+	if (realm) {	/* every WWW-Authenticate replaced by ours */
+		snprintf(chal, sizeof(chal), "Basic realm=\"%s\"", sess_rt.realm);
+		sess_rt.realm = NULL;
+		for (h = 0; h < m->nhdr; h++)
+			if (u_ieq(m->hdr[h].name, m->hdr[h].name_len, "www-authenticate"))
+				m->hdr[h--] = m->hdr[--m->nhdr];
+		if (m->nhdr < HDR_MAX) {
+			m->hdr[m->nhdr].name = "www-authenticate";
+			m->hdr[m->nhdr].name_len = 16;
+			m->hdr[m->nhdr].value = chal;
+			m->hdr[m->nhdr++].value_len = (unsigned short)strlen(chal);
+		}
+		em.edits++;
+	}
+	rule_response(s->fe, be, &ex, 1);
+	if (em.edits == 0)
+		return n;
+	u_eol(out, (size_t)r, &linelen, NULL);
+	linelen = sess_status_line(out, linelen, &em, line, sizeof(line));
+	if (em.status)
+		s->txn.status = em.status;
+	return sess_answer_rebuild(s, m, line, linelen, out, n, r);
+}
+
 static void
 sess_answer_set(struct session *s, int n)
 {
+	n = sess_answer_rules(s, s->rsp.buf->data, n);
 	s->rsp.buf->tail = (unsigned)n;
 	s->rsp.fwd = (unsigned)n;
 	s->rsp.bytes += (uint64_t)n;
@@ -10644,10 +15740,11 @@ sess_reply(struct session *s, int status, unsigned char term,
 	s->txn.term = term;
 	if ((b = sess_answer_buf(s, term)) == NULL)
 		return;
-	if (location)
+	if (location)	/* HAProxy's: no-cache for the temporary ones */
 		n = snprintf(b->data, buf_rt.size, "HTTP/1.1 %d %s\r\n"
-		    "content-length: 0\r\nlocation: %s\r\ncache-control: no-cache\r\n"
-		    "%s\r\n", status, h1_reason(status), location, ka ? "" :
+		    "content-length: 0\r\nlocation: %s\r\n%s%s\r\n", status,
+		    h1_reason(status), location, status == 302 || status == 303 ||
+		    status == 307 ? "cache-control: no-cache\r\n" : "", ka ? "" :
 		    "connection: close\r\n");
 	else
 		n = h1_error_page(status, ka, b->data, buf_rt.size);
@@ -11040,29 +16137,80 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 	if (r > 0)
 		return r;
 	s->fl &= ~SS_CLI_KA;
-	snprintf(s->txn.reqline, sizeof(s->txn.reqline), "<BADREQ>");
+	s->txn.fl |= TX_NO_AFTER;	/* the parser's errors: no rules */
 	log_debug("bad request from client: %s", m->err_what);
 	sess_error(s, m->err ? m->err : 400, TERM_PR);
 	return -1;
 }
 
-/* The request line as the log shows it: "METHOD target HTTP/1.x". */
+/* "capture request|response header": the last occurrence of each, cut at
+ * its length. */
 static void
-sess_copy_reqline(struct txn *x, const struct http_msg *m)
+sess_capture(char *const *names, const int *len, int n, const struct http_msg *m,
+    char **slots)
 {
-	size_t n = (size_t)(m->uri - m->method) + m->uri_len;
+	int k, i;
 
-	if (n > sizeof(x->reqline) - 12)
-		n = sizeof(x->reqline) - 12;
-	memcpy(x->reqline, m->method, n);
-	memcpy(x->reqline + n, m->minor ? " HTTP/1.1" : " HTTP/1.0", 10);
+	for (k = 0; k < n; k++) {
+		if (names[k] == NULL)
+			continue;
+		for (i = m->nhdr - 1; i >= 0; i--)
+			if (u_ieq(m->hdr[i].name, m->hdr[i].name_len, names[k]))
+				break;
+		if (i < 0)
+			continue;
+		free(slots[k]);
+		if ((slots[k] = malloc((size_t)len[k] + 1)) != NULL) {
+			size_t l = m->hdr[i].value_len < len[k] ? m->hdr[i].value_len :
+			    (size_t)len[k];
+
+			memcpy(slots[k], m->hdr[i].value, l);
+			slots[k][l] = 0;
+		}
+	}
+}
+
+static void
+sess_make_uid(struct session *s, const struct http_msg *m)
+{
+	char id[LF_LINE_MAX];
+	struct lf_facts f;
+	struct smp_ctx c;
+
+	sess_facts(s, &f);
+	sess_smp_ctx(s, m, NULL, &c);
+	lf_render(s->fe->uid_fmt, &c, &f, id, sizeof(id));
+	s->txn.ext->uid = strdup(id);
+}
+
+/* The request line as the log shows it (HAProxy's txn->uri: "METHOD
+ * target HTTP/1.x", at most LF_URI_MAX - 1 bytes), the captured headers
+ * and the unique id, all before the rules run, as in HAProxy. */
+static void
+sess_ext_start(struct session *s, const struct http_msg *m)
+{
+	struct txn_ext *x = sess_ext(s);
+	size_t n;
+
+	if (x == NULL)
+		return;
+	n = (size_t)(m->uri - m->method) + m->uri_len;
+	if (n > LF_URI_MAX - 10)
+		n = LF_URI_MAX - 10;
+	if ((x->uri = malloc(n + 10)) != NULL) {
+		memcpy(x->uri, m->method, n);
+		memcpy(x->uri + n, m->minor ? " HTTP/1.1" : " HTTP/1.0", 10);
+	}
+	sess_capture(s->fe->cap_req_hdr, s->fe->cap_req_len, s->fe->ncap_req, m,
+	    x->caps.req);
+	if (s->fe->uid_fmt)
+		sess_make_uid(s, m);
 }
 
 /* What the parsed head says about this transaction. */
 static void
 sess_txn_start(struct session *s, const struct http_msg *m)
 {
-	sess_copy_reqline(&s->txn, m);
 	s->fl &= ~(SS_CLI_KA | SS_CLI_10);
 	if ((m->minor == 1 && !(m->flags & MSG_CONN_CLOSE)) ||
 	    (m->minor == 0 && (m->flags & MSG_CONN_KA)))
@@ -11083,55 +16231,182 @@ sess_txn_start(struct session *s, const struct http_msg *m)
 		s->req.state = CH_DONE;
 }
 
+/* A new client: the frontend's "tcp-request connection" rules (before
+ * any TLS), then HAProxy's "Connect from" line for a frontend that logs
+ * without a format.  -1: rejected, closed without a word nor a log line,
+ * as HAProxy does. */
+static int
+sess_accepted(struct session *s, int tls)
+{
+	struct smp_ctx c;
+	struct rule_msg em;
+	struct route ro;
+	struct rule_ex ex;
+
+	if (s->fe->rules_tcp[0]) {
+		sess_smp_ctx(s, NULL, NULL, &c);
+		c.ssl = tls;
+		sess_rule_ex(s, &c, &em, NULL, &ro, &ex);
+		if (rule_exec(s->fe->rules_tcp[0], &ex) == RULE_ANSWER) {
+			s->txn.fl |= TX_LOGGED;
+			return -1;
+		}
+	}
+	if (s->fe->logfmt == NULL && log_has_targets(s->fe))
+		sess_log_connect(s);
+	return 0;
+}
+
 /* The status page or the metrics, when the frontend serves them here
  * (after the http-request rules, so that those can deny them). */
 static int
-sess_service(struct session *s, const struct http_msg *m,
-    const struct req_ctx *ctx, int r)
+sess_service(struct session *s, const struct http_msg *m, int prometheus, int r)
 {
 	struct sbuf body = { NULL, 0, 0 };
 	const char *ctype = NULL;
 	int status = 0;
 
-	if (sess_rt.service == NULL ||
-	    !sess_rt.service(s->fe, ctx, &body, &ctype, &status)) {
+	if (sess_rt.service == NULL || !sess_rt.service(s->fe, m, prometheus, &body,
+	    &ctype, &status)) {
 		free(body.p);
 		return 0;
 	}
 	s->req.fwd = (unsigned)r;
-	snprintf(s->txn.reqline, sizeof(s->txn.reqline), "%.*s %.*s",
-	    (int)m->method_len, m->method, (int)(m->uri_len > 100 ? 100 :
-	    m->uri_len), m->uri);
-	sess_reply_body(s, status, ctype, status == 401 ?
-	    "www-authenticate: Basic realm=\"HAProxy Statistics\"\r\n" : NULL,
-	    body.p, body.len);
+	if (status == 401)
+		sess_rt.realm = "HAProxy Statistics";
+	sess_reply_body(s, status, ctype, NULL, body.p, body.len);
 	return 1;
+}
+
+/* HAProxy's http_reply_to_htx(): the status line, the "hdr" lines (empty
+ * values skipped), content-length, content-type with a body, the body. */
+static int
+sess_build_reply(struct session *s, const struct rule_reply *rp, int status,
+    int ka, char *out, size_t cap)
+{
+	char v[LF_LINE_MAX];
+	const char *body = rp->text;
+	size_t bl = rp->textlen, o;
+	struct lf_facts f;
+	struct smp_ctx c;
+	int k;
+
+	sess_facts(s, &f);
+	sess_smp_ctx(s, &sess_rt.msg, NULL, &c);
+	o = (size_t)snprintf(out, cap, "HTTP/1.1 %d %s\r\n", status,
+	    h1_std_reason(status));
+	for (k = 0; k < rp->nhdr && o < cap; k++)
+		if (lf_render(rp->hdr_fmt[k], &c, &f, v, sizeof(v)) > 0)
+			o += (size_t)snprintf(out + o, cap - o, "%s: %s\r\n",
+			    rp->hdr_name[k], v);
+	if (rp->body)
+		bl = lf_render(rp->body, &c, &f, sess_rt.scratch, sizeof(sess_rt.scratch));
+	if (rp->body)
+		body = sess_rt.scratch;
+	if (o < cap)
+		o += (size_t)snprintf(out + o, cap - o, "content-length: %zu\r\n%s%s%s"
+		    "%s\r\n", rp->kind == REPLY_BODY ? bl : 0, bl && rp->ctype ?
+		    "content-type: " : "", bl && rp->ctype ? rp->ctype : "",
+		    bl && rp->ctype ? "\r\n" : "", ka ? "" : "connection: close\r\n");
+	if (o + bl > cap)
+		return -1;
+	memcpy(out + o, body, bl);
+	return (int)(o + bl);
+}
+
+/* An answer a rule made (deny, return, tarpit once held): the proxy's
+ * error page, a whole response from a file, or one built here. */
+static void
+sess_reply_rule(struct session *s, const struct rule_reply *rp, int status,
+    unsigned char term)
+{
+	struct buf *b;
+	int ka = (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
+	    s->req.body == BODY_NONE, n;
+
+	if (rp == NULL || rp->kind == REPLY_ERRFILES) {
+		sess_error(s, status, term);
+		return;
+	}
+	s->txn.status = rp->kind == REPLY_RAW ? rp->status : status;
+	s->txn.term = term;
+	if ((b = sess_answer_buf(s, term)) == NULL)
+		return;
+	if (rp->kind == REPLY_RAW) {
+		n = (int)(rp->rawlen < buf_rt.size ? rp->rawlen : buf_rt.size);
+		memcpy(b->data, rp->raw, (size_t)n);
+		ka = 0;
+	} else
+		n = sess_build_reply(s, rp, status, ka, b->data, buf_rt.size);
+	if (n < 0)
+		n = h1_error_page(500, 0, b->data, buf_rt.size);
+	sess_answer_set(s, n);
+	sess_release(s);
+	if (s->srv.fd >= 0)
+		sess_srv_close(s);
+	sess_answered(s, ka);
+}
+
+/* http-request tarpit: the request is held, then answered. */
+static void
+sess_tarpit(struct session *s, const struct route *ro, int r)
+{
+	unsigned t = s->fe->timeout[T_TARPIT] ? s->fe->timeout[T_TARPIT] :
+	    s->fe->timeout[T_CONNECT];
+
+	s->req.fwd = (unsigned)r;
+	s->fl &= ~SS_CLI_KA;
+	s->txn.tarpit = ro->rule;
+	s->txn.status = ro->status;
+	sess_set_state(s, S_TARPIT);
+	sess_set_expire(s, loop_now() + t);
 }
 
 /* Answer a request the rules or the routing settled here. */
 static void
-sess_answer_route(struct session *s, const struct http_msg *m,
-    const struct route *ro, int r)
+sess_answer_route(struct session *s, const struct route *ro, int r)
 {
-	char loc[2048];
+	const struct rule *rl = ro->rule;
 
 	s->req.fwd = (unsigned)r;	/* the request head is dropped as it is */
-	if (ro->deny)
-		sess_error(s, ro->deny, TERM_PR);
-	else if (ro->redirect) {
-		rule_redirect_location(ro->redirect, m, loc, sizeof(loc));
-		sess_reply(s, ro->redirect->status, TERM_PR, loc);
-	} else
+	switch (ro->answer) {
+	case ANS_DENY:
+		sess_reply_rule(s, rl ? rl->reply : NULL, ro->status, TERM_PR);
+		break;
+	case ANS_RETURN:
+		sess_reply_rule(s, rl->reply, ro->status, TERM_LR);
+		break;
+	case ANS_REDIRECT:
+		sess_reply(s, ro->status, TERM_LR, ro->location);
+		break;
+	case ANS_AUTH:
+		sess_rt.realm = rl->name;
+		sess_error(s, 401, TERM_PR);
+		break;
+	case ANS_REJECT:
+		s->txn.status = -1;
+		sess_kill(s, TERM_PR);
+		break;
+	case ANS_TARPIT:
+		sess_tarpit(s, ro, r);
+		break;
+	case ANS_ERROR:
+		s->fl &= ~SS_CLI_KA;
+		sess_error(s, 500, TERM_IR);
+		break;
+	default:
 		sess_error(s, 503, TERM_SC);
+	}
 }
 
 /* Does the head go out exactly as it came?  Most requests do: it is only
- * rewritten when a header must be dropped, normalised or added. */
+ * rewritten when a rule changed it or a header must be dropped,
+ * normalised or added. */
 static int
 sess_req_as_is(const struct session *s, const struct http_msg *m,
-    const struct route *ro, int ka_srv)
+    const struct rule_msg *em, int ka_srv)
 {
-	return !(m->flags & (MSG_BARE_LF | MSG_HOPHDR)) && ro->nhdr == 0 &&
+	return !(m->flags & (MSG_BARE_LF | MSG_HOPHDR)) && em->edits == 0 &&
 	    !((s->fe->options | s->be->options) & OPT_FORWARDFOR) &&
 	    (m->minor == 1 ? ka_srv : !ka_srv);
 }
@@ -11139,16 +16414,16 @@ sess_req_as_is(const struct session *s, const struct http_msg *m,
 /* Forward the head as it came or rewritten; -1 once answered. */
 static int
 sess_rewrite_req(struct session *s, const struct http_msg *m,
-    const struct route *ro, int r)
+    const struct rule_msg *em, int r)
 {
 	/* the server side keeps its connection for the pool whatever the
 	 * client does: a closing client need not cost a server connect */
 	int ka_srv = s->be->http_mode == HTTP_KAL && s->fe->http_mode == HTTP_KAL;
-	struct h1_req_edit ed = { H1_CONN_NONE, NULL, ro->hdr, ro->nhdr };
+	struct h1_req_edit ed = { H1_CONN_NONE, NULL };
 	char ip[INET6_ADDRSTRLEN + 8];
 	int n;
 
-	if (sess_req_as_is(s, m, ro, ka_srv)) {
+	if (sess_req_as_is(s, m, em, ka_srv)) {
 		s->req.fwd = (unsigned)r;
 		return 0;
 	}
@@ -11163,21 +16438,71 @@ sess_rewrite_req(struct session *s, const struct http_msg *m,
 	n = h1_build_req_head(buf_scratch(), buf_rt.size, m, &ed);
 	if (n < 0 || buf_replace(s->req.buf, 0, (unsigned)r, (unsigned)n) < 0) {
 		s->fl &= ~SS_CLI_KA;
-		sess_error(s, 500, TERM_PR);
+		sess_error(s, 500, TERM_IR);
 		return -1;
 	}
 	s->req.fwd = (unsigned)n;
 	return 0;
 }
 
-/* tcp mode: route on layer-4 facts only, then tunnel. */
+/* The request as it went out, kept for the response's rules and the
+ * log line when they read it. */
+static void
+sess_keep_request(struct session *s)
+{
+	struct txn_ext *x = s->txn.ext;
+	const struct buf *b = s->req.buf;
+
+	if (x == NULL || !(s->cfg->needs & NEED_REQ) || x->req)
+		return;
+	if ((x->reqhead = malloc(s->req.fwd)) == NULL ||
+	    (x->req = malloc(sizeof(*x->req))) == NULL)
+		return;
+	memcpy(x->reqhead, b->data + b->head, s->req.fwd);
+	if (h1_parse_request(x->reqhead, s->req.fwd, x->req) <= 0) {
+		free(x->req);
+		x->req = NULL;
+	}
+}
+
+/* unique-id-header: the id goes to the server too. */
+static int
+sess_uid_header(struct session *s, struct rule_msg *em)
+{
+	const char *id = s->txn.ext ? s->txn.ext->uid : NULL;
+	struct http_msg *m = em->m;
+
+	if (s->fe->uid_hdr == NULL || id == NULL)
+		return 0;
+	if (m->nhdr >= HDR_MAX)
+		return -1;
+	m->hdr[m->nhdr].name = s->fe->uid_hdr;
+	m->hdr[m->nhdr].name_len = (unsigned short)strlen(s->fe->uid_hdr);
+	m->hdr[m->nhdr].value = id;
+	m->hdr[m->nhdr].value_len = (unsigned short)strlen(id);
+	m->nhdr++;
+	em->edits++;
+	return 0;
+}
+
+/* tcp mode: tcp-request content rules and use_backend on what the
+ * connection shows, then tunnel. */
 static void
 sess_route_tcp(struct session *s)
 {
-	struct req_ctx ctx = { NULL, &s->src, s->cli.tls != NULL };
-	struct proxy *be = rule_route_tcp(s->fe, &ctx);
+	struct smp_ctx c;
+	struct rule_msg em;
+	struct route ro;
+	struct rule_ex ex;
+	struct proxy *be;
 
 	s->fl |= SS_TCP;
+	(void)sess_ext(s);
+	sess_smp_ctx(s, NULL, NULL, &c);
+	sess_rule_ex(s, &c, &em, NULL, &ro, &ex);
+	be = rule_route_tcp(s->fe, &ex);
+	if (s->txn.ext)
+		s->txn.ext->log_level = ro.log_level;
 	if (be == NULL) {
 		sess_kill(s, TERM_PR);
 		return;
@@ -11189,12 +16514,47 @@ sess_route_tcp(struct session *s)
 	sess_assign(s, NULL);
 }
 
+/* The request rules ran: answer here, or go to the backend. */
+static void
+sess_req_routed(struct session *s, struct http_msg *m, struct rule_msg *em,
+    const struct route *ro, int r)
+{
+	if (s->txn.ext) {
+		s->txn.ext->log_level = ro->log_level;
+		s->txn.ext->route_fl = ro->flags;
+	}
+	if (ro->answer == ANS_NONE && sess_service(s, m, 0, r))
+		return;
+	if (ro->answer == ANS_SERVICE && sess_service(s, m, 1, r))
+		return;
+	if (s->fe->http_mode == HTTP_CLO || (ro->be && ro->be->http_mode == HTTP_CLO))
+		s->fl &= ~SS_CLI_KA;
+	if (ro->be)
+		s->be = ro->be;
+	if (ro->answer || ro->be == NULL) {
+		sess_answer_route(s, ro, r);
+		return;
+	}
+	if (sess_uid_header(s, em) < 0 || sess_rewrite_req(s, m, em, r) < 0)
+		return;
+	if (sess_classify(&s->req) < 0) {
+		s->fl &= ~SS_CLI_KA;
+		sess_error(s, 400, TERM_PR);
+		return;
+	}
+	sess_keep_request(s);
+	s->txn.retries = s->be->retries;
+	sess_assign(s, NULL);
+}
+
 static int
 sess_do_req(struct session *s)
 {
 	struct http_msg *m = &sess_rt.msg;
-	struct req_ctx ctx = { m, &s->src, s->cli.tls != NULL };
+	struct smp_ctx c;
+	struct rule_msg em;
 	struct route ro;
+	struct rule_ex ex;
 	int progress = 0, r;
 
 	if (sess_adopt_cfg(s) < 0)
@@ -11206,26 +16566,11 @@ sess_do_req(struct session *s)
 	if ((r = sess_read_head(s, m, &progress)) <= 0)
 		return r < 0 ? 1 : progress;
 	sess_txn_start(s, m);
-	rule_route(s->fe, &ctx, &ro);
-	if (!ro.deny && !ro.redirect && sess_service(s, m, &ctx, r))
-		return 1;
-	if (s->fe->http_mode == HTTP_CLO || (ro.be && ro.be->http_mode == HTTP_CLO))
-		s->fl &= ~SS_CLI_KA;
-	if (ro.be)
-		s->be = ro.be;
-	if (ro.deny || ro.redirect || ro.be == NULL) {
-		sess_answer_route(s, m, &ro, r);
-		return 1;
-	}
-	if (sess_rewrite_req(s, m, &ro, r) < 0)
-		return 1;
-	if (sess_classify(&s->req) < 0) {
-		s->fl &= ~SS_CLI_KA;
-		sess_error(s, 400, TERM_PR);
-		return 1;
-	}
-	s->txn.retries = s->be->retries;
-	sess_assign(s, NULL);
+	sess_ext_start(s, m);
+	sess_smp_ctx(s, m, NULL, &c);
+	sess_rule_ex(s, &c, &em, m, &ro, &ex);
+	rule_route(s->fe, &ex);
+	sess_req_routed(s, m, &em, &ro, r);
 	return 1;
 }
 
@@ -11269,15 +16614,64 @@ sess_rsp_conn(const struct session *s, const struct http_msg *m)
 	return (s->fl & SS_CLI_10) ? H1_CONN_KA : H1_CONN_NONE;
 }
 
+/* A response rule answered instead of the server: its response is
+ * dropped with the server connection. */
+static void
+sess_rsp_answer(struct session *s, const struct route *ro)
+{
+	s->fl &= ~SS_SRV_KA;
+	sess_srv_close(s);
+	s->rsp.buf->head = s->rsp.buf->tail = 0;
+	s->rsp.fwd = 0;
+	if (ro->answer == ANS_REDIRECT)
+		sess_reply(s, ro->status, TERM_LH, ro->location);
+	else if (ro->answer == ANS_ERROR)
+		sess_error(s, 500, TERM_IH);
+	else
+		sess_reply_rule(s, ro->rule ? ro->rule->reply : NULL, ro->status,
+		    ro->answer == ANS_RETURN ? TERM_LH : TERM_PH);
+}
+
+/* http-response and http-after-response rules on a final response from
+ * the server; returns -1 once answered instead. */
+static int
+sess_rsp_rules(struct session *s, struct http_msg *m, struct rule_msg *em)
+{
+	const struct txn_ext *x = s->txn.ext;
+	struct smp_ctx c;
+	struct route ro;
+	struct rule_ex ex;
+
+	if (x && s->fe->ncap_res)
+		sess_capture(s->fe->cap_res_hdr, s->fe->cap_res_len, s->fe->ncap_res,
+		    m, s->txn.ext->caps.res);
+	if (!s->be->hrsp && !s->fe->hrsp && !s->be->hafter && !s->fe->hafter)
+		return 0;
+	sess_smp_ctx(s, x ? x->req : NULL, m, &c);
+	sess_rule_ex(s, &c, em, m, &ro, &ex);
+	if (x)
+		ro.flags = x->route_fl;
+	if (rule_response(s->fe, s->be, &ex, 0) != RULE_ANSWER) {
+		if (ro.log_level && s->txn.ext)
+			s->txn.ext->log_level = ro.log_level;
+		return 0;
+	}
+	sess_rsp_answer(s, &ro);
+	return -1;
+}
+
 /* A complete response head of r bytes at rsp.fwd: decide its framing,
- * rewrite it when needed.  Returns -1 once answered. */
+ * apply the response rules, rewrite it when needed.  Returns -1 once
+ * answered. */
 static int
 sess_rsp_head(struct session *s, struct http_msg *m, int r)
 {
 	struct buf *b = s->rsp.buf;
 	const char *start = b->data + b->head + s->rsp.fwd;
+	char line[256];
+	struct rule_msg em;
 	size_t linelen;
-	int n;
+	int n, final = m->status >= 200 || m->status == 101;
 
 	u_eol(start, (size_t)r, &linelen, NULL);
 	if (m->status == 101 && !(s->txn.fl & TX_UPG)) {
@@ -11285,22 +16679,28 @@ sess_rsp_head(struct session *s, struct http_msg *m, int r)
 		sess_error(s, 502, TERM_SH);
 		return -1;
 	}
-	if (m->status >= 200 || m->status == 101)
+	if (final)
 		sess_rsp_framing(s, m);
-	if (!(m->flags & MSG_BARE_LF) && (m->status == 101 ||
+	memset(&em, 0, sizeof(em));
+	if (final && sess_rsp_rules(s, m, &em) < 0)
+		return -1;
+	if (em.edits == 0 && !(m->flags & MSG_BARE_LF) && (m->status == 101 ||
 	    (!(m->flags & MSG_CONNHDR) && (m->status < 200 ||
 	    ((s->fl & SS_CLI_KA) && !(s->fl & SS_CLI_10)))))) {
 		s->rsp.fwd += (unsigned)r;	/* nothing to drop or add */
 	} else {
-		n = h1_build_rsp_head(buf_scratch(), buf_rt.size, m, start, linelen,
-		    sess_rsp_conn(s, m));
+		linelen = sess_status_line(start, linelen, &em, line, sizeof(line));
+		n = h1_build_rsp_head(buf_scratch(), buf_rt.size, m, em.status ? line :
+		    start, linelen, sess_rsp_conn(s, m));
 		if (n < 0 || buf_replace(b, s->rsp.fwd, (unsigned)r, (unsigned)n) < 0) {
 			sess_error(s, 502, TERM_SH);
 			return -1;
 		}
 		s->rsp.fwd += (unsigned)n;	/* compacted: the head is at fwd */
 	}
-	if (m->status >= 200 || m->status == 101)	/* else interim: more follow */
+	if (em.status)
+		s->txn.status = em.status;
+	if (final)	/* else interim: more follow */
 		s->rsp.state = s->rsp.body == BODY_NONE ? CH_DONE : CH_BODY;
 	return 0;
 }
@@ -11717,6 +17117,7 @@ sess_deadline(const struct session *s, int progress, enum sess_state before,
 			t = sess_tmo(s, T_CONNECT);
 		return t ? s->txn.t_queue + t : -1;
 	case S_TURN:
+	case S_TARPIT:
 		return s->timer.when;
 	case S_CONNECT:
 		t = sess_tmo(s, T_CONNECT);
@@ -11756,6 +17157,7 @@ sess_step(struct session *s)
 		return sess_do_wait_req(s);
 	case S_QUEUE:
 	case S_TURN:
+	case S_TARPIT:
 		return 0;
 	case S_CONNECT:
 		return sess_do_connect(s);
@@ -11861,6 +17263,10 @@ sess_timer_fired(struct loop_timer *t)
 		break;
 	case S_TUNNEL:
 		sess_kill(s, TERM_cD);
+		break;
+	case S_TARPIT:
+		sess_reply_rule(s, s->txn.tarpit ? s->txn.tarpit->reply : NULL,
+		    s->txn.status, TERM_PT);
 		break;
 	case S_CLOSING:
 		s->cli.fl |= SF_ERR;
@@ -13695,16 +19101,15 @@ adm_auth_ok(const struct proxy *fe, const struct http_msg *m)
 /* The sess module's service hook: is this request for the status page or
  * the metrics?  Returns 1 with <body>/<ctype>/<status> filled when so. */
 static int
-adm_http(const struct proxy *fe, const struct req_ctx *ctx, struct sbuf *body,
-    const char **ctype, int *status)
+adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
+    struct sbuf *body, const char **ctype, int *status)
 {
-	const struct http_msg *m = ctx->msg;
 	const char *p;
 	size_t n, ul;
 
 	h1_uri_path(m, &p, &n);
-	if ((fe->prom_cond && acl_cond_exec(fe->prom_cond, ctx)) || (fe->prom_uri &&
-	    strlen(fe->prom_uri) == n && memcmp(fe->prom_uri, p, n) == 0)) {
+	if (prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
+	    memcmp(fe->prom_uri, p, n) == 0)) {
 		adm_prometheus(body);
 		*ctype = "text/plain; version=0.0.4";
 		*status = 200;

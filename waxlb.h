@@ -32,7 +32,6 @@
 #define MAXCONN_DEFAULT		4096	/* global maxconn when unset */
 #define CHUNK_LINE_MAX		4096	/* chunk-size line incl. extensions */
 #define TRAILER_MAX		16384	/* all trailer lines of one message */
-#define HDR_ACTIONS_MAX		32	/* set/add/del-header rules per proxy */
 
 /* ================================================================== */
 /* util                                                                 */
@@ -121,27 +120,19 @@ int	h1_chunk_done(const struct chunk_dec *d);
  * returns its length as snprintf() does. */
 int	h1_error_page(int status, int keepalive, char *out, size_t len);
 
-/* A header operation of a rule: set (replace every occurrence), add, or
- * delete (every occurrence). */
-enum { H1_HDR_SET, H1_HDR_ADD, H1_HDR_DEL };
-struct h1_hdr_op {
-	int		 op;
-	const char	*name;
-	const char	*value;
-};
+/* Header operations of rules (add-header, set-header). */
+enum { H1_HDR_SET, H1_HDR_ADD };
 
 /* What a head builder changes while copying a request head. */
 struct h1_req_edit {
 	int		 conn;		/* H1_CONN_*: the Connection header to write */
 	const char	*xff;		/* X-Forwarded-For value, or NULL */
-	const struct h1_hdr_op *const *hdr;	/* header operations, in order */
-	int		 nhdr;
 };
 enum { H1_CONN_NONE, H1_CONN_CLOSE, H1_CONN_KA, H1_CONN_UPGRADE };
 
 /* Copy a parsed request head into out with hop-by-hop headers and the
- * framing rewritten (one Content-Length, Transfer-Encoding normalised) and
- * the edits applied; returns its length or -1 when out is too small. */
+ * framing rewritten (one Content-Length, Transfer-Encoding normalised);
+ * returns its length or -1 when out is too small. */
 int	h1_build_req_head(char *out, size_t cap, const struct http_msg *m,
 	    const struct h1_req_edit *ed);
 /* Copy a parsed response head with <line> as its status line, dropping
@@ -280,14 +271,31 @@ int	crt_match(const struct tls_cert *c, const char *name);
 const char *crt_err_name(int err);
 
 /* ================================================================== */
-/* acl: fetches, matches, conditions                                    */
+/* auth: userlists and basic authentication                             */
 
-/* ACLs: a fetch, a match method and a pattern list.  Several lines with
- * one name are ORed; patterns on one line are ORed. */
-enum fetch {
-	F_HDR, F_PATH, F_URL, F_METHOD, F_SRC, F_SSL_FC, F_CONST, F_HDR_CNT,
-	F_REQ_VER
+struct ulist_user {
+	char		*name;
+	char		*pass;		/* a crypt(3) hash, or the password */
+	int		 insecure;	/* "insecure-password" */
+	char		**groups;
+	int		 ngroups;
+	struct ulist_user *next;
 };
+
+struct userlist {
+	char		*name;
+	struct ulist_user *users;
+	const char	*file;
+	int		 line;
+	struct userlist	*next;
+};
+
+/* How many password hashes were computed (the cache keeps the others). */
+uint64_t auth_hash_count(void);
+
+/* ================================================================== */
+/* pat: patterns and match methods                                      */
+
 enum match { M_STR, M_BEG, M_END, M_SUB, M_DOM, M_DIR, M_REG, M_FOUND,
 	M_IP, M_BOOL, M_INT, M_LEN };
 
@@ -297,28 +305,62 @@ struct cidr {
 	int		 bits;
 };
 
-struct acl_fetch;
+/* ================================================================== */
+/* smp: sample expressions                                              */
 
+#define CAPTURES_MAX	16	/* "capture"/"declare capture" slots per side */
+
+/* Captured header values of one transaction (NULL: not captured). */
+struct smp_caps {
+	char		*req[CAPTURES_MAX];
+	char		*res[CAPTURES_MAX];
+};
+
+struct smp_vars;
+struct smp_expr;
+struct smp_fixup;
+struct proxy;
+struct server;
+
+/* What fetches can see of a transaction.  Zero it, then set what is
+ * known: cli_fd -1 when there is no client socket. */
+struct smp_ctx {
+	const struct http_msg	*msg;	/* the request; NULL in TCP mode */
+	const struct sockaddr_storage *src;
+	int			 ssl;
+	const struct http_msg	*rsp;	/* the response, once there is one */
+	const struct sockaddr_storage *dst;	/* NULL: asked of cli_fd */
+	int			 cli_fd;
+	const struct proxy	*fe, *be;
+	const struct server	*sv;
+	const char		*sni, *ssl_proto, *ssl_cipher;
+	int			 ssl_resumed;
+	int			 status;	/* of an answer made here */
+	struct smp_vars		*vars;	/* txn variables; NULL: none */
+	const char		*uid;	/* unique-id */
+	const struct smp_caps	*caps;
+};
+
+/* ================================================================== */
+/* acl: ACLs and conditions                                             */
+
+/* An ACL line: a sample expression, a match method and patterns.  Several
+ * lines with one name are ORed; patterns on one line are ORed. */
+struct pat;
 struct acl_test {
-	const struct acl_fetch *kw;	/* the fetch's entry in acl_fetches[] */
-	enum fetch	 fetch;
+	struct smp_expr	*expr;
 	enum match	 match;
 	int		 icase;
-	int		 cval;		/* F_CONST: the constant's truth */
-	char		*arg;		/* header name for hdr() */
 	int		 npat;
-	char		**pat;
-	size_t		*patlen;
-	regex_t		**re;		/* M_REG: one per pattern */
-	struct cidr	*cidr;
-	long long	*ival;		/* M_INT/M_LEN: one value per pattern */
-	int		*iop;		/* eq, ge, gt, le, lt */
+	struct pat	*pat;
+	int		 group;		/* http_auth_group: patterns are groups */
 	struct acl_test	*next;
 };
 
 struct acl {
 	char		*name;
 	struct acl_test	*tests;
+	unsigned	 use;		/* SMP_USE_* of its fetches */
 	struct acl	*next;
 };
 
@@ -332,56 +374,95 @@ struct cond_term {
 struct cond {
 	int		 unless;
 	int		 nterm;
+	unsigned	 use;		/* SMP_USE_* of its fetches */
 	struct cond_term *term;
 };
 
-/* What fetches can see of a request. */
-struct req_ctx {
-	const struct http_msg	*msg;		/* NULL in TCP mode */
-	const struct sockaddr_storage *src;
-	int			 ssl;
-};
-
-int	acl_exec(const struct acl *a, const struct req_ctx *ctx);
-int	acl_cond_exec(const struct cond *c, const struct req_ctx *ctx);
+int	acl_exec(const struct acl *a, const struct smp_ctx *ctx);
+int	acl_cond_exec(const struct cond *c, const struct smp_ctx *ctx);
 
 /* ================================================================== */
-/* rule: http-request rules and routing                                 */
+/* lf: log-format strings                                               */
 
-enum rule_act { HR_DENY, HR_ALLOW, HR_SET_HDR, HR_ADD_HDR, HR_DEL_HDR,
-	HR_REDIRECT, HR_SERVICE };
+struct lf;
+
+/* ================================================================== */
+/* rule: http-request, http-response, tcp-request rules and routing     */
+
+/* Which rule set a rule belongs to (what it may see and do). */
+enum rule_set { RS_HREQ, RS_HRSP, RS_HAFTER, RS_TCP_CONN, RS_TCP_CONT,
+	RS_COUNT };
+
+/* An answer a rule makes (deny, tarpit, return): HAProxy's http-reply. */
+enum { REPLY_EMPTY, REPLY_ERRFILES, REPLY_RAW, REPLY_BODY };
+#define REPLY_HDRS_MAX	8
+
+struct rule_reply {
+	int		 kind;		/* REPLY_* */
+	int		 status;
+	char		*ctype;
+	char		*text;		/* REPLY_BODY: string, file */
+	size_t		 textlen;
+	struct lf	*body;		/* REPLY_BODY: lf-string, lf-file */
+	char		*raw;		/* REPLY_RAW: a whole response */
+	size_t		 rawlen;
+	char		*errfiles;	/* REPLY_ERRFILES: an http-errors name */
+	char		*hdr_name[REPLY_HDRS_MAX];
+	struct lf	*hdr_fmt[REPLY_HDRS_MAX];
+	int		 nhdr;
+};
+
+struct rule_act_kw;
+
+struct rule {
+	const struct rule_act_kw *kw;
+	int		 status;	/* answer status, redirect code, set-status,
+					 * log level, strict-mode */
+	int		 redir;		/* REDIR_* */
+	int		 drop_query;	/* 1: drop-query, 2: append-slash */
+	char		*name;		/* header, variable (with scope), realm */
+	enum match	 match;		/* del-header -m */
+	struct lf	*fmt;		/* the value (a log-format string) */
+	regex_t		*re;		/* replace-*, del-header -m reg */
+	struct smp_expr	*expr;		/* set-var, capture */
+	char		*reason;	/* set-status */
+	int		 slot, len;	/* capture */
+	int		 scope;		/* set-var */
+	struct rule_reply *reply;	/* deny, tarpit, return */
+	struct cond	*cond;
+	const char	*file;
+	int		 line;
+	struct rule	*next;
+};
 enum redir_type { REDIR_SCHEME, REDIR_LOCATION, REDIR_PREFIX };
 
-struct hreq_rule {
-	enum rule_act	 act;
-	int		 status;	/* deny_status / redirect code */
-	enum redir_type	 redir;
-	int		 drop_query;
-	struct h1_hdr_op hdr;		/* set-header, add-header, del-header */
-	char		*value;		/* redirect target */
-	struct cond	*cond;
-	struct hreq_rule *next;
-};
+/* What the request rules decided. */
+enum { ANS_NONE, ANS_DENY, ANS_REDIRECT, ANS_AUTH, ANS_REJECT, ANS_SERVICE,
+	ANS_TARPIT, ANS_RETURN, ANS_ERROR };
+#define ROUTE_SOFT_RW		0x01	/* strict-mode off */
+#define ROUTE_NO_L7_RETRY	0x02	/* disable-l7-retry */
 
-struct proxy;
-
-/* What the rules decided for one request. */
 struct route {
 	struct proxy		*be;		/* NULL: answered here */
-	int			 deny;		/* status, or 0 */
-	const struct hreq_rule	*redirect;
-	const struct h1_hdr_op	*hdr[HDR_ACTIONS_MAX]; /* header actions, in order */
-	int			 nhdr;
+	int			 answer;	/* ANS_* */
+	int			 status;
+	const struct rule	*rule;		/* the rule that answered */
+	char			*location;	/* ANS_REDIRECT, in the scratch */
+	unsigned		 flags;		/* ROUTE_* */
+	int			 log_level;	/* set-log-level + 1; 0: unchanged */
 };
 
-/* Route a parsed request: the frontend's http-request rules, its
- * redirects, use_backend, then the chosen backend's http-request rules.
- * Returns the backend (also in ro->be), NULL when answered here. */
-struct proxy *rule_route(const struct proxy *fe, const struct req_ctx *ctx,
-	    struct route *ro);
-/* The Location of a redirect, written as snprintf() does. */
-int	rule_redirect_location(const struct hreq_rule *r,
-	    const struct http_msg *m, char *out, size_t len);
+/* A message the rules edit in place: headers are taken out of and added
+ * to m->hdr, the target and method may point elsewhere; new bytes go to
+ * the scratch area.  The caller rebuilds the head from m. */
+struct rule_msg {
+	struct http_msg	*m;
+	char		*scratch;
+	size_t		 used, cap;
+	int		 status;	/* set-status: the new status, or 0 */
+	const char	*reason;
+	int		 edits;		/* changes made: the head is rebuilt */
+};
 
 /* ================================================================== */
 /* lb: server selection                                                 */
@@ -438,13 +519,14 @@ enum http_mode { HTTP_KAL, HTTP_SCL, HTTP_CLO };  /* keep-alive, server-close, c
 /* Timeouts in milliseconds; 0 means unset ("no timeout" as HAProxy). */
 enum tmo {
 	T_CONNECT, T_CLIENT, T_SERVER, T_TUNNEL, T_HTTP_REQ, T_HTTP_KA,
-	T_QUEUE, T_CHECK, T_CLIENT_FIN, T_SERVER_FIN, T_COUNT
+	T_QUEUE, T_CHECK, T_CLIENT_FIN, T_SERVER_FIN, T_TARPIT, T_COUNT
 };
 
 struct switch_rule {
 	char		*be_name;
 	const char	*file;
 	struct proxy	*be;
+	struct lf	*fmt;		/* a name made at run time ("%[...]") */
 	struct cond	*cond;		/* NULL: always */
 	int		 line;
 	struct switch_rule *next;
@@ -562,11 +644,17 @@ struct srv_defaults {
 #define CAP_FE	1
 #define CAP_BE	2
 
+/* What transactions need to keep (struct config.needs). */
+#define NEED_EXT	0x01	/* the transaction extension at all */
+#define NEED_REQ	0x02	/* the request head, for the response's rules or
+				 * the log line */
+#define NEED_VARS	0x04	/* variables */
+
 #define OPT_FORWARDFOR	0x01
 #define OPT_REDISPATCH	0x02
 #define OPT_DONTLOGNULL	0x04
-#define OPT_HTTPLOG	0x08
-#define OPT_TCPLOG	0x10
+#define OPT_DONTLOGNORMAL 0x08
+#define OPT_LOGSEPERR	0x10
 
 struct proxy {
 	char		*name;
@@ -584,8 +672,28 @@ struct proxy {
 	struct bind_conf *binds;
 	struct acl	*acls;
 	struct switch_rule *rules;
-	struct hreq_rule *hreq;
-	struct hreq_rule *redirects;	/* "redirect" lines, after http-request */
+	struct rule	*hreq;		/* http-request */
+	struct rule	*hrsp;		/* http-response */
+	struct rule	*hafter;	/* http-after-response */
+	struct rule	*redirects;	/* "redirect" lines, after http-request */
+	struct rule	*rules_tcp[2];	/* tcp-request connection, content */
+	unsigned	 inspect_delay;	/* tcp-request inspect-delay, ms */
+	/* captures: "capture request|response header", "declare capture",
+	 * "http-request capture ... len" take slots in order */
+	int		 ncap_req, ncap_res;
+	int		 cap_req_len[CAPTURES_MAX], cap_res_len[CAPTURES_MAX];
+	char		*cap_req_hdr[CAPTURES_MAX], *cap_res_hdr[CAPTURES_MAX];
+	/* logs and ids: log-format strings */
+	struct lf	*logfmt;	/* NULL: HAProxy's "Connect from" line */
+	char		*logfmt_src;	/* as written, for defaults */
+	const char	*logfmt_file;
+	int		 logfmt_line;
+	struct lf	*uid_fmt;	/* unique-id-format */
+	char		*uid_src;
+	const char	*uid_file;
+	int		 uid_line;
+	char		*uid_hdr;	/* unique-id-header */
+	char		*log_tag;	/* "log-tag"; NULL: the global one */
 	char		*default_be_name;
 	struct proxy	*default_be;
 	int		 default_be_line;
@@ -606,7 +714,6 @@ struct proxy {
 	unsigned	 stats_refresh;
 	char		*stats_auth[8];		/* "user:pass" */
 	int		 nstats_auth;
-	struct cond	*prom_cond;		/* use-service prometheus-exporter */
 	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
 
 	/* the one link to runtime (balancer groups, queue): set once when
@@ -660,6 +767,11 @@ struct config {
 	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
 	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
 	int		 debug;
+	char		*log_tag;	/* "log-tag"; NULL: the program's name */
+	struct lf	*deflog_http, *deflog_tcp;	/* stderr's lines */
+	struct userlist	*userlists;
+	struct smp_fixup *fixups;	/* userlist names to resolve */
+	unsigned	 needs;		/* NEED_*: what a transaction keeps */
 	struct proxy	*proxies;
 	/* everything allocated while parsing, freed together */
 	struct u_arena	*arena;

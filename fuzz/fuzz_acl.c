@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static struct http_msg m;
 	struct sockaddr_storage ss;
-	struct req_ctx ctx;
+	struct smp_ctx ctx;
 	struct switch_rule *r;
 	struct proxy *fe;
 	struct acl *a;
@@ -71,6 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		return 0;
 	/* first 18 bytes: family selector, ssl flag, 16 address bytes */
 	memset(&ss, 0, sizeof(ss));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cli_fd = -1;
 	if (d[0] & 1) {
 		struct sockaddr_in6 *s6 = (void *)&ss;
 		s6->sin6_family = AF_INET6;

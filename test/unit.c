@@ -816,7 +816,7 @@ static const char good_cfg[] =
     "# a valid configuration\n"				/* 1 */
     "global\n"						/* 2 */
     "    maxconn 100\n"					/* 3 */
-    "\n"						/* 4 */
+    "    log 127.0.0.1:514 local0\n"			/* 4 */
     "defaults\n"					/* 5 */
     "    mode http\n"					/* 6 */
     "    timeout connect 2s\n"				/* 7 */
@@ -892,7 +892,8 @@ test_config_good(void)
 	EQI(fe->timeout[T_SERVER], 60000, "frontend timeout server");
 	EQI(fe->timeout[T_TUNNEL], 35000, "frontend timeout tunnel");
 	EQI(fe->timeout[T_HTTP_REQ], 0, "unset timeout");
-	CHECK(fe->options & OPT_HTTPLOG, "option httplog not inherited");
+	CHECK(fe->logfmt != NULL && fe->logfmt_src && strncmp(fe->logfmt_src, "%ci:%cp [%tr]",
+	    13) == 0, "option httplog not inherited");
 	CHECK(fe->binds && fe->binds->next && !fe->binds->next->next,
 	    "two binds expected");
 	if (fe->binds && fe->binds->next) {
@@ -1124,7 +1125,6 @@ test_config_errors(void)
 		{ __LINE__, "frontend\n", 1, "name" },
 		{ __LINE__, "    bind :80\n", 1, "outside" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a nosuchfetch x\n", 3, "nosuchfetch" },
-		{ __LINE__, "frontend f\n    bind :80\n    acl a hdr x\n", 3, "header name" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a hdr(host\n", 3, "')'" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a path_beg\n", 3, "pattern" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a\n", 3, "acl" },
@@ -1133,7 +1133,8 @@ test_config_errors(void)
 		{ __LINE__, "frontend f\n    bind :80\n    acl a src nothost\n", 3, "nothost" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a path_reg (\n", 3, "regex" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a path -m nosuch x\n", 3, "nosuch" },
-		{ __LINE__, "frontend f\n    bind :80\n    acl a path -f /etc/x\n", 3, "-f" },
+		{ __LINE__, "frontend f\n    bind :80\n    acl a path -f /etc/x\n", 3, "pattern file" },
+		{ __LINE__, "userlist u\n    user admin password x\n", 2, "mkpasswd" },
 		{ __LINE__, "frontend f\n    bind :80\n    acl a$b path /\n", 3, "ACL name" },
 		{ __LINE__, "frontend f\n    bind :80\n    option nosuchopt\n", 3, "nosuchopt" },
 		{ __LINE__, "frontend f\n    bind :80\n    http-request frob\n", 3, "frob" },
@@ -1141,7 +1142,6 @@ test_config_errors(void)
 		  "backend b\n    mode tcp\n", 4, "mode" },
 		{ __LINE__, "frontend f\n    bind :80\n    mode http\n    use_backend b\n"
 		  "backend b\n    mode tcp\n", 4, "mode" },
-		{ __LINE__, "frontend f\n    bind :80\n    http-request deny\n", 1, "mode http" },
 		{ __LINE__, "global\n    maxconn 0\n", 2, "maxconn" },
 		{ __LINE__, "frontend f\n    bind :80\n    maxconn -1\n", 3, "maxconn" },
 	};
@@ -1184,7 +1184,8 @@ test_config_warnings(void)
 		const char	*text;
 		const char	*want;	/* NULL: no message at all */
 	} t[] = {
-		{ __LINE__, "frontend f\n    bind :80\n    option httplog\n", NULL },
+		{ __LINE__, "frontend f\n    bind :80\n    option httplog\n", "t.cfg:3: warning" },
+		{ __LINE__, "frontend f\n    bind :80\n    http-request deny\n", "t.cfg:1: warning" },
 		{ __LINE__, "frontend f\n    bind :80\n    log global\n", NULL },
 		{ __LINE__, "defaults\n    log global\n    option dontlognull\n"
 		  "    option forwardfor\n    option redispatch\n    retries 3\n"
@@ -1196,9 +1197,8 @@ test_config_warnings(void)
 		{ __LINE__, "backend b\n    option httpchk GET /\n", NULL },
 		{ __LINE__, "backend b\n    server s 127.0.0.1:80 slowstart 10s\n", NULL },
 		{ __LINE__, "frontend f\n    bind :80 name x\n", "t.cfg:2: warning" },
-		{ __LINE__, "userlist u\n    user admin password x\n", "t.cfg:1: warning" },
 		{ __LINE__, "backend b\n    maxconn 10\n", "t.cfg:2: warning" },
-		{ __LINE__, "frontend f\n    bind :80\n    acl a path -n /\n", "t.cfg:3: warning" },
+		{ __LINE__, "frontend f\n    bind :80\n    acl a path -n /\n", NULL },
 	};
 	size_t i;
 
@@ -1268,7 +1268,7 @@ mk_addr(struct sockaddr_storage *ss, const char *ip)
 struct tctx {
 	struct http_msg		 m;
 	struct sockaddr_storage	 ss;
-	struct req_ctx		 ctx;
+	struct smp_ctx		 ctx;
 	int			 ok;
 };
 
@@ -1281,6 +1281,8 @@ mk_ctx(struct tctx *t, const char *req, const char *src)
 	if (!t->ok)
 		printf("test request rejected (%d, err %d %s): %s\n", r, t->m.err,
 		    t->m.err_what ? t->m.err_what : "-", shown(req, strlen(req)));
+	memset(&t->ctx, 0, sizeof(t->ctx));
+	t->ctx.cli_fd = -1;
 	t->ctx.msg = &t->m;
 	t->ctx.ssl = 0;
 	if (src) {
@@ -1292,7 +1294,7 @@ mk_ctx(struct tctx *t, const char *req, const char *src)
 
 /* Which backend the frontend's rules choose, as the proxy does. */
 static const char *
-route(struct proxy *fe, const struct req_ctx *ctx)
+route(struct proxy *fe, const struct smp_ctx *ctx)
 {
 	struct switch_rule *r;
 
