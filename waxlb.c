@@ -11144,6 +11144,8 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->options = d->options;
 		px->maxconn = d->maxconn;
 		px->retries = d->retries;
+		px->retry_on = d->retry_on;
+		px->reuse = d->reuse;
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
 		px->chk = d->chk;
@@ -11170,6 +11172,8 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->mode = MODE_TCP;	/* HAProxy's default mode */
 		px->http_mode = HTTP_KAL;
 		px->retries = 3;
+		px->retry_on = RE_CONN;
+		px->reuse = REUSE_SAFE;
 		px->lb = &lb_algos[0];
 		px->defsrv.inter = 2000;
 		px->defsrv.rise = 2;
@@ -11766,8 +11770,8 @@ cfg_opt_redispatch(struct cfgp *p, void *obj, char **args, int n)
 	    px->options | OPT_REDISPATCH;
 	if (n > 2)
 		cfg_warn(p, "'option redispatch %s': the interval is ignored "
-		    "(HAProxy's default applies: every retry for roundrobin with "
-		    "several servers, else the last one)", args[2]);
+		    "(HAProxy's default applies: every retry when several servers "
+		    "are active, else the last one)", args[2]);
 	return 0;
 }
 
@@ -11926,6 +11930,7 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_FN("httplog", 0, cfg_opt_logfmt),
 	CFG_FN("httpslog", 0, cfg_opt_logfmt),
 	CFG_FN("tcplog", 0, cfg_opt_logfmt),
+	OPT_FLAG("http-ignore-probes", OPT_IGNORE_PROBES),
 	{ "tcp-check", KW_IGN, 0, 0, 0, 0, NULL, "'option tcp-check' is not "
 	    "supported: servers with 'check' get a TCP connect check" },
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
@@ -11948,7 +11953,6 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_IGN("prefer-last-server", "not implemented"),
 	CFG_IGN("persist", "no cookie persistence"),
 	CFG_IGN("http-no-delay", "TCP_NODELAY is always set"),
-	CFG_IGN("http-ignore-probes", "not implemented"),
 	CFG_IGN("accept-invalid-http-request", "invalid requests are refused"),
 	CFG_IGN("accept-invalid-http-response", "invalid responses are refused"),
 	CFG_IGN("http-pretend-keepalive", "not implemented"),
@@ -12337,6 +12341,71 @@ cfg_kw_balance(struct cfgp *p, void *obj, char **args, int n)
 	px->lb = &lb_algos[i];
 	if (n > 2)
 		cfg_err(p, "'balance %s' takes no argument", args[1]);
+	return 0;
+}
+
+/* The words of "retry-on", as HAProxy's proxy_parse_retry_on() reads
+ * them.  all-retryable-errors is HAProxy's set: no 4xx, no 501.
+ * 0rtt-rejected needs TLS towards servers: accepted, it never applies. */
+static const struct {
+	const char	*name;
+	unsigned	 bits;
+} cfg_retry_words[] = {
+	{ "none", 0 }, { "conn-failure", RE_CONN }, { "empty-response", RE_EMPTY },
+	{ "junk-response", RE_JUNK }, { "response-timeout", RE_TIMEOUT },
+	{ "0rtt-rejected", RE_0RTT }, { "401", RE_401 }, { "403", RE_403 },
+	{ "404", RE_404 }, { "408", RE_408 }, { "425", RE_425 }, { "500", RE_500 },
+	{ "501", RE_501 }, { "502", RE_502 }, { "503", RE_503 }, { "504", RE_504 },
+	{ "all-retryable-errors", RE_CONN | RE_EMPTY | RE_TIMEOUT | RE_500 |
+	    RE_502 | RE_503 | RE_504 | RE_0RTT | RE_JUNK },
+};
+
+/* retry-on KEYWORD...: replaces what was set before (not cumulative). */
+static int
+cfg_kw_retry_on(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	unsigned bits = 0;
+	size_t k;
+	int i;
+
+	if (n < 2) {
+		cfg_err(p, "'retry-on' needs at least one keyword to specify when "
+		    "to retry");
+		return -1;
+	}
+	for (i = 1; i < n; i++) {
+		for (k = 0; k < NELEM(cfg_retry_words) &&
+		    strcmp(cfg_retry_words[k].name, args[i]); k++)
+			;
+		if (k == NELEM(cfg_retry_words)) {
+			cfg_err(p, "'retry-on': unknown keyword '%s'", args[i]);
+			return -1;
+		}
+		if (k == 0 && n != 2) {
+			cfg_err(p, "'retry-on' 'none' keyword only usable alone");
+			return -1;
+		}
+		bits |= cfg_retry_words[k].bits;
+	}
+	px->retry_on = bits;
+	return 0;
+}
+
+/* http-reuse never|safe|aggressive|always, in enum http_reuse order. */
+static int
+cfg_kw_http_reuse(struct cfgp *p, void *obj, char **args, int n)
+{
+	static const char *const modes[] = { "never", "safe", "aggressive",
+	    "always", NULL };
+	int k = n == 2 ? cfg_word_index(modes, args[1]) : -1;
+
+	if (k < 0) {
+		cfg_err(p, "'http-reuse' only supports 'never', 'safe', "
+		    "'aggressive', 'always'");
+		return -1;
+	}
+	((struct proxy *)obj)->reuse = (enum http_reuse)k;
 	return 0;
 }
 
@@ -12804,6 +12873,9 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("timeout", 0, cfg_kw_timeout),
 	PX_INT("maxconn", PK_FE, maxconn, 0, INT_MAX, "an integer"),
 	PX_INT("retries", 0, retries, 0, 1000, "an integer"),
+	{ "retry-on", KW_FN, PK_BE | PK_STRICT, 0, 0, 0, cfg_kw_retry_on,
+	    NULL },
+	CFG_FN("http-reuse", PK_BE, cfg_kw_http_reuse),
 	CFG_FN("option", 0, cfg_kw_option),
 	CFG_FN("no", 0, cfg_kw_no),
 	CFG_FN("balance", PK_BE, cfg_kw_balance),
@@ -12838,7 +12910,6 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("compression", "no compression"),
 	PX_IGN("hash-type", "no hash-based balancing"),
 	PX_IGN("fullconn", "dynamic maxconn is not implemented"),
-	PX_IGN("http-reuse", "idle server connections are always shared"),
 	PX_IGN("tcp-response", "not implemented: its rules are not applied"),
 	PX_IGN("monitor-uri", "not implemented"),
 	PX_IGN("monitor", "not implemented"),
@@ -13717,16 +13788,23 @@ cfg_print_ignored(FILE *f)
  * leastconn sees tunnels for their whole life.  Requests wait in the
  * backend's FIFO when no server has a slot, and are handed out as slots
  * free up.  Idle server connections are kept per server (HAProxy's idle
- * connection pools) and reused by any client.
+ * connection pools) and reused as http-reuse allows.
  */
 
-/* An idle server connection kept for reuse. */
+/* An idle server connection kept for reuse.  A "safe" one has carried
+ * more than one request: its server is known to keep connections alive
+ * (HAProxy's safe list; the others are on its idle list). */
 struct idle_conn {
 	int		 fd;
+	int		 safe;
 	int64_t		 since;
 	struct srv_state *st;
 	struct idle_conn *next;
 };
+
+/* Which pooled connections a request may take, in order of preference:
+ * HAProxy's table in connect_server(). */
+enum srv_pick { PICK_NONE, PICK_SAFE, PICK_SAFE_IDLE, PICK_IDLE_SAFE };
 
 /* A waiter in a queue (a session), told which server it got through the
  * callback given to srv_init(). */
@@ -13925,8 +14003,7 @@ srv_take(struct server *sv)
 	st->cur++;
 	if (st->cur > st->smax)
 		st->smax = st->cur;
-	st->stot++;
-	st->lbtot++;
+	st->lbtot++;	/* stot counts attempts: the sess module adds them */
 	lb_taken(sv);
 }
 
@@ -14049,7 +14126,7 @@ srv_pool_event(void *obj, int fd, short revents)
 }
 
 static void
-srv_pool_put(struct srv_state *st, int fd)
+srv_pool_put(struct srv_state *st, int fd, int safe)
 {
 	struct idle_conn *ic;
 
@@ -14059,6 +14136,7 @@ srv_pool_put(struct srv_state *st, int fd)
 		return;
 	}
 	ic->fd = fd;
+	ic->safe = safe;
 	ic->since = loop_now();
 	ic->st = st;
 	ic->next = st->idle;
@@ -14068,26 +14146,35 @@ srv_pool_put(struct srv_state *st, int fd)
 	loop_fd_rebind(fd, srv_pool_event, ic, POLLIN);
 }
 
-/* The newest usable idle connection to a server, or -1.  A close that
- * arrived before this loop turn's poll was seen by srv_pool_event(); a
- * peek here would cost a syscall per request and still not close the
- * race, which POOL_IDLE_MS keeps small. */
+/* The newest idle connection of the kind (safe or not) that <pick>
+ * prefers, else of the other kind it allows; -1 when none.  Those idle
+ * for too long are closed on the way.  A close that arrived before this
+ * loop turn's poll was seen by srv_pool_event(); a peek here would cost
+ * a syscall per request and still not close the race, which
+ * POOL_IDLE_MS keeps small. */
 static int
-srv_pool_get(struct srv_state *st)
+srv_pool_get(struct srv_state *st, enum srv_pick pick)
 {
-	while (st->idle) {
-		struct idle_conn *ic = st->idle;
-		int fd = ic->fd;
+	struct idle_conn *ic, *nx, *first = NULL, *other = NULL;
+	int want_safe = pick != PICK_IDLE_SAFE, fd;
 
-		if (loop_now() - ic->since > POOL_IDLE_MS) {
+	if (pick == PICK_NONE)
+		return -1;
+	for (ic = st->idle; ic && first == NULL; ic = nx) {
+		nx = ic->next;
+		if (loop_now() - ic->since > POOL_IDLE_MS)
 			srv_pool_drop(ic);
-			continue;
-		}
-		srv_pool_unlink(ic);
-		free(ic);
-		return fd;
+		else if (ic->safe == want_safe)
+			first = ic;
+		else if (other == NULL && pick != PICK_SAFE)
+			other = ic;
 	}
-	return -1;
+	if ((ic = first ? first : other) == NULL)
+		return -1;
+	fd = ic->fd;
+	srv_pool_unlink(ic);
+	free(ic);
+	return fd;
 }
 
 /* Loop hook: close what has been idle too long, about once a second. */
@@ -14845,6 +14932,8 @@ struct chan {
 #define TX_RSP_STARTED	0x10	/* response bytes were sent to the client */
 #define TX_NO_AFTER	0x20	/* an early error: no http-after-response rules */
 #define TX_REDISP	0x40	/* the request went to another server */
+#define TX_L7		0x80	/* the request may be replayed (retry-on): set
+				 * while nothing of a response was accepted */
 
 /* What a transaction keeps beyond the session's fixed size when the
  * configuration asks for it (log lines, captures, variables, a unique
@@ -14891,6 +14980,8 @@ struct session {
 	unsigned	 fl;		/* SS_* */
 	int		 nreq;
 	enum sess_state	 state;		/* written by sess_set_state() only */
+	unsigned	 replay;	/* request bytes sent but kept at the
+					 * buffer's head for a replay (TX_L7) */
 	int64_t		 t_accept;
 	struct sockaddr_storage src;
 	struct loop_timer timer;	/* the deadline of the current state */
@@ -14910,12 +15001,21 @@ struct listener {
 	struct listener	*next;
 };
 
-/* Per-frontend counters, kept by name so they survive reloads. */
-struct fe_state {
+/* Per-proxy counters, kept by name so they survive reloads (names are
+ * unique, and a listen proxy is both): HAProxy's frontend counters and
+ * its backend ones, with the same meaning (servers count in their
+ * srv_state).  hrsp[] are by class: [1]..[5] 1xx..5xx, [0] anything else
+ * (no status: the client left before a response). */
+struct px_state {
 	char		 name[NAME_MAX_LEN];
-	int		 cur;
-	uint64_t	 tot;
-	struct fe_state	*next;
+	int		 cur;		/* frontend: sessions open */
+	uint64_t	 tot;		/* ... and accepted */
+	uint64_t	 fe_req, fe_hrsp[6];	/* requests read, answers sent */
+	uint64_t	 be_stot;	/* requests (tcp: connections) routed here */
+	uint64_t	 be_req, be_hrsp[6];	/* their ends, by final status */
+	uint64_t	 be_econ, be_eresp, be_wretr, be_wredis;
+	uint64_t	 be_cli_abrt, be_srv_abrt;
+	struct px_state	*next;
 };
 
 /* The status page and the metrics are made by the adm module, which
@@ -14930,13 +15030,15 @@ typedef int (*sess_service_fn)(const struct proxy *fe, const struct http_msg *m,
 #define SESS_GEN_MAX	(1u << 30)	/* a generated body (status page) */
 #define SESS_RULE_SCRATCH 32768		/* values rules make for one head */
 /* A session stays within musl's 672-byte malloc class (with its 4-byte
- * header): one more field costs 128 bytes per connection. */
+ * header): one more field costs 128 bytes per connection.  (replay sits
+ * in what was padding after state.) */
+_Static_assert(sizeof(struct session) <= 664, "struct session outgrew 664 bytes");
 
 static struct {
 	struct config	*cfg;		/* the running config (holds a ref) */
 	struct listener	*listeners;
 	struct session	*sessions;
-	struct fe_state	*fes;
+	struct px_state	*pxs;
 	int		 curconn;
 	int		 stopping;	/* soft stop: no more clients */
 	int64_t		 paused;	/* listeners paused until then */
@@ -14988,18 +15090,18 @@ sess_set_service(sess_service_fn fn)
 
 /* ---- frontends and listeners ---- */
 
-static struct fe_state *
-sess_fe_state(const struct proxy *fe)
+static struct px_state *
+sess_px_state(const struct proxy *px)
 {
-	struct fe_state *f;
+	struct px_state *f;
 
-	for (f = sess_rt.fes; f; f = f->next)
-		if (strcmp(f->name, fe->name) == 0)
+	for (f = sess_rt.pxs; f; f = f->next)
+		if (strcmp(f->name, px->name) == 0)
 			return f;
 	f = u_calloc(1, sizeof(*f));
-	snprintf(f->name, sizeof(f->name), "%s", fe->name);
-	f->next = sess_rt.fes;
-	sess_rt.fes = f;
+	snprintf(f->name, sizeof(f->name), "%s", px->name);
+	f->next = sess_rt.pxs;
+	sess_rt.pxs = f;
 	return f;
 }
 
@@ -15012,7 +15114,7 @@ sess_listeners_update(void)
 	for (l = sess_rt.listeners; l; l = l->next) {
 		int full = sess_rt.stopping || sess_rt.paused ||
 		    sess_rt.curconn >= sess_rt.cfg->maxconn || (l->fe->maxconn &&
-		    sess_fe_state(l->fe)->cur >= l->fe->maxconn);
+		    sess_px_state(l->fe)->cur >= l->fe->maxconn);
 
 		if (full != l->paused) {
 			l->paused = full;
@@ -15078,8 +15180,8 @@ sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
 		sess_rt.sessions->prev = s;
 	sess_rt.sessions = s;
 	sess_rt.curconn++;
-	sess_fe_state(fe)->cur++;
-	sess_fe_state(fe)->tot++;
+	sess_px_state(fe)->cur++;
+	sess_px_state(fe)->tot++;
 	return s;
 }
 
@@ -15216,6 +15318,93 @@ sess_listeners_close(void)
 			loop_fd_close(l->fd);
 			l->fd = -1;
 		}
+}
+
+/* ---- counters, as HAProxy 2.6 keeps them ---- */
+
+/* The class of a status in hrsp[]: 1..5, 0 for anything else. */
+static int
+sess_hclass(int status)
+{
+	int n = status / 100;
+
+	return n >= 1 && n <= 5 ? n : 0;
+}
+
+/* The server of this transaction, if it was given one. */
+static struct srv_state *
+sess_txn_srv(const struct session *s)
+{
+	return s->sv && ((s->fl & SS_COUNTED) || s->txn.t_conn >= 0) ? s->st : NULL;
+}
+
+/* One more request on the client connection: HAProxy counts it on the
+ * frontend as soon as its head is read, valid or not. */
+static void
+sess_count_req(struct session *s)
+{
+	s->nreq++;
+	sess_px_state(s->fe)->fe_req++;
+}
+
+/* An invalid, missing or late response (eresp), on the server and its
+ * backend. */
+static void
+sess_count_eresp(struct session *s)
+{
+	s->st->eresp++;
+	sess_px_state(s->be)->be_eresp++;
+}
+
+/* A retry on the same server (wretr) or, when another one (or none) was
+ * picked, a redispatch away from it (wredis), as HAProxy's
+ * assign_server_and_queue() counts them. */
+static void
+sess_count_retry(struct session *s, struct server *from, const struct server *to)
+{
+	struct px_state *b = sess_px_state(s->be);
+
+	if (to == from) {
+		from->st->wretr++;
+		b->be_wretr++;
+	} else {
+		from->st->wredis++;
+		b->be_wredis++;
+		s->txn.fl |= TX_REDISP;	/* "+" before %rc, an error to the log */
+	}
+}
+
+/* A client (<cli>) or a server that closed, failed or timed out while
+ * bytes were moving (cli_abrt, srv_abrt), on the backend and the server.
+ * Not a malformed message: HAProxy counts those as errors only. */
+static void
+sess_count_abort(struct session *s, int cli)
+{
+	struct srv_state *st = sess_txn_srv(s);
+	struct px_state *b = s->be ? sess_px_state(s->be) : NULL;
+
+	if (b)
+		++*(cli ? &b->be_cli_abrt : &b->be_srv_abrt);
+	if (st)
+		++*(cli ? &st->cli_abrt : &st->srv_abrt);
+}
+
+/* A transaction ends (once, from sess_log()): its final status on the
+ * frontend and the backend, as HAProxy counts them when a stream ends
+ * ("other" when there was none: the client left first). */
+static void
+sess_count_end(struct session *s)
+{
+	int n = sess_hclass(s->txn.status);
+	struct px_state *b;
+
+	if (s->fe->mode == MODE_HTTP)
+		sess_px_state(s->fe)->fe_hrsp[n]++;
+	if (s->be && s->be->mode == MODE_HTTP) {
+		b = sess_px_state(s->be);
+		b->be_req++;
+		b->be_hrsp[n]++;
+	}
 }
 
 /* ---- state, deadline, log ---- */
@@ -15355,7 +15544,7 @@ sess_facts(void *arg, struct lf_facts *f)
 	f->term[0] = sess_term_cause[x->term >> 4];
 	f->term[1] = sess_term_phase[x->term & 15];
 	f->ac = sess_rt.curconn;
-	f->fc = sess_fe_state(s->fe)->cur;
+	f->fc = sess_px_state(s->fe)->cur;
 	/* the others: this transaction is about to give its slot back */
 	f->sc = s->st ? s->st->cur - ((s->fl & SS_COUNTED) != 0) : 0;
 	f->bc = s->be ? sess_be_conns(s->be) - ((s->fl & SS_COUNTED) != 0) : 0;
@@ -15443,6 +15632,7 @@ sess_log(struct session *s)
 	if (s->txn.fl & TX_LOGGED)
 		return;
 	s->txn.fl |= TX_LOGGED;
+	sess_count_end(s);
 	if (!log_wanted(s->fe) || (((s->fe->options | (s->be ? s->be->options : 0)) &
 	    OPT_DONTLOGNULL) && s->req.bytes == 0 && s->nreq <= 1 &&
 	    !(s->fl & SS_NOT_FIRST)))
@@ -15460,8 +15650,19 @@ sess_log(struct session *s)
 /* ---- server slot, queue, server connection ---- */
 
 static void
+sess_srv_close(struct session *s)
+{
+	if (s->srv.fd >= 0)
+		loop_fd_close(s->srv.fd);
+	xprt_side_init(&s->srv, -1);
+	s->txn.fl &= ~TX_REUSED;
+}
+
+static void
 sess_take(struct session *s, struct server *sv)
 {
+	if (s->srv.fd >= 0 && s->st != sv->st)
+		sess_srv_close(s);	/* kept (http-reuse never) for another */
 	s->sv = sv;
 	s->st = sv->st;
 	s->fl |= SS_COUNTED;
@@ -15474,15 +15675,6 @@ sess_release(struct session *s)
 		return;
 	s->fl &= ~SS_COUNTED;
 	srv_release(s->st);
-}
-
-static void
-sess_srv_close(struct session *s)
-{
-	if (s->srv.fd >= 0)
-		loop_fd_close(s->srv.fd);
-	xprt_side_init(&s->srv, -1);
-	s->txn.fl &= ~TX_REUSED;
 }
 
 static void
@@ -15541,7 +15733,7 @@ sess_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	sess_rt.curconn--;
-	sess_fe_state(s->fe)->cur--;
+	sess_px_state(s->fe)->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);
 	sess_listeners_update();
@@ -15568,7 +15760,20 @@ sess_txn_reset(struct session *s)
 	x->tarpit = NULL;
 	x->term = 0;
 	x->retries = 0;
+	s->replay = 0;
 	s->be = NULL;
+}
+
+/* The request can no longer be replayed (a response has begun, or the
+ * transaction ends): the bytes kept for it are let go. */
+static void
+sess_replay_end(struct session *s)
+{
+	if (s->replay) {
+		s->req.buf->head += s->replay;
+		s->replay = 0;
+	}
+	s->txn.fl &= ~TX_L7;
 }
 
 /* The client connection waits for its next request. */
@@ -15588,6 +15793,7 @@ static void
 sess_answered(struct session *s, int ka)
 {
 	sess_log(s);
+	sess_replay_end(s);
 	if (ka) {
 		if (s->req.buf) {	/* drop the routed request */
 			s->req.buf->head += s->req.fwd;
@@ -15733,6 +15939,7 @@ sess_reply(struct session *s, int status, unsigned char term,
 		sess_kill(s, term);
 		return;
 	}
+	sess_replay_end(s);
 	ka = (status == 503 || status == 403 || status == 429 || location) &&
 	    (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
 	    s->req.body == BODY_NONE;
@@ -15860,20 +16067,45 @@ sess_connect(struct session *s)
 		s->srv.fl |= SF_WR;
 }
 
-/* The session's assigned server: a pooled connection if one is fit,
- * else a new one. */
+/* Which of its server's idle connections a request may take: HAProxy's
+ * table in connect_server().  "safe": the first request of a client
+ * connection always gets a connection of its own (a failure there is one
+ * the client can retry as with plain keep-alive); "aggressive": it may
+ * take one that has already carried several requests (the server is
+ * known to keep them alive); "always": any.  Later requests take any,
+ * those that served one request first.  "never": none is shared, the
+ * session keeps its own (sess_srv_keep()).  Tunnels (tcp mode) never. */
+static enum srv_pick
+sess_pick(const struct session *s)
+{
+	enum http_reuse r = s->be->reuse;
+
+	if ((s->fl & SS_TCP) || r == REUSE_NEVER)
+		return PICK_NONE;
+	if (s->fl & SS_NOT_FIRST)
+		return PICK_IDLE_SAFE;
+	return r == REUSE_ALWAYS ? PICK_SAFE_IDLE : r == REUSE_AGGRESSIVE ?
+	    PICK_SAFE : PICK_NONE;
+}
+
+/* The session's assigned server: the connection it kept (http-reuse
+ * never), a pooled one when sess_pick() allows, else a new one.  Each
+ * attempt counts in the server's stot, as HAProxy's. */
 static void
 sess_attach(struct session *s)
 {
-	int fd = srv_pool_get(s->st);
+	int fd;
 
-	if (fd < 0) {
-		sess_connect(s);
-		return;
+	s->st->stot++;
+	if (s->srv.fd < 0) {
+		if ((fd = srv_pool_get(s->st, sess_pick(s))) < 0) {
+			sess_connect(s);
+			return;
+		}
+		xprt_side_init(&s->srv, fd);
+		loop_fd_rebind(fd, sess_event, s, 0);
 	}
-	xprt_side_init(&s->srv, fd);
 	s->srv.fl = SF_WR;
-	loop_fd_rebind(fd, sess_event, s, 0);
 	s->txn.fl |= TX_REUSED;
 	s->txn.t_conn = s->txn.t_est = loop_now();
 	sess_set_state(s, S_XFER);
@@ -15894,12 +16126,17 @@ sess_dequeued(struct srv_waiter *w, struct server *sv)
 static void
 sess_enqueue(struct session *s)
 {
+	/* a connection kept (http-reuse never) is not watched while the
+	 * request waits: close it rather than reuse it blind */
+	if (s->srv.fd >= 0)
+		sess_srv_close(s);
 	srv_queue_add(s->be, &s->wait);
 	sess_set_state(s, S_QUEUE);
 }
 
 /* Pick a server for the request or queue it (as HAProxy: behind those
- * already waiting).  Errors are answered. */
+ * already waiting).  <avoid>: a redispatch away from that server.
+ * Errors are answered. */
 static void
 sess_assign(struct session *s, struct server *avoid)
 {
@@ -15908,8 +16145,11 @@ sess_assign(struct session *s, struct server *avoid)
 
 	if (srv_queue_len(be) == 0)
 		sv = lb_pick(be, avoid);
+	if (avoid)
+		sess_count_retry(s, avoid, sv);
 	if (sv == NULL) {
 		if (be->bst->srv_act == 0 && be->bst->srv_bck == 0) {
+			sess_px_state(be)->be_econ++;
 			sess_error(s, 503, TERM_SC);
 			return;
 		}
@@ -15922,39 +16162,101 @@ sess_assign(struct session *s, struct server *avoid)
 	sess_attach(s);
 }
 
-/* A connection attempt failed: retry, possibly elsewhere, or give up. */
+/*
+ * Another attempt after a failure on s->sv, which has been counted off
+ * txn.retries (HAProxy's stream_choose_redispatch()).  With "option
+ * redispatch" it goes to another server when the failed one is not
+ * usable any more, on the last retry, or on every retry while several
+ * servers are active (HAProxy 2.6 does so for every algorithm but the
+ * hash ones, and waxlb has none of those); else to the same server,
+ * which counts a retry on it.  <pause> (a connection failure): the same
+ * server, or the only active one, is tried again after a turn-around of
+ * min(1 s, timeout connect), so that an instant refusal does not burn
+ * every retry at once.  A replay (retry-on) goes at once.
+ */
 static void
-sess_conn_failed(struct session *s)
+sess_retry(struct session *s, int pause)
 {
 	struct proxy *be = s->be;
 	struct server *sv = s->sv;
-	int64_t pause = 1000;
-	int redispatch;
+	int several = be->bst->srv_act > 1;
+	int64_t t = 1000;
 
-	sv->st->econ++;
+	if ((be->options & OPT_REDISPATCH) && (!lb_usable(sv) ||
+	    s->txn.retries == 0 || several)) {
+		sess_release(s);
+		if (!pause || several) {
+			sess_assign(s, sv);
+			return;
+		}
+	} else {
+		sess_count_retry(s, sv, sv);
+		if (!pause) {
+			sess_attach(s);
+			return;
+		}
+	}
+	sess_set_state(s, S_TURN);	/* the timer attaches or reassigns */
+	if (be->timeout[T_CONNECT] && be->timeout[T_CONNECT] < t)
+		t = be->timeout[T_CONNECT];
+	sess_set_expire(s, loop_now() + t);
+}
+
+/* A connection attempt failed: retry, possibly elsewhere, or give up.
+ * Without conn-failure in retry-on it is not retried; HAProxy counts the
+ * connection error (econ) only when it gives up. */
+static void
+sess_conn_failed(struct session *s)
+{
 	sess_srv_close(s);
-	if (s->txn.retries <= 0) {
+	if (s->txn.retries <= 0 || !(s->be->retry_on & RE_CONN)) {
+		s->st->econ++;
+		sess_px_state(s->be)->be_econ++;
 		sess_release(s);
 		sess_error(s, 503, TERM_SC);
 		return;
 	}
 	s->txn.retries--;
-	/* HAProxy: with "option redispatch", a roundrobin backend with
-	 * several active servers redispatches on every retry, other
-	 * algorithms on the last one; a server that went down always. */
-	redispatch = (be->options & OPT_REDISPATCH) && (!lb_usable(sv) ||
-	    s->txn.retries == 0 || (lb_is_rr(be) && be->bst->srv_act > 1));
-	if (redispatch) {
-		sess_release(s);
-		sess_assign(s, sv);
-		return;
-	}
-	/* same server again after a turn-around pause, so that an instant
-	 * refusal does not burn every retry at once */
-	sess_set_state(s, S_TURN);
-	if (be->timeout[T_CONNECT] && be->timeout[T_CONNECT] < pause)
-		pause = be->timeout[T_CONNECT];
-	sess_set_expire(s, loop_now() + pause);
+	sess_retry(s, 1);
+}
+
+/*
+ * retry-on beyond conn-failure (HAProxy's do_l7_retry()): the request
+ * failed with <re> (an RE_* bit: a status, an empty or junk response, a
+ * response timeout) before any response head was accepted, so nothing
+ * of a response has reached the client (TX_L7 is cleared as soon as one
+ * is, an interim 100 included: HAProxy 2.6 retries after forwarding one
+ * and then answers 500).  The request was kept whole in the buffer
+ * (sess_send_req()); it is sent again from its first byte on a new
+ * attempt, through the same choice of server as a connection retry.
+ * HAProxy counts a retry here on top of the one, or the redispatch,
+ * that choice counts.  Returns 1 when the request was retried, 0 when
+ * the caller answers the failure.
+ */
+static int
+sess_l7_retry(struct session *s, unsigned re)
+{
+	struct chan *c = &s->rsp;
+
+	if (!(s->txn.fl & TX_L7) || !(s->be->retry_on & re) || s->txn.retries <= 0)
+		return 0;
+	s->txn.retries--;
+	s->st->wretr++;
+	sess_px_state(s->be)->be_wretr++;
+	sess_srv_close(s);
+	s->req.fwd += s->replay;	/* rewind to the request's first byte */
+	s->replay = 0;
+	if (c->buf)			/* what the server sent is dropped */
+		c->buf->head = c->buf->tail = 0;
+	c->fwd = 0;
+	c->state = CH_HEAD;
+	c->body = BODY_NONE;
+	c->left = 0;
+	memset(&c->ck, 0, sizeof(c->ck));
+	s->txn.status = -1;
+	s->txn.t_rsp = -1;
+	sess_retry(s, 0);
+	return 1;
 }
 
 /* S_CONNECT: the server answered the connect. */
@@ -16087,6 +16389,9 @@ sess_adopt_cfg(struct session *s)
 		sess_kill(s, 0);
 		return -1;
 	}
+	/* a connection kept (http-reuse never) is to an old config's server */
+	if (s->srv.fd >= 0)
+		sess_srv_close(s);
 	s->fe = nfe;
 	sess_cfg_ref(sess_rt.cfg);
 	sess_cfg_unref(s->cfg);
@@ -16110,8 +16415,16 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 			s->txn.t_start = loop_now();	/* http-request starts now */
 	}
 	if (buf_len(s->req.buf) == 0) {
-		if (s->cli.fl & (SF_EOF | SF_ERR))
+		if (s->cli.fl & (SF_EOF | SF_ERR)) {
+			/* HAProxy 2.6 counts a connection closed before its
+			 * first byte as a request answered 400 (not logged
+			 * here), unless option http-ignore-probes */
+			if (!(s->fl & SS_NOT_FIRST) && !(s->fe->options & OPT_IGNORE_PROBES)) {
+				sess_px_state(s->fe)->fe_req++;
+				sess_px_state(s->fe)->fe_hrsp[4]++;
+			}
 			sess_kill(s, 0);
+		}
 		return 0;
 	}
 	r = h1_parse_request(s->req.buf->data + s->req.buf->head,
@@ -16120,19 +16433,19 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 		nl = memchr(s->req.buf->data + s->req.buf->head, '\n',
 		    buf_len(s->req.buf));
 		s->fl &= ~SS_CLI_KA;
-		s->nreq++;
+		sess_count_req(s);
 		sess_error(s, nl ? 431 : 414, TERM_PR);
 		return -1;
 	}
 	if (r == 0) {
 		if (s->cli.fl & (SF_EOF | SF_ERR)) {
 			s->txn.status = 400;
-			s->nreq++;
+			sess_count_req(s);
 			sess_kill(s, TERM_CR);
 		}
 		return 0;
 	}
-	s->nreq++;
+	sess_count_req(s);
 	s->txn.t_req = loop_now();
 	if (r > 0)
 		return r;
@@ -16508,6 +16821,7 @@ sess_route_tcp(struct session *s)
 		return;
 	}
 	s->be = be;
+	sess_px_state(be)->be_stot++;
 	s->txn.retries = be->retries;
 	s->req.state = CH_DONE;
 	s->rsp.state = CH_DONE;
@@ -16535,6 +16849,7 @@ sess_req_routed(struct session *s, struct http_msg *m, struct rule_msg *em,
 		sess_answer_route(s, ro, r);
 		return;
 	}
+	sess_px_state(s->be)->be_stot++;
 	if (sess_uid_header(s, em) < 0 || sess_rewrite_req(s, m, em, r) < 0)
 		return;
 	if (sess_classify(&s->req) < 0) {
@@ -16544,6 +16859,10 @@ sess_req_routed(struct session *s, struct http_msg *m, struct rule_msg *em,
 	}
 	sess_keep_request(s);
 	s->txn.retries = s->be->retries;
+	/* retry-on beyond conn-failure: replayable, unless a rule said
+	 * disable-l7-retry (sess_send_req() decides on the size) */
+	if ((s->be->retry_on & RE_L7) && !(ro->flags & ROUTE_NO_L7_RETRY))
+		s->txn.fl |= TX_L7;
 	sess_assign(s, NULL);
 }
 
@@ -16663,6 +16982,31 @@ sess_rsp_rules(struct session *s, struct http_msg *m, struct rule_msg *em)
 /* A complete response head of r bytes at rsp.fwd: decide its framing,
  * apply the response rules, rewrite it when needed.  Returns -1 once
  * answered. */
+
+/* The retry-on bit of a status, 0 when it has none. */
+static unsigned
+sess_re_status(int status)
+{
+	static const struct {
+		short		 status;
+		unsigned short	 bit;
+	} map[] = {
+		{ 401, RE_401 }, { 403, RE_403 }, { 404, RE_404 }, { 408, RE_408 },
+		{ 425, RE_425 }, { 500, RE_500 }, { 501, RE_501 }, { 502, RE_502 },
+		{ 503, RE_503 }, { 504, RE_504 },
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(map); i++)
+		if (map[i].status == status)
+			return map[i].bit;
+	return 0;
+}
+
+/* A complete response head of r bytes at rsp.fwd: retried when retry-on
+ * names its status, else counted on the server (every head, interim
+ * ones too, as HAProxy), then its framing decided and the head rewritten
+ * when needed.  Returns -1 once answered or retried. */
 static int
 sess_rsp_head(struct session *s, struct http_msg *m, int r)
 {
@@ -16673,12 +17017,18 @@ sess_rsp_head(struct session *s, struct http_msg *m, int r)
 	size_t linelen;
 	int n, final = m->status >= 200 || m->status == 101;
 
+	if (sess_l7_retry(s, sess_re_status(m->status)))
+		return -1;
+	s->st->req_tot++;
+	s->st->hrsp[sess_hclass(m->status)]++;
 	u_eol(start, (size_t)r, &linelen, NULL);
 	if (m->status == 101 && !(s->txn.fl & TX_UPG)) {
-		s->sv->st->eresp++;
-		sess_error(s, 502, TERM_SH);
+		sess_count_eresp(s);	/* a junk response to HAProxy */
+		if (!sess_l7_retry(s, RE_JUNK))
+			sess_error(s, 502, TERM_SH);
 		return -1;
 	}
+	sess_replay_end(s);	/* a response has begun */
 	if (final)
 		sess_rsp_framing(s, m);
 	memset(&em, 0, sizeof(em));
@@ -16705,6 +17055,24 @@ sess_rsp_head(struct session *s, struct http_msg *m, int r)
 	return 0;
 }
 
+/* A server connection left reusable by a response: to its server's
+ * pool, marked safe when it has carried more than this request; with
+ * http-reuse never, kept by the session for its next request (and
+ * watched, in S_REQ, for the server closing it), or closed when there
+ * will be none. */
+static void
+sess_srv_keep(struct session *s, int next)
+{
+	if (s->be->reuse != REUSE_NEVER) {
+		srv_pool_put(s->st, s->srv.fd, (s->txn.fl & TX_REUSED) != 0);
+		xprt_side_init(&s->srv, -1);
+	} else if (next)
+		s->srv.fl = 0;
+	else
+		sess_srv_close(s);
+	s->txn.fl &= ~TX_REUSED;
+}
+
 /* One request/response exchange is over. */
 static void
 sess_txn_end(struct session *s)
@@ -16712,6 +17080,8 @@ sess_txn_end(struct session *s)
 	int keep_srv = (s->fl & SS_SRV_KA) && s->req.state == CH_DONE &&
 	    s->req.fwd == 0 && !(s->srv.fl & (SF_EOF | SF_ERR)) &&
 	    s->fe->http_mode == HTTP_KAL && s->be->http_mode == HTTP_KAL;
+	int next = (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
+	    !sess_rt.stopping;
 
 	if (buf_len(s->rsp.buf) > s->rsp.fwd) {
 		/* bytes after the response: the server is not speaking
@@ -16720,14 +17090,13 @@ sess_txn_end(struct session *s)
 		s->rsp.buf->head = s->rsp.buf->tail;
 	}
 	sess_log(s);
+	sess_replay_end(s);
 	sess_release(s);
-	if (keep_srv) {
-		srv_pool_put(s->st, s->srv.fd);
-		xprt_side_init(&s->srv, -1);
-		s->txn.fl &= ~TX_REUSED;
-	} else
+	if (keep_srv)
+		sess_srv_keep(s, next);
+	else
 		sess_srv_close(s);
-	if (!(s->fl & SS_CLI_KA) || s->req.state != CH_DONE || sess_rt.stopping) {
+	if (!next) {
 		/* nothing of the client's left unread: a plain close cannot
 		 * turn into a reset, so no lingering is needed */
 		if (s->req.state == CH_DONE && buf_len(s->req.buf) == s->req.fwd &&
@@ -16742,12 +17111,42 @@ sess_txn_end(struct session *s)
 		s->cli.fl |= SF_RD;	/* a pipelined request may be complete */
 }
 
+/* Classified request bytes go to the server.  A request that may be
+ * replayed keeps what was sent at the buffer's head (s->replay).  As in
+ * HAProxy, that is only so when the whole request is in the buffer as
+ * it first goes out, within the buffer less its rewrite reserve (15360
+ * bytes by default, about what HAProxy's buffer holds): a larger or
+ * still arriving one is never replayed.  A send error shows on the read
+ * side.  Returns the bytes sent. */
+static int
+sess_send_req(struct session *s)
+{
+	struct chan *c = &s->req;
+	int n;
+
+	if (!c->fwd || !(s->srv.fl & SF_WR))
+		return 0;
+	if ((s->txn.fl & TX_L7) && s->replay == 0 &&
+	    (c->state != CH_DONE || c->fwd > buf_head_limit()))
+		s->txn.fl &= ~TX_L7;
+	n = xprt_send(&s->srv, c->buf->data + c->buf->head + s->replay, c->fwd);
+	if (n <= 0)
+		return 0;
+	if (s->txn.fl & TX_L7)
+		s->replay += (unsigned)n;
+	else
+		c->buf->head += (unsigned)n;
+	c->fwd -= (unsigned)n;
+	s->st->bin += (uint64_t)n;
+	return n;
+}
+
 /* Client -> server: body bytes in, classified bytes out.  Returns
  * progress, or -1 once the session was ended. */
 static int
 sess_xfer_req(struct session *s)
 {
-	int progress = 0, n;
+	int progress = 0;
 
 	if (s->req.state == CH_BODY && (s->cli.fl & SF_RD) &&
 	    !(s->cli.fl & SF_EOF) &&
@@ -16757,15 +17156,11 @@ sess_xfer_req(struct session *s)
 		sess_error(s, 400, TERM_CD);
 		return -1;
 	}
-	/* a send error shows on the read side below */
-	if (s->req.fwd && (s->srv.fl & SF_WR) &&
-	    (n = sess_drain(&s->srv, &s->req, s->req.fwd)) > 0) {
-		s->req.fwd -= (unsigned)n;
-		s->st->bin += (uint64_t)n;
+	if (sess_send_req(s) > 0)
 		progress = 1;
-	}
 	if (s->req.state == CH_BODY && (s->cli.fl & (SF_EOF | SF_ERR)) &&
 	    buf_len(s->req.buf) == s->req.fwd) {
+		sess_count_abort(s, 1);
 		sess_kill(s, TERM_CD);	/* client gave up mid-body */
 		return -1;
 	}
@@ -16796,8 +17191,10 @@ sess_xfer_rsp_in(struct session *s)
 			log_debug("bad response from %s/%s: %s", s->be->name,
 			    s->sv->name, m->err_what);
 		if (r < 0 || (r == 0 && buf_len(b) >= limit)) {
-			s->sv->st->eresp++;
-			sess_error(s, 502, TERM_SH);
+			/* junk: counted as an error even when retried */
+			sess_count_eresp(s);
+			if (!sess_l7_retry(s, RE_JUNK))
+				sess_error(s, 502, TERM_SH);
 			return -1;
 		}
 		if (r == 0)
@@ -16809,17 +17206,24 @@ sess_xfer_rsp_in(struct session *s)
 	return progress;
 }
 
-/* The end of the server's bytes: a premature one is an error. */
+/* The end of the server's bytes: a premature one is an error.  Before a
+ * complete head (a partial one included) it is an empty response to
+ * HAProxy 2.6, which counts a reset as a response error even when the
+ * request is retried.  Returns -1 once answered or retried. */
 static int
 sess_xfer_rsp_end(struct session *s)
 {
 	if (s->rsp.state == CH_HEAD && (s->srv.fl & (SF_EOF | SF_ERR))) {
-		s->sv->st->eresp++;
+		if (s->srv.fl & SF_ERR)
+			sess_count_eresp(s);
+		if (sess_l7_retry(s, RE_EMPTY))
+			return -1;
+		sess_count_eresp(s);
 		sess_error(s, 502, TERM_SH);
 		return -1;
 	}
 	if (sess_classify(&s->rsp) < 0) {
-		s->sv->st->eresp++;
+		sess_count_eresp(s);
 		sess_kill(s, TERM_SD);
 		return -1;
 	}
@@ -16828,7 +17232,8 @@ sess_xfer_rsp_end(struct session *s)
 		if (s->rsp.body == BODY_CLOSE && !(s->srv.fl & SF_ERR))
 			s->rsp.state = CH_DONE;
 		else if (s->rsp.fwd == 0) {
-			s->sv->st->eresp++;
+			sess_count_eresp(s);
+			sess_count_abort(s, 0);
 			sess_kill(s, TERM_SD);	/* truncated response */
 			return -1;
 		}
@@ -16880,6 +17285,7 @@ sess_do_xfer(struct session *s)
 		return 1;
 	progress |= r;
 	if ((r = sess_send_client(s)) == -2) {
+		sess_count_abort(s, 1);
 		sess_kill(s, TERM_CD);
 		return 1;
 	}
@@ -16935,6 +17341,10 @@ sess_do_tunnel(struct session *s)
 	progress = sess_tunnel_dir(&s->cli, &s->srv, &s->req, &s->st->bin);
 	progress |= sess_tunnel_dir(&s->srv, &s->cli, &s->rsp, &s->st->bout);
 	if ((s->cli.fl & SF_ERR) || (s->srv.fl & SF_ERR)) {
+		/* a server reset is a response error to HAProxy too */
+		if (!(s->cli.fl & SF_ERR))
+			sess_count_eresp(s);
+		sess_count_abort(s, (s->cli.fl & SF_ERR) != 0);
 		sess_kill(s, (s->cli.fl & SF_ERR) ? TERM_CD : TERM_SD);
 		return 1;
 	}
@@ -16983,12 +17393,16 @@ sess_do_closing(struct session *s)
 	return progress;
 }
 
-/* S_REQ: an answer made here leaves first, then the next request. */
+/* S_REQ: an answer made here leaves first, then the next request.  A
+ * server connection kept for it (http-reuse never) that becomes readable
+ * was closed by its server, or spoke out of turn: it is dropped. */
 static int
 sess_do_wait_req(struct session *s)
 {
 	int n;
 
+	if (s->srv.fd >= 0 && (s->srv.fl & (SF_RD | SF_EOF | SF_ERR)))
+		sess_srv_close(s);
 	sess_gen_refill(s);
 	if ((n = sess_send_client(s)) == -2) {
 		sess_kill(s, 0);
@@ -17024,6 +17438,8 @@ sess_interest(const struct session *s, short *ce, short *se)
 			*ce |= POLLIN;
 		if (s->rsp.fwd)
 			*ce |= POLLOUT;
+		if (s->srv.fd >= 0)	/* kept: watch for its close */
+			*se = POLLIN;
 		break;
 	case S_CONNECT:
 		*se = POLLOUT;
@@ -17233,21 +17649,28 @@ sess_timer_fired(struct loop_timer *t)
 
 	switch (s->state) {
 	case S_REQ:
-		if (buf_len(s->req.buf) == 0 && (s->fl & SS_NOT_FIRST)) {
-			sess_kill(s, 0);	/* idle keep-alive ends quietly */
+		/* idle keep-alive ends quietly, and so does a probe with
+		 * option http-ignore-probes */
+		if (buf_len(s->req.buf) == 0 && ((s->fl & SS_NOT_FIRST) ||
+		    (s->fe->options & OPT_IGNORE_PROBES))) {
+			sess_kill(s, 0);
 			break;
 		}
-		s->nreq++;
+		sess_count_req(s);
 		s->fl &= ~SS_CLI_KA;
 		sess_error(s, 408, TERM_cR);
 		break;
 	case S_QUEUE:
 		srv_queue_del(s->be, &s->wait);
 		s->txn.t_qdur = loop_now() - s->txn.t_queue;
+		sess_px_state(s->be)->be_econ++;	/* as HAProxy */
 		sess_error(s, 503, TERM_sQ);
 		break;
-	case S_TURN:
-		sess_connect(s);
+	case S_TURN:	/* the same server, or a redispatch after the pause */
+		if (s->fl & SS_COUNTED)
+			sess_attach(s);
+		else
+			sess_assign(s, s->sv);
 		break;
 	case S_CONNECT:
 		log_debug("connect to %s/%s timed out", s->be->name, s->sv->name);
@@ -17256,12 +17679,17 @@ sess_timer_fired(struct loop_timer *t)
 	case S_XFER:
 		if (s->rsp.state == CH_HEAD && !(s->txn.fl & TX_RSP_STARTED) &&
 		    s->rsp.fwd == 0 && s->req.state == CH_DONE) {
-			s->sv->st->eresp++;
+			if (sess_l7_retry(s, RE_TIMEOUT))
+				break;
+			sess_count_eresp(s);
 			sess_error(s, 504, TERM_sH);
-		} else
+		} else {
+			sess_count_abort(s, s->req.state == CH_BODY);
 			sess_kill(s, s->req.state == CH_BODY ? TERM_cD : TERM_sD);
+		}
 		break;
 	case S_TUNNEL:
+		sess_count_abort(s, 1);
 		sess_kill(s, TERM_cD);
 		break;
 	case S_TARPIT:
@@ -17272,7 +17700,8 @@ sess_timer_fired(struct loop_timer *t)
 		s->cli.fl |= SF_ERR;
 		break;
 	}
-	sess_set_expire(s, -1);
+	/* the timer is off (the loop cleared it): a deadline set above, such
+	 * as a retry's turn-around after a connect timeout, stands */
 	sess_run(s);
 }
 
@@ -18498,10 +18927,10 @@ static struct {
 static uint64_t
 adm_cum_conns(void)
 {
-	const struct fe_state *f;
+	const struct px_state *f;
 	uint64_t cum = 0;
 
-	for (f = sess_rt.fes; f; f = f->next)
+	for (f = sess_rt.pxs; f; f = f->next)
 		cum += f->tot;
 	return cum;
 }
@@ -18589,6 +19018,34 @@ adm_emit(struct sbuf *b, struct adm_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* hrsp_1xx..hrsp_5xx, hrsp_other and req_tot, which HAProxy fills on
+ * HTTP proxies only (req_tot on frontends always). */
+static void
+adm_row_http(struct adm_row *r, const struct proxy *px, const uint64_t *hrsp,
+    uint64_t req)
+{
+	static const char *const cols[] = { "hrsp_other", "hrsp_1xx", "hrsp_2xx",
+	    "hrsp_3xx", "hrsp_4xx", "hrsp_5xx" };
+	size_t k;
+
+	if (px->mode != MODE_HTTP)
+		return;
+	for (k = 0; k < NELEM(cols); k++)
+		adm_set(r, cols[k], "%llu", (unsigned long long)hrsp[k]);
+	adm_set(r, "req_tot", "%llu", (unsigned long long)req);
+}
+
+/* wretr, wredis, cli_abrt, srv_abrt: backend and server rows. */
+static void
+adm_row_warn(struct adm_row *r, uint64_t wretr, uint64_t wredis, uint64_t cli,
+    uint64_t srv)
+{
+	adm_set(r, "wretr", "%llu", (unsigned long long)wretr);
+	adm_set(r, "wredis", "%llu", (unsigned long long)wredis);
+	adm_set(r, "cli_abrt", "%llu", (unsigned long long)cli);
+	adm_set(r, "srv_abrt", "%llu", (unsigned long long)srv);
+}
+
 /* The columns every row of a proxy has. */
 static void
 adm_row_ids(struct adm_row *r, const struct proxy *px, const char *sv, int iid,
@@ -18607,13 +19064,15 @@ static void
 adm_csv_frontend(struct sbuf *b, struct adm_row *r, const struct proxy *px,
     int iid)
 {
-	const struct fe_state *f = sess_fe_state(px);
+	const struct px_state *f = sess_px_state(px);
 
 	adm_row_ids(r, px, "FRONTEND", iid, 0, 0);
 	adm_set(r, "scur", "%d", f->cur);
 	adm_set(r, "slim", "%d", px->maxconn ? px->maxconn : sess_rt.cfg->maxconn);
 	adm_set(r, "stot", "%llu", (unsigned long long)f->tot);
 	adm_set(r, "status", "OPEN");
+	adm_set(r, "req_tot", "%llu", (unsigned long long)f->fe_req);
+	adm_row_http(r, px, f->fe_hrsp, f->fe_req);
 	adm_emit(b, r);
 }
 
@@ -18635,8 +19094,8 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 	adm_set(r, "bout", "%llu", (unsigned long long)st->bout);
 	adm_set(r, "econ", "%llu", (unsigned long long)st->econ);
 	adm_set(r, "eresp", "%llu", (unsigned long long)st->eresp);
-	adm_set(r, "wretr", "0");
-	adm_set(r, "wredis", "0");
+	adm_row_warn(r, st->wretr, st->wredis, st->cli_abrt, st->srv_abrt);
+	adm_row_http(r, s->be, st->hrsp, st->req_tot);
 	adm_set(r, "status", "%s", srv_status_str(s));
 	adm_set(r, "weight", "%d", st->lb.eweight / BE_WEIGHT_SCALE);
 	adm_set(r, "act", "%d", !s->backup);
@@ -18659,21 +19118,21 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 	adm_emit(b, r);
 }
 
+/* The backend's own counters (sess' px_state), as HAProxy's are not the
+ * sums of its servers': a request that got no server counts too. */
 static void
 adm_csv_backend(struct sbuf *b, struct adm_row *r, const struct proxy *px,
     int iid)
 {
-	uint64_t stot = 0, bin = 0, bout = 0, econ = 0, eresp = 0;
+	const struct px_state *f = sess_px_state(px);
+	uint64_t bin = 0, bout = 0;
 	const struct server *s;
 	int act, bck, smax = 0;
 
 	for (s = px->srv; s; s = s->next) {
 		smax += s->st->smax;
-		stot += s->st->stot;
 		bin += s->st->bin;
 		bout += s->st->bout;
-		econ += s->st->econ;
-		eresp += s->st->eresp;
 	}
 	srv_count(px, &act, &bck);
 	adm_row_ids(r, px, "BACKEND", iid, 0, 1);
@@ -18681,11 +19140,13 @@ adm_csv_backend(struct sbuf *b, struct adm_row *r, const struct proxy *px,
 	adm_set(r, "qmax", "%d", px->bst->queue.max);
 	adm_set(r, "scur", "%d", adm_be_cur(px));
 	adm_set(r, "smax", "%d", smax);
-	adm_set(r, "stot", "%llu", (unsigned long long)stot);
+	adm_set(r, "stot", "%llu", (unsigned long long)f->be_stot);
 	adm_set(r, "bin", "%llu", (unsigned long long)bin);
 	adm_set(r, "bout", "%llu", (unsigned long long)bout);
-	adm_set(r, "econ", "%llu", (unsigned long long)econ);
-	adm_set(r, "eresp", "%llu", (unsigned long long)eresp);
+	adm_set(r, "econ", "%llu", (unsigned long long)f->be_econ);
+	adm_set(r, "eresp", "%llu", (unsigned long long)f->be_eresp);
+	adm_row_warn(r, f->be_wretr, f->be_wredis, f->be_cli_abrt, f->be_srv_abrt);
+	adm_row_http(r, px, f->be_hrsp, f->be_req);
 	adm_set(r, "status", "%s", act + bck ? "UP" : "DOWN");
 	adm_set(r, "weight", "%d", adm_be_weight(px));
 	adm_set(r, "act", "%d", act);
@@ -18774,23 +19235,59 @@ adm_servers_state(struct sbuf *b, const char *only)
 /* ---- Prometheus ---- */
 
 /* One series: a name, a type, a help text, and its value for an object
- * (nothing, a proxy or a server, by table). */
+ * (nothing, a proxy or a server, by table).  <cls> instead of <get>: one
+ * sample per status class, labelled code="1xx".."5xx","other", as
+ * HAProxy's http_responses_total.  <http>: only for HTTP proxies (for a
+ * server: of an HTTP backend), as HAProxy's exporter. */
 struct adm_metric {
 	const char	*name, *type, *help;
 	long long	(*get)(const void *obj);
 	int		 ms;		/* a duration, exposed in seconds */
+	long long	(*cls)(const void *obj, int k);	/* k: hrsp[] index */
+	int		 http;
 };
+
+/* HAProxy's help texts for its counters, shared by the three levels. */
+#define HELP_ECON	"Total number of failed connections to server since the " \
+	"worker process started"
+#define HELP_ERESP	"Total number of invalid responses since the worker " \
+	"process started"
+#define HELP_WRETR	"Total number of server connection retries since the " \
+	"worker process started"
+#define HELP_WREDIS	"Total number of server redispatches due to connection " \
+	"failures since the worker process started"
+#define HELP_HRSP	"Total number of HTTP responses with status 100-199 " \
+	"returned by this object since the worker process started"
+#define HELP_REQ	"Total number of HTTP requests processed by this object " \
+	"since the worker process started"
+#define HELP_CABRT	"Total number of requests or connections aborted by the " \
+	"client since the worker process started"
+#define HELP_SABRT	"Total number of requests or connections aborted by the " \
+	"server since the worker process started"
 
 static long long adm_m_curconn(const void *o) { (void)o; return sess_rt.curconn; }
 static long long adm_m_maxconn(const void *o) { (void)o; return sess_rt.cfg->maxconn; }
 static long long adm_m_cumconn(const void *o) { (void)o; return (long long)adm_cum_conns(); }
 static long long adm_m_start(const void *o) { (void)o; return adm_rt.start_wall_s; }
-static long long adm_m_fe_cur(const void *o) { return sess_fe_state(o)->cur; }
-static long long adm_m_fe_tot(const void *o) { return (long long)sess_fe_state(o)->tot; }
+#define PM(o)	sess_px_state(o)
+static long long adm_m_fe_cur(const void *o) { return PM(o)->cur; }
+static long long adm_m_fe_tot(const void *o) { return (long long)PM(o)->tot; }
+static long long adm_m_fe_req(const void *o) { return (long long)PM(o)->fe_req; }
+static long long adm_m_fe_hrsp(const void *o, int k) { return (long long)PM(o)->fe_hrsp[k]; }
 static long long adm_m_be_up(const void *o) { int a, b; srv_count(o, &a, &b); return a + b > 0; }
 static long long adm_m_be_act(const void *o) { int a, b; srv_count(o, &a, &b); return a; }
 static long long adm_m_be_queue(const void *o) { return srv_queue_len(o); }
 static long long adm_m_be_cur(const void *o) { return adm_be_cur(o); }
+static long long adm_m_be_stot(const void *o) { return (long long)PM(o)->be_stot; }
+static long long adm_m_be_econ(const void *o) { return (long long)PM(o)->be_econ; }
+static long long adm_m_be_eresp(const void *o) { return (long long)PM(o)->be_eresp; }
+static long long adm_m_be_wretr(const void *o) { return (long long)PM(o)->be_wretr; }
+static long long adm_m_be_wredis(const void *o) { return (long long)PM(o)->be_wredis; }
+static long long adm_m_be_req(const void *o) { return (long long)PM(o)->be_req; }
+static long long adm_m_be_hrsp(const void *o, int k) { return (long long)PM(o)->be_hrsp[k]; }
+static long long adm_m_be_cabrt(const void *o) { return (long long)PM(o)->be_cli_abrt; }
+static long long adm_m_be_sabrt(const void *o) { return (long long)PM(o)->be_srv_abrt; }
+#undef PM
 #define SM(o)	(((const struct server *)(o))->st)
 static long long adm_m_cur(const void *o) { return SM(o)->cur; }
 static long long adm_m_smax(const void *o) { return SM(o)->smax; }
@@ -18800,6 +19297,11 @@ static long long adm_m_bin(const void *o) { return (long long)SM(o)->bin; }
 static long long adm_m_bout(const void *o) { return (long long)SM(o)->bout; }
 static long long adm_m_econ(const void *o) { return (long long)SM(o)->econ; }
 static long long adm_m_eresp(const void *o) { return (long long)SM(o)->eresp; }
+static long long adm_m_wretr(const void *o) { return (long long)SM(o)->wretr; }
+static long long adm_m_wredis(const void *o) { return (long long)SM(o)->wredis; }
+static long long adm_m_hrsp(const void *o, int k) { return (long long)SM(o)->hrsp[k]; }
+static long long adm_m_cabrt(const void *o) { return (long long)SM(o)->cli_abrt; }
+static long long adm_m_sabrt(const void *o) { return (long long)SM(o)->srv_abrt; }
 static long long adm_m_weight(const void *o) { return SM(o)->lb.eweight / BE_WEIGHT_SCALE; }
 static long long adm_m_chkfail(const void *o) { return SM(o)->chkfail; }
 static long long adm_m_chkms(const void *o) { return SM(o)->check_ms; }
@@ -18809,60 +19311,96 @@ static long long adm_m_lag(const void *o) { return SM(o)->lag_blocks; }
 
 static const struct adm_metric adm_process_metrics[] = {
 	{ "haproxy_process_current_connections", "gauge",
-	    "Current number of active sessions.", adm_m_curconn, 0 },
+	    "Current number of active sessions.", adm_m_curconn, 0, NULL, 0 },
 	{ "haproxy_process_max_connections", "gauge",
-	    "Maximum number of concurrent connections.", adm_m_maxconn, 0 },
+	    "Maximum number of concurrent connections.", adm_m_maxconn, 0, NULL, 0 },
 	{ "haproxy_process_connections_total", "counter",
-	    "Total number of created sessions.", adm_m_cumconn, 0 },
+	    "Total number of created sessions.", adm_m_cumconn, 0, NULL, 0 },
 	{ "haproxy_process_start_time_seconds", "gauge",
-	    "Start time in seconds.", adm_m_start, 0 },
+	    "Start time in seconds.", adm_m_start, 0, NULL, 0 },
 };
 
 static const struct adm_metric adm_fe_metrics[] = {
 	{ "haproxy_frontend_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_fe_cur, 0 },
+	    "Number of current sessions.", adm_m_fe_cur, 0, NULL, 0 },
 	{ "haproxy_frontend_sessions_total", "counter",
-	    "Total number of sessions.", adm_m_fe_tot, 0 },
+	    "Total number of sessions.", adm_m_fe_tot, 0, NULL, 0 },
+	{ "haproxy_frontend_http_responses_total", "counter", HELP_HRSP, NULL, 0,
+	    adm_m_fe_hrsp, 1 },
+	{ "haproxy_frontend_http_requests_total", "counter", HELP_REQ,
+	    adm_m_fe_req, 0, NULL, 1 },
 };
 
 static const struct adm_metric adm_be_metrics[] = {
 	{ "haproxy_backend_status", "gauge",
-	    "Current status of the service (1 UP, 0 DOWN).", adm_m_be_up, 0 },
+	    "Current status of the service (1 UP, 0 DOWN).", adm_m_be_up, 0, NULL, 0 },
 	{ "haproxy_backend_active_servers", "gauge",
-	    "Current number of active servers.", adm_m_be_act, 0 },
+	    "Current number of active servers.", adm_m_be_act, 0, NULL, 0 },
 	{ "haproxy_backend_current_queue", "gauge",
-	    "Current number of queued requests.", adm_m_be_queue, 0 },
+	    "Current number of queued requests.", adm_m_be_queue, 0, NULL, 0 },
 	{ "haproxy_backend_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_be_cur, 0 },
+	    "Number of current sessions.", adm_m_be_cur, 0, NULL, 0 },
+	{ "haproxy_backend_sessions_total", "counter",
+	    "Total number of sessions since process started", adm_m_be_stot, 0,
+	    NULL, 0 },
+	{ "haproxy_backend_connection_errors_total", "counter", HELP_ECON,
+	    adm_m_be_econ, 0, NULL, 0 },
+	{ "haproxy_backend_response_errors_total", "counter", HELP_ERESP,
+	    adm_m_be_eresp, 0, NULL, 0 },
+	{ "haproxy_backend_retry_warnings_total", "counter", HELP_WRETR,
+	    adm_m_be_wretr, 0, NULL, 0 },
+	{ "haproxy_backend_redispatch_warnings_total", "counter", HELP_WREDIS,
+	    adm_m_be_wredis, 0, NULL, 0 },
+	{ "haproxy_backend_http_responses_total", "counter", HELP_HRSP, NULL, 0,
+	    adm_m_be_hrsp, 1 },
+	{ "haproxy_backend_http_requests_total", "counter", HELP_REQ,
+	    adm_m_be_req, 0, NULL, 1 },
+	{ "haproxy_backend_client_aborts_total", "counter", HELP_CABRT,
+	    adm_m_be_cabrt, 0, NULL, 0 },
+	{ "haproxy_backend_server_aborts_total", "counter", HELP_SABRT,
+	    adm_m_be_sabrt, 0, NULL, 0 },
 };
 
 static const struct adm_metric adm_srv_metrics[] = {
 	{ "haproxy_server_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_cur, 0 },
+	    "Number of current sessions.", adm_m_cur, 0, NULL, 0 },
 	{ "haproxy_server_max_sessions", "gauge",
-	    "Maximum observed number of active sessions.", adm_m_smax, 0 },
+	    "Maximum observed number of active sessions.", adm_m_smax, 0, NULL, 0 },
 	{ "haproxy_server_sessions_total", "counter",
-	    "Total number of sessions.", adm_m_stot, 0 },
+	    "Total number of sessions.", adm_m_stot, 0, NULL, 0 },
 	{ "haproxy_server_current_queue", "gauge",
-	    "Current number of queued requests.", adm_m_zero, 0 },
+	    "Current number of queued requests.", adm_m_zero, 0, NULL, 0 },
 	{ "haproxy_server_bytes_in_total", "counter",
-	    "Current total of incoming bytes.", adm_m_bin, 0 },
+	    "Current total of incoming bytes.", adm_m_bin, 0, NULL, 0 },
 	{ "haproxy_server_bytes_out_total", "counter",
-	    "Current total of outgoing bytes.", adm_m_bout, 0 },
-	{ "haproxy_server_connection_errors_total", "counter",
-	    "Total number of connection errors.", adm_m_econ, 0 },
-	{ "haproxy_server_response_errors_total", "counter",
-	    "Total number of response errors.", adm_m_eresp, 0 },
-	{ "haproxy_server_weight", "gauge", "Service weight.", adm_m_weight, 0 },
+	    "Current total of outgoing bytes.", adm_m_bout, 0, NULL, 0 },
+	{ "haproxy_server_connection_errors_total", "counter", HELP_ECON,
+	    adm_m_econ, 0, NULL, 0 },
+	{ "haproxy_server_response_errors_total", "counter", HELP_ERESP,
+	    adm_m_eresp, 0, NULL, 0 },
+	{ "haproxy_server_retry_warnings_total", "counter", HELP_WRETR,
+	    adm_m_wretr, 0, NULL, 0 },
+	{ "haproxy_server_redispatch_warnings_total", "counter", HELP_WREDIS,
+	    adm_m_wredis, 0, NULL, 0 },
+	{ "haproxy_server_http_responses_total", "counter", HELP_HRSP, NULL, 0,
+	    adm_m_hrsp, 1 },
+	{ "haproxy_server_client_aborts_total", "counter", HELP_CABRT,
+	    adm_m_cabrt, 0, NULL, 0 },
+	{ "haproxy_server_server_aborts_total", "counter", HELP_SABRT,
+	    adm_m_sabrt, 0, NULL, 0 },
+	{ "haproxy_server_weight", "gauge", "Service weight.", adm_m_weight, 0,
+	    NULL, 0 },
 	{ "haproxy_server_check_failures_total", "counter",
-	    "Total number of failed checks.", adm_m_chkfail, 0 },
+	    "Total number of failed checks.", adm_m_chkfail, 0, NULL, 0 },
 	{ "haproxy_server_check_duration_seconds", "gauge",
-	    "Previously run health check duration, in seconds.", adm_m_chkms, 1 },
+	    "Previously run health check duration, in seconds.", adm_m_chkms, 1,
+	    NULL, 0 },
 	{ "waxlb_server_chain_head", "gauge",
-	    "Head block number the last chain check read (0: none).", adm_m_head, 0 },
+	    "Head block number the last chain check read (0: none).", adm_m_head, 0,
+	    NULL, 0 },
 	{ "waxlb_server_chain_lag_blocks", "gauge",
 	    "Blocks behind the reference head (SHIP) or the clock (nodeos).",
-	    adm_m_lag, 0 },
+	    adm_m_lag, 0, NULL, 0 },
 };
 
 static void
@@ -18872,16 +19410,29 @@ adm_prom_help(struct sbuf *b, const struct adm_metric *m)
 	    m->type);
 }
 
+/* The samples of <m> for <obj>; <labels> is the inside of the braces
+ * ("proxy=\"fe\""), empty for none. */
 static void
 adm_prom_value(struct sbuf *b, const struct adm_metric *m, const void *obj,
     const char *labels)
 {
-	long long v = m->get(obj);
+	static const char *const codes[] = { "other", "1xx", "2xx", "3xx", "4xx",
+	    "5xx" };
+	const char *l0 = *labels ? "{" : "", *l1 = *labels ? "}" : "";
+	long long v;
+	int k;
 
+	if (m->cls) {
+		for (k = 1; k <= 6; k++)	/* other last, as HAProxy */
+			u_sbprintf(b, "%s{%s,code=\"%s\"} %lld\n", m->name, labels,
+			    codes[k % 6], m->cls(obj, k % 6));
+		return;
+	}
+	v = m->get(obj);
 	if (m->ms)
-		u_sbprintf(b, "%s%s %.3f\n", m->name, labels, v / 1000.0);
+		u_sbprintf(b, "%s%s%s%s %.3f\n", m->name, l0, labels, l1, v / 1000.0);
 	else
-		u_sbprintf(b, "%s%s %lld\n", m->name, labels, v);
+		u_sbprintf(b, "%s%s%s%s %lld\n", m->name, l0, labels, l1, v);
 }
 
 /* Every series of <tab>, for every proxy with <cap> (0: the process). */
@@ -18899,8 +19450,8 @@ adm_prom_proxies(struct sbuf *b, const struct adm_metric *tab, size_t n, int cap
 			continue;
 		}
 		for (px = sess_rt.cfg->proxies; px; px = px->next)
-			if (px->cap & cap) {
-				snprintf(labels, sizeof(labels), "{proxy=\"%s\"}", px->name);
+			if ((px->cap & cap) && (!tab[k].http || px->mode == MODE_HTTP)) {
+				snprintf(labels, sizeof(labels), "proxy=\"%s\"", px->name);
 				adm_prom_value(b, &tab[k], px, labels);
 			}
 	}
@@ -18911,7 +19462,8 @@ adm_prom_servers(struct sbuf *b)
 {
 	static const char *const states[] = { "DOWN", "UP", "MAINT", "DRAIN", "NOLB" };
 	const struct adm_metric status = { "haproxy_server_status", "gauge",
-	    "Current status of the server.", NULL, 0 };
+	    "Current status of the server.", NULL, 0, NULL, 0 };
+	const struct adm_metric *m;
 	const struct proxy *px;
 	const struct server *s;
 	char labels[400];
@@ -18929,13 +19481,14 @@ adm_prom_servers(struct sbuf *b)
 				    "state=\"%s\"} %d\n", px->name, s->name, states[k],
 				    strcmp(cur, states[k]) == 0);
 		}
-	for (k = 0; k < NELEM(adm_srv_metrics); k++) {
-		adm_prom_help(b, &adm_srv_metrics[k]);
+	for (m = adm_srv_metrics; m < adm_srv_metrics + NELEM(adm_srv_metrics); m++) {
+		adm_prom_help(b, m);
 		for (px = sess_rt.cfg->proxies; px; px = px->next)
-			for (s = (px->cap & CAP_BE) ? px->srv : NULL; s; s = s->next) {
-				snprintf(labels, sizeof(labels), "{proxy=\"%s\",server=\"%s\"}",
+			for (s = (px->cap & CAP_BE) && (!m->http || px->mode == MODE_HTTP) ?
+			    px->srv : NULL; s; s = s->next) {
+				snprintf(labels, sizeof(labels), "proxy=\"%s\",server=\"%s\"",
 				    px->name, s->name);
-				adm_prom_value(b, &adm_srv_metrics[k], s, labels);
+				adm_prom_value(b, m, s, labels);
 			}
 	}
 }

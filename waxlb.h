@@ -655,6 +655,29 @@ struct srv_defaults {
 #define OPT_DONTLOGNULL	0x04
 #define OPT_DONTLOGNORMAL 0x08
 #define OPT_LOGSEPERR	0x10
+#define OPT_IGNORE_PROBES 0x20	/* option http-ignore-probes */
+
+/* retry-on: when a request is tried again (HAProxy's PR_RE_*).  Anything
+ * but RE_CONN replays the request, which must then fit in the buffer. */
+#define RE_CONN		0x0001	/* conn-failure (the default) */
+#define RE_EMPTY	0x0002	/* empty-response */
+#define RE_TIMEOUT	0x0004	/* response-timeout */
+#define RE_JUNK		0x0008	/* junk-response */
+#define RE_0RTT		0x0010	/* 0rtt-rejected (no TLS to servers: never) */
+#define RE_401		0x0020
+#define RE_403		0x0040
+#define RE_404		0x0080
+#define RE_408		0x0100
+#define RE_425		0x0200
+#define RE_500		0x0400
+#define RE_501		0x0800
+#define RE_502		0x1000
+#define RE_503		0x2000
+#define RE_504		0x4000
+#define RE_L7		(~(unsigned)RE_CONN)	/* the ones that replay */
+
+/* http-reuse: which idle server connections a request may take. */
+enum http_reuse { REUSE_NEVER, REUSE_SAFE, REUSE_AGGRESSIVE, REUSE_ALWAYS };
 
 struct proxy {
 	char		*name;
@@ -667,6 +690,8 @@ struct proxy {
 	unsigned	 options;
 	int		 maxconn;	/* frontend */
 	int		 retries;
+	unsigned	 retry_on;	/* RE_* */
+	enum http_reuse	 reuse;
 
 	/* frontend */
 	struct bind_conf *binds;
@@ -806,6 +831,11 @@ struct srv_state {
 	uint64_t	 stot;
 	uint64_t	 bin, bout;
 	uint64_t	 econ, eresp;
+	/* HAProxy's per-server counters of the same names (show stat) */
+	uint64_t	 wretr, wredis;	/* retries on it, redispatches away */
+	uint64_t	 cli_abrt, srv_abrt;
+	uint64_t	 req_tot;	/* response heads it sent, 1xx included */
+	uint64_t	 hrsp[6];	/* by class: [1]..[5] 1xx..5xx, [0] other */
 	int		 up;		/* as the checks see it */
 	int		 health;	/* HAProxy's counter, 0..rise+fall-1 */
 	unsigned	 chkfail;

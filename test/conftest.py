@@ -18,8 +18,13 @@ Helpers (import from conftest)
   Conn(port)                           persistent connection: .send(bytes), .response(head=False)
   http(port, method, path, headers=(), body=b"", host=...) -> Response (one request, Connection: close)
   seed_config(port, ports)             the seed config with its placeholders filled
+  stats_cmd(sock, line)                one runtime API command on a stats socket -> its answer (text)
+  show_stat(sock)                      `show stat` -> {(pxname, svname): {column: value}}
+  wait_stats_sock(sock)                wait until a stats socket accepts
 """
 import atexit
+import csv
+import io
 import json
 import os
 import re
@@ -561,3 +566,44 @@ def wait_until(pred, timeout=5.0, interval=0.02):
             return v
         time.sleep(interval)
     return pred()
+
+
+# ------------------------------------------------------------------ runtime API
+def stats_cmd(sock, line, timeout=5.0):
+    """One command line on a stats socket (waxlb's or haproxy's); the answer, read until the peer closes."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock)
+        s.sendall(line.encode() + b"\n")
+        buf = bytearray()
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    finally:
+        s.close()
+    return buf.decode()
+
+
+def show_stat(sock):
+    """`show stat` -> {(pxname, svname): {column: value}}; empty fields stay ''."""
+    text = stats_cmd(sock, "show stat")
+    assert text.startswith("# pxname,svname,"), text[:200]
+    rows = list(csv.reader(io.StringIO(text[2:].strip())))
+    hdr = rows[0]
+    return {(r[0], r[1]): dict(zip(hdr, r)) for r in rows[1:] if r}
+
+
+def wait_stats_sock(sock, timeout=5.0):
+    def ok():
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+    assert wait_until(ok, timeout), "stats socket %s never accepted" % sock

@@ -11,8 +11,10 @@
     GET  /chunked?n=N&size=S   a chunked response of N chunks of S bytes (deterministic content)
     GET  /noclen?size=S        a close-delimited response (no Content-Length, no chunking)
     GET  /big?size=S           a Content-Length response of S bytes (deterministic content)
+    GET  /trunc?size=S&send=K  announces Content-Length S, sends K bytes of it, then closes
     anything else              200 JSON echo {"node","method","path","version","body_len","body_sha256",
-                               "xff","headers"}
+                               "xff","headers","peer","conn_req"}: peer is the port the request came from
+                               (which proxy-side connection), conn_req its rank on that connection (1, 2...)
   HEAD gives the headers without a body; `Connection: close` (or HTTP/1.0 without keep-alive) closes.
     GET  /health               the echo answer, or the `health_status`/`health_body` controls when set
 * SHIP node: a State-History websocket server (RFC 6455 by hand). On upgrade it sends the ABI (~30 KB JSON)
@@ -32,7 +34,10 @@ Test controls (per node; `Nodes.set(name, **kw)` or `Node.set(**kw)`, thread-saf
               stop), lag_s / lag_blocks (head behind the wall-clock head), chain_id, hang (accept, never answer)
   api         status (get_info HTTP status), garbage (get_info is malformed: see garbage_info), numbers_as_strings,
               drop_fields (get_info field names to leave out),
-              health_status / health_body (GET /health)
+              health_status / health_body (GET /health),
+              fail (every request, once its body is read: an HTTP status N to answer instead, "drop" to close
+              without answering, "junk" to answer bytes that are not HTTP and close, "hang" to never answer),
+              fail_count (None: fail every request; N: only the next N, then answer normally again)
   ship        trace_end / chain_state_end (None: head+1; int: that block, 0 = log disabled; "head+3" or
               "head-20": relative to head), leap404 (both ends = head+3), eosio20 (89-byte status),
               no_blocks (get_blocks requests get nothing; "empty": one result without this_block),
@@ -434,7 +439,7 @@ class Node:
         "head": None, "frozen": False, "lag_s": 0.0, "lag_blocks": 0, "chain_id": WAX_CHAIN_ID, "hang": False,
         # api
         "status": 200, "garbage": False, "numbers_as_strings": False, "drop_fields": (), "health_status": None,
-        "health_body": None,
+        "health_body": None, "fail": None, "fail_count": None,
         # ship
         "trace_end": None, "chain_state_end": None, "leap404": False, "eosio20": False, "no_blocks": False,
         "garbage_status": False, "abi_frames": 3, "abi_size": None,
@@ -507,6 +512,16 @@ class Node:
         with self._lock:
             return self._head_locked()
 
+    def take_fail(self):
+        """The `fail` mode for the request being answered (None: answer normally); counts down fail_count."""
+        with self._lock:
+            c = self._ctl
+            if c["fail"] is None or c["fail_count"] == 0:
+                return None
+            if c["fail_count"] is not None:
+                c["fail_count"] -= 1
+            return c["fail"]
+
     def log_end(self, value, head, leap404):
         if leap404 and value is None:
             return head + 3
@@ -566,7 +581,8 @@ class Node:
     # ------------------------------------------------------------ API
     async def handle_api(self, reader, writer):
         buf = bytearray()
-        for _ in range(10 ** 6):
+        peer = (writer.get_extra_info("peername") or ("", 0))[1]
+        for conn_req in range(1, 10 ** 6):
             try:
                 head = await read_head(reader, buf)
                 if head is None:
@@ -598,13 +614,28 @@ class Node:
             q = dict(urllib.parse.parse_qsl(url.query))
             self.log.append((method, url.path))
             status, extra, rbody, mode = 200, [], None, "length"
+            fail = self.take_fail()
+            if fail == "drop":
+                return
+            if fail == "junk":
+                writer.write(b"this is not HTTP\r\n\r\n")
+                await writer.drain()
+                return
+            if fail == "hang":
+                await self._hang(reader)
+                return
+            if fail is not None:
+                status = int(fail)
+                rbody = json.dumps({"node": self.name, "status": status}).encode()
             if url.path == "/garbage":      # not HTTP at all: a proxy answers 502
                 writer.write(b"this is not HTTP\r\n\r\n")
                 await writer.drain()
                 return
             if url.path == "/drop":         # close without answering: a proxy answers 502
                 return
-            if url.path == "/v1/chain/get_info":
+            if rbody is not None:           # a `fail` status answers instead
+                pass
+            elif url.path == "/v1/chain/get_info":
                 c = self.ctl()
                 status = int(c["status"])
                 if c["garbage"]:
@@ -636,13 +667,20 @@ class Node:
                 rbody = b"".join(stream_blob(int(q.get("size", "100000")), 7))
             elif url.path == "/big":
                 rbody = b"".join(stream_blob(int(q.get("size", "1000000")), 9))
+            elif url.path == "/trunc":
+                size, send = int(q.get("size", "100000")), int(q.get("send", "1000"))
+                writer.write(("HTTP/1.1 200 OK\r\nX-Node: %s\r\nContent-Length: %d\r\n\r\n"
+                              % (self.name, size)).encode() + b"".join(stream_blob(send, 9))[:send])
+                await writer.drain()
+                return
             else:
                 if url.path == "/slow":
                     await asyncio.sleep(int(q.get("ms", "500")) / 1000.0)
                 rbody = json.dumps({
                     "node": self.name, "method": method, "path": target, "version": version,
                     "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest(),
-                    "xff": hget(hdrs, "x-forwarded-for"), "headers": hdrs}).encode()
+                    "xff": hget(hdrs, "x-forwarded-for"), "headers": hdrs, "peer": peer,
+                    "conn_req": conn_req}).encode()
             if mode == "close":
                 close = True
             h = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Other")), "Server: fakenodeos",

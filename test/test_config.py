@@ -82,6 +82,10 @@ BAD = [
     ("server_in_frontend", "    default_backend api", "    default_backend api\n    server x 127.0.0.1:1"),
     ("bad_deny_status", "    default_backend api", "    http-request deny deny_status abc\n    default_backend api"),
     ("bad_maxconn", "    maxconn 1000", "    maxconn lots"),
+    ("retry_on_unknown", "    balance roundrobin", "    balance roundrobin\n    retry-on 503 sometimes"),
+    ("retry_on_none_not_alone", "    balance roundrobin", "    balance roundrobin\n    retry-on none 503"),
+    ("retry_on_in_frontend", "    default_backend api", "    default_backend api\n    retry-on 503"),
+    ("http_reuse_unknown", "    balance roundrobin", "    balance roundrobin\n    http-reuse sometimes"),
 ]
 
 
@@ -106,11 +110,11 @@ def test_config_error(waxlb, tmp_path, name, old, new, check):
 
 
 def test_ignored_keyword_warns(waxlb, tmp_path):
-    text = good().replace("    balance roundrobin", "    balance roundrobin\n    http-reuse safe")
+    text = good().replace("    balance roundrobin", "    balance roundrobin\n    hash-type consistent")
     path = write(tmp_path, text)
     rc, out, err = run(waxlb, "-c", "-f", path)
     assert rc == 0, err
-    assert re.search(r"%s:%d: warning" % (re.escape(path), line_of(text, "http-reuse")), err), err
+    assert re.search(r"%s:%d: warning" % (re.escape(path), line_of(text, "hash-type")), err), err
 
 
 def test_common_haproxy_boilerplate_accepted(waxlb, tmp_path):

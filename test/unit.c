@@ -1144,6 +1144,13 @@ test_config_errors(void)
 		  "backend b\n    mode tcp\n", 4, "mode" },
 		{ __LINE__, "global\n    maxconn 0\n", 2, "maxconn" },
 		{ __LINE__, "frontend f\n    bind :80\n    maxconn -1\n", 3, "maxconn" },
+		{ __LINE__, "backend b\n    retry-on 503 bogus\n", 2, "bogus" },
+		{ __LINE__, "backend b\n    retry-on\n", 2, "at least one keyword" },
+		{ __LINE__, "backend b\n    retry-on none 503\n", 2, "alone" },
+		{ __LINE__, "backend b\n    retry-on 505\n", 2, "505" },
+		{ __LINE__, "frontend f\n    bind :80\n    retry-on 503\n", 3, "frontend" },
+		{ __LINE__, "backend b\n    http-reuse sometimes\n", 2, "http-reuse" },
+		{ __LINE__, "backend b\n    http-reuse\n", 2, "http-reuse" },
 	};
 	size_t i;
 
@@ -1173,6 +1180,61 @@ test_config_errors(void)
 		cfg_free(c);
 		free(msg);
 	}
+}
+
+/* retry-on and http-reuse: HAProxy's defaults, its words, inheritance
+ * from defaults, and "retry-on" replacing what was set before. */
+static void
+test_config_retry_reuse(void)
+{
+	static const char text[] =
+	    "defaults\n"
+	    "    mode http\n"
+	    "    retry-on 503 empty-response\n"
+	    "    http-reuse always\n"
+	    "backend inherits\n"
+	    "backend own\n"
+	    "    retry-on conn-failure 404 response-timeout junk-response\n"
+	    "    retry-on 502 504\n"
+	    "    http-reuse never\n"
+	    "backend all\n"
+	    "    retry-on all-retryable-errors\n"
+	    "    http-reuse aggressive\n"
+	    "backend none\n"
+	    "    retry-on none\n"
+	    "    http-reuse safe\n"
+	    "defaults\n"
+	    "backend plain\n";
+	char *msg;
+	struct config *c = cfg_parse(text, &msg);
+	const struct proxy *p;
+
+	CHECK(c != NULL, "retry-on/http-reuse config rejected: %s", msg);
+	free(msg);
+	if (c == NULL)
+		return;
+	if ((p = cfg_find_proxy(c, "inherits", CAP_BE)) != NULL) {
+		EQI(p->retry_on, RE_503 | RE_EMPTY, "retry-on from defaults");
+		EQI(p->reuse, REUSE_ALWAYS, "http-reuse from defaults");
+	}
+	if ((p = cfg_find_proxy(c, "own", CAP_BE)) != NULL) {
+		EQI(p->retry_on, RE_502 | RE_504, "a later retry-on replaces");
+		EQI(p->reuse, REUSE_NEVER, "http-reuse never");
+	}
+	if ((p = cfg_find_proxy(c, "all", CAP_BE)) != NULL) {
+		EQI(p->retry_on, RE_CONN | RE_EMPTY | RE_TIMEOUT | RE_JUNK | RE_0RTT |
+		    RE_500 | RE_502 | RE_503 | RE_504, "all-retryable-errors");
+		EQI(p->reuse, REUSE_AGGRESSIVE, "http-reuse aggressive");
+	}
+	if ((p = cfg_find_proxy(c, "none", CAP_BE)) != NULL) {
+		EQI(p->retry_on, 0, "retry-on none");
+		EQI(p->reuse, REUSE_SAFE, "http-reuse safe");
+	}
+	if ((p = cfg_find_proxy(c, "plain", CAP_BE)) != NULL) {
+		EQI(p->retry_on, RE_CONN, "HAProxy's default retry-on");
+		EQI(p->reuse, REUSE_SAFE, "HAProxy's default http-reuse");
+	}
+	cfg_free(c);
 }
 
 /* Warnings: the configuration stays valid. */
@@ -2211,6 +2273,7 @@ main(void)
 	test_config_defaults();
 	test_config_errors();
 	test_config_warnings();
+	test_config_retry_reuse();
 	test_acl_seed();
 	test_acl_fetches();
 	test_conditions();
