@@ -8985,6 +8985,29 @@ lf_render(const struct lf *f, const struct smp_ctx *c, const struct lf_facts *x,
 	*o.p = 0;
 	return (size_t)(o.p - out);
 }
+/* A format parsed and rendered at once (tests and fuzzers): as a log
+ * line when <log>, else as a header value; -1 after a parse error. */
+int
+lf_test(const char *fmt, int log, const struct smp_ctx *c, char *out, size_t cap,
+    FILE *err)
+{
+	struct u_err e = { err, "lf", 1, 0 };
+	struct config cfg;
+	struct lf_pctx pc = { &e, u_arena_new(), &cfg, 1, 0 };
+	struct lf_facts x;
+	struct lf *f;
+	int n = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&x, 0, sizeof(x));
+	x.fe = x.be = "fe";
+	x.term[0] = x.term[1] = '-';
+	x.t_request = x.t_queue = x.t_connect = x.t_data = -1;
+	if ((f = lf_parse(&pc, fmt, log ? LF_O_MANDATORY | LF_O_MERGE : LF_O_HTTP)))
+		n = (int)lf_render(f, c, &x, out, cap);
+	u_arena_free(pc.arena);
+	return n;
+}
 /*==== end lf ====*/
 
 /*==== begin rule ====*/

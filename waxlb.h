@@ -386,6 +386,12 @@ int	acl_cond_exec(const struct cond *c, const struct smp_ctx *ctx);
 
 struct lf;
 
+/* Parse <fmt> (a log line's format when <log>, else a header value's)
+ * and render it for <c> into out[0..cap), NUL-terminated; returns the
+ * length, or -1 after a message on <err> (tests and fuzzers). */
+int	lf_test(const char *fmt, int log, const struct smp_ctx *c, char *out,
+	    size_t cap, FILE *err);
+
 /* ================================================================== */
 /* rule: http-request, http-response, tcp-request rules and routing     */
 
