@@ -9002,6 +9002,7 @@ lf_test(const char *fmt, int log, const struct smp_ctx *c, char *out, size_t cap
 	memset(&x, 0, sizeof(x));
 	x.fe = x.be = "fe";
 	x.term[0] = x.term[1] = '-';
+	x.ci = c ? c->src : NULL;
 	x.t_request = x.t_queue = x.t_connect = x.t_data = -1;
 	if ((f = lf_parse(&pc, fmt, log ? LF_O_MANDATORY | LF_O_MERGE : LF_O_HTTP)))
 		n = (int)lf_render(f, c, &x, out, cap);
@@ -14955,6 +14956,8 @@ struct chan {
 #define TX_RSP_STARTED	0x10	/* response bytes were sent to the client */
 #define TX_NO_AFTER	0x20	/* an early error: no http-after-response rules */
 #define TX_REDISP	0x40	/* the request went to another server */
+#define TX_STATS	0x100	/* answered by the status page (<STATS>) */
+#define TX_PROMEX	0x200	/* answered by the metrics (<PROMEX>) */
 #define TX_L7		0x80	/* the request may be replayed (retry-on): set
 				 * while nothing of a response was accepted */
 
@@ -15558,7 +15561,8 @@ sess_facts(void *arg, struct lf_facts *f)
 	f->bytes_out = s->rsp.bytes;
 	f->fe = s->fe->name;
 	f->be = s->be ? s->be->name : s->fe->name;
-	f->srv = f->si ? s->sv->name : NULL;
+	f->srv = f->si ? s->sv->name : (x->fl & TX_STATS) ? "<STATS>" :
+	    (x->fl & TX_PROMEX) ? "<PROMEX>" : NULL;
 	f->fe_ssl = s->cli.tls != NULL;
 	f->be_http = (s->be ? s->be : s->fe)->mode == MODE_HTTP;
 	if (f->fe_ssl)
@@ -16439,14 +16443,16 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 	}
 	if (buf_len(s->req.buf) == 0) {
 		if (s->cli.fl & (SF_EOF | SF_ERR)) {
-			/* HAProxy 2.6 counts a connection closed before its
-			 * first byte as a request answered 400 (not logged
-			 * here), unless option http-ignore-probes */
+			/* HAProxy 2.6 counts and logs a connection closed
+			 * before its first byte as a request answered 400
+			 * ("<BADREQ>", CR), unless option http-ignore-probes
+			 * (dontlognull still keeps it out of the log) */
 			if (!(s->fl & SS_NOT_FIRST) && !(s->fe->options & OPT_IGNORE_PROBES)) {
 				sess_px_state(s->fe)->fe_req++;
-				sess_px_state(s->fe)->fe_hrsp[4]++;
-			}
-			sess_kill(s, 0);
+				s->txn.status = 400;	/* counted by its log line */
+				sess_kill(s, TERM_CR);
+			} else
+				sess_kill(s, 0);
 		}
 		return 0;
 	}
@@ -16610,6 +16616,11 @@ sess_service(struct session *s, const struct http_msg *m, int prometheus, int r)
 	s->req.fwd = (unsigned)r;
 	if (status == 401)
 		sess_rt.realm = "HAProxy Statistics";
+	/* logged as HAProxy logs its applets: connected at once, "LR" */
+	s->txn.fl |= prometheus || strncmp(ctype, "text/plain; version", 19) == 0 ?
+	    TX_PROMEX : TX_STATS;
+	s->txn.t_conn = s->txn.t_est = s->txn.t_rsp = loop_now();
+	s->txn.term = TERM_LR;
 	sess_reply_body(s, status, ctype, NULL, body.p, body.len);
 	return 1;
 }
@@ -20533,9 +20544,8 @@ main_usage(FILE *f)
 	    "       waxlb -v | -vv | -h\n"
 	    "  -f FILE  configuration file (HAProxy syntax); may repeat\n"
 	    "  -c       check the configuration and exit (0 valid, 1 not)\n"
-	    "  -d       debug: more messages on stderr\n"
-	    "  -db      accepted for HAProxy compatibility (foreground is the "
-	    "default)\n"
+	    "  -d       debug: more messages on stderr, in the foreground\n"
+	    "  -db      stay in the foreground even with 'daemon' (as HAProxy)\n"
 	    "  -D       run as a daemon (as 'daemon' in global)\n"
 	    "  -p FILE  write the pid to FILE (as 'pidfile' in global)\n"
 	    "  -v       print the version\n"
@@ -20552,6 +20562,7 @@ struct main_args {
 	int		 nfiles;
 	const char	*pidfile;
 	int		 check_only, daemon;
+	int		 foreground;	/* -db, -d: never a daemon, as HAProxy */
 };
 
 /* Returns -1 to go on, else the exit status. */
@@ -20574,11 +20585,14 @@ main_parse_args(int argc, char **argv, struct main_args *ma)
 			ma->pidfile = argv[++i];
 		else if (strcmp(a, "-c") == 0)
 			ma->check_only = 1;
-		else if (strcmp(a, "-d") == 0)
+		else if (strcmp(a, "-d") == 0) {
 			log_set_debug();
-		else if (strcmp(a, "-D") == 0)
+			ma->foreground = 1;
+		} else if (strcmp(a, "-D") == 0)
 			ma->daemon = 1;
-		else if (strcmp(a, "-db") == 0 || strcmp(a, "-q") == 0)
+		else if (strcmp(a, "-db") == 0)
+			ma->foreground = 1;
+		else if (strcmp(a, "-q") == 0)
 			;
 		else if (strcmp(a, "-v") == 0 || strcmp(a, "-vv") == 0 ||
 		    strcmp(a, "--version") == 0) {
@@ -20617,7 +20631,7 @@ main_run(struct config *cfg, const struct main_args *ma)
 	log_check_stderr();
 	if (main_init(cfg) < 0)
 		return 1;
-	if (ma->daemon || cfg->daemon) {
+	if ((ma->daemon || cfg->daemon) && !ma->foreground) {
 		if (main_daemonize(pidfile) < 0)
 			return 1;
 	} else if (pidfile && main_write_pidfile(pidfile, getpid()) < 0)

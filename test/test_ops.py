@@ -1188,3 +1188,23 @@ def test_syslog_stdout_stderr(nodes, free_port, tmp_path, waxlb):
         proc.wait(5)
         for s in (udp, udp_warn, unix):
             s.close()
+
+
+def test_db_overrides_daemon(waxlb, tmp_path, free_port):
+    """`-db` keeps waxlb in the foreground even with `daemon` in global, as HAProxy's -db does (the guides'
+    configs say `daemon` and operators run them under systemd or a test harness with -db)."""
+    port = free_port()
+    cfgp = tmp_path / "d.cfg"
+    cfgp.write_text("global\n    daemon\ndefaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n"
+                    "    timeout connect 1s\nfrontend f\n    bind 127.0.0.1:%d\n    default_backend b\n"
+                    "backend b\n    server s 127.0.0.1:1\n" % port)
+    proc = subprocess.Popen([waxlb, "-db", "-f", str(cfgp)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_port(port, 10, proc)
+        assert proc.poll() is None          # the listening process is the one started: no fork
+        pids = subprocess.run(["pgrep", "-f", str(cfgp)], capture_output=True, text=True).stdout.split()
+        assert pids == [str(proc.pid)], pids
+    finally:
+        proc.terminate()
+        proc.wait(5)

@@ -2258,6 +2258,87 @@ test_first(void)
 
 /* ------------------------------------------------------------------ */
 
+/* http_auth(): the verdict cache bounds the hashes a flood costs, and
+ * log-format strings render as HAProxy's. */
+static void
+test_auth_cache(void)
+{
+	static const char text[] =
+	    "userlist u\n    user alice password $6$saltsalt$fxtrgNr0//Ip0B6ss2a/TCLvMdsw5N"
+	    "x6dknvHShinRxCFbPDFOF1FjlGij8xWCb0jfJjN/ydBgMw3Go6NrTo21\n"
+	    "frontend f\n    mode http\n    bind :80\n    acl ok http_auth(u)\n"
+	    "    use_backend b if ok\nbackend b\n    mode http\n";
+	char *msg, req[256], cred[64], b64[128];
+	struct config *c = cfg_parse(text, &msg);
+	struct proxy *fe = c ? cfg_find_proxy(c, "f", CAP_FE) : NULL;
+	struct tctx x;
+	uint64_t h0;
+	int i, ok = 0;
+
+	CHECK(fe != NULL, "userlist config rejected: %s", msg);
+	free(msg);
+	if (fe == NULL) {
+		cfg_free(c);
+		return;
+	}
+	h0 = auth_hash_count();
+	for (i = 0; i < 1000; i++) {	/* a flood with the right password */
+		u_b64_encode((const unsigned char *)"alice:alicepw", 13, b64, sizeof(b64));
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n",
+		    b64);
+		mk_ctx(&x, req, NULL);
+		ok += acl_cond_exec(fe->rules->cond, &x.ctx);
+	}
+	EQI(ok, 1000, "right password accepted");
+	EQI((int)(auth_hash_count() - h0), 1, "one hash for 1000 requests");
+	h0 = auth_hash_count();
+	for (i = 0; i < 300; i++) {	/* 300 different wrong ones: 300 hashes */
+		snprintf(cred, sizeof(cred), "alice:wrong%d", i);
+		u_b64_encode((const unsigned char *)cred, strlen(cred), b64, sizeof(b64));
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n",
+		    b64);
+		mk_ctx(&x, req, NULL);
+		CHECK(!acl_cond_exec(fe->rules->cond, &x.ctx), "wrong password %d accepted", i);
+	}
+	EQI((int)(auth_hash_count() - h0), 300, "a hash per distinct wrong password");
+	cfg_free(c);
+}
+
+static void
+test_lf_render(void)
+{
+	static const struct {
+		int		 line, log;
+		const char	*fmt, *want;
+	} t[] = {
+		{ __LINE__, 0, "%[req.hdr(host),lower]", "wax.example" },
+		{ __LINE__, 0, "a%%b %[path] %[query]", "a%b /p q=1" },
+		{ __LINE__, 0, "%[hdr(x-n),field(2,:)]|%[hdr(x-n),word(3,:)]", "b|c" },
+		{ __LINE__, 0, "%[url_param(q)] %[req.cook(sid)] %[src]", "1 s1 192.0.2.1" },
+		{ __LINE__, 0, "%[hdr(x-crlf),url_dec]", "a%0D%0Ab" },
+		{ __LINE__, 1, "%{+Q}[hdr(x-q)] %{+Q,+E}[hdr(x-q)]", "\"say \"hi\"\" \"say \\\"hi\\\"\"" },
+		{ __LINE__, 1, "%[hdr(nothere)]  x   %[hdr(nothere)]", "- x -" },
+		{ __LINE__, 1, "%{+X}ci:%{+X}cp %ci", "C0000201:0000 192.0.2.1" },
+		{ __LINE__, 1, "%HM %HV %HU", "<BADREQ> <BADREQ> <BADREQ>" },
+		{ __LINE__, 0, "%[path,regsub(^/,x,)]%[hdr(x-n),length]", "xp5" },
+		{ __LINE__, 0, "%[str(abc),hex] %[str(abc),base64] %[str(ab?c),ub64enc]", "616263 YWJj YWI_Yw" },
+		{ __LINE__, 0, "%[hdr(x-n),bytes(1,2)] %[str(x),upper]", ":b X" },
+	};
+	char out[256];
+	struct tctx x;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mk_ctx(&x, "GET /p?q=1 HTTP/1.1\r\nHost: WAX.example\r\nX-N: a:b:c\r\n"
+		    "Cookie: a=1; sid=s1\r\nX-Q: say \"hi\"\r\nX-CRLF: a%0d%0ab\r\n\r\n",
+		    "192.0.2.1");
+		n = lf_test(t[i].fmt, t[i].log, &x.ctx, out, sizeof(out), stderr);
+		report(n >= 0 && strcmp(out, t[i].want) == 0, __FILE__, t[i].line,
+		    "%s -> [%s] (%d), want [%s]", t[i].fmt, n >= 0 ? out : "", n, t[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -2282,6 +2363,8 @@ main(void)
 	test_rr_states();
 	test_leastconn();
 	test_first();
+	test_auth_cache();
+	test_lf_render();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
