@@ -20,12 +20,18 @@
  *   h1     h1_    pure HTTP/1 parsers, chunked framing, head builders,
  *                 status texts and error pages
  *   json   json_  a bounded, validating JSON reader
+ *   chain  chain_ nodeos get_info
  *   ws     ws_    websocket handshake and frame reader
  *   ship   ship_  State-History binary messages
- *   chain  chain_ nodeos get_info
  *   crt    crt_   certificates: PEM, keys, names, SNI matching
- *   acl    acl_   fetches, matches, ACL and condition parsing, evaluation
- *   rule   rule_  http-request actions (a table), redirects, routing
+ *   auth   auth_  userlists: SHA-crypt and MD5-crypt, a verdict cache
+ *   pat    pat_   patterns and match methods (str, beg, reg, ip, ranges...)
+ *   smp    smp_   sample expressions: fetches and converters as tables,
+ *                 maps, variables
+ *   acl    acl_   ACLs on expressions and patterns, conditions
+ *   lf     lf_    log-format strings: parsing, HAProxy's rendering
+ *   rule   rule_  rules (a table of actions for http-request, http-response,
+ *                 http-after-response, tcp-request), redirects, routing
  *   lb     lb_    HAProxy's balancing algorithms behind struct lb_ops
  *   cfg    cfg_   tokenizer, keyword tables, proxies, servers, binds, TLS
  *                 settings, cross checks; the config is immutable once loaded

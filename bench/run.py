@@ -7,7 +7,7 @@ timing (exit status is non-zero only when the bench itself cannot run).
 Environment:
   BENCH_SECS   seconds per measured run (default 5)
   BENCH_IDLE   idle tunnels for the "10 000" figures (default 10000; capped by the fd hard limit)
-  BENCH_ONLY   comma list of tests to run: ka,close,stream,upg,mem,tls,scale (default: all)
+  BENCH_ONLY   comma list of tests to run: ka,rules,close,stream,upg,mem,tls,scale (default: all)
   WAXLB        waxlb binary (default ./waxlb);  HAPROXY  haproxy binary (default haproxy)
   BENCH_KEEP   1: keep the temporary directory (configs, proxy logs)
 
@@ -30,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SECS = float(os.environ.get("BENCH_SECS", "5"))
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "ka,close,stream,upg,mem,tls,scale").split(",")))
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "ka,rules,close,stream,upg,mem,tls,scale").split(",")))
 WAXLB = os.environ.get("WAXLB", os.path.join(ROOT, "waxlb"))
 HAPROXY = os.environ.get("HAPROXY", shutil.which("haproxy") or "/usr/sbin/haproxy")
 PCPU = os.environ.get("BENCH_PROXY_CPU", "1")
@@ -241,7 +241,12 @@ def make_cfgs(tmp, ports, maxconn):
     assert bind in cfg
     with open(tlscfg, "w") as f:
         f.write(cfg.replace(bind, bind + "    bind 127.0.0.1:%d ssl crt %s\n" % (ports["TLS"], pem), 1))
-    return plain, tlscfg
+    # the guides' CORS header on every response and a request header made of a sample expression
+    rules = os.path.join(tmp, "bench-rules.cfg")
+    with open(rules, "w") as f:
+        f.write(cfg.replace(bind, bind + '    http-response set-header Access-Control-Allow-Origin "*"\n'
+                            "    http-request set-header X-Client-IP %[src]\n", 1))
+    return plain, tlscfg, rules
 
 
 # ---------------------------------------------------------------- tests
@@ -279,8 +284,8 @@ def wrk_run(name, cfg, port, close):
     return rps, p99, cpu_us
 
 
-def t_wrk(cfg, port, close):
-    label = "close" if close else "keep-alive"
+def t_wrk(cfg, port, close, label=None):
+    label = label or ("close" if close else "keep-alive")
     log("== get_info %s (wrk -t1 -c50, %ss)" % (label, int(SECS)))
     w, h = aba(lambda n: wrk_run(n, cfg, port, close))
     w = [x for x in w if x]
@@ -576,7 +581,7 @@ def main():
     ports = {k: free_port() for k in ("PORT", "TLS", "A1", "A2", "A3", "S1", "S2")}
     global PLAIN_PORT, WAXLB
     PLAIN_PORT = ports["PORT"]
-    plain, tlscfg = make_cfgs(TMP, ports, maxconn)
+    plain, tlscfg, rulescfg = make_cfgs(TMP, ports, maxconn)
     # a snapshot of the binary: ./waxlb may be rebuilt while the bench runs
     snap = os.path.join(TMP, "waxlb")
     shutil.copy2(WAXLB, snap)
@@ -604,6 +609,8 @@ def main():
         log("waxlb: %s   haproxy: %s   work dir %s" % (WAXLB, HAPROXY, TMP))
         if "ka" in ONLY:
             t_wrk(plain, ports["PORT"], False)
+        if "rules" in ONLY:
+            t_wrk(rulescfg, ports["PORT"], False, "CORS+%[src] keep-alive")
         if "close" in ONLY:
             t_wrk(plain, ports["PORT"], True)
         if "stream" in ONLY:
