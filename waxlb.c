@@ -6068,8 +6068,10 @@ rule_redirect_location(const struct hreq_rule *r, const struct http_msg *m,
  * ties in insertion order so they rotate), and "first".  Each is a struct
  * lb_ops, as in HAProxy.  HAProxy keeps servers in ebtrees; with a
  * handful of servers per backend an ordered scan over (key, insertion
- * order) gives the same order.  The balancer's state lives in the
- * servers' and backend's runtime state (struct lb_node, struct be_state).
+ * order) gives the same order.  The balancer's state lives in each
+ * config's backend runtime state (struct be_state and its lb_nodes), so
+ * the configs alive after a reload never share a position; health and
+ * in-flight counts come from the servers' shared struct srv_state.
  */
 
 #define BE_WEIGHT_SCALE	16
@@ -6083,7 +6085,7 @@ enum { LBT_NONE, LBT_A0, LBT_A1, LBT_ACUR, LBT_B0, LBT_B1, LBT_BCUR,
 static struct lb_node *
 lb_node(const struct server *s)
 {
-	return &s->st->lb;
+	return &s->be->bst->nodes[s->id - 1];
 }
 
 int
@@ -6093,7 +6095,13 @@ lb_usable(const struct server *s)
 
 	return !s->disabled && st->up && !st->agent_down &&
 	    st->agent_admin != ADMIN_MAINT && st->admin != ADMIN_MAINT &&
-	    st->lb.eweight > 0;
+	    lb_node(s)->eweight > 0;
+}
+
+int
+lb_weight(const struct server *s)
+{
+	return lb_node(s)->eweight / BE_WEIGHT_SCALE;
 }
 
 /* Effective weight: the configured one, scaled by what an agent said
@@ -9019,8 +9027,17 @@ typedef void (*srv_ready_fn)(struct srv_waiter *w, struct server *sv);
 #define POOL_IDLE_MS	2000
 #define POOL_PURGE_MS	1000		/* how often old ones are closed */
 
+/* A config with runtime state, from srv_bind() to srv_unbind(). */
+struct srv_bound {
+	const struct config *cfg;
+	struct srv_bound *next;
+};
+
 static struct {
 	const struct config *cfg;	/* the running one (the last bound) */
+	struct srv_bound *bound;	/* every bound config, oldest first */
+	int		 queued;	/* waiters in all their queues */
+	unsigned	 unbinds;	/* srv_unbind() calls, to see one happen */
 	int		 pool_total;
 	int64_t		 next_purge;
 	struct loop_task queues;	/* hands out freed slots */
@@ -9054,9 +9071,14 @@ srv_find_in(const struct proxy *be, const char *name)
 void
 srv_bind(struct config *cfg, const struct config *old)
 {
+	struct srv_bound **bp, *b = u_calloc(1, sizeof(*b));
 	struct proxy *px;
 	struct server *s, *os;
 
+	for (bp = &srv_rt.bound; *bp; bp = &(*bp)->next)
+		;
+	b->cfg = cfg;
+	*bp = b;
 	for (px = cfg->proxies; px; px = px->next) {
 		const struct proxy *opx = old ? cfg_find_proxy(old, px->name, CAP_BE) :
 		    NULL;
@@ -9064,6 +9086,8 @@ srv_bind(struct config *cfg, const struct config *old)
 		if (!(px->cap & CAP_BE))
 			continue;
 		px->bst = u_calloc(1, sizeof(*px->bst));
+		/* this config's own balancer positions, never shared */
+		px->bst->nodes = u_calloc((size_t)px->nsrv + 1, sizeof(struct lb_node));
 		for (s = px->srv; s; s = s->next) {
 			os = srv_find_in(opx, s->name);
 			if (os && os->st)
@@ -9085,23 +9109,57 @@ static void srv_pool_drop(struct idle_conn *ic);
 void
 srv_unbind(struct config *cfg)
 {
+	struct srv_bound **bp, *b;
 	struct proxy *px;
 	struct server *s;
 
+	srv_rt.unbinds++;
+	for (bp = &srv_rt.bound; (b = *bp) != NULL; bp = &b->next)
+		if (b->cfg == cfg) {
+			*bp = b->next;
+			free(b);
+			break;
+		}
 	for (px = cfg->proxies; px; px = px->next) {
 		for (s = px->srv; s; s = s->next) {
-			if (s->st == NULL || --s->st->refs > 0)
-				continue;	/* a newer config uses it */
+			if (s->st == NULL)
+				continue;
+			if (--s->st->refs > 0) {
+				/* another config uses it: not through this server,
+				 * which is freed with its config */
+				if (s->st->srv == s)
+					s->st->srv = NULL;
+				continue;
+			}
 			while (s->st->idle)
 				srv_pool_drop(s->st->idle);
 			free(s->st);
 			s->st = NULL;
 		}
+		if (px->bst)
+			free(px->bst->nodes);
 		free(px->bst);
 		px->bst = NULL;
 	}
 	if (srv_rt.cfg == cfg)
 		srv_rt.cfg = NULL;
+}
+
+/* A server's usable state or weight changed: the balancer of every bound
+ * config that has it, since sessions from before a reload still pick from
+ * their own config's. */
+static void
+srv_lb_update(struct server *sv)
+{
+	const struct srv_bound *b;
+
+	for (b = srv_rt.bound; b; b = b->next) {
+		struct server *tw = srv_find_in(cfg_find_proxy(b->cfg, sv->be->name,
+		    CAP_BE), sv->name);
+
+		if (tw && tw->st == sv->st)
+			lb_update(tw);
+	}
 }
 
 /* "backend/server" of the running config; NULL with a message in *why. */
@@ -9208,11 +9266,11 @@ srv_release(struct srv_state *st)
 	st->cur--;
 	/* the balancer of the running config, even for a session that
 	 * started before a reload */
-	if (st->srv) {
+	if (st->srv)
 		lb_released(st->srv);
-		if (srv_queue_len(st->srv->be))
-			loop_task_wake(&srv_rt.queues);
-	}
+	/* the slot may serve any config's queue */
+	if (srv_rt.queued)
+		loop_task_wake(&srv_rt.queues);
 }
 
 /* ---- queues ---- */
@@ -9232,6 +9290,7 @@ srv_queue_add(struct proxy *be, struct srv_waiter *w)
 	q->tail = &w->link;
 	if (++q->len > q->max)
 		q->max = q->len;
+	srv_rt.queued++;
 	loop_task_wake(&srv_rt.queues);
 }
 
@@ -9253,6 +9312,7 @@ srv_queue_del(struct proxy *be, struct srv_waiter *w)
 		q->tail = w->link.prev;
 	w->link.next = w->link.prev = NULL;
 	q->len--;
+	srv_rt.queued--;
 }
 
 /* Something may have freed a slot or changed a weight: look again. */
@@ -9262,28 +9322,43 @@ srv_queues_kick(void)
 	loop_task_wake(&srv_rt.queues);
 }
 
-/* Hand free slots to the oldest waiters of every backend. */
+/* Hand free slots to the oldest waiters of one backend.  Returns 1 when
+ * a config was unbound meanwhile (a waiter's run ended its last session):
+ * <be> may be gone. */
+static int
+srv_queue_serve(struct proxy *be)
+{
+	struct srv_queue *q = &be->bst->queue;
+	unsigned unbinds = srv_rt.unbinds;
+	struct server *sv;
+
+	while (q->head && (sv = lb_pick(be, NULL)) != NULL) {
+		struct srv_waiter *w = CONTAINER(q->head, struct srv_waiter, link);
+
+		srv_queue_del(be, w);
+		srv_take(sv);
+		srv_rt.ready(w, sv);
+		if (srv_rt.unbinds != unbinds)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every backend of every bound config: a request queued on an older
+ * config's backend (a redispatch after a reload, or one that could not
+ * move to the new config) is served by that config, older ones first. */
 static void
 srv_queues_run(struct loop_task *t)
 {
+	const struct srv_bound *b;
 	struct proxy *be;
 
 	(void)t;
-	for (be = srv_rt.cfg ? srv_rt.cfg->proxies : NULL; be; be = be->next) {
-		struct srv_queue *q;
-		struct server *sv;
-
-		if (be->bst == NULL)
-			continue;
-		q = &be->bst->queue;
-		while (q->head && (sv = lb_pick(be, NULL)) != NULL) {
-			struct srv_waiter *w = CONTAINER(q->head, struct srv_waiter, link);
-
-			srv_queue_del(be, w);
-			srv_take(sv);
-			srv_rt.ready(w, sv);
-		}
-	}
+again:
+	for (b = srv_rt.bound; b && srv_rt.queued; b = b->next)
+		for (be = b->cfg->proxies; be; be = be->next)
+			if (be->bst && be->bst->queue.head && srv_queue_serve(be))
+				goto again;	/* each pass serves one more */
 }
 
 /* ---- idle connection pools ---- */
@@ -9590,6 +9665,7 @@ struct xprt_tls {
 	struct proxy *const	*fe;
 	int			 sock_eof;
 	int			 logged;
+	int			 hs_done;	/* application data flowed */
 	unsigned char		 ibuf[BR_SSL_BUFSIZE_INPUT];
 	unsigned char		 obuf[BR_SSL_BUFSIZE_OUTPUT];
 };
@@ -9695,6 +9771,8 @@ xprt_tls_flags(struct side *sd)
 	int err;
 
 	sd->fl &= ~(SF_RD | SF_WR);
+	if (st & (BR_SSL_RECVAPP | BR_SSL_SENDAPP))
+		sd->tls->hs_done = 1;	/* for good: no renegotiation */
 	if (st & BR_SSL_RECVAPP)
 		sd->fl |= SF_RD;
 	if (st & BR_SSL_SENDAPP)
@@ -9978,6 +10056,14 @@ static int
 xprt_pending(const struct side *sd)
 {
 	return xprt_ops(sd)->pending(sd);
+}
+
+/* A TLS side before the end of its handshake: its engine still uses the
+ * certificate chain and key of the config it was accepted under. */
+static int
+xprt_handshaking(const struct side *sd)
+{
+	return sd->tls != NULL && !sd->tls->hs_done;
 }
 /*==== end xprt ====*/
 
@@ -10977,13 +11063,16 @@ sess_send_client(struct session *s)
 /* ---- S_REQ: a request head, its route ---- */
 
 /* A client from before a reload: its next request follows the running
- * config.  Returns -1 when its frontend is gone (the session is killed). */
+ * config.  Returns -1 when its frontend is gone (the session is killed).
+ * Not in the middle of a TLS handshake: the old config's reference keeps
+ * the certificate and key the engine works with. */
 static int
 sess_adopt_cfg(struct session *s)
 {
 	struct proxy *nfe;
 
-	if (s->cfg == sess_rt.cfg || buf_len(s->req.buf) != 0)
+	if (s->cfg == sess_rt.cfg || buf_len(s->req.buf) != 0 ||
+	    xprt_handshaking(&s->cli))
 		return 0;
 	nfe = cfg_find_proxy(sess_rt.cfg, s->fe->name, CAP_FE);
 	if (nfe == NULL || nfe->mode != s->fe->mode) {
@@ -11829,6 +11918,9 @@ sess_timer_fired(struct loop_timer *t)
 {
 	struct session *s = CONTAINER(t, struct session, timer);
 
+	/* spent; cleared first, so that what the state does next may arm it
+	 * again (the pause before a connect retry) */
+	sess_set_expire(s, -1);
 	switch (s->state) {
 	case S_REQ:
 		if (buf_len(s->req.buf) == 0 && (s->fl & SS_NOT_FIRST)) {
@@ -11866,7 +11958,6 @@ sess_timer_fired(struct loop_timer *t)
 		s->cli.fl |= SF_ERR;
 		break;
 	}
-	sess_set_expire(s, -1);
 	sess_run(s);
 }
 
@@ -11914,26 +12005,38 @@ sess_close_idle(void)
 }
 
 /* A reload: queued requests move to the backend of the same name (or
- * are answered 503 when it is gone), keeping their place in time. */
+ * are answered 503 when it is gone), keeping their place in time.  They
+ * move to the new config whole (frontend of the same name, and a
+ * reference that keeps that config as long as they need it).  One whose
+ * frontend is gone or changed mode stays queued where it is, served by
+ * its own config. */
 static void
-sess_requeue(const struct config *oc, const struct config *nc)
+sess_requeue(const struct config *oc, struct config *nc)
 {
-	struct proxy *px, *npx;
+	struct proxy *px, *npx, *nfe;
+	struct srv_qlink *l, *nx;
 
 	for (px = oc->proxies; px; px = px->next) {
 		npx = cfg_find_proxy(nc, px->name, CAP_BE);
-		while (px->bst && px->bst->queue.head) {
-			struct srv_waiter *w = CONTAINER(px->bst->queue.head,
-			    struct srv_waiter, link);
+		for (l = px->bst ? px->bst->queue.head : NULL; l; l = nx) {
+			struct srv_waiter *w = CONTAINER(l, struct srv_waiter, link);
 			struct session *s = CONTAINER(w, struct session, wait);
 
+			nx = l->next;
+			nfe = cfg_find_proxy(nc, s->fe->name, CAP_FE);
+			if (npx && (nfe == NULL || nfe->mode != s->fe->mode))
+				continue;
 			srv_queue_del(px, w);
 			if (npx == NULL) {
 				sess_error(s, 503, TERM_sQ);
 				sess_run(s);
 				continue;
 			}
+			s->fe = nfe;
 			s->be = npx;
+			sess_cfg_ref(nc);
+			sess_cfg_unref(s->cfg);	/* oc: the runtime still holds it */
+			s->cfg = nc;
 			sess_enqueue(s);
 		}
 	}
@@ -12148,7 +12251,7 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 {
 	int act, bck, now, killed = 0, cur = s->st->cur, ql = srv_queue_len(s->be);
 
-	lb_update(s);
+	srv_lb_update(s);
 	srv_queues_kick();	/* a new weight or slot may take queued work */
 	now = srv_opstate(s);
 	chk_log_drain(s, was, now, why);
@@ -13044,7 +13147,7 @@ chk_hook(void)
 			next = w;
 		if (!c->agent && s->slowstart && s->st->up_since &&
 		    now - s->st->up_since <= (int64_t)s->slowstart) {
-			lb_update(c->srv);
+			srv_lb_update(c->srv);
 			if (next < 0 || now + SLOWSTART_STEP_MS < next)
 				next = now + SLOWSTART_STEP_MS;
 		}
@@ -13232,7 +13335,7 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 	adm_set(r, "wretr", "0");
 	adm_set(r, "wredis", "0");
 	adm_set(r, "status", "%s", srv_status_str(s));
-	adm_set(r, "weight", "%d", st->lb.eweight / BE_WEIGHT_SCALE);
+	adm_set(r, "weight", "%d", lb_weight(s));
 	adm_set(r, "act", "%d", !s->backup);
 	adm_set(r, "bck", "%d", s->backup);
 	if (s->check) {
@@ -13394,7 +13497,7 @@ static long long adm_m_bin(const void *o) { return (long long)SM(o)->bin; }
 static long long adm_m_bout(const void *o) { return (long long)SM(o)->bout; }
 static long long adm_m_econ(const void *o) { return (long long)SM(o)->econ; }
 static long long adm_m_eresp(const void *o) { return (long long)SM(o)->eresp; }
-static long long adm_m_weight(const void *o) { return SM(o)->lb.eweight / BE_WEIGHT_SCALE; }
+static long long adm_m_weight(const void *o) { return lb_weight(o); }
 static long long adm_m_chkfail(const void *o) { return SM(o)->chkfail; }
 static long long adm_m_chkms(const void *o) { return SM(o)->check_ms; }
 static long long adm_m_head(const void *o) { return (long long)SM(o)->chain_head; }
@@ -13615,7 +13718,7 @@ adm_html_server(struct sbuf *b, const struct server *s)
 	u_sbprintf(b, "%s</td><td class=\"status\">%s</td><td>%d</td>"
 	    "<td>%d</td><td>%d</td><td>%llu</td><td>-</td><td>%llu</td>"
 	    "<td>%llu</td><td class=\"n\">", s->backup ? " (backup)" : "",
-	    stat, st->lb.eweight / BE_WEIGHT_SCALE, st->cur, st->smax,
+	    stat, lb_weight(s), st->cur, st->smax,
 	    (unsigned long long)st->stot, (unsigned long long)st->bin,
 	    (unsigned long long)st->bout);
 	adm_html_escape(b, s->check ? st->reason : "no check");
