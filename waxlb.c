@@ -1746,24 +1746,29 @@ buf_no_splice(void)
  */
 
 /* Reasons and HAProxy's error texts, by status (quark's idea: the status
- * is the key, the strings are a table). */
+ * is the key, the strings are a table).  Those of HAProxy 2.6's pages
+ * (http_err_msgs[], what "deny_status" may name) are its own, verbatim:
+ * its 407 says "Unauthorized", its 501 text starts with a dot. */
 static const struct {
 	int		 status;
 	const char	*reason;
 	const char	*text;		/* NULL: not an error page */
 } h1_status[] = {
-	{ 200, "OK", NULL },
+	{ 200, "OK", "Service ready." },
 	{ 301, "Moved Permanently", NULL },
 	{ 302, "Found", NULL },
 	{ 303, "See Other", NULL },
 	{ 307, "Temporary Redirect", NULL },
 	{ 308, "Permanent Redirect", NULL },
 	{ 400, "Bad request", "Your browser sent an invalid request." },
-	{ 401, "Unauthorized", NULL },
+	{ 401, "Unauthorized", "You need a valid user and password to access "
+	    "this content." },
 	{ 403, "Forbidden", "Request forbidden by administrative rules." },
 	{ 404, "Not Found", "The resource could not be found." },
 	{ 405, "Method Not Allowed", "A request was made of a resource using a "
 	    "request method not supported by that resource" },
+	{ 407, "Unauthorized", "You need a valid user and password to access "
+	    "this content." },
 	{ 408, "Request Time-out", "Your browser didn't send a complete request "
 	    "in time." },
 	{ 410, "Gone", "The resource is no longer available and will not be "
@@ -1771,12 +1776,17 @@ static const struct {
 	{ 413, "Payload Too Large", "The request entity exceeds the maximum "
 	    "allowed." },
 	{ 414, "URI Too Long", "The request URI is too long." },
+	{ 421, "Misdirected Request", "Request sent to a non-authoritative "
+	    "server." },
+	{ 422, "Unprocessable Content", "The server cannot process the "
+	    "contained instructions." },
+	{ 425, "Too Early", "Your browser sent early data." },
 	{ 429, "Too Many Requests", "You have sent too many requests in a given "
 	    "amount of time." },
 	{ 431, "Request Header Fields Too Large", "The request header fields "
 	    "are too large." },
 	{ 500, "Internal Server Error", "An internal server error occurred." },
-	{ 501, "Not Implemented", "The server does not support the "
+	{ 501, "Not Implemented", ".The server does not support the "
 	    "functionality required to fulfill the request." },
 	{ 502, "Bad Gateway", "The server returned an invalid or incomplete "
 	    "response." },
@@ -1812,8 +1822,9 @@ h1_error_page(int status, int keepalive, char *out, size_t len)
 	bl = snprintf(body, sizeof(body),
 	    "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status,
 	    h1_reason(status), text);
+	/* HAProxy's header order, connection last */
 	return snprintf(out, len, "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
-	    "cache-control: no-cache\r\n%scontent-type: text/html\r\n\r\n%s",
+	    "cache-control: no-cache\r\ncontent-type: text/html\r\n%s\r\n%s",
 	    status, h1_reason(status), bl, keepalive ? "" : "connection: close\r\n",
 	    body);
 }
@@ -5719,7 +5730,12 @@ static int
 rule_p_deny(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
     char **args, int n)
 {
+	/* HAProxy 2.6's http_err_codes[]: without errorfiles it refuses
+	 * a deny_status it has no page for */
+	static const short pages[] = { 200, 400, 401, 403, 404, 405, 407, 408,
+	    410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504 };
 	long long v;
+	size_t i;
 
 	(void)name;
 	r->status = 403;
@@ -5727,6 +5743,13 @@ rule_p_deny(struct rule_pctx *pc, struct hreq_rule *r, const char *name,
 		return 0;
 	if (n < 2 || u_parse_int(args[1], 200, 599, &v) < 0) {
 		u_err(pc->ap.err, "'deny_status' expects an HTTP status code");
+		return -1;
+	}
+	for (i = 0; i < NELEM(pages) && pages[i] != v; i++)
+		;
+	if (i == NELEM(pages)) {
+		u_err(pc->ap.err, "status code '%lld' not handled by default with "
+		    "'default-errorfiles' argument", v);
 		return -1;
 	}
 	r->status = (int)v;

@@ -81,6 +81,9 @@ BAD = [
     ("unknown_fetch", "    acl is_api path_beg /v1/chain", "    acl is_api nosuchfetch /v1/chain"),
     ("server_in_frontend", "    default_backend api", "    default_backend api\n    server x 127.0.0.1:1"),
     ("bad_deny_status", "    default_backend api", "    http-request deny deny_status abc\n    default_backend api"),
+    # HAProxy has no page for these (without errorfiles it refuses them): 3xx, 418, 451, 599
+    ("deny_status_no_page", "    default_backend api", "    http-request deny deny_status 418\n    default_backend api"),
+    ("deny_status_redirect", "    default_backend api", "    http-request deny deny_status 302\n    default_backend api"),
     ("bad_maxconn", "    maxconn 1000", "    maxconn lots"),
 ]
 
