@@ -13875,8 +13875,8 @@ adm_server(struct adm_conn *a, char *spec, int *was)
 	const char *why = NULL;
 	struct server *s = srv_find(spec, &why);
 
-	if (s == NULL)
-		u_sbprintf(&a->out, "%s\n", why);
+	if (s == NULL)	/* an answer ends with an empty line, as HAProxy's */
+		u_sbprintf(&a->out, "%s\n\n", why);
 	else
 		*was = srv_opstate(s);
 	return s;
@@ -13966,19 +13966,25 @@ bad:
 	return 0;
 }
 
-/* set server B/S state ready|drain|maint, set server B/S weight W[%] */
+/* set server B/S state ready|drain|maint, set server B/S weight W[%].
+ * Matched with any arguments, so that below level admin every form is
+ * "Permission denied", as HAProxy's handler checks the level first. */
 static int
 adm_c_set(struct adm_conn *a, char **w, int n)
 {
 	struct server *s;
-	int st = strcmp(w[3], "state") == 0, was;
+	int st = n > 3 && strcmp(w[3], "state") == 0, was;
 
-	(void)n;
-	if (!st && strcmp(w[3], "weight") != 0)
+	if (!st && (n < 4 || strcmp(w[3], "weight") != 0))
 		return -1;	/* not a command */
 	if ((s = adm_server(a, w[2], &was)) == NULL)
 		return 0;
-	if (st ? adm_set_state(a, s, was, w[4]) : adm_set_weight(a, s, was, w[4]))
+	if (n < 5 && !st) {
+		u_sbprintf(&a->out, "Require <weight> or <weight%%>.\n\n");
+		return 0;
+	}
+	if (st ? adm_set_state(a, s, was, n < 5 ? "" : w[4]) :
+	    adm_set_weight(a, s, was, w[4]))
 		u_sbprintf(&a->out, "\n");
 	return 0;
 }
@@ -14048,7 +14054,7 @@ static const struct adm_cmd {
 	    "disable server <bk>/<srv> : disable a server for maintenance" },
 	{ { "enable", "server" }, 1, 1, ACCESS_ADMIN, adm_c_maint,
 	    "enable server <bk>/<srv>  : enable a disabled server" },
-	{ { "set", "server" }, 3, -1, ACCESS_ADMIN, adm_c_set,
+	{ { "set", "server" }, 0, -1, ACCESS_ADMIN, adm_c_set,
 	    "set server <bk>/<srv> state ready|drain|maint : change a server's state" },
 	{ { NULL }, 0, 0, 0, NULL,
 	    "set server <bk>/<srv> weight <w>[%] : change a server's weight" },
