@@ -8287,6 +8287,58 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 #undef PX_INT
 #undef PX_IGN
 
+/* "balance" where it has no effect: what HAProxy 2.6's
+ * backend_parse_balance() refuses all the same, as it words it, or NULL.
+ * The options of hdr(), random() and rdp-cookie are not checked. */
+static const char *
+cfg_nocap_balance(char **args, int n)
+{
+	static const char *const names[] = { "roundrobin", "static-rr", "first",
+	    "leastconn", "source", "uri", "url_param", "hash", NULL };
+	const char *a = args[1];
+	long long v;
+	int i;
+
+	if (strcmp(a, "url_param") == 0 && n < 3)
+		return "url_param requires an URL parameter name.";
+	if (strcmp(a, "hash") == 0 && n < 3)
+		return "hash requires a sample expression.";
+	for (i = 2; strcmp(a, "uri") == 0 && i < n; i++) {
+		if (strcmp(args[i], "whole") == 0 || strcmp(args[i], "path-only") == 0)
+			continue;
+		if ((strcmp(args[i], "len") != 0 && strcmp(args[i], "depth") != 0) ||
+		    i + 1 >= n || u_parse_int(args[++i], 1, INT_MAX, &v) < 0)
+			return "uri only accepts parameters 'len', 'depth', "
+			    "'path-only', and 'whole' (or a bad number after them).";
+	}
+	if (cfg_word_index(names, a) >= 0 || strncmp(a, "random", 6) == 0 ||
+	    strncmp(a, "hdr(", 4) == 0 || strncmp(a, "rdp-cookie", 10) == 0)
+		return NULL;
+	return "only supports 'roundrobin', 'static-rr', 'leastconn', 'source', "
+	    "'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.";
+}
+
+/* A keyword ignored for a missing capability: HAProxy parses its
+ * arguments all the same and refuses the config when it cannot, so
+ * haproxy -c and waxlb -c agree (it takes any maxconn value: atol). */
+static void
+cfg_nocap_args(struct cfgp *p, char **args, int n)
+{
+	int mc = strcmp(args[0], "maxconn") == 0;
+	const char *why;
+
+	if (mc || strcmp(args[0], "default_backend") == 0) {
+		if (n < 2)
+			cfg_err(p, "'%s' expects %s", args[0], mc ?
+			    "an integer argument" : "a backend name");
+		else if (n > 2)
+			cfg_err(p, "'%s' cannot handle unexpected argument '%s'",
+			    args[0], args[2]);
+	} else if (strcmp(args[0], "balance") == 0 && n > 1 &&
+	    (why = cfg_nocap_balance(args, n)) != NULL)
+		cfg_err(p, "balance %s", why);
+}
+
 static void
 cfg_proxy_line(struct cfgp *p, struct proxy *px, char **args, int n)
 {
@@ -8298,6 +8350,8 @@ cfg_proxy_line(struct cfgp *p, struct proxy *px, char **args, int n)
 		    cfg_section_name(p, px));
 	else if (cfg_kw_allowed(p, kw, px))
 		cfg_kw_line(p, kw, px, args, n, "'%s'");
+	else if (p->section != SEC_DEFAULTS)
+		cfg_nocap_args(p, args, n);
 }
 
 /* ---- global keywords ---- */
