@@ -1774,25 +1774,29 @@ buf_no_splice(void)
  */
 
 /* Reasons and HAProxy's error texts, by status (quark's idea: the status
- * is the key, the strings are a table). */
+ * is the key, the strings are a table).  Those of HAProxy 2.6's pages
+ * (http_err_msgs[], what "deny_status" may name) are its own, verbatim:
+ * its 407 says "Unauthorized", its 501 text starts with a dot. */
 static const struct {
 	int		 status;
 	const char	*reason;
 	const char	*text;		/* NULL: not an error page */
 } h1_status[] = {
-	{ 200, "OK", NULL },
+	{ 200, "OK", "Service ready." },
 	{ 301, "Moved Permanently", NULL },
 	{ 302, "Found", NULL },
 	{ 303, "See Other", NULL },
 	{ 307, "Temporary Redirect", NULL },
 	{ 308, "Permanent Redirect", NULL },
 	{ 400, "Bad request", "Your browser sent an invalid request." },
-	{ 401, "Unauthorized", "You need a valid user and password to access this "
-	    "content." },
+	{ 401, "Unauthorized", "You need a valid user and password to access "
+	    "this content." },
 	{ 403, "Forbidden", "Request forbidden by administrative rules." },
 	{ 404, "Not Found", "The resource could not be found." },
 	{ 405, "Method Not Allowed", "A request was made of a resource using a "
 	    "request method not supported by that resource" },
+	{ 407, "Unauthorized", "You need a valid user and password to access "
+	    "this content." },
 	{ 408, "Request Time-out", "Your browser didn't send a complete request "
 	    "in time." },
 	{ 410, "Gone", "The resource is no longer available and will not be "
@@ -1800,12 +1804,17 @@ static const struct {
 	{ 413, "Payload Too Large", "The request entity exceeds the maximum "
 	    "allowed." },
 	{ 414, "URI Too Long", "The request URI is too long." },
+	{ 421, "Misdirected Request", "Request sent to a non-authoritative "
+	    "server." },
+	{ 422, "Unprocessable Content", "The server cannot process the "
+	    "contained instructions." },
+	{ 425, "Too Early", "Your browser sent early data." },
 	{ 429, "Too Many Requests", "You have sent too many requests in a given "
 	    "amount of time." },
 	{ 431, "Request Header Fields Too Large", "The request header fields "
 	    "are too large." },
 	{ 500, "Internal Server Error", "An internal server error occurred." },
-	{ 501, "Not Implemented", "The server does not support the "
+	{ 501, "Not Implemented", ".The server does not support the "
 	    "functionality required to fulfill the request." },
 	{ 502, "Bad Gateway", "The server returned an invalid or incomplete "
 	    "response." },
@@ -1894,8 +1903,9 @@ h1_error_page(int status, int keepalive, char *out, size_t len)
 	bl = snprintf(body, sizeof(body),
 	    "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n", status,
 	    h1_reason(status), text);
+	/* HAProxy's header order, connection last */
 	return snprintf(out, len, "HTTP/1.1 %d %s\r\ncontent-length: %d\r\n"
-	    "cache-control: no-cache\r\n%scontent-type: text/html\r\n\r\n%s",
+	    "cache-control: no-cache\r\ncontent-type: text/html\r\n%s\r\n%s",
 	    status, h1_reason(status), bl, keepalive ? "" : "connection: close\r\n",
 	    body);
 }
@@ -9743,6 +9753,21 @@ rule_p_reply_opt(struct rule_pctx *pc, struct rule_reply *rp, char **args,
 	return 2;
 }
 
+/* HAProxy 2.6's http_err_codes[]: the statuses it has a page for; a
+ * reply that uses the pages needs one of them. */
+static int
+rule_has_page(int status)
+{
+	static const short pages[] = { 200, 400, 401, 403, 404, 405, 407, 408,
+	    410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504 };
+	size_t i;
+
+	for (i = 0; i < NELEM(pages); i++)
+		if (pages[i] == status)
+			return 1;
+	return 0;
+}
+
 /* deny, tarpit, return: "[deny_status N]" or HAProxy's http-reply
  * options; <def> is the status without one. */
 static int
@@ -9763,6 +9788,12 @@ rule_p_reply(struct rule_pctx *pc, struct rule *r, const char *name,
 	if (rp->kind == REPLY_BODY && rp->ctype == NULL &&
 	    (rp->textlen || rp->body)) {
 		u_err(pc->ap.err, "'%s': a body needs a 'content-type'", name);
+		return -1;
+	}
+	if (rp->kind == REPLY_ERRFILES && rp->errfiles == NULL &&
+	    !rule_has_page(rp->status)) {
+		u_err(pc->ap.err, "status code '%d' not handled by default with "
+		    "'default-errorfiles' argument", rp->status);
 		return -1;
 	}
 	r->reply = rp;
@@ -10392,8 +10423,10 @@ rule_response(const struct proxy *fe, const struct proxy *be, struct rule_ex *ex
  * ties in insertion order so they rotate), and "first".  Each is a struct
  * lb_ops, as in HAProxy.  HAProxy keeps servers in ebtrees; with a
  * handful of servers per backend an ordered scan over (key, insertion
- * order) gives the same order.  The balancer's state lives in the
- * servers' and backend's runtime state (struct lb_node, struct be_state).
+ * order) gives the same order.  The balancer's state lives in each
+ * config's backend runtime state (struct be_state and its lb_nodes), so
+ * the configs alive after a reload never share a position; health and
+ * in-flight counts come from the servers' shared struct srv_state.
  */
 
 #define BE_WEIGHT_SCALE	16
@@ -10407,7 +10440,7 @@ enum { LBT_NONE, LBT_A0, LBT_A1, LBT_ACUR, LBT_B0, LBT_B1, LBT_BCUR,
 static struct lb_node *
 lb_node(const struct server *s)
 {
-	return &s->st->lb;
+	return &s->be->bst->nodes[s->id - 1];
 }
 
 int
@@ -10417,7 +10450,13 @@ lb_usable(const struct server *s)
 
 	return !s->disabled && st->up && !st->agent_down &&
 	    st->agent_admin != ADMIN_MAINT && st->admin != ADMIN_MAINT &&
-	    st->lb.eweight > 0;
+	    lb_node(s)->eweight > 0;
+}
+
+int
+lb_weight(const struct server *s)
+{
+	return lb_node(s)->eweight / BE_WEIGHT_SCALE;
 }
 
 /* Effective weight: the configured one, scaled by what an agent said
@@ -12964,6 +13003,58 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 #undef PX_INT
 #undef PX_IGN
 
+/* "balance" where it has no effect: what HAProxy 2.6's
+ * backend_parse_balance() refuses all the same, as it words it, or NULL.
+ * The options of hdr(), random() and rdp-cookie are not checked. */
+static const char *
+cfg_nocap_balance(char **args, int n)
+{
+	static const char *const names[] = { "roundrobin", "static-rr", "first",
+	    "leastconn", "source", "uri", "url_param", "hash", NULL };
+	const char *a = args[1];
+	long long v;
+	int i;
+
+	if (strcmp(a, "url_param") == 0 && n < 3)
+		return "url_param requires an URL parameter name.";
+	if (strcmp(a, "hash") == 0 && n < 3)
+		return "hash requires a sample expression.";
+	for (i = 2; strcmp(a, "uri") == 0 && i < n; i++) {
+		if (strcmp(args[i], "whole") == 0 || strcmp(args[i], "path-only") == 0)
+			continue;
+		if ((strcmp(args[i], "len") != 0 && strcmp(args[i], "depth") != 0) ||
+		    i + 1 >= n || u_parse_int(args[++i], 1, INT_MAX, &v) < 0)
+			return "uri only accepts parameters 'len', 'depth', "
+			    "'path-only', and 'whole' (or a bad number after them).";
+	}
+	if (cfg_word_index(names, a) >= 0 || strncmp(a, "random", 6) == 0 ||
+	    strncmp(a, "hdr(", 4) == 0 || strncmp(a, "rdp-cookie", 10) == 0)
+		return NULL;
+	return "only supports 'roundrobin', 'static-rr', 'leastconn', 'source', "
+	    "'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.";
+}
+
+/* A keyword ignored for a missing capability: HAProxy parses its
+ * arguments all the same and refuses the config when it cannot, so
+ * haproxy -c and waxlb -c agree (it takes any maxconn value: atol). */
+static void
+cfg_nocap_args(struct cfgp *p, char **args, int n)
+{
+	int mc = strcmp(args[0], "maxconn") == 0;
+	const char *why;
+
+	if (mc || strcmp(args[0], "default_backend") == 0) {
+		if (n < 2)
+			cfg_err(p, "'%s' expects %s", args[0], mc ?
+			    "an integer argument" : "a backend name");
+		else if (n > 2)
+			cfg_err(p, "'%s' cannot handle unexpected argument '%s'",
+			    args[0], args[2]);
+	} else if (strcmp(args[0], "balance") == 0 && n > 1 &&
+	    (why = cfg_nocap_balance(args, n)) != NULL)
+		cfg_err(p, "balance %s", why);
+}
+
 static void
 cfg_proxy_line(struct cfgp *p, struct proxy *px, char **args, int n)
 {
@@ -12975,6 +13066,8 @@ cfg_proxy_line(struct cfgp *p, struct proxy *px, char **args, int n)
 		    cfg_section_name(p, px));
 	else if (cfg_kw_allowed(p, kw, px))
 		cfg_kw_line(p, kw, px, args, n, "'%s'");
+	else if (p->section != SEC_DEFAULTS)
+		cfg_nocap_args(p, args, n);
 }
 
 /* ---- global keywords ---- */
@@ -13857,8 +13950,17 @@ typedef void (*srv_ready_fn)(struct srv_waiter *w, struct server *sv);
 #define POOL_IDLE_MS	2000
 #define POOL_PURGE_MS	1000		/* how often old ones are closed */
 
+/* A config with runtime state, from srv_bind() to srv_unbind(). */
+struct srv_bound {
+	const struct config *cfg;
+	struct srv_bound *next;
+};
+
 static struct {
 	const struct config *cfg;	/* the running one (the last bound) */
+	struct srv_bound *bound;	/* every bound config, oldest first */
+	int		 queued;	/* waiters in all their queues */
+	unsigned	 unbinds;	/* srv_unbind() calls, to see one happen */
 	int		 pool_total;
 	int64_t		 next_purge;
 	struct loop_task queues;	/* hands out freed slots */
@@ -13892,9 +13994,14 @@ srv_find_in(const struct proxy *be, const char *name)
 void
 srv_bind(struct config *cfg, const struct config *old)
 {
+	struct srv_bound **bp, *b = u_calloc(1, sizeof(*b));
 	struct proxy *px;
 	struct server *s, *os;
 
+	for (bp = &srv_rt.bound; *bp; bp = &(*bp)->next)
+		;
+	b->cfg = cfg;
+	*bp = b;
 	for (px = cfg->proxies; px; px = px->next) {
 		const struct proxy *opx = old ? cfg_find_proxy(old, px->name, CAP_BE) :
 		    NULL;
@@ -13902,6 +14009,8 @@ srv_bind(struct config *cfg, const struct config *old)
 		if (!(px->cap & CAP_BE))
 			continue;
 		px->bst = u_calloc(1, sizeof(*px->bst));
+		/* this config's own balancer positions, never shared */
+		px->bst->nodes = u_calloc((size_t)px->nsrv + 1, sizeof(struct lb_node));
 		for (s = px->srv; s; s = s->next) {
 			os = srv_find_in(opx, s->name);
 			if (os && os->st)
@@ -13923,23 +14032,57 @@ static void srv_pool_drop(struct idle_conn *ic);
 void
 srv_unbind(struct config *cfg)
 {
+	struct srv_bound **bp, *b;
 	struct proxy *px;
 	struct server *s;
 
+	srv_rt.unbinds++;
+	for (bp = &srv_rt.bound; (b = *bp) != NULL; bp = &b->next)
+		if (b->cfg == cfg) {
+			*bp = b->next;
+			free(b);
+			break;
+		}
 	for (px = cfg->proxies; px; px = px->next) {
 		for (s = px->srv; s; s = s->next) {
-			if (s->st == NULL || --s->st->refs > 0)
-				continue;	/* a newer config uses it */
+			if (s->st == NULL)
+				continue;
+			if (--s->st->refs > 0) {
+				/* another config uses it: not through this server,
+				 * which is freed with its config */
+				if (s->st->srv == s)
+					s->st->srv = NULL;
+				continue;
+			}
 			while (s->st->idle)
 				srv_pool_drop(s->st->idle);
 			free(s->st);
 			s->st = NULL;
 		}
+		if (px->bst)
+			free(px->bst->nodes);
 		free(px->bst);
 		px->bst = NULL;
 	}
 	if (srv_rt.cfg == cfg)
 		srv_rt.cfg = NULL;
+}
+
+/* A server's usable state or weight changed: the balancer of every bound
+ * config that has it, since sessions from before a reload still pick from
+ * their own config's. */
+static void
+srv_lb_update(struct server *sv)
+{
+	const struct srv_bound *b;
+
+	for (b = srv_rt.bound; b; b = b->next) {
+		struct server *tw = srv_find_in(cfg_find_proxy(b->cfg, sv->be->name,
+		    CAP_BE), sv->name);
+
+		if (tw && tw->st == sv->st)
+			lb_update(tw);
+	}
 }
 
 /* "backend/server" of the running config; NULL with a message in *why. */
@@ -14045,11 +14188,11 @@ srv_release(struct srv_state *st)
 	st->cur--;
 	/* the balancer of the running config, even for a session that
 	 * started before a reload */
-	if (st->srv) {
+	if (st->srv)
 		lb_released(st->srv);
-		if (srv_queue_len(st->srv->be))
-			loop_task_wake(&srv_rt.queues);
-	}
+	/* the slot may serve any config's queue */
+	if (srv_rt.queued)
+		loop_task_wake(&srv_rt.queues);
 }
 
 /* ---- queues ---- */
@@ -14069,6 +14212,7 @@ srv_queue_add(struct proxy *be, struct srv_waiter *w)
 	q->tail = &w->link;
 	if (++q->len > q->max)
 		q->max = q->len;
+	srv_rt.queued++;
 	loop_task_wake(&srv_rt.queues);
 }
 
@@ -14090,6 +14234,7 @@ srv_queue_del(struct proxy *be, struct srv_waiter *w)
 		q->tail = w->link.prev;
 	w->link.next = w->link.prev = NULL;
 	q->len--;
+	srv_rt.queued--;
 }
 
 /* Something may have freed a slot or changed a weight: look again. */
@@ -14099,28 +14244,43 @@ srv_queues_kick(void)
 	loop_task_wake(&srv_rt.queues);
 }
 
-/* Hand free slots to the oldest waiters of every backend. */
+/* Hand free slots to the oldest waiters of one backend.  Returns 1 when
+ * a config was unbound meanwhile (a waiter's run ended its last session):
+ * <be> may be gone. */
+static int
+srv_queue_serve(struct proxy *be)
+{
+	struct srv_queue *q = &be->bst->queue;
+	unsigned unbinds = srv_rt.unbinds;
+	struct server *sv;
+
+	while (q->head && (sv = lb_pick(be, NULL)) != NULL) {
+		struct srv_waiter *w = CONTAINER(q->head, struct srv_waiter, link);
+
+		srv_queue_del(be, w);
+		srv_take(sv);
+		srv_rt.ready(w, sv);
+		if (srv_rt.unbinds != unbinds)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every backend of every bound config: a request queued on an older
+ * config's backend (a redispatch after a reload, or one that could not
+ * move to the new config) is served by that config, older ones first. */
 static void
 srv_queues_run(struct loop_task *t)
 {
+	const struct srv_bound *b;
 	struct proxy *be;
 
 	(void)t;
-	for (be = srv_rt.cfg ? srv_rt.cfg->proxies : NULL; be; be = be->next) {
-		struct srv_queue *q;
-		struct server *sv;
-
-		if (be->bst == NULL)
-			continue;
-		q = &be->bst->queue;
-		while (q->head && (sv = lb_pick(be, NULL)) != NULL) {
-			struct srv_waiter *w = CONTAINER(q->head, struct srv_waiter, link);
-
-			srv_queue_del(be, w);
-			srv_take(sv);
-			srv_rt.ready(w, sv);
-		}
-	}
+again:
+	for (b = srv_rt.bound; b && srv_rt.queued; b = b->next)
+		for (be = b->cfg->proxies; be; be = be->next)
+			if (be->bst && be->bst->queue.head && srv_queue_serve(be))
+				goto again;	/* each pass serves one more */
 }
 
 /* ---- idle connection pools ---- */
@@ -14441,6 +14601,7 @@ struct xprt_tls {
 	int			 sock_eof;
 	int			 logged;
 	int			 resumed;	/* the session came from the cache */
+	int			 hs_done;	/* application data flowed */
 	unsigned char		 ibuf[BR_SSL_BUFSIZE_INPUT];
 	unsigned char		 obuf[BR_SSL_BUFSIZE_OUTPUT];
 };
@@ -14598,6 +14759,8 @@ xprt_tls_flags(struct side *sd)
 	int err;
 
 	sd->fl &= ~(SF_RD | SF_WR);
+	if (st & (BR_SSL_RECVAPP | BR_SSL_SENDAPP))
+		sd->tls->hs_done = 1;	/* for good: no renegotiation */
 	if (st & BR_SSL_RECVAPP)
 		sd->fl |= SF_RD;
 	if (st & BR_SSL_SENDAPP)
@@ -14881,6 +15044,14 @@ static int
 xprt_pending(const struct side *sd)
 {
 	return xprt_ops(sd)->pending(sd);
+}
+
+/* A TLS side before the end of its handshake: its engine still uses the
+ * certificate chain and key of the config it was accepted under. */
+static int
+xprt_handshaking(const struct side *sd)
+{
+	return sd->tls != NULL && !sd->tls->hs_done;
 }
 /*==== end xprt ====*/
 
@@ -16409,13 +16580,16 @@ sess_send_client(struct session *s)
 /* ---- S_REQ: a request head, its route ---- */
 
 /* A client from before a reload: its next request follows the running
- * config.  Returns -1 when its frontend is gone (the session is killed). */
+ * config.  Returns -1 when its frontend is gone (the session is killed).
+ * Not in the middle of a TLS handshake: the old config's reference keeps
+ * the certificate and key the engine works with. */
 static int
 sess_adopt_cfg(struct session *s)
 {
 	struct proxy *nfe;
 
-	if (s->cfg == sess_rt.cfg || buf_len(s->req.buf) != 0)
+	if (s->cfg == sess_rt.cfg || buf_len(s->req.buf) != 0 ||
+	    xprt_handshaking(&s->cli))
 		return 0;
 	nfe = cfg_find_proxy(sess_rt.cfg, s->fe->name, CAP_FE);
 	if (nfe == NULL || nfe->mode != s->fe->mode) {
@@ -17687,6 +17861,9 @@ sess_timer_fired(struct loop_timer *t)
 {
 	struct session *s = CONTAINER(t, struct session, timer);
 
+	/* spent; cleared first, so that what the state does next may arm it
+	 * again (the pause before a connect retry) */
+	sess_set_expire(s, -1);
 	switch (s->state) {
 	case S_REQ:
 		/* idle keep-alive ends quietly, and so does a probe with
@@ -17789,26 +17966,38 @@ sess_close_idle(void)
 }
 
 /* A reload: queued requests move to the backend of the same name (or
- * are answered 503 when it is gone), keeping their place in time. */
+ * are answered 503 when it is gone), keeping their place in time.  They
+ * move to the new config whole (frontend of the same name, and a
+ * reference that keeps that config as long as they need it).  One whose
+ * frontend is gone or changed mode stays queued where it is, served by
+ * its own config. */
 static void
-sess_requeue(const struct config *oc, const struct config *nc)
+sess_requeue(const struct config *oc, struct config *nc)
 {
-	struct proxy *px, *npx;
+	struct proxy *px, *npx, *nfe;
+	struct srv_qlink *l, *nx;
 
 	for (px = oc->proxies; px; px = px->next) {
 		npx = cfg_find_proxy(nc, px->name, CAP_BE);
-		while (px->bst && px->bst->queue.head) {
-			struct srv_waiter *w = CONTAINER(px->bst->queue.head,
-			    struct srv_waiter, link);
+		for (l = px->bst ? px->bst->queue.head : NULL; l; l = nx) {
+			struct srv_waiter *w = CONTAINER(l, struct srv_waiter, link);
 			struct session *s = CONTAINER(w, struct session, wait);
 
+			nx = l->next;
+			nfe = cfg_find_proxy(nc, s->fe->name, CAP_FE);
+			if (npx && (nfe == NULL || nfe->mode != s->fe->mode))
+				continue;
 			srv_queue_del(px, w);
 			if (npx == NULL) {
 				sess_error(s, 503, TERM_sQ);
 				sess_run(s);
 				continue;
 			}
+			s->fe = nfe;
 			s->be = npx;
+			sess_cfg_ref(nc);
+			sess_cfg_unref(s->cfg);	/* oc: the runtime still holds it */
+			s->cfg = nc;
 			sess_enqueue(s);
 		}
 	}
@@ -18023,7 +18212,7 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 {
 	int act, bck, now, killed = 0, cur = s->st->cur, ql = srv_queue_len(s->be);
 
-	lb_update(s);
+	srv_lb_update(s);
 	srv_queues_kick();	/* a new weight or slot may take queued work */
 	now = srv_opstate(s);
 	chk_log_drain(s, was, now, why);
@@ -18919,7 +19108,7 @@ chk_hook(void)
 			next = w;
 		if (!c->agent && s->slowstart && s->st->up_since &&
 		    now - s->st->up_since <= (int64_t)s->slowstart) {
-			lb_update(c->srv);
+			srv_lb_update(c->srv);
 			if (next < 0 || now + SLOWSTART_STEP_MS < next)
 				next = now + SLOWSTART_STEP_MS;
 		}
@@ -19137,7 +19326,7 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 	adm_row_warn(r, st->wretr, st->wredis, st->cli_abrt, st->srv_abrt);
 	adm_row_http(r, s->be, st->hrsp, st->req_tot);
 	adm_set(r, "status", "%s", srv_status_str(s));
-	adm_set(r, "weight", "%d", st->lb.eweight / BE_WEIGHT_SCALE);
+	adm_set(r, "weight", "%d", lb_weight(s));
 	adm_set(r, "act", "%d", !s->backup);
 	adm_set(r, "bck", "%d", s->backup);
 	if (s->check) {
@@ -19342,7 +19531,7 @@ static long long adm_m_wredis(const void *o) { return (long long)SM(o)->wredis; 
 static long long adm_m_hrsp(const void *o, int k) { return (long long)SM(o)->hrsp[k]; }
 static long long adm_m_cabrt(const void *o) { return (long long)SM(o)->cli_abrt; }
 static long long adm_m_sabrt(const void *o) { return (long long)SM(o)->srv_abrt; }
-static long long adm_m_weight(const void *o) { return SM(o)->lb.eweight / BE_WEIGHT_SCALE; }
+static long long adm_m_weight(const void *o) { return lb_weight(o); }
 static long long adm_m_chkfail(const void *o) { return SM(o)->chkfail; }
 static long long adm_m_chkms(const void *o) { return SM(o)->check_ms; }
 static long long adm_m_head(const void *o) { return (long long)SM(o)->chain_head; }
@@ -19614,7 +19803,7 @@ adm_html_server(struct sbuf *b, const struct server *s)
 	u_sbprintf(b, "%s</td><td class=\"status\">%s</td><td>%d</td>"
 	    "<td>%d</td><td>%d</td><td>%llu</td><td>-</td><td>%llu</td>"
 	    "<td>%llu</td><td class=\"n\">", s->backup ? " (backup)" : "",
-	    stat, st->lb.eweight / BE_WEIGHT_SCALE, st->cur, st->smax,
+	    stat, lb_weight(s), st->cur, st->smax,
 	    (unsigned long long)st->stot, (unsigned long long)st->bin,
 	    (unsigned long long)st->bout);
 	adm_html_escape(b, s->check ? st->reason : "no check");
@@ -19747,8 +19936,8 @@ adm_server(struct adm_conn *a, char *spec, int *was)
 	const char *why = NULL;
 	struct server *s = srv_find(spec, &why);
 
-	if (s == NULL)
-		u_sbprintf(&a->out, "%s\n", why);
+	if (s == NULL)	/* an answer ends with an empty line, as HAProxy's */
+		u_sbprintf(&a->out, "%s\n\n", why);
 	else
 		*was = srv_opstate(s);
 	return s;
@@ -19838,19 +20027,25 @@ bad:
 	return 0;
 }
 
-/* set server B/S state ready|drain|maint, set server B/S weight W[%] */
+/* set server B/S state ready|drain|maint, set server B/S weight W[%].
+ * Matched with any arguments, so that below level admin every form is
+ * "Permission denied", as HAProxy's handler checks the level first. */
 static int
 adm_c_set(struct adm_conn *a, char **w, int n)
 {
 	struct server *s;
-	int st = strcmp(w[3], "state") == 0, was;
+	int st = n > 3 && strcmp(w[3], "state") == 0, was;
 
-	(void)n;
-	if (!st && strcmp(w[3], "weight") != 0)
+	if (!st && (n < 4 || strcmp(w[3], "weight") != 0))
 		return -1;	/* not a command */
 	if ((s = adm_server(a, w[2], &was)) == NULL)
 		return 0;
-	if (st ? adm_set_state(a, s, was, w[4]) : adm_set_weight(a, s, was, w[4]))
+	if (n < 5 && !st) {
+		u_sbprintf(&a->out, "Require <weight> or <weight%%>.\n\n");
+		return 0;
+	}
+	if (st ? adm_set_state(a, s, was, n < 5 ? "" : w[4]) :
+	    adm_set_weight(a, s, was, w[4]))
 		u_sbprintf(&a->out, "\n");
 	return 0;
 }
@@ -19920,7 +20115,7 @@ static const struct adm_cmd {
 	    "disable server <bk>/<srv> : disable a server for maintenance" },
 	{ { "enable", "server" }, 1, 1, ACCESS_ADMIN, adm_c_maint,
 	    "enable server <bk>/<srv>  : enable a disabled server" },
-	{ { "set", "server" }, 3, -1, ACCESS_ADMIN, adm_c_set,
+	{ { "set", "server" }, 0, -1, ACCESS_ADMIN, adm_c_set,
 	    "set server <bk>/<srv> state ready|drain|maint : change a server's state" },
 	{ { NULL }, 0, 0, 0, NULL,
 	    "set server <bk>/<srv> weight <w>[%] : change a server's weight" },

@@ -473,7 +473,10 @@ struct rule_msg {
 /* ================================================================== */
 /* lb: server selection                                                 */
 
-/* A server's place in its backend's balancer (HAProxy's FWRR and FWLC). */
+/* A server's place in its backend's balancer (HAProxy's FWRR and FWLC).
+ * One per server of each config (in its backend's struct be_state), not
+ * carried over a reload: sessions still on an older config balance over
+ * that config's own sets, which the newer one's lb_init must not reset. */
 struct lb_node {
 	int		 eweight;	/* effective weight, scaled */
 	int		 tree;		/* which ordered set holds it */
@@ -515,6 +518,8 @@ struct server *lb_pick(struct proxy *be, struct server *avoid);
 void	lb_taken(struct server *s);
 void	lb_released(struct server *s);
 int	lb_usable(const struct server *s);
+/* The effective weight in the user's scale (0..256), as the stats show it. */
+int	lb_weight(const struct server *s);
 
 /* ================================================================== */
 /* cfg: the configuration                                               */
@@ -848,7 +853,8 @@ struct srv_state {
 	int		 chk_status;	/* HCHK_*, the last check's status */
 	int64_t		 last_change;	/* ms */
 	char		 reason[200];
-	struct server	*srv;		/* the running config's server */
+	struct server	*srv;		/* the newest bound config's server; NULL
+					 * when only older configs still use it */
 	enum srv_admin	 admin;		/* runtime API */
 	int		 weight_set;	/* runtime API "set server weight" */
 	int		 weight;
@@ -857,7 +863,6 @@ struct srv_state {
 	uint64_t	 lbtot;		/* times picked by the balancer */
 	struct idle_conn *idle;		/* kept-alive connections, newest first */
 	int		 nidle;
-	struct lb_node	 lb;		/* owned by the balancer */
 	/* what the last chain check saw */
 	uint64_t	 chain_head;
 	int64_t		 chain_head_ms;	/* head block time (nodeos), Unix ms */
@@ -886,8 +891,10 @@ struct srv_queue {
 	int		 len, max;
 };
 
-/* Per-backend runtime state: the balancer's groups and the queue. */
+/* Per-backend runtime state of one config: the balancer's groups and
+ * nodes, and the queue. */
 struct be_state {
+	struct lb_node	*nodes;		/* one per server, by id - 1 */
 	struct fwrr_grp	 act, bck;
 	int		 srv_act, srv_bck;	/* usable servers */
 	struct server	*fbck;		/* first usable backup */

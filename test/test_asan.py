@@ -22,7 +22,8 @@ ASAN_BIN = os.path.join(REPO, "waxlb-asan")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 # A representative subset: HTTP proxying and framing, malformed input, TLS, the seed routing, health checks,
-# retries, connection reuse and counters, and the adversarial cases (smuggling, floods, resets). Selected with -k where a file is long.
+# retries, connection reuse and counters, reloads with work in flight (use-after-free regressions), and the
+# adversarial cases (smuggling, floods, resets). Selected with -k where a file is long.
 SUBSETS = [
     ("proxy", ["test_proxy.py"], None),
     ("malformed", ["test_malformed.py"], None),
@@ -30,6 +31,7 @@ SUBSETS = [
     ("seed", ["test_seed.py"], None),
     ("checks", ["test_checks.py"], None),
     ("retry", ["test_retry.py", "test_reuse.py", "test_counters.py"], None),
+    ("reload", ["test_reload.py"], None),
     ("adversarial", ["test_adversarial.py"], "not rss_100k and not slowloris" + "".join(
         " and not %s" % k for k in ("chunk_bare_lf", "trailer_not_a_field"))),
 ]

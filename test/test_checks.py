@@ -7,6 +7,7 @@ restores it. The agent and httpchk tests (fixture `l7`) also pass on Debian's ha
 (WAXLB=test/haproxy-shim). Every check runs with inter 200 (300 for SHIP), fall 2, rise 2, timeout check 500.
 """
 import asyncio
+import os
 import re
 import socket
 import threading
@@ -786,3 +787,82 @@ def test_agent_drain_keeps_sessions(l7):
         l7.agent2.say("ready")
         l7.agent2.say("ready")
         l7.agent2.reply = "up"
+
+
+# ------------------------------------------------------------------ check_status in the stats
+def stat_csv(path):
+    """`show stat` on a stats socket -> {(pxname, svname): row dict}."""
+    import csv
+    import io
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(b"show stat\n")
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    rows = list(csv.reader(io.StringIO(out.decode()[2:].strip())))
+    return {(r[0], r[1]): dict(zip(rows[0], r)) for r in rows[1:] if len(r) > 1}
+
+
+def check_status_run(proxy, nodes, tmp_path, binary, tag, opt, fail):
+    """Server f (fall 100) and server r (rise 100 fall 1) of one backend, checked every 100 ms. r is taken DOWN,
+    then f's node starts failing while r's recovers. -> (f's row while still UP after failed checks, r's row while
+    still DOWN after passing ones), each the first row seen in that state; None if never seen."""
+    nf, nr = tag + "f", tag + "r"
+    ports = {n: nodes.api(n) for n in (nf, nr)}
+    sock = str(tmp_path / (tag + ".sock"))
+    cfg = """global
+    stats socket %s level admin
+defaults
+    timeout connect 500ms
+    timeout check 500ms
+    timeout client 5s
+    timeout server 5s
+backend be
+    %s
+    server f 127.0.0.1:%d check inter 100 rise 2 fall 100
+    server r 127.0.0.1:%d check inter 100 rise 100 fall 1
+""" % (sock, opt, ports[nf], ports[nr])
+    proxy(cfg, binary=binary, name=tag)
+    assert wait_until(lambda: os.path.exists(sock) and all(
+        stat_csv(sock)[("be", s)]["check_status"] == ("L7OK") for s in ("f", "r")), 10), "checks never passed"
+
+    def row_when(sv, status, code):
+        def seen():
+            r = stat_csv(sock)[("be", sv)]
+            return r if r["status"].startswith(status) and r["check_status"] == code else None
+        return wait_until(seen, 8)
+
+    nodes.set(nr, **fail)
+    assert wait_until(lambda: stat_csv(sock)[("be", "r")]["status"].startswith("DOWN"), 8)
+    nodes.set(nf, **fail)
+    nodes.reset(nr)
+    code = "L7STS" if "health_status" in fail else "L7RSP"
+    return row_when("f", "UP", code), row_when("r", "DOWN", "L7OK")
+
+
+def test_check_status_is_the_last_checks_httpchk_as_haproxy(proxy, nodes, tmp_path, haproxy):
+    """HAProxy's check_status is the status of the last check (stats.c: get_check_status_info(check.status)),
+    whatever the server's state: a failed check of a server still UP reads L7STS, a passing check of a server
+    still DOWN reads L7OK. Debian's haproxy and waxlb side by side on the same httpchk backend."""
+    for binary, tag in ((haproxy, "h"), (None, "w")):
+        up_failing, down_passing = check_status_run(proxy, nodes, tmp_path, binary, tag,
+                                                    "option httpchk GET /health", {"health_status": 503})
+        assert up_failing, "%s: no row with f UP and check_status L7STS" % (binary or "waxlb")
+        assert down_passing, "%s: no row with r DOWN and check_status L7OK" % (binary or "waxlb")
+
+
+@waxlb_only
+def test_check_status_is_the_last_checks_nodeos(proxy, nodes, tmp_path):
+    """The same for option nodeos-check (a waxlb extension: its failures are HAProxy's L7RSP, "Layer7 invalid
+    response", its passes L7OK). fb58a6d's predecessor derived the code from the state for these (L7OK for a
+    failed check while UP, L7RSP for a passing one while DOWN), unlike HAProxy."""
+    up_failing, down_passing = check_status_run(proxy, nodes, tmp_path, None, "n", "option nodeos-check",
+                                                {"status": 500})
+    assert up_failing, "no row with f UP and check_status L7RSP"
+    assert down_passing, "no row with r DOWN and check_status L7OK"

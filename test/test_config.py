@@ -81,6 +81,9 @@ BAD = [
     ("unknown_fetch", "    acl is_api path_beg /v1/chain", "    acl is_api nosuchfetch /v1/chain"),
     ("server_in_frontend", "    default_backend api", "    default_backend api\n    server x 127.0.0.1:1"),
     ("bad_deny_status", "    default_backend api", "    http-request deny deny_status abc\n    default_backend api"),
+    # HAProxy has no page for these (without errorfiles it refuses them): 3xx, 418, 451, 599
+    ("deny_status_no_page", "    default_backend api", "    http-request deny deny_status 418\n    default_backend api"),
+    ("deny_status_redirect", "    default_backend api", "    http-request deny deny_status 302\n    default_backend api"),
     ("bad_maxconn", "    maxconn 1000", "    maxconn lots"),
     ("retry_on_unknown", "    balance roundrobin", "    balance roundrobin\n    retry-on 503 sometimes"),
     ("retry_on_none_not_alone", "    balance roundrobin", "    balance roundrobin\n    retry-on none 503"),
@@ -107,6 +110,41 @@ def test_config_error(waxlb, tmp_path, name, old, new, check):
         # it did not start serving
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+NOCAP_CFG = """defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind 127.0.0.1:1
+%s
+    default_backend be
+backend be
+%s
+    server s 127.0.0.1:1
+"""
+# (frontend line, backend line, haproxy -c fails): keywords a proxy lacks the capability for are ignored with a
+# warning, but HAProxy parses their arguments all the same and fails on what it cannot parse
+NOCAP = [
+    ("", "    maxconn abc", False), ("", "    maxconn", True), ("", "    maxconn 1 2", True),
+    ("", "    default_backend", True), ("", "    default_backend a b", True),
+    ("    balance bogus", "", True), ("    balance", "", False), ("    balance roundrobin x", "", False),
+    ("    balance source", "", False), ("    balance hash", "", True), ("    balance url_param", "", True),
+    ("    balance uri bogus", "", True), ("    balance uri len 3 whole", "", False),
+]
+
+
+@pytest.mark.parametrize("fe,be,fails", NOCAP, ids=["%s|%s" % (f.strip(), b.strip()) for f, b, _ in NOCAP])
+def test_keyword_without_capability_as_haproxy(waxlb, haproxy, tmp_path, fe, be, fails):
+    """haproxy -c and waxlb -c agree (error or warning) on a keyword in a proxy without its capability; waxlb
+    also warns that it is ignored."""
+    path = write(tmp_path, NOCAP_CFG % (fe, be))
+    hrc = run(haproxy, "-c", "-f", path)[0]
+    rc, out, err = run(waxlb, "-c", "-f", path)
+    assert (hrc != 0, rc != 0) == (fails, fails), (hrc, rc, err)
+    assert re.search(r":(8|11): warning: '\w+' ignored because proxy '(fe|be)' has no", err), err
 
 
 def test_ignored_keyword_warns(waxlb, tmp_path):

@@ -671,6 +671,37 @@ def test_runtime_api_levels(proxy, nodes, free_port, tmp_path):
     assert "a2" in nodes_seen(port, 6)
 
 
+# (level, command): answered as Debian's haproxy answers them, byte for byte
+SET_SERVER_ANSWERS = [(lvl, c) for lvl in ("user", "operator") for c in (
+    "set server api/a1 bogus x", "set server api/a1 bogus", "set server api/a1", "set server api/a1 weight",
+    "set server api/zz bogus x", "set server nosuch/a1 bogus x", "set server api/a1 state bogus")] + [
+    ("admin", c) for c in ("set server api/a1 state bogus", "set server api/a1 state", "set server api/a1 weight",
+                           "set server api/zz state ready", "set server nosuch/a1 state ready")]
+
+
+def test_runtime_api_set_server_answers_as_haproxy(proxy, nodes, free_port, tmp_path, haproxy):
+    """`set server` below level admin is "Permission denied" whatever follows (HAProxy's cli_parse_set_server
+    checks the level first; waxlb answered "Unknown command" to a sub-command it lacks, or too few words).
+    At admin level, the server is looked up before the sub-command, and a missing weight or state is named."""
+    p, port, socks = api_setup(proxy, nodes, free_port, tmp_path)
+    hport = free_port()
+    hsocks = {lvl: str(tmp_path / ("ha-%s.sock" % lvl)) for lvl in socks}
+    cfg = open(p.path).read().replace("127.0.0.1:%d\n" % port, "127.0.0.1:%d\n" % hport)
+    for lvl in socks:
+        cfg = cfg.replace(socks[lvl], hsocks[lvl])
+    ha = haproxy_stat(haproxy, cfg, hport, tmp_path)
+    try:
+        for path in hsocks.values():
+            wait_sock(path)
+        for lvl, c in SET_SERVER_ANSWERS:
+            assert api_cmd(socks[lvl], c) == api_cmd(hsocks[lvl], c), (lvl, c)
+        assert api_cmd(socks["operator"], "set server api/a1 bogus") == "Permission denied\n\n"
+    finally:
+        ha.terminate()
+        ha.wait(5)
+    assert srv_status(socks["user"], "api", "a1") == "UP"
+
+
 def test_runtime_api_drain_keeps_tunnel(proxy, nodes, free_port, tmp_path):
     p, port, socks = api_setup(proxy, nodes, free_port, tmp_path)
     t1 = Ws(port)

@@ -218,6 +218,28 @@ def test_deny(proxy, nodes):
     assert nodes["a1"].log == [("GET", "/x")], "denied requests must not reach the server"
 
 
+# HAProxy 2.6's http_err_codes[]: the statuses `deny_status` may name without errorfiles
+DENY_PAGES = (200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504)
+
+
+def test_deny_status_pages_as_haproxy(proxy, haproxy):
+    """Every status HAProxy has a page for, answered by `http-request deny deny_status N`: the same bytes from
+    Debian's haproxy and the binary under test (status line and reason, e.g. 401 Unauthorized and 407
+    Unauthorized, header order, page text, Content-Length), for a request that asks to close."""
+    rules = "".join("    http-request deny deny_status %d if { path /%d }\n" % (s, s) for s in DENY_PAGES)
+    ports = {}
+    for name, binary in (("haproxy", haproxy), ("tested", None)):
+        ports[name] = free_port_fn()
+        proxy(config(ports[name], "    server s1 127.0.0.1:1", frontend=rules), ports[name], binary=binary,
+              name=name)
+    for s in DENY_PAGES:
+        data = req("GET /%d HTTP/1.1" % s, "Host: a", "Connection: close")
+        got = {name: raw(port, data, until_close=True) for name, port in ports.items()}
+        assert got["tested"].startswith(b"HTTP/1.1 %d " % s), got["tested"][:100]
+        assert got["tested"] == got["haproxy"], "deny_status %d:\nhaproxy: %r\ntested:  %r" % (
+            s, got["haproxy"], got["tested"])
+
+
 def test_acl_routing(proxy, nodes):
     for n in ("a1", "b1", "c1"):
         nodes.api(n)

@@ -1802,9 +1802,11 @@ struct lbt {
 };
 
 /* A backend "b" with <algo> and one "server" line per entry of <lines>
- * (options after the address); servers are s1, s2, ... */
+ * (options after the address); servers are s1, s2, ...  Bound after the
+ * config of <old> when given, as a reload does. */
 static int
-lb_setup(struct lbt *t, const char *algo, const char *const *lines, int n)
+lb_setup_after(struct lbt *t, const char *algo, const char *const *lines, int n,
+    const struct lbt *old)
 {
 	char text[4096], *msg;
 	size_t o;
@@ -1824,10 +1826,17 @@ lb_setup(struct lbt *t, const char *algo, const char *const *lines, int n)
 	}
 	free(msg);
 	t->be = cfg_find_proxy(t->c, "b", CAP_BE);
-	srv_bind(t->c, NULL);	/* runtime state for every server, then lb_init */
+	/* runtime state for every server, then lb_init */
+	srv_bind(t->c, old ? old->c : NULL);
 	for (s = t->be->srv; s && t->n < 16; s = s->next)
 		t->s[t->n++] = s;
 	return 0;
+}
+
+static int
+lb_setup(struct lbt *t, const char *algo, const char *const *lines, int n)
+{
+	return lb_setup_after(t, algo, lines, n, NULL);
 }
 
 static void
@@ -2256,6 +2265,102 @@ test_first(void)
 	lb_teardown(&t);
 }
 
+/* A reload: the old and the new config share each server's runtime state
+ * (counters, health) but never a balancer position.  Sessions from before
+ * the reload (a redispatch, a request routed before they adopt the new
+ * config) pick from the old config's sets, which the new one's lb_init
+ * must neither reset nor advance. */
+static void
+lb_reload_algo(const char *from, const char *to, const char *want_old)
+{
+	static const char *const two[] = { "", "" };
+	struct lbt a, b;
+	char got[16], ctx[64];
+
+	snprintf(ctx, sizeof(ctx), "reload %s -> %s", from, to);
+	if (lb_setup(&a, from, two, 2) < 0)
+		return;
+	if (lb_setup_after(&b, to, two, 2, &a) < 0) {
+		lb_teardown(&a);
+		return;
+	}
+	CHECK(a.s[0]->st == b.s[0]->st, "%s: s1's runtime state carried by name", ctx);
+	picks(&a, 4, got);
+	EQS(got, want_old, ctx);
+	picks(&b, 2, got);
+	CHECK(strchr(got, '-') == NULL, "%s: new config picks %s", ctx, got);
+	lb_teardown(&b);
+	lb_teardown(&a);
+}
+
+static void
+test_lb_reload(void)
+{
+	static const char *const w311[] = { "weight 3", "weight 1", "weight 1" };
+	struct lbt a, b, a_alone, b_alone;
+	char got[32], want[32], got_old[8], want_old[8];
+
+	lb_reload_algo("roundrobin", "leastconn", "1212");
+	lb_reload_algo("roundrobin", "first", "1212");
+	lb_reload_algo("leastconn", "roundrobin", "1111");
+	lb_reload_algo("first", "roundrobin", "1111");
+
+	/* same algorithm: each config's sequence is what it would be alone */
+	if (lb_setup(&a, "roundrobin", w311, 3) < 0 ||
+	    lb_setup(&a_alone, "roundrobin", w311, 3) < 0)
+		return;
+	picks(&a, 7, got);
+	picks(&a_alone, 7, want);
+	if (lb_setup_after(&b, "roundrobin", w311, 3, &a) < 0 ||
+	    lb_setup(&b_alone, "roundrobin", w311, 3) < 0)
+		return;
+	picks(&b, 3, got);
+	picks(&a, 3, got_old);		/* old-config sessions redispatch */
+	picks(&b, 21, got + 3);
+	picks(&b_alone, 24, want);
+	picks(&a_alone, 3, want_old);
+	EQS(got, want, "reload, roundrobin 3:1:1: the new config's picks");
+	EQS(got_old, want_old, "reload, roundrobin 3:1:1: the old config's picks");
+	lb_teardown(&b_alone);
+	lb_teardown(&b);
+	lb_teardown(&a_alone);
+	lb_teardown(&a);
+}
+
+/* Three configs A -> B -> C, C without the server A and B have: B goes
+ * first (no session), A lives on.  The state A still uses must not point
+ * at B's server, which is freed with B (it was the newest holder). */
+static void
+test_srv_unbind_three_configs(void)
+{
+	static const char *const one[] = { "" };
+	struct lbt a, b;
+	struct config *c;
+	struct srv_state *st;
+	char *msg;
+
+	if (lb_setup(&a, "roundrobin", one, 1) < 0)
+		return;
+	if (lb_setup_after(&b, "roundrobin", one, 1, &a) < 0)
+		return;
+	st = a.s[0]->st;
+	CHECK(st == b.s[0]->st && st->srv == b.s[0], "B's server holds the state");
+	c = cfg_parse("backend b\n    server other 127.0.0.1:9000\n", &msg);
+	free(msg);
+	if (c == NULL) {
+		CHECK(0, "config C rejected");
+		return;
+	}
+	srv_bind(c, b.c);
+	CHECK(st->srv == b.s[0], "C has no server of that name: still B's");
+	lb_teardown(&b);
+	CHECK(a.s[0]->st == st && st->refs == 1, "A keeps the state");
+	CHECK(st->srv == NULL, "the state points at no freed server (B's was)");
+	srv_unbind(c);
+	cfg_free(c);
+	lb_teardown(&a);
+}
+
 /* ------------------------------------------------------------------ */
 
 /* http_auth(): the verdict cache bounds the hashes a flood costs, and
@@ -2365,6 +2470,8 @@ main(void)
 	test_first();
 	test_auth_cache();
 	test_lf_render();
+	test_lb_reload();
+	test_srv_unbind_three_configs();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
