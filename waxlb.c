@@ -1873,9 +1873,26 @@ h1_field(struct http_msg *m, const char *line, size_t ll)
 	return 0;
 }
 
-/* Header lines from <pos>; returns the head length, 0, or -1. */
+/* Line ends seen in a head, so that a mix of the two is told apart. */
+#define H1_EOL_CRLF	1
+#define H1_EOL_LF	2
+
+/* The incomplete last line p[0..n) of a head (no LF in it): a CR that is
+ * not its last byte can never be followed by an LF, so the head is bad
+ * now rather than at the timeout. */
 static int
-h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
+h1_bare_cr(const char *p, size_t n)
+{
+	const char *cr = memchr(p, '\r', n);
+
+	return cr != NULL && cr + 1 < p + n;
+}
+
+/* Header lines from <pos>; returns the head length, 0, or -1.  *eols
+ * gathers the kinds of line end seen (H1_EOL_*). */
+static int
+h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m,
+    unsigned *eols)
 {
 	for (;;) {
 		const char *nl;
@@ -1886,7 +1903,9 @@ h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
 			return 0;
 		nl = u_eol(buf + pos, len - pos, &ll, &bare);
 		if (nl == NULL)
-			return 0;
+			return h1_bare_cr(buf + pos, len - pos) ?
+			    h1_fail(m, 400, "CR without LF") : 0;
+		*eols |= bare ? H1_EOL_LF : H1_EOL_CRLF;
 		if (bare)
 			m->flags |= MSG_BARE_LF;
 		if (ll == 0) {
@@ -2178,6 +2197,7 @@ h1_parse_request(const char *buf, size_t len, struct http_msg *m)
 {
 	const char *p = buf, *nl;
 	size_t ll;
+	unsigned eols;
 	int r, bare = 0;
 
 	u_cclass_init();
@@ -2193,12 +2213,19 @@ h1_parse_request(const char *buf, size_t len, struct http_msg *m)
 	}
 	nl = u_eol(p, len - (size_t)(p - buf), &ll, &bare);
 	if (nl == NULL)
-		return 0;
+		return h1_bare_cr(p, len - (size_t)(p - buf)) ?
+		    h1_fail(m, 400, "CR without LF") : 0;
 	if (bare || p != buf)
 		m->flags |= MSG_BARE_LF;	/* leading empty lines: rewrite */
 	if (h1_request_line(p, ll, m) < 0)
 		return -1;
-	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	/* a head in bare LFs is rewritten, but one that mixes them with
+	 * CRLFs is refused: peers split such a head differently (the empty
+	 * lines skipped before it are not part of it) */
+	eols = bare ? H1_EOL_LF : H1_EOL_CRLF;
+	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m, &eols);
+	if (r >= 0 && eols == (H1_EOL_LF | H1_EOL_CRLF))
+		return h1_fail(m, 400, "CRLF and bare LF line ends mixed");
 	if (r <= 0)
 		return r;
 	if (h1_semantics(m, 1) < 0 || h1_target(m) < 0)
@@ -2231,19 +2258,24 @@ h1_parse_response(const char *buf, size_t len, struct http_msg *m)
 {
 	const char *nl;
 	size_t ll;
+	unsigned eols = 0;	/* a response may mix line ends: rewritten */
 	int r, bare = 0;
 
 	u_cclass_init();
 	memset(m, 0, offsetof(struct http_msg, hdr));
 	m->clen = -1;
 	nl = u_eol(buf, len, &ll, &bare);
-	if (nl == NULL)
-		return 0;
+	if (nl == NULL) {
+		if (!h1_bare_cr(buf, len))
+			return 0;
+		h1_fail(m, 502, "CR without LF");
+		return -1;
+	}
 	if (bare)
 		m->flags |= MSG_BARE_LF;
 	if (h1_status_line(buf, ll, m) < 0)
 		return -1;
-	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m, &eols);
 	if (r == 0)
 		return 0;
 	if (r < 0 || h1_semantics(m, 0) < 0) {
@@ -2259,117 +2291,213 @@ enum { CK_SIZE0, CK_SIZE, CK_SIZE_WS, CK_EXT, CK_SIZE_LF, CK_DATA,
 	CK_DATA_CR, CK_DATA_LF, CK_TRL0, CK_TRL_NAME, CK_TRL, CK_TRL_LF,
 	CK_END_LF, CK_DONE };
 
-/* One state machine over the bytes; a switch over its states. */
-long
-h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
+/* One byte of a chunk-size line ("1*HEXDIG *WSP [; ext] CRLF"): 0 or -1.
+ * Every byte of the line counts towards CHUNK_LINE_MAX, blanks and
+ * leading zeros too, because a line is held whole before it is passed on
+ * (h1_chunk_canon). */
+static int
+h1_ck_size(struct chunk_dec *d, unsigned char c)
 {
-	size_t i = 0;
+	if (++d->line > CHUNK_LINE_MAX)
+		return -1;
+	switch (d->state) {
+	case CK_SIZE0:
+	case CK_SIZE:
+		if (u_hexval(c) >= 0) {
+			/* below 2^52 as HAProxy, whatever the leading zeros:
+			 * a peer using floats for integers cannot be fed a
+			 * size it rounds */
+			if (d->left >> 48)
+				return -1;
+			d->left = d->left * 16 + (uint64_t)u_hexval(c);
+			d->state = CK_SIZE;
+			return 0;
+		}
+		if (d->state == CK_SIZE0)
+			return -1;
+		/* FALLTHROUGH */
+	case CK_SIZE_WS:
+		if (c == ' ' || c == '\t')
+			d->state = CK_SIZE_WS;
+		else if (c == ';')
+			d->state = CK_EXT;
+		else if (c == '\r')
+			d->state = CK_SIZE_LF;
+		else
+			return -1;	/* a bare LF too: framing is CRLF only */
+		return 0;
+	case CK_EXT:	/* dropped on the way out, so only its bytes matter */
+		if (c == '\r')
+			d->state = CK_SIZE_LF;
+		else if (!U_VCHAR(c))
+			return -1;
+		return 0;
+	default:	/* CK_SIZE_LF */
+		if (c != '\n')
+			return -1;
+		d->line = 0;
+		d->state = d->left ? CK_DATA : CK_TRL0;
+		return 0;
+	}
+}
 
-	u_cclass_init();
+/* One byte of the trailer section (fields, then the final CRLF). */
+static int
+h1_ck_trailer(struct chunk_dec *d, unsigned char c)
+{
+	switch (d->state) {
+	case CK_TRL0:
+		if (c == '\r') {
+			d->state = CK_END_LF;
+			return 0;
+		}
+		if (!U_TCHAR(c))
+			return -1;	/* a trailer is "name: value" */
+		d->state = CK_TRL_NAME;
+		/* FALLTHROUGH */
+	case CK_TRL_NAME:
+		if (++d->trailers > TRAILER_MAX)
+			return -1;
+		if (c == ':')
+			d->state = CK_TRL;
+		else if (!U_TCHAR(c))
+			return -1;
+		return 0;
+	case CK_TRL:
+		if (++d->trailers > TRAILER_MAX)
+			return -1;
+		if (c == '\r')
+			d->state = CK_TRL_LF;
+		else if (!U_VCHAR(c))
+			return -1;
+		return 0;
+	default:	/* CK_TRL_LF, CK_END_LF */
+		if (c != '\n')
+			return -1;
+		d->state = d->state == CK_TRL_LF ? CK_TRL0 : CK_DONE;
+		return 0;
+	}
+}
+
+/* The state machine over buf[0..len); with <stop_line>, it stops where a
+ * chunk-size line begins.  Bytes consumed, or -1. */
+static long
+h1_ck_run(struct chunk_dec *d, const char *buf, size_t len, int stop_line)
+{
+	size_t i = 0, n;
+	int r = 0;
+
 	while (i < len && d->state != CK_DONE) {
 		unsigned char c = (unsigned char)buf[i];
 
-		switch (d->state) {
-		case CK_SIZE0:
-		case CK_SIZE:
-			if (u_hexval(c) >= 0) {
-				if (d->digits >= 15)	/* < 2^60: no overflow */
-					return -1;
-				d->left = d->left * 16 + (uint64_t)u_hexval(c);
-				d->digits++;
-				d->state = CK_SIZE;
-				break;
-			}
-			if (d->state == CK_SIZE0)
-				return -1;
-			/* FALLTHROUGH */
-		case CK_SIZE_WS:
-			if (c == ' ' || c == '\t')
-				d->state = CK_SIZE_WS;
-			else if (c == ';')
-				d->state = CK_EXT;
-			else if (c == '\r')
-				d->state = CK_SIZE_LF;
-			else
-				return -1;	/* a bare LF too: framing is CRLF only */
-			break;
-		case CK_EXT:
-			if (++d->line > CHUNK_LINE_MAX)
-				return -1;
-			if (c == '\r')
-				d->state = CK_SIZE_LF;
-			else if (!U_VCHAR(c))
-				return -1;
-			break;
-		case CK_SIZE_LF:
-			if (c != '\n')
-				return -1;
-			d->digits = 0;
-			d->line = 0;
-			d->state = d->left ? CK_DATA : CK_TRL0;
-			break;
-		case CK_DATA: {
-			size_t n = len - i;
-
-			if (n > d->left)
-				n = (size_t)d->left;
+		if (d->state <= CK_SIZE_LF)
+			r = h1_ck_size(d, c);
+		else if (d->state == CK_DATA) {
+			n = len - i < d->left ? len - i : (size_t)d->left;
 			d->left -= n;
 			i += n;
 			if (d->left == 0)
 				d->state = CK_DATA_CR;
 			continue;
-		}
-		case CK_DATA_CR:
-			if (c != '\r')
-				return -1;
+		} else if (d->state == CK_DATA_CR) {
+			r = c == '\r' ? 0 : -1;
 			d->state = CK_DATA_LF;
-			break;
-		case CK_DATA_LF:
-			if (c != '\n')
-				return -1;
+		} else if (d->state == CK_DATA_LF) {
+			r = c == '\n' ? 0 : -1;
 			d->state = CK_SIZE0;
-			break;
-		case CK_TRL0:
-			if (c == '\r') {
-				d->state = CK_END_LF;
-				break;
-			}
-			if (!U_TCHAR(c))
-				return -1;	/* a trailer is "name: value" */
-			d->state = CK_TRL_NAME;
-			/* FALLTHROUGH */
-		case CK_TRL_NAME:
-			if (++d->trailers > TRAILER_MAX)
-				return -1;
-			if (c == ':')
-				d->state = CK_TRL;
-			else if (!U_TCHAR(c))
-				return -1;
-			break;
-		case CK_TRL:
-			if (++d->trailers > TRAILER_MAX)
-				return -1;
-			if (c == '\r')
-				d->state = CK_TRL_LF;
-			else if (!U_VCHAR(c))
-				return -1;
-			break;
-		case CK_TRL_LF:
-		case CK_END_LF:
-			if (c != '\n')
-				return -1;
-			d->state = d->state == CK_TRL_LF ? CK_TRL0 : CK_DONE;
-			break;
-		}
+		} else
+			r = h1_ck_trailer(d, c);
+		if (r < 0)
+			return -1;
 		i++;
+		if (stop_line && d->state == CK_SIZE0)
+			break;
 	}
 	return (long)i;
+}
+
+long
+h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
+{
+	u_cclass_init();
+	return h1_ck_run(d, buf, len, 0);
 }
 
 int
 h1_chunk_done(const struct chunk_dec *d)
 {
 	return d->state == CK_DONE;
+}
+
+/* The chunk-size line HAProxy 2.6 writes (h1_emit_chunk_size): the size
+ * in upper-case hex without leading zeros, CRLF; its length. */
+static size_t
+h1_ck_line_out(uint64_t size, char out[CHUNK_CANON_MAX])
+{
+	char tmp[CHUNK_CANON_MAX];
+	size_t n = sizeof(tmp);
+
+	tmp[--n] = '\n';
+	tmp[--n] = '\r';
+	do
+		tmp[--n] = "0123456789ABCDEF"[size & 15];
+	while (size >>= 4);
+	memcpy(out, tmp + n, sizeof(tmp) - n);
+	return sizeof(tmp) - n;
+}
+
+/* The chunk-size line at buf[i..len), checked whole and written out in
+ * canonical form at buf[o..] (o <= i; the canonical line is never longer).
+ * Returns the bytes it took, 0 while the line is incomplete (what came
+ * so far is valid: garbage is refused at once), or -1.  *w: bytes out. */
+static long
+h1_ck_line(struct chunk_dec *d, char *buf, size_t i, size_t len, size_t o,
+    size_t *w)
+{
+	const char *nl = memchr(buf + i, '\n', len - i);
+	struct chunk_dec t = *d;
+	char line[CHUNK_CANON_MAX];
+	size_t ll, k;
+
+	if (nl == NULL)
+		return h1_ck_run(&t, buf + i, len - i, 1) < 0 ? -1 : 0;
+	ll = (size_t)(nl - (buf + i)) + 1;
+	if (h1_ck_run(d, buf + i, ll, 1) != (long)ll)
+		return -1;
+	k = h1_ck_line_out(d->left, line);
+	/* the common case, a canonical line in place, costs a compare */
+	if (o != i || k != ll || memcmp(buf + i, line, k) != 0)
+		memcpy(buf + o, line, k);
+	*w = k;
+	return (long)ll;
+}
+
+long
+h1_chunk_canon(struct chunk_dec *d, char *buf, size_t len, size_t *olen)
+{
+	size_t i = 0, o = 0, w = 0;
+	long n;
+
+	u_cclass_init();
+	while (i < len && d->state != CK_DONE) {
+		if (d->state == CK_SIZE0) {
+			if ((n = h1_ck_line(d, buf, i, len, o, &w)) <= 0) {
+				if (n < 0)
+					return -1;
+				break;	/* held back until its LF comes */
+			}
+		} else {
+			if ((n = h1_ck_run(d, buf + i, len - i, 1)) < 0)
+				return -1;
+			if (o != i)	/* behind a shortened line: close the gap */
+				memmove(buf + o, buf + i, (size_t)n);
+			w = (size_t)n;
+		}
+		i += (size_t)n;
+		o += w;
+	}
+	*olen = o;
+	return (long)i;
 }
 
 /* Copy a validated chunked body in place, keeping only the data; returns
@@ -10026,6 +10154,7 @@ static const char sess_term_phase[] = "-RQCHDL";
 #define TERM_sH		TERM(TC_SRV_TO, TP_HDR)
 #define TERM_sD		TERM(TC_SRV_TO, TP_DATA)
 #define TERM_PR		TERM(TC_PRX, TP_REQ)
+#define TERM_PH		TERM(TC_PRX, TP_HDR)
 #define TERM_KD		TERM(TC_KILL, TP_DATA)
 
 /* A channel: one direction of a session's bytes. */
@@ -10887,13 +11016,35 @@ sess_do_connect(struct session *s)
 
 /* ---- moving bytes through channels ---- */
 
+/* A chunked body goes out with its size lines rewritten (HAProxy's
+ * form): what is consumed of buf[fwd..) shrinks to *out bytes, and the
+ * bytes behind it move down.  Bytes consumed, or -1. */
+static long
+sess_canon_chunks(struct chan *c, unsigned avail, unsigned *out)
+{
+	char *p = c->buf->data + c->buf->head + c->fwd;
+	size_t o;
+	long n = h1_chunk_canon(&c->ck, p, avail, &o);
+
+	if (n < 0)
+		return -1;
+	if (o < (size_t)n) {	/* a line was shortened */
+		memmove(p + o, p + n, avail - (size_t)n);
+		c->buf->tail -= (unsigned)((size_t)n - o);
+	}
+	*out = (unsigned)o;
+	return n;
+}
+
 /* Move the body bytes of the message in <c> past c->fwd, as its framing
  * allows: a length, chunks, or everything until the server closes.
- * Returns 1 when some moved, 0 when none, -1 on broken framing. */
+ * Returns 1 when some moved, 0 when none, -1 on broken framing.  Once
+ * this has run, the bytes left behind c->fwd in CH_BODY are at most an
+ * incomplete chunk-size line. */
 static int
 sess_classify(struct chan *c)
 {
-	unsigned avail;
+	unsigned avail, out;
 	long n;
 
 	if (c->state != CH_BODY || c->buf == NULL ||
@@ -10907,11 +11058,12 @@ sess_classify(struct chan *c)
 		if (c->left == 0)
 			c->state = CH_DONE;
 	} else {
-		n = h1_chunk_feed(&c->ck, c->buf->data + c->buf->head + c->fwd, avail);
-		if (n < 0)
+		if ((n = sess_canon_chunks(c, avail, &out)) < 0)
 			return -1;
 		if (h1_chunk_done(&c->ck))
 			c->state = CH_DONE;
+		c->fwd += out;
+		return n > 0;
 	}
 	c->fwd += (unsigned)n;
 	return n > 0;
@@ -11364,8 +11516,9 @@ sess_xfer_req(struct session *s)
 		s->st->bin += (uint64_t)n;
 		progress = 1;
 	}
-	if (s->req.state == CH_BODY && (s->cli.fl & (SF_EOF | SF_ERR)) &&
-	    buf_len(s->req.buf) == s->req.fwd) {
+	/* everything read was classified as far as it can be (a chunk-size
+	 * line cut short stays behind req.fwd): the body cannot end now */
+	if (s->req.state == CH_BODY && (s->cli.fl & (SF_EOF | SF_ERR))) {
 		sess_kill(s, TERM_CD);	/* client gave up mid-body */
 		return -1;
 	}
@@ -11419,12 +11572,17 @@ sess_xfer_rsp_end(struct session *s)
 		return -1;
 	}
 	if (sess_classify(&s->rsp) < 0) {
+		/* bad chunked framing: a 502 while the client has seen
+		 * nothing of the response (as HAProxy: "PH"), else a cut */
 		s->sv->st->eresp++;
-		sess_kill(s, TERM_SD);
+		if (s->txn.fl & TX_RSP_STARTED)
+			sess_kill(s, TERM_SD);
+		else
+			sess_error(s, 502, TERM_PH);
 		return -1;
 	}
-	if (s->rsp.state == CH_BODY && (s->srv.fl & (SF_EOF | SF_ERR)) &&
-	    buf_len(s->rsp.buf) == s->rsp.fwd) {
+	/* all that can be classified was (see sess_classify) */
+	if (s->rsp.state == CH_BODY && (s->srv.fl & (SF_EOF | SF_ERR))) {
 		if (s->rsp.body == BODY_CLOSE && !(s->srv.fl & SF_ERR))
 			s->rsp.state = CH_DONE;
 		else if (s->rsp.fwd == 0) {

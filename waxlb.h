@@ -31,6 +31,8 @@
 #define CFG_ARGS_MAX		64	/* words on one configuration line */
 #define MAXCONN_DEFAULT		4096	/* global maxconn when unset */
 #define CHUNK_LINE_MAX		4096	/* chunk-size line incl. extensions */
+#define CHUNK_CANON_MAX		16	/* a canonical chunk-size line: 13 hex
+					 * digits and CRLF, rounded up */
 #define TRAILER_MAX		16384	/* all trailer lines of one message */
 #define HDR_ACTIONS_MAX		32	/* set/add/del-header rules per proxy */
 
@@ -101,14 +103,13 @@ int	h1_parse_response(const char *buf, size_t len, struct http_msg *m);
  * starting the search at index <from>. */
 int	h1_find_hdr(const struct http_msg *m, const char *name, int from);
 
-/* Resumable framing of a chunked body: tells where the message ends
- * while the bytes pass through untouched. */
+/* Resumable framing of a chunked body: tells where the message ends.
+ * Chunk sizes are below 2^52 (HAProxy's limit), leading zeros allowed. */
 struct chunk_dec {
 	uint64_t	 left;		/* data bytes left in this chunk */
 	unsigned	 state;
-	unsigned	 line;		/* bytes of the current size/trailer line */
+	unsigned	 line;		/* bytes of the current size line */
 	unsigned	 trailers;	/* bytes of trailers seen */
-	unsigned char	 digits;
 };
 
 /* Consume up to len bytes.  Returns the number of bytes that belong to
@@ -116,6 +117,15 @@ struct chunk_dec {
  * malformed.  h1_chunk_done() is true once the terminating CRLF is seen. */
 long	h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len);
 int	h1_chunk_done(const struct chunk_dec *d);
+/* The same framing, rewriting buf[0..len) in place as it goes out: every
+ * chunk-size line becomes what HAProxy 2.6 emits (upper-case hex without
+ * leading zeros, no extension, CRLF); data and trailers are kept.  A
+ * size line is taken only whole: an incomplete one at the end is left
+ * unconsumed (but refused at once when what came is already malformed).
+ * Returns the input bytes consumed (-1: malformed); buf[0..*olen) then
+ * holds them rewritten (*olen <= the return value).  The caller moves
+ * the unconsumed rest down to buf + *olen. */
+long	h1_chunk_canon(struct chunk_dec *d, char *buf, size_t len, size_t *olen);
 
 /* HAProxy's error answer for <status> (head and HTML body) into out;
  * returns its length as snprintf() does. */

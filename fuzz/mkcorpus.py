@@ -58,6 +58,14 @@ REQUESTS = [
     "\r\nGET /lf HTTP/1.1\nHost: x\n\n",
     rq("GET / HTTP/1.1", H, "X-Foo: a", " folded"),
     rq("GET /?a=b&json=1 HTTP/1.1", H, "X-Dup: 1", "X-Dup: 2", "X-Found: ", "X-Path: /v1/chain"),
+    # line ends: CRLF and bare LF mixed (400), a CR without its LF (400 at once)
+    "GET / HTTP/1.1\r\nHost: a\n\n",
+    "GET / HTTP/1.1\nHost: a\r\n\r\n",
+    "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n\rX",
+    "GET / HTTP/1.1\r\nHost: a\rX",
+    "GET / HTTP/1.1\rX",
+    "GET / HTTP/1.1\r\nHost: a\r\n\r",
 ]
 
 
@@ -90,7 +98,11 @@ def responses():
 def chunks():
     for b in ["5\r\nhello\r\n0\r\n\r\n", "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
               "a\nhelloworld\n0\n\n", "fffffffffffffff\r\n", "0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-              "3 \r\nabc\r\n0;a=\"b\"\r\nX: y\r\nZ: w\r\n\r\n", "0\r\n\r\n"]:
+              "3 \r\nabc\r\n0;a=\"b\"\r\nX: y\r\nZ: w\r\n\r\n", "0\r\n\r\n",
+              # rewritten to HAProxy's form (upper-case hex, no zeros, no extension) or refused
+              "2;\r\nab\r\n0\r\n\r\n", "a \r\n0123456789\r\n0\r\n\r\n", "1;a=\"b\r\nx\r\n0\r\n\r\n",
+              "0000a\r\n0123456789\r\n000;x\r\n\r\n", "fffffffffffff\r\n", "10000000000000\r\n",
+              "1;a\x01\r\nx\r\n0\r\n\r\n", "1 x\r\nx\r\n0\r\n\r\n"]:
         put("chunk", b"\x03\x00" + b.encode())
 
 

@@ -254,6 +254,16 @@ test_request_valid(void)
 	r = h1_parse_request(S("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
 	EQI(r, sizeof("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n") - 1, "leading CRLF");
 	EQV(m.uri, m.uri_len, "/x", "leading CRLF");
+	/* ...whatever its line end: it is not part of the head, which may
+	 * not mix line ends but does not have to match it */
+	r = h1_parse_request(S("\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
+	EQI(r, sizeof("\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n") - 1, "leading LF");
+	r = h1_parse_request(S("\r\nGET /x HTTP/1.1\nHost: a\n\n"), &m);
+	EQI(r, sizeof("\r\nGET /x HTTP/1.1\nHost: a\n\n") - 1, "leading CRLF, LF head");
+	/* a CR as the last byte so far may still get its LF: need more */
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r\nHost: a\r\n\r"), &m), 0, "final CR");
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r"), &m), 0, "CR after the request line");
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r\nHost: a\r"), &m), 0, "CR after a field");
 
 	/* POST with Content-Length */
 	{
@@ -475,6 +485,22 @@ test_request_errors(void)
 		/* CONNECT */
 		{ __LINE__, S("CONNECT wax.eosphere.io:443 HTTP/1.1\r\n"
 		  "Host: wax.eosphere.io:443\r\n\r\n"), 501 },
+		/* CRLF and bare LF in one head */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\n\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\r\n\r\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\n\r\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\r\nX-A: b\n\n"), 400 },
+		/* ...refused as soon as both are seen, head complete or not */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\nX-A: b"), 400 },
+		/* a CR not followed by LF: refused at once, not at the timeout */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\rX"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\rGET / HTTP/1.1"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\rX"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\rX"), 400 },
+		{ __LINE__, S("GET /\rX"), 400 },
+		{ __LINE__, S("\rX"), 400 },
+		{ __LINE__, S("\r\n\rGET / HTTP/1.1\r\n\r\n"), 400 },
 		/* too many headers: filled in below */
 		{ __LINE__, many, 0, 431 },
 	};
@@ -574,6 +600,10 @@ test_response(void)
 		{ __LINE__, "HTTP/1.1 200 OK\r\nX-A : b\r\n\r\n" },
 		{ __LINE__, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
 		  "Transfer-Encoding: chunked\r\n\r\n" },
+		/* a CR not followed by LF: refused before the head is whole */
+		{ __LINE__, "HTTP/1.1 200 OK\rX" },
+		{ __LINE__, "HTTP/1.1 200 OK\r\nServer: x\r\n\rX" },
+		{ __LINE__, "HTTP/1.1 200 OK\r\nServer: x\rX" },
 	};
 	static const struct {
 		int		 line;
@@ -730,7 +760,13 @@ test_chunked(void)
 		{ __LINE__, "-4\r\nWiki\r\n0\r\n\r\n", 0, "" },
 		{ __LINE__, "10000000000000000\r\n", 0, "" },		/* 17 digits */
 		{ __LINE__, "1000000000000000\r\n", 0, "" },		/* 16 digits */
+		{ __LINE__, "10000000000000\r\n", 0, "" },	/* 2^52, as HAProxy */
 		{ __LINE__, "ffffffffffffffffffff\r\n", 0, "" },
+		{ __LINE__, "1\t\x01\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "1;a\rb\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, " 1\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "1 x\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "0x1\r\nx\r\n0\r\n\r\n", 0, "" },
 		{ __LINE__, "0\r\nX-T: a\x01" "b\r\n\r\n", 0, "" },
 		{ __LINE__, "0\r\n\rX", 0, "" },
 		{ __LINE__, "1;\x01\r\na\r\n0\r\n\r\n", 0, "" },
@@ -745,14 +781,31 @@ test_chunked(void)
 		chunk_case(t[i].line, buf, len, t[i].ok ? (long)strlen(t[i].body) : -1);
 	}
 
-	/* 15 hex digits still fit: consumed, waiting for the data */
+	/* 13 hex digits (2^52 - 1, HAProxy's largest) still fit: consumed,
+	 * waiting for the data; leading zeros do not count */
 	{
 		struct chunk_dec d;
-		static const char big[] = "fffffffffffffff\r\nabc";
+		static const char big[] = "fffffffffffff\r\nabc";
+		static const char zeros[] = "00000000000000000000fffffffffffff\r\nabc";
 
 		memset(&d, 0, sizeof(d));
-		EQI(h1_chunk_feed(&d, S(big)), sizeof(big) - 1, "15-digit chunk size");
-		CHECK(!h1_chunk_done(&d), "15-digit chunk: done too early");
+		EQI(h1_chunk_feed(&d, S(big)), sizeof(big) - 1, "13-digit chunk size");
+		CHECK(!h1_chunk_done(&d), "13-digit chunk: done too early");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, S(zeros)), sizeof(zeros) - 1, "leading zeros");
+	}
+	/* a size line is bounded whatever it is made of (blanks too) */
+	{
+		static char blanks[CHUNK_LINE_MAX + 8];
+		struct chunk_dec d;
+
+		memset(blanks, ' ', sizeof(blanks));
+		blanks[0] = '1';
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, blanks, sizeof(blanks)), -1, "endless blanks");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, blanks, CHUNK_LINE_MAX), CHUNK_LINE_MAX,
+		    "blanks up to the line limit");
 	}
 	/* split in two feeds in the middle of a chunk's data */
 	{
@@ -776,6 +829,142 @@ test_chunked(void)
 		CHECK(!h1_chunk_done(&d), "\"...0\\r\\n\" must not be done");
 		EQI(h1_chunk_feed(&d, S("\r\n")), 2, "final CRLF");
 		CHECK(h1_chunk_done(&d), "not done after the final CRLF");
+	}
+}
+
+/* h1_chunk_canon as the session uses it: bytes come <step> at a time
+ * into a buffer, the consumed part is rewritten, the rest moved down
+ * behind it.  Returns the output length, -1 on an error; *done. */
+static long
+canon_steps(const char *in, size_t len, size_t step, char *out, size_t cap,
+    int *done)
+{
+	struct chunk_dec d;
+	char buf[4096];
+	size_t have = 0, fed = 0, o = 0, ol;
+	long n;
+
+	memset(&d, 0, sizeof(d));
+	*done = 0;
+	while (fed < len || have) {
+		size_t k = len - fed < step ? len - fed : step;
+
+		if (have + k > sizeof(buf))
+			return -2;
+		memcpy(buf + have, in + fed, k);
+		have += k;
+		fed += k;
+		if ((n = h1_chunk_canon(&d, buf, have, &ol)) < 0)
+			return -1;
+		if (ol > (size_t)n || o + ol > cap)
+			return -2;
+		memcpy(out + o, buf, ol);	/* what would be sent */
+		o += ol;
+		memmove(buf, buf + n, have - (size_t)n);
+		have -= (size_t)n;
+		if (h1_chunk_done(&d)) {
+			*done = 1;
+			break;
+		}
+		if (fed == len)
+			break;	/* a line cut short stays behind */
+	}
+	return (long)o;
+}
+
+static void
+test_chunk_canon(void)
+{
+	static const struct {
+		int		 line;
+		const char	*in;
+		const char	*out;		/* NULL: refused */
+	} t[] = {
+		/* already canonical: passed as it is */
+		{ __LINE__, "5\r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n" },
+		{ __LINE__, "A\r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		/* HAProxy writes upper-case hex, without leading zeros */
+		{ __LINE__, "a\r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "0000a\r\n0123456789\r\n000\r\n\r\n",
+		  "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "00000000000000000001\r\nx\r\n0\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		/* extensions and blanks are dropped, whatever they hold */
+		{ __LINE__, "2;\r\nab\r\n0\r\n\r\n", "2\r\nab\r\n0\r\n\r\n" },
+		{ __LINE__, "a \r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "1;a=\"b\r\nx\r\n0\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "1 ; a = b\r\nx\r\n0;last=1\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "1\t;a\r\nx\r\n0\t\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "3;x\r\nabc\r\n2;y\r\nde\r\n1;z\r\nf\r\n0\r\n\r\n",
+		  "3\r\nabc\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n" },
+		/* trailers are kept */
+		{ __LINE__, "1;e\r\nx\r\n0;e\r\nX-T: v\r\n\r\n", "1\r\nx\r\n0\r\nX-T: v\r\n\r\n" },
+		/* refused */
+		{ __LINE__, "zz\r\nab\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\x01\r\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\rb\r\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1\r\nxy\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "10000000000000\r\nx", NULL },
+		{ __LINE__, "1 x\r\nx\r\n0\r\n\r\n", NULL },
+	};
+	static const size_t steps[] = { 1, 2, 3, 7, 4096 };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char in[256], out[256];
+		size_t len = (size_t)snprintf(in, sizeof(in), "%sNEXT", t[i].in);
+		size_t body = strlen(t[i].in);
+		int done;
+
+		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			long o = canon_steps(in, len, steps[k], out, sizeof(out), &done);
+
+			if (t[i].out == NULL) {
+				report(o == -1, __FILE__, t[i].line, "\"%s\" by %zu: not "
+				    "refused (%ld)", shown(t[i].in, body), steps[k], o);
+				continue;
+			}
+			report(o == (long)strlen(t[i].out) &&
+			    memcmp(out, t[i].out, (size_t)o) == 0, __FILE__, t[i].line,
+			    "\"%s\" by %zu: out \"%s\" (%ld), expected \"%s\"",
+			    shown(t[i].in, body), steps[k], o < 0 ? "" :
+			    shown(out, (size_t)o), o, shown(t[i].out, strlen(t[i].out)));
+			report(done, __FILE__, t[i].line, "\"%s\" by %zu: not done "
+			    "(\"NEXT\" is not part of it)", shown(t[i].in, body), steps[k]);
+		}
+	}
+	/* a size line is taken only whole, but garbage is refused at once */
+	{
+		struct chunk_dec d;
+		char b[32];
+		size_t ol = 99;
+
+		memset(&d, 0, sizeof(d));
+		memcpy(b, "1;ext", 5);
+		EQI(h1_chunk_canon(&d, b, 5, &ol), 0, "incomplete size line held back");
+		EQI(ol, 0, "nothing out for an incomplete line");
+		memcpy(b, "1;ext\r\nx", 8);
+		EQI(h1_chunk_canon(&d, b, 8, &ol), 8, "the line, once whole");
+		EQI(ol, 4, "\"1\\r\\nx\"");
+		CHECK(memcmp(b, "1\r\nx", 4) == 0, "rewritten in place: \"%s\"", shown(b, 4));
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, (size_t)snprintf(b, sizeof(b), "z"), &ol), -1,
+		    "garbage without its LF");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, (size_t)snprintf(b, sizeof(b), "1;a\x01"), &ol),
+		    -1, "bad extension without its LF");
+	}
+	/* data after a shortened line moves down; bytes after the end stay */
+	{
+		struct chunk_dec d;
+		char b[64];
+		size_t n = (size_t)snprintf(b, sizeof(b), "003;x\r\nabc\r\n0\r\n\r\nGET"), ol;
+
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, n, &ol), n - 3, "stops at the end");
+		EQI(ol, 13, "output length");
+		CHECK(memcmp(b, "3\r\nabc\r\n0\r\n\r\n", 13) == 0, "out \"%s\"", shown(b, ol));
+		CHECK(h1_chunk_done(&d), "not done");
 	}
 }
 
@@ -2205,6 +2394,7 @@ main(void)
 	test_request_errors();
 	test_response();
 	test_chunked();
+	test_chunk_canon();
 	test_config_good();
 	test_config_defaults();
 	test_config_errors();
