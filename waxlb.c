@@ -1746,46 +1746,82 @@ buf_no_splice(void)
  */
 
 /* Reasons and HAProxy's error texts, by status (quark's idea: the status
- * is the key, the strings are a table). */
+ * is the key, the strings are a table).  <reason> is the one HAProxy's
+ * pages carry; <gen>, when set, the one it writes in a reply it builds
+ * (http_get_reason(): an http-error string, an empty reply). */
 static const struct {
 	int		 status;
 	const char	*reason;
 	const char	*text;		/* NULL: not an error page */
+	const char	*gen;		/* NULL: as <reason> */
 } h1_status[] = {
-	{ 200, "OK", NULL },
-	{ 301, "Moved Permanently", NULL },
-	{ 302, "Found", NULL },
-	{ 303, "See Other", NULL },
-	{ 307, "Temporary Redirect", NULL },
-	{ 308, "Permanent Redirect", NULL },
-	{ 400, "Bad request", "Your browser sent an invalid request." },
-	{ 401, "Unauthorized", NULL },
-	{ 403, "Forbidden", "Request forbidden by administrative rules." },
-	{ 404, "Not Found", "The resource could not be found." },
+	{ 200, "OK", "Service ready.", NULL },
+	{ 301, "Moved Permanently", NULL, NULL },
+	{ 302, "Found", NULL, NULL },
+	{ 303, "See Other", NULL, NULL },
+	{ 307, "Temporary Redirect", NULL, NULL },
+	{ 308, "Permanent Redirect", NULL, NULL },
+	{ 400, "Bad request", "Your browser sent an invalid request.",
+	    "Bad Request" },
+	{ 401, "Unauthorized", "You need a valid user and password to access "
+	    "this content.", NULL },
+	{ 403, "Forbidden", "Request forbidden by administrative rules.", NULL },
+	{ 404, "Not Found", "The resource could not be found.", NULL },
 	{ 405, "Method Not Allowed", "A request was made of a resource using a "
-	    "request method not supported by that resource" },
+	    "request method not supported by that resource", NULL },
+	{ 407, "Unauthorized", "You need a valid user and password to access "
+	    "this content.", "Proxy Authentication Required" },
 	{ 408, "Request Time-out", "Your browser didn't send a complete request "
-	    "in time." },
+	    "in time.", NULL },
 	{ 410, "Gone", "The resource is no longer available and will not be "
-	    "available again." },
+	    "available again.", NULL },
 	{ 413, "Payload Too Large", "The request entity exceeds the maximum "
-	    "allowed." },
-	{ 414, "URI Too Long", "The request URI is too long." },
+	    "allowed.", "Request Entity Too Large" },
+	{ 414, "URI Too Long", "The request URI is too long.", NULL },
+	{ 421, "Misdirected Request", "Request sent to a non-authoritative "
+	    "server.", NULL },
+	{ 422, "Unprocessable Content", "The server cannot process the contained "
+	    "instructions.", NULL },
+	{ 425, "Too Early", "Your browser sent early data.", NULL },
 	{ 429, "Too Many Requests", "You have sent too many requests in a given "
-	    "amount of time." },
+	    "amount of time.", NULL },
 	{ 431, "Request Header Fields Too Large", "The request header fields "
-	    "are too large." },
-	{ 500, "Internal Server Error", "An internal server error occurred." },
+	    "are too large.", NULL },
+	{ 500, "Internal Server Error", "An internal server error occurred.", NULL },
 	{ 501, "Not Implemented", "The server does not support the "
-	    "functionality required to fulfill the request." },
+	    "functionality required to fulfill the request.", NULL },
 	{ 502, "Bad Gateway", "The server returned an invalid or incomplete "
-	    "response." },
+	    "response.", "Bad Gateway or Proxy Error" },
 	{ 503, "Service Unavailable", "No server is available to handle this "
-	    "request." },
-	{ 504, "Gateway Time-out", "The server didn't respond in time." },
+	    "request.", NULL },
+	{ 504, "Gateway Time-out", "The server didn't respond in time.", NULL },
 	{ 505, "HTTP Version Not Supported", "The HTTP version is not "
-	    "supported." },
+	    "supported.", NULL },
 };
+
+/* The statuses a page can be configured for (HAProxy's http_err_codes:
+ * errorfile, errorloc, http-errors, http-error), in H1_ERR_CODES slots. */
+static const short h1_err_codes[H1_ERR_CODES] = {
+	200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429,
+	500, 501, 502, 503, 504
+};
+
+int
+h1_err_slot(int status)
+{
+	int i;
+
+	for (i = 0; i < H1_ERR_CODES; i++)
+		if (h1_err_codes[i] == status)
+			return i;
+	return -1;
+}
+
+int
+h1_err_status(int slot)
+{
+	return h1_err_codes[slot];
+}
 
 static const char *
 h1_reason(int status)
@@ -1796,6 +1832,18 @@ h1_reason(int status)
 		if (h1_status[i].status == status)
 			return h1_status[i].reason;
 	return "Error";
+}
+
+const char *
+h1_gen_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(h1_status); i++)
+		if (h1_status[i].status == status)
+			return h1_status[i].gen ? h1_status[i].gen : h1_status[i].reason;
+	return status < 300 ? "Success" : status < 500 ? "Client Error" :
+	    "Server Error";
 }
 
 int
@@ -2666,6 +2714,97 @@ h1_build_rsp_head(char *out, size_t cap, const struct http_msg *m,
 	else if (conn == H1_CONN_KA)
 		h1_puts(&w, "connection: keep-alive\r\n");
 	h1_puts(&w, "\r\n");
+	return w.overflow ? -1 : (int)(w.o - out);
+}
+
+/* ---- error pages (errorfile, errorloc, http-error) ---- */
+
+/* Is <pg>'s framing sound, as HAProxy's http_str_to_htx() wants it? */
+static const char *
+h1_page_framing(const struct http_msg *m, size_t body)
+{
+	if (m->status < 200)
+		return "invalid http status code for an error message";
+	if (m->flags & MSG_CHUNKED)
+		return "chunk-encoded payload not supported";
+	if (body && (m->status == 204 || m->status == 304 ||
+	    ((m->flags & MSG_CLEN) && m->clen == 0)))
+		return "message payload not expected";
+	if ((m->flags & MSG_CLEN) && (uint64_t)m->clen != body)
+		return "payload size does not match the announced content-length";
+	return NULL;
+}
+
+int
+h1_page_parse(const char *raw, size_t len, char *out, size_t cap,
+    struct h1_page *pg, const char **why)
+{
+	static struct http_msg m;	/* large; load time only */
+	struct h1_out w = { out, out + cap, 0 };
+	size_t ll;
+	int r, i;
+
+	memset(pg, 0, sizeof(*pg));
+	if (len == 0) {
+		pg->empty = 1;	/* HAProxy: nothing is sent, the connection closes */
+		return 0;
+	}
+	if ((r = h1_parse_response(raw, len, &m)) <= 0) {
+		*why = r == 0 ? "incomplete response head" :
+		    m.err_what ? m.err_what : "invalid response head";
+		return -1;
+	}
+	if ((*why = h1_page_framing(&m, len - (size_t)r)) != NULL)
+		return -1;
+	u_eol(raw, (size_t)r, &ll, NULL);
+	h1_put(&w, raw, ll);
+	h1_puts(&w, "\r\n");
+	for (i = 0; i < m.nhdr; i++) {
+		const struct http_hdr *h = &m.hdr[i];
+		char *n = w.o;
+		size_t k;
+
+		/* hop-by-hop: the connection header is the session's to write */
+		if (u_ieq(h->name, h->name_len, "connection") ||
+		    u_ieq(h->name, h->name_len, "keep-alive") ||
+		    u_ieq(h->name, h->name_len, "proxy-connection"))
+			continue;
+		h1_put_hdr(&w, h->name, h->name_len, h->value, h->value_len);
+		for (k = 0; !w.overflow && k < h->name_len; k++)
+			n[k] = (char)u_lower((unsigned char)n[k]);	/* as HAProxy emits */
+	}
+	pg->head_len = (unsigned)(w.o - out);
+	h1_put(&w, raw + r, len - (size_t)r);
+	if (w.overflow) {
+		*why = "too large";
+		return -1;
+	}
+	pg->data = out;
+	pg->body_len = (unsigned)(len - (size_t)r);
+	pg->status = m.status;
+	pg->v10 = m.minor == 0;
+	/* a body without a length ends with the connection */
+	pg->close = (m.flags & MSG_CONN_CLOSE) || (!(m.flags & MSG_CLEN) &&
+	    m.status != 204 && m.status != 304);
+	return 0;
+}
+
+int
+h1_page_write(const struct h1_page *pg, int conn, int head_only, char *out,
+    size_t cap)
+{
+	struct h1_out w = { out, out + cap, 0 };
+
+	if (pg->empty)
+		return 0;
+	h1_put(&w, pg->data, pg->head_len);
+	if (conn == H1_CONN_CLOSE)
+		h1_puts(&w, "connection: close\r\n");
+	else if (conn == H1_CONN_KA)
+		h1_puts(&w, "connection: keep-alive\r\n");
+	h1_puts(&w, "\r\n");
+	if (!head_only)
+		h1_put(&w, pg->data + pg->head_len, pg->body_len);
 	return w.overflow ? -1 : (int)(w.o - out);
 }
 
@@ -6148,9 +6287,11 @@ rule_route(const struct proxy *fe, const struct req_ctx *ctx, struct route *ro)
 			be = sw->be;
 	if (be == NULL)
 		be = fe->default_be;
+	/* set first: a deny from the backend's rules is the backend's (its
+	 * error page, its log line), as in HAProxy */
+	ro->be = be;
 	if (be && be != fe && rule_eval(be->hreq, ctx, ro))
 		return NULL;
-	ro->be = be;
 	return be;
 }
 
@@ -6731,7 +6872,7 @@ lb_pick(struct proxy *be, struct server *avoid)
  * runtime links it to its own state once (srv_bind) and never writes it.
  */
 
-enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_IGNORED };
+enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_ERRORS, SEC_IGNORED };
 
 /* Parser state for one input. */
 struct cfgp {
@@ -6740,6 +6881,7 @@ struct cfgp {
 	int		 section;	/* SEC_* */
 	struct proxy	*cur;		/* current proxy section */
 	struct proxy	*defaults;	/* latest defaults section */
+	struct http_errors *errsec;	/* current http-errors section */
 	int		 no;		/* the line started with "no" */
 };
 
@@ -6958,6 +7100,21 @@ cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
 
 /* ---- proxies ---- */
 
+/* A proxy's error-page directives start with its defaults section's. */
+static void
+cfg_errconf_copy(struct cfgp *p, struct proxy *px, const struct proxy *d)
+{
+	struct err_conf **tail = &px->errconf;
+	const struct err_conf *ec;
+
+	for (ec = d->errconf; ec; ec = ec->next) {
+		*tail = u_alloc(p->c->arena, sizeof(**tail));
+		**tail = *ec;
+		(*tail)->next = NULL;
+		tail = &(*tail)->next;
+	}
+}
+
 /* A fresh proxy starts as a copy of the latest defaults section. */
 static struct proxy *
 cfg_proxy_new(struct cfgp *p, const char *name, int cap)
@@ -6985,6 +7142,7 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
+		cfg_errconf_copy(p, px, d);
 	} else {
 		px->mode = MODE_TCP;	/* HAProxy's default mode */
 		px->http_mode = HTTP_KAL;
@@ -8320,6 +8478,435 @@ cfg_kw_stats(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* ---- error pages: errorfile, errorloc, errorfiles, http-error ---- */
+
+/* The slot of status <code> (a word), or -1 after an error. */
+static int
+cfg_err_slot(struct cfgp *p, const char *kw, const char *code)
+{
+	long long v;
+	int slot = -1;
+
+	if (u_parse_int(code, 0, 999, &v) == 0)
+		slot = h1_err_slot((int)v);
+	if (slot < 0)
+		cfg_err(p, "%s: status code '%s' not handled", kw, code);
+	return slot;
+}
+
+static const struct h1_page *
+cfg_page_new(struct cfgp *p, const char *path, struct err_page **out)
+{
+	struct err_page *e = u_alloc(p->c->arena, sizeof(*e));
+
+	e->path = path ? u_strdup(p->c->arena, path) : NULL;
+	e->file = u_strdup(p->c->arena, p->err.file);
+	e->line = p->err.line;
+	e->next = p->c->errpages;
+	p->c->errpages = e;
+	*out = e;
+	return &e->pg;
+}
+
+/* A page from a raw response: a file or errorloc's text (<whole>: as
+ * HAProxy's errmsg replies), or what http-error builds. */
+static const struct h1_page *
+cfg_page_raw(struct cfgp *p, const char *kw, const char *path,
+    const char *raw, size_t len, int whole)
+{
+	struct err_page *e;
+	char *o = u_alloc(p->c->arena, 2 * len + 2);
+	const char *why = NULL;
+
+	cfg_page_new(p, path, &e);
+	if (h1_page_parse(raw, len, o, 2 * len + 2, &e->pg, &why) < 0) {
+		if (path)
+			cfg_err(p, "%s: '%s': %s", kw, path, why);
+		else
+			cfg_err(p, "%s: invalid error message: %s", kw, why);
+		return NULL;
+	}
+	e->pg.whole = (unsigned char)whole;
+	return &e->pg;
+}
+
+/* Read a file of at most tune.bufsize bytes (/dev/null works: its size is
+ * what read() says).  malloc'd, or NULL after an error. */
+static char *
+cfg_slurp(struct cfgp *p, const char *kw, const char *path, size_t *len)
+{
+	size_t cap = (size_t)p->c->bufsize + 1, n = 0;
+	char *b;
+	ssize_t r = 0;
+	/* O_NONBLOCK: a FIFO or a terminal given as a file cannot hang the load */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		cfg_err(p, "%s: error opening file '%s'", kw, path);
+		return NULL;
+	}
+	b = u_calloc(1, cap);
+	while (n < cap && ((r = read(fd, b + n, cap - n)) > 0 ||
+	    (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	close(fd);
+	if (n < cap && r < 0)
+		cfg_err(p, "%s: error reading file '%s'", kw, path);
+	else if (n == cap)	/* HAProxy truncates and warns; a cut page is no page */
+		cfg_err(p, "%s: file '%s' exceeds tune.bufsize (%d bytes)", kw, path,
+		    p->c->bufsize);
+	else {
+		*len = n;
+		return b;
+	}
+	free(b);
+	return NULL;
+}
+
+/* An errorfile: read once per path, as HAProxy caches it. */
+static const struct h1_page *
+cfg_page_file(struct cfgp *p, const char *kw, const char *path)
+{
+	const struct h1_page *pg;
+	struct err_page *e;
+	size_t len;
+	char *raw;
+
+	for (e = p->c->errpages; e; e = e->next)
+		if (e->path && strcmp(e->path, path) == 0)
+			return &e->pg;
+	if ((raw = cfg_slurp(p, kw, path, &len)) == NULL)
+		return NULL;
+	pg = cfg_page_raw(p, kw, path, raw, len, 1);
+	free(raw);
+	return pg;
+}
+
+/* A proxy's directive, kept in order until the sections are all known. */
+static struct err_conf *
+cfg_errconf_add(struct cfgp *p, struct proxy *px, int kind, int slot)
+{
+	struct err_conf *ec = u_alloc(p->c->arena, sizeof(*ec)), **tail;
+
+	ec->kind = kind;
+	ec->slot = slot;
+	ec->file = u_strdup(p->c->arena, p->err.file);
+	ec->line = p->err.line;
+	for (tail = &px->errconf; *tail; tail = &(*tail)->next)
+		;
+	*tail = ec;
+	return ec;
+}
+
+static int
+cfg_kw_errorfile(struct cfgp *p, void *obj, char **args, int n)
+{
+	const struct h1_page *pg;
+	int slot;
+
+	if (n != 3) {
+		cfg_err(p, "%s: expects <status_code> and <file> as arguments%s",
+		    args[0], n > 3 ? ", and nothing more" : "");
+		return -1;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) < 0 ||
+	    (pg = cfg_page_file(p, args[0], args[2])) == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* errorloc, errorloc302, errorloc303: HAProxy's redirect message. */
+static int
+cfg_kw_errorloc(struct cfgp *p, void *obj, char **args, int n)
+{
+	int c303 = strcmp(args[0], "errorloc303") == 0, slot, len;
+	const struct h1_page *pg;
+	char *raw;
+
+	if (n != 3) {
+		cfg_err(p, "%s: expects <status_code> and <url> as arguments%s", args[0],
+		    n > 3 ? ", and nothing more" : "");
+		return -1;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) < 0)
+		return -1;
+	len = (int)strlen(args[2]) + 100;
+	raw = u_calloc(1, (size_t)len);
+	len = snprintf(raw, (size_t)len, "HTTP/1.1 %s\r\nCache-Control: no-cache\r\n"
+	    "Content-length: 0\r\nLocation: %s\r\n\r\n", c303 ? "303 See Other" :
+	    "302 Found", args[2]);
+	pg = cfg_page_raw(p, args[0], NULL, raw, (size_t)len, 1);
+	free(raw);
+	if (pg == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* errorfiles NAME [CODE...]: from an http-errors section, all or some. */
+static int
+cfg_kw_errorfiles(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct err_conf *ec;
+	unsigned slots = 0;
+	int i, slot;
+
+	if (n < 2) {
+		cfg_err(p, "%s: expects <name> as argument", args[0]);
+		return -1;
+	}
+	for (i = 2; i < n; i++) {
+		if ((slot = cfg_err_slot(p, args[0], args[i])) < 0)
+			return -1;
+		slots |= 1u << slot;
+	}
+	ec = cfg_errconf_add(p, obj, ERRC_SECTION, -1);
+	ec->section = u_strdup(p->c->arena, args[1]);
+	ec->slots = n > 2 ? slots : (1u << H1_ERR_CODES) - 1;
+	ec->listed = n > 2;
+	return 0;
+}
+
+/* The words of "http-error" (HAProxy's http reply arguments). */
+enum { HE_STATUS, HE_CTYPE, HE_DEFAULT, HE_ERRORFILE, HE_ERRORFILES, HE_FILE,
+	HE_STRING, HE_LF };
+static const struct {
+	const char	*name;
+	unsigned char	 kind;		/* HE_* */
+	unsigned char	 nargs;
+	unsigned char	 payload;	/* one of these at most */
+} cfg_herr_words[] = {
+	{ "status", HE_STATUS, 1, 0 },
+	{ "content-type", HE_CTYPE, 1, 0 },
+	{ "default-errorfiles", HE_DEFAULT, 0, 1 },
+	{ "errorfile", HE_ERRORFILE, 1, 1 },
+	{ "errorfiles", HE_ERRORFILES, 1, 1 },
+	{ "file", HE_FILE, 1, 1 },
+	{ "string", HE_STRING, 1, 1 },
+	{ "lf-file", HE_LF, 1, 1 },
+	{ "lf-string", HE_LF, 1, 1 },
+	{ "hdr", HE_LF, 2, 0 },
+};
+
+/* What an http-error line says. */
+struct cfg_herr {
+	long long	 status;
+	const char	*ctype;
+	int		 kind;		/* the payload's HE_*, -1: none */
+	const char	*act;		/* its word, for messages */
+	const char	*arg;		/* its argument */
+};
+
+/* lf-file, lf-string and hdr take log-format text.  The one place where a
+ * log-format engine would plug in: it would compile the text here into a
+ * page rendered per request by sess_page_write(). */
+static int
+cfg_herr_lf(struct cfgp *p, const char *word)
+{
+	cfg_err(p, "http-error: '%s': log-format error pages are not supported yet",
+	    word);
+	return -1;
+}
+
+/* The words of an http-error line into *h; -1 after an error. */
+static int
+cfg_herr_words_of(struct cfgp *p, char **args, int n, struct cfg_herr *h)
+{
+	size_t k;
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->kind = -1;
+	for (i = 1; i < n; i += 1 + cfg_herr_words[k].nargs) {
+		for (k = 0; k < NELEM(cfg_herr_words); k++)
+			if (strcmp(cfg_herr_words[k].name, args[i]) == 0)
+				break;
+		if (k == NELEM(cfg_herr_words)) {
+			cfg_err(p, "http-error: unknown keyword '%s'", args[i]);
+			return -1;
+		}
+		if (i + cfg_herr_words[k].nargs >= n) {
+			cfg_err(p, "http-error: '%s' expects %s as argument%s", args[i],
+			    cfg_herr_words[k].nargs == 2 ? "<name> and <fmt>" : "a value",
+			    cfg_herr_words[k].nargs == 2 ? "s" : "");
+			return -1;
+		}
+		if (cfg_herr_words[k].kind == HE_LF)
+			return cfg_herr_lf(p, args[i]);
+		if (cfg_herr_words[k].payload && h->kind >= 0) {
+			cfg_err(p, "http-error: unexpected '%s' argument, '%s' already "
+			    "defined", args[i], h->act);
+			return -1;
+		}
+		if (cfg_herr_words[k].kind == HE_STATUS) {
+			if (u_parse_int(args[i + 1], 200, 599, &h->status) < 0) {
+				cfg_err(p, "http-error: unexpected status code '%s'", args[i + 1]);
+				return -1;
+			}
+		} else if (cfg_herr_words[k].kind == HE_CTYPE)
+			h->ctype = args[i + 1];
+		else {
+			h->kind = cfg_herr_words[k].kind;
+			h->act = args[i];
+			h->arg = cfg_herr_words[k].nargs ? args[i + 1] : NULL;
+		}
+	}
+	if (h->status == 0) {
+		cfg_err(p, "http-error: expects at least a <status> as arguments");
+		return -1;
+	}
+	return 0;
+}
+
+/* A page HAProxy builds from a status, a content type and a body. */
+static const struct h1_page *
+cfg_herr_page(struct cfgp *p, const struct cfg_herr *h, const char *body,
+    size_t blen)
+{
+	size_t cap = blen + strlen(h->ctype ? h->ctype : "") + 200;
+	char *raw = u_calloc(1, cap);
+	const struct h1_page *pg;
+	int n = snprintf(raw, cap, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s%s\r\n",
+	    (int)h->status, h1_gen_reason((int)h->status), blen,
+	    h->ctype ? "content-type: " : "", h->ctype ? h->ctype : "",
+	    h->ctype ? "\r\n" : "");
+
+	memcpy(raw + n, body, blen);
+	pg = cfg_page_raw(p, "http-error", NULL, raw, (size_t)n + blen, 0);
+	free(raw);
+	return pg;
+}
+
+/* http-error "file" and "string": a body of its own. */
+static const struct h1_page *
+cfg_herr_body(struct cfgp *p, struct cfg_herr *h)
+{
+	const struct h1_page *pg;
+	size_t len = 0;
+	char *body = NULL;
+
+	if (h->kind == HE_FILE && (body = cfg_slurp(p, "http-error", h->arg, &len)) == NULL)
+		return NULL;
+	if (h->kind == HE_STRING)
+		len = strlen(h->arg);
+	if (len && h->ctype == NULL)
+		cfg_err(p, "http-error: a content type must be defined when non-empty "
+		    "payload is configured");
+	else {
+		if (len == 0 && h->ctype) {
+			cfg_warn(p, "http-error: content-type '%s' ignored with an empty "
+			    "payload", h->ctype);
+			h->ctype = NULL;
+		}
+		pg = cfg_herr_page(p, h, body ? body : h->arg, len);
+		free(body);
+		return pg;
+	}
+	free(body);
+	return NULL;
+}
+
+static int
+cfg_kw_http_error(struct cfgp *p, void *obj, char **args, int n)
+{
+	const struct h1_page *pg = NULL;
+	struct cfg_herr h;
+	struct err_conf *ec;
+	int slot;
+
+	if (cfg_herr_words_of(p, args, n, &h) < 0)
+		return -1;
+	if ((slot = h1_err_slot((int)h.status)) < 0) {
+		cfg_err(p, "http-error: status code '%d' not handled", (int)h.status);
+		return -1;
+	}
+	if (h.ctype && (h.kind < 0 || h.kind == HE_DEFAULT || h.kind == HE_ERRORFILE ||
+	    h.kind == HE_ERRORFILES)) {
+		cfg_warn(p, "http-error: content-type '%s' ignored %s", h.ctype, h.kind < 0 ?
+		    "without a payload" : "with an errorfile");
+		h.ctype = NULL;
+	}
+	if (h.kind == HE_DEFAULT) {
+		cfg_errconf_add(p, obj, ERRC_RESET, slot);
+		return 0;
+	}
+	if (h.kind == HE_ERRORFILES) {
+		ec = cfg_errconf_add(p, obj, ERRC_SECTION, -1);
+		ec->section = u_strdup(p->c->arena, h.arg);
+		ec->slots = 1u << slot;
+		ec->listed = 1;
+		return 0;
+	}
+	if (h.kind == HE_ERRORFILE)
+		pg = cfg_page_file(p, "http-error", h.arg);
+	else if (h.kind < 0)
+		pg = cfg_herr_page(p, &h, "", 0);
+	else
+		pg = cfg_herr_body(p, &h);
+	if (pg == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* ---- http-errors sections ---- */
+
+static int
+cfg_sec_errors(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct http_errors *e, **tail;
+	const char *c;
+
+	(void)obj;
+	p->cur = NULL;
+	p->section = SEC_IGNORED;
+	if (n < 2) {
+		cfg_err(p, "missing name for http-errors section");
+		return -1;
+	}
+	for (c = args[1]; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.:", *c)) {
+			cfg_err(p, "character '%c' is not permitted in 'http-errors' name "
+			    "'%s'", *c, args[1]);
+			return -1;
+		}
+	for (tail = &p->c->errsecs; *tail; tail = &(*tail)->next)
+		if (strcmp((*tail)->name, args[1]) == 0) {
+			cfg_err(p, "http-errors section '%s' already exists (declared at "
+			    "%s:%d)", args[1], (*tail)->file, (*tail)->line);
+			return -1;
+		}
+	e = *tail = u_alloc(p->c->arena, sizeof(*e));
+	e->name = u_strdup(p->c->arena, args[1]);
+	e->file = u_strdup(p->c->arena, p->err.file);
+	e->line = p->err.line;
+	p->errsec = e;
+	p->section = SEC_ERRORS;
+	return 0;
+}
+
+/* A line of an http-errors section: "errorfile <code> <file>" only. */
+static void
+cfg_errors_line(struct cfgp *p, char **args, int n)
+{
+	const struct h1_page *pg;
+	int slot;
+
+	if (strcmp(args[0], "errorfile") != 0) {
+		cfg_err(p, "unknown keyword '%s' in 'http-errors' section", args[0]);
+		return;
+	}
+	if (n != 3) {
+		cfg_err(p, "errorfile: expects <status_code> and <file> as arguments%s",
+		    n > 3 ? ", and nothing more" : "");
+		return;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) >= 0 &&
+	    (pg = cfg_page_file(p, args[0], args[2])) != NULL)
+		p->errsec->pg[slot] = pg;
+}
+
 #define PX_INT(name, where, field, lo, hi, what) \
 	{ name, KW_INT, where, offsetof(struct proxy, field), lo, hi, NULL, what }
 #define PX_IGN(name, why)	{ name, KW_IGN, 0, 0, 0, 0, NULL, why }
@@ -8345,8 +8932,12 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("redirect", PK_DEFSKIP | PK_FE, cfg_kw_redirect),
 	PX_IGN("description", "a description only"),
 	PX_IGN("id", "proxy ids only number the stats rows"),
-	PX_IGN("errorfile", "HAProxy's default error pages are sent"),
-	PX_IGN("errorfiles", "HAProxy's default error pages are sent"),
+	CFG_FN("errorfile", 0, cfg_kw_errorfile),
+	CFG_FN("errorfiles", 0, cfg_kw_errorfiles),
+	CFG_FN("errorloc", 0, cfg_kw_errorloc),
+	CFG_FN("errorloc302", 0, cfg_kw_errorloc),
+	CFG_FN("errorloc303", 0, cfg_kw_errorloc),
+	CFG_FN("http-error", 0, cfg_kw_http_error),
 	PX_IGN("capture", "no captures in the log line"),
 	PX_IGN("compression", "no compression"),
 	PX_IGN("hash-type", "no hash-based balancing"),
@@ -8650,13 +9241,13 @@ static const struct cfg_kw cfg_sections[] = {
 	CFG_FN("frontend", 0, cfg_sec_proxy),
 	CFG_FN("backend", 0, cfg_sec_proxy),
 	CFG_FN("listen", 0, cfg_sec_proxy),
+	CFG_FN("http-errors", 0, cfg_sec_errors),
 	SEC_IGN("userlist", "no HTTP authentication but 'stats auth'"),
 	SEC_IGN("peers", "no stick tables to share"),
 	SEC_IGN("resolvers", "names are resolved once, at load"),
 	SEC_IGN("mailers", "no mail"),
 	SEC_IGN("cache", "no cache"),
 	SEC_IGN("program", "nothing is forked"),
-	SEC_IGN("http-errors", "HAProxy's default error pages are sent"),
 	SEC_IGN("ring", "no rings"),
 	SEC_IGN("crt-store", "certificates are given on bind lines"),
 	SEC_IGN("traces", "no traces"),
@@ -8689,6 +9280,9 @@ cfg_line(struct cfgp *p, char **args, int n)
 	case SEC_DEFAULTS:
 	case SEC_PROXY:
 		cfg_proxy_line(p, p->cur, args, n);
+		break;
+	case SEC_ERRORS:
+		cfg_errors_line(p, args, n);
 		break;
 	case SEC_IGNORED:
 		break;
@@ -8885,6 +9479,57 @@ cfg_mode_name(enum px_mode m)
 	return m == MODE_HTTP ? "http" : "tcp";
 }
 
+/* A proxy's pages, from its directives in order (HAProxy's
+ * proxy_check_errors()), once every http-errors section is known. */
+static void
+cfg_check_errors(struct cfgp *p, struct proxy *px)
+{
+	const struct err_conf *ec;
+	const struct http_errors *e;
+	int i;
+
+	for (ec = px->errconf; ec; ec = ec->next) {
+		if (ec->kind != ERRC_SECTION) {
+			px->errpage[ec->slot] = ec->kind == ERRC_PAGE ? ec->pg : NULL;
+			continue;
+		}
+		for (e = p->c->errsecs; e && strcmp(e->name, ec->section) != 0;
+		    e = e->next)
+			;
+		cfg_at(p, ec->file, ec->line);
+		if (e == NULL) {
+			cfg_err(p, "proxy '%s': unknown http-errors section '%s'",
+			    px->name, ec->section);
+			continue;
+		}
+		for (i = 0; i < H1_ERR_CODES; i++)
+			if (!(ec->slots & (1u << i)))
+				continue;
+			else if (e->pg[i])
+				px->errpage[i] = e->pg[i];
+			else if (ec->listed)
+				cfg_warn(p, "proxy '%s': status '%d' not declared in "
+				    "http-errors section '%s'", px->name, h1_err_status(i),
+				    e->name);
+	}
+}
+
+/* Every page must fit in a buffer with the Connection header the session
+ * may add (tune.bufsize is only final once everything is read). */
+static void
+cfg_check_pages(struct cfgp *p)
+{
+	const struct err_page *e;
+
+	for (e = p->c->errpages; e; e = e->next)
+		if (!e->pg.empty && (size_t)e->pg.head_len + e->pg.body_len +
+		    sizeof("connection: keep-alive\r\n\r\n") > (size_t)p->c->bufsize) {
+			cfg_at(p, e->file, e->line);
+			cfg_err(p, "error page%s%s does not fit in tune.bufsize (%d bytes)",
+			    e->path ? " " : "", e->path ? e->path : "", p->c->bufsize);
+		}
+}
+
 static void
 cfg_check_rules(struct cfgp *p, struct proxy *px)
 {
@@ -8919,6 +9564,7 @@ cfg_check_proxy(struct cfgp *p, struct proxy *px)
 {
 	struct bind_conf *b;
 
+	cfg_check_errors(p, px);
 	if ((px->cap & CAP_BE) && px->chk.ref_be_name) {
 		cfg_at(p, px->chk.file, px->chk.line);
 		px->chk.ref_be = cfg_find_proxy(p->c, px->chk.ref_be_name, CAP_BE);
@@ -8973,9 +9619,11 @@ cfg_finish(struct cfgp *p)
 {
 	struct proxy *px;
 
-	if (p->err.errors == 0)
+	if (p->err.errors == 0) {
 		for (px = p->c->proxies; px; px = px->next)
 			cfg_check_proxy(p, px);
+		cfg_check_pages(p);
+	}
 	if (p->err.errors) {
 		cfg_free(p->c);
 		return NULL;
@@ -10752,9 +11400,55 @@ sess_answer_set(struct session *s, int n)
 	s->rsp.bytes += (uint64_t)n;
 }
 
+/* The page configured for <status>, as HAProxy picks it: the backend's,
+ * then the frontend's (http_error_message(); before a backend is chosen
+ * s->be is unset, so the frontend's).  An error met while the request head
+ * is read is the frontend's alone and only a whole page (errorfile,
+ * errorloc, http-errors) serves it, as HAProxy's H1 multiplexer does for
+ * its early errors.  NULL: HAProxy's built-in page. */
+static const struct h1_page *
+sess_page(const struct session *s, int status)
+{
+	const struct h1_page *pg;
+	int slot = h1_err_slot(status);
+
+	if (slot < 0)
+		return NULL;
+	if (s->req.state == CH_HEAD)
+		return (pg = s->fe->errpage[slot]) && pg->whole ? pg : NULL;
+	if (s->be && (pg = s->be->errpage[slot]) != NULL)
+		return pg;
+	return s->fe->errpage[slot];
+}
+
+/* The bytes of an error answer for <status> into the response buffer:
+ * the configured page or the built-in one, without a body for HEAD (as
+ * HAProxy).  Returns the length; *ka may be cleared by the page. */
+static int
+sess_page_write(struct session *s, int status, int *ka)
+{
+	const struct h1_page *pg = sess_page(s, status);
+	char *b = s->rsp.buf->data, *e;
+	int n;
+
+	if (pg == NULL) {
+		n = h1_error_page(status, *ka, b, buf_rt.size);
+		if (n > 0 && n < (int)buf_rt.size && (s->txn.fl & TX_HEAD) &&
+		    (e = memmem(b, (size_t)n, "\r\n\r\n", 4)) != NULL)
+			n = (int)(e + 4 - b);
+		return n;
+	}
+	if (pg->close || pg->empty)
+		*ka = 0;
+	s->txn.status = pg->empty ? status : pg->status;
+	return h1_page_write(pg, !*ka ? H1_CONN_CLOSE : pg->v10 ? H1_CONN_KA :
+	    H1_CONN_NONE, (s->txn.fl & TX_HEAD) != 0, b, buf_rt.size);
+}
+
 /* An answer generated here: an error page, or a redirect when <location>
  * is given.  503, 403, 429 and redirects of a request without a body
- * keep the client connection, as HAProxy does; others close it. */
+ * keep the client connection, as HAProxy does; others close it, and so
+ * does a page that asks to (or an empty one: nothing is sent). */
 static void
 sess_reply(struct session *s, int status, unsigned char term,
     const char *location)
@@ -10779,9 +11473,11 @@ sess_reply(struct session *s, int status, unsigned char term,
 		    "%s\r\n", status, h1_reason(status), location, ka ? "" :
 		    "connection: close\r\n");
 	else
-		n = h1_error_page(status, ka, b->data, buf_rt.size);
-	if (n < 0 || n >= (int)buf_rt.size)
+		n = sess_page_write(s, status, &ka);
+	if (n < 0 || n >= (int)buf_rt.size) {
+		ka = 0;
 		n = h1_error_page(500, 0, b->data, buf_rt.size);
+	}
 	sess_answer_set(s, n);
 	sess_release(s);
 	if (s->srv.fd >= 0)

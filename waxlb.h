@@ -130,6 +130,40 @@ long	h1_chunk_canon(struct chunk_dec *d, char *buf, size_t len, size_t *olen);
 /* HAProxy's error answer for <status> (head and HTML body) into out;
  * returns its length as snprintf() does. */
 int	h1_error_page(int status, int keepalive, char *out, size_t len);
+/* The reason HAProxy writes in a reply it builds (http_get_reason()). */
+const char *h1_gen_reason(int status);
+
+/* The statuses an error page can be configured for (HAProxy's 19
+ * http_err_codes), each in a slot 0..H1_ERR_CODES-1. */
+#define H1_ERR_CODES	19
+int	h1_err_slot(int status);	/* -1: not one of them */
+int	h1_err_status(int slot);
+
+/* A configured error page, made once at load: the status line and the
+ * headers (each CRLF-terminated, names in lower case, no Connection,
+ * Keep-Alive or Proxy-Connection: the session writes its own), then the
+ * body. */
+struct h1_page {
+	const char	*data;
+	unsigned	 head_len;	/* data[0..head_len): the head, no empty line */
+	unsigned	 body_len;	/* data[head_len..): the body */
+	int		 status;	/* of the status line: what is logged */
+	unsigned char	 empty;		/* an empty file: nothing is sent, close */
+	unsigned char	 close;		/* Connection: close, or a body with no length */
+	unsigned char	 v10;		/* an HTTP/1.0 status line */
+	unsigned char	 whole;		/* a whole response (errorfile, errorloc), as
+					 * opposed to one built by http-error */
+};
+/* Check a whole HTTP response raw[0..len) as HAProxy checks an errorfile
+ * (a final status, no chunked body, a body that matches its length) and
+ * lay it out in out[0..cap) (2 * len + 2 is always enough).  An empty
+ * input is an empty page.  0, or -1 with the reason in *why. */
+int	h1_page_parse(const char *raw, size_t len, char *out, size_t cap,
+	    struct h1_page *pg, const char **why);
+/* The bytes of <pg> as sent, with <conn> (H1_CONN_NONE, _CLOSE or _KA)
+ * and without the body for a HEAD; its length, or -1 when out is small. */
+int	h1_page_write(const struct h1_page *pg, int conn, int head_only,
+	    char *out, size_t cap);
 
 /* A header operation of a rule: set (replace every occurrence), add, or
  * delete (every occurrence). */
@@ -386,7 +420,8 @@ struct route {
 
 /* Route a parsed request: the frontend's http-request rules, its
  * redirects, use_backend, then the chosen backend's http-request rules.
- * Returns the backend (also in ro->be), NULL when answered here. */
+ * Returns the backend (also in ro->be), NULL when answered here (ro->be
+ * is then the backend whose rules answered, if any). */
 struct proxy *rule_route(const struct proxy *fe, const struct req_ctx *ctx,
 	    struct route *ro);
 /* The Location of a redirect, written as snprintf() does. */
@@ -569,6 +604,41 @@ struct srv_defaults {
 	unsigned	 slowstart;
 };
 
+/* An error page of the configuration (errorfile, errorloc, http-error,
+ * http-errors), with where it was declared; errorfiles are read once per
+ * path. */
+struct err_page {
+	struct h1_page	 pg;
+	char		*path;		/* the file read, NULL for a built page */
+	const char	*file;
+	int		 line;
+	struct err_page	*next;
+};
+
+/* A "http-errors NAME" section: a page per status slot. */
+struct http_errors {
+	char		*name;
+	const char	*file;
+	int		 line;
+	const struct h1_page *pg[H1_ERR_CODES];
+	struct http_errors *next;
+};
+
+/* One error-page directive of a proxy, in order (a defaults section's come
+ * first): applied once every http-errors section is known. */
+enum { ERRC_PAGE, ERRC_RESET, ERRC_SECTION };
+struct err_conf {
+	int		 kind;		/* ERRC_* */
+	int		 slot;		/* ERRC_PAGE, ERRC_RESET */
+	const struct h1_page *pg;	/* ERRC_PAGE */
+	char		*section;	/* ERRC_SECTION: its name... */
+	unsigned	 slots;		/* ...the slots taken from it (a bit each) */
+	int		 listed;	/* ...named on the line: warn when missing */
+	const char	*file;
+	int		 line;
+	struct err_conf	*next;
+};
+
 #define CAP_FE	1
 #define CAP_BE	2
 
@@ -618,6 +688,11 @@ struct proxy {
 	int		 nstats_auth;
 	struct cond	*prom_cond;		/* use-service prometheus-exporter */
 	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
+
+	/* error pages: the directives as written, then the page per status
+	 * slot they add up to (NULL: the frontend's, then HAProxy's) */
+	struct err_conf	*errconf;
+	const struct h1_page *errpage[H1_ERR_CODES];
 
 	/* the one link to runtime (balancer groups, queue): set once when
 	 * the config is activated, owned by the srv module */
@@ -671,6 +746,8 @@ struct config {
 	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
 	int		 debug;
 	struct proxy	*proxies;
+	struct http_errors *errsecs;	/* http-errors sections */
+	struct err_page	*errpages;	/* every error page, for the size check */
 	/* everything allocated while parsing, freed together */
 	struct u_arena	*arena;
 	/* the only field that changes after load: sessions and the

@@ -106,6 +106,28 @@ def chunks():
         put("chunk", b"\x03\x00" + b.encode())
 
 
+# error pages that need no file (errorloc, http-error strings, /dev/null)
+ERRPAGES = """http-errors site
+    errorfile 408 /dev/null
+defaults
+    mode http
+    errorloc 503 http://errors.example/503
+    http-error status 429 content-type text/plain string "slow down"
+frontend fe
+    bind 127.0.0.1:8080
+    errorfiles site
+    errorloc303 404 /notfound
+    http-error status 503 default-errorfiles
+    http-error status 502 content-type application/json string '{"e":1}'
+    http-error status 504
+    http-error status 500 errorfiles site
+    default_backend be
+backend be
+    errorfiles site 408
+    server s1 127.0.0.1:9001
+"""
+
+
 def configs():
     for name in ("waxlb.conf", "test/demo.cfg"):
         p = os.path.join(REPO, name)
@@ -115,6 +137,7 @@ def configs():
     for k, v in dict(A1=9001, A2=9002, A3=9003, S1=9101, S2=9102).items():
         seed = seed.replace("@%s@" % k, str(v))
     put("config", seed)
+    put("config", ERRPAGES)
     put("config", """global
     maxconn 100
     log stdout format raw local0
