@@ -1774,56 +1774,82 @@ buf_no_splice(void)
  */
 
 /* Reasons and HAProxy's error texts, by status (quark's idea: the status
- * is the key, the strings are a table).  Those of HAProxy 2.6's pages
- * (http_err_msgs[], what "deny_status" may name) are its own, verbatim:
- * its 407 says "Unauthorized", its 501 text starts with a dot. */
+ * is the key, the strings are a table).  <reason> is the one HAProxy's
+ * pages carry; <gen>, when set, the one it writes in a reply it builds
+ * (http_get_reason(): an http-error string, an empty reply). */
 static const struct {
 	int		 status;
 	const char	*reason;
 	const char	*text;		/* NULL: not an error page */
+	const char	*gen;		/* NULL: as <reason> */
 } h1_status[] = {
-	{ 200, "OK", "Service ready." },
-	{ 301, "Moved Permanently", NULL },
-	{ 302, "Found", NULL },
-	{ 303, "See Other", NULL },
-	{ 307, "Temporary Redirect", NULL },
-	{ 308, "Permanent Redirect", NULL },
-	{ 400, "Bad request", "Your browser sent an invalid request." },
+	{ 200, "OK", "Service ready.", NULL },
+	{ 301, "Moved Permanently", NULL, NULL },
+	{ 302, "Found", NULL, NULL },
+	{ 303, "See Other", NULL, NULL },
+	{ 307, "Temporary Redirect", NULL, NULL },
+	{ 308, "Permanent Redirect", NULL, NULL },
+	{ 400, "Bad request", "Your browser sent an invalid request.",
+	    "Bad Request" },
 	{ 401, "Unauthorized", "You need a valid user and password to access "
-	    "this content." },
-	{ 403, "Forbidden", "Request forbidden by administrative rules." },
-	{ 404, "Not Found", "The resource could not be found." },
+	    "this content.", NULL },
+	{ 403, "Forbidden", "Request forbidden by administrative rules.", NULL },
+	{ 404, "Not Found", "The resource could not be found.", NULL },
 	{ 405, "Method Not Allowed", "A request was made of a resource using a "
-	    "request method not supported by that resource" },
+	    "request method not supported by that resource", NULL },
 	{ 407, "Unauthorized", "You need a valid user and password to access "
-	    "this content." },
+	    "this content.", "Proxy Authentication Required" },
 	{ 408, "Request Time-out", "Your browser didn't send a complete request "
-	    "in time." },
+	    "in time.", NULL },
 	{ 410, "Gone", "The resource is no longer available and will not be "
-	    "available again." },
+	    "available again.", NULL },
 	{ 413, "Payload Too Large", "The request entity exceeds the maximum "
-	    "allowed." },
-	{ 414, "URI Too Long", "The request URI is too long." },
+	    "allowed.", "Request Entity Too Large" },
+	{ 414, "URI Too Long", "The request URI is too long.", NULL },
 	{ 421, "Misdirected Request", "Request sent to a non-authoritative "
-	    "server." },
-	{ 422, "Unprocessable Content", "The server cannot process the "
-	    "contained instructions." },
-	{ 425, "Too Early", "Your browser sent early data." },
+	    "server.", NULL },
+	{ 422, "Unprocessable Content", "The server cannot process the contained "
+	    "instructions.", NULL },
+	{ 425, "Too Early", "Your browser sent early data.", NULL },
 	{ 429, "Too Many Requests", "You have sent too many requests in a given "
-	    "amount of time." },
+	    "amount of time.", NULL },
 	{ 431, "Request Header Fields Too Large", "The request header fields "
-	    "are too large." },
-	{ 500, "Internal Server Error", "An internal server error occurred." },
+	    "are too large.", NULL },
+	{ 500, "Internal Server Error", "An internal server error occurred.", NULL },
 	{ 501, "Not Implemented", ".The server does not support the "
-	    "functionality required to fulfill the request." },
+	    "functionality required to fulfill the request.", NULL },
 	{ 502, "Bad Gateway", "The server returned an invalid or incomplete "
-	    "response." },
+	    "response.", "Bad Gateway or Proxy Error" },
 	{ 503, "Service Unavailable", "No server is available to handle this "
-	    "request." },
-	{ 504, "Gateway Time-out", "The server didn't respond in time." },
+	    "request.", NULL },
+	{ 504, "Gateway Time-out", "The server didn't respond in time.", NULL },
 	{ 505, "HTTP Version Not Supported", "The HTTP version is not "
-	    "supported." },
+	    "supported.", NULL },
 };
+
+/* The statuses a page can be configured for (HAProxy's http_err_codes:
+ * errorfile, errorloc, http-errors, http-error), in H1_ERR_CODES slots. */
+static const short h1_err_codes[H1_ERR_CODES] = {
+	200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429,
+	500, 501, 502, 503, 504
+};
+
+int
+h1_err_slot(int status)
+{
+	int i;
+
+	for (i = 0; i < H1_ERR_CODES; i++)
+		if (h1_err_codes[i] == status)
+			return i;
+	return -1;
+}
+
+int
+h1_err_status(int slot)
+{
+	return h1_err_codes[slot];
+}
 
 static const char *
 h1_reason(int status)
@@ -1887,6 +1913,15 @@ h1_std_reason(int status)
 		if (t[i].st == status)
 			return t[i].r;
 	return status >= 100 && status < 600 ? cls[status / 100 - 1] : "Other";
+
+}
+
+/* The reason phrase of a reply HAProxy builds (an http-error string, an
+ * empty reply): its http_get_reason(). */
+const char *
+h1_gen_reason(int status)
+{
+	return h1_std_reason(status);
 }
 
 int
@@ -1965,9 +2000,26 @@ h1_field(struct http_msg *m, const char *line, size_t ll)
 	return 0;
 }
 
-/* Header lines from <pos>; returns the head length, 0, or -1. */
+/* Line ends seen in a head, so that a mix of the two is told apart. */
+#define H1_EOL_CRLF	1
+#define H1_EOL_LF	2
+
+/* The incomplete last line p[0..n) of a head (no LF in it): a CR that is
+ * not its last byte can never be followed by an LF, so the head is bad
+ * now rather than at the timeout. */
 static int
-h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
+h1_bare_cr(const char *p, size_t n)
+{
+	const char *cr = memchr(p, '\r', n);
+
+	return cr != NULL && cr + 1 < p + n;
+}
+
+/* Header lines from <pos>; returns the head length, 0, or -1.  *eols
+ * gathers the kinds of line end seen (H1_EOL_*). */
+static int
+h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m,
+    unsigned *eols)
 {
 	for (;;) {
 		const char *nl;
@@ -1978,7 +2030,9 @@ h1_fields(const char *buf, size_t len, size_t pos, struct http_msg *m)
 			return 0;
 		nl = u_eol(buf + pos, len - pos, &ll, &bare);
 		if (nl == NULL)
-			return 0;
+			return h1_bare_cr(buf + pos, len - pos) ?
+			    h1_fail(m, 400, "CR without LF") : 0;
+		*eols |= bare ? H1_EOL_LF : H1_EOL_CRLF;
 		if (bare)
 			m->flags |= MSG_BARE_LF;
 		if (ll == 0) {
@@ -2270,6 +2324,7 @@ h1_parse_request(const char *buf, size_t len, struct http_msg *m)
 {
 	const char *p = buf, *nl;
 	size_t ll;
+	unsigned eols;
 	int r, bare = 0;
 
 	u_cclass_init();
@@ -2285,12 +2340,19 @@ h1_parse_request(const char *buf, size_t len, struct http_msg *m)
 	}
 	nl = u_eol(p, len - (size_t)(p - buf), &ll, &bare);
 	if (nl == NULL)
-		return 0;
+		return h1_bare_cr(p, len - (size_t)(p - buf)) ?
+		    h1_fail(m, 400, "CR without LF") : 0;
 	if (bare || p != buf)
 		m->flags |= MSG_BARE_LF;	/* leading empty lines: rewrite */
 	if (h1_request_line(p, ll, m) < 0)
 		return -1;
-	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	/* a head in bare LFs is rewritten, but one that mixes them with
+	 * CRLFs is refused: peers split such a head differently (the empty
+	 * lines skipped before it are not part of it) */
+	eols = bare ? H1_EOL_LF : H1_EOL_CRLF;
+	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m, &eols);
+	if (r >= 0 && eols == (H1_EOL_LF | H1_EOL_CRLF))
+		return h1_fail(m, 400, "CRLF and bare LF line ends mixed");
 	if (r <= 0)
 		return r;
 	if (h1_semantics(m, 1) < 0 || h1_target(m) < 0)
@@ -2323,19 +2385,24 @@ h1_parse_response(const char *buf, size_t len, struct http_msg *m)
 {
 	const char *nl;
 	size_t ll;
+	unsigned eols = 0;	/* a response may mix line ends: rewritten */
 	int r, bare = 0;
 
 	u_cclass_init();
 	memset(m, 0, offsetof(struct http_msg, hdr));
 	m->clen = -1;
 	nl = u_eol(buf, len, &ll, &bare);
-	if (nl == NULL)
-		return 0;
+	if (nl == NULL) {
+		if (!h1_bare_cr(buf, len))
+			return 0;
+		h1_fail(m, 502, "CR without LF");
+		return -1;
+	}
 	if (bare)
 		m->flags |= MSG_BARE_LF;
 	if (h1_status_line(buf, ll, m) < 0)
 		return -1;
-	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m);
+	r = h1_fields(buf, len, (size_t)(nl - buf) + 1, m, &eols);
 	if (r == 0)
 		return 0;
 	if (r < 0 || h1_semantics(m, 0) < 0) {
@@ -2351,117 +2418,213 @@ enum { CK_SIZE0, CK_SIZE, CK_SIZE_WS, CK_EXT, CK_SIZE_LF, CK_DATA,
 	CK_DATA_CR, CK_DATA_LF, CK_TRL0, CK_TRL_NAME, CK_TRL, CK_TRL_LF,
 	CK_END_LF, CK_DONE };
 
-/* One state machine over the bytes; a switch over its states. */
-long
-h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
+/* One byte of a chunk-size line ("1*HEXDIG *WSP [; ext] CRLF"): 0 or -1.
+ * Every byte of the line counts towards CHUNK_LINE_MAX, blanks and
+ * leading zeros too, because a line is held whole before it is passed on
+ * (h1_chunk_canon). */
+static int
+h1_ck_size(struct chunk_dec *d, unsigned char c)
 {
-	size_t i = 0;
+	if (++d->line > CHUNK_LINE_MAX)
+		return -1;
+	switch (d->state) {
+	case CK_SIZE0:
+	case CK_SIZE:
+		if (u_hexval(c) >= 0) {
+			/* below 2^52 as HAProxy, whatever the leading zeros:
+			 * a peer using floats for integers cannot be fed a
+			 * size it rounds */
+			if (d->left >> 48)
+				return -1;
+			d->left = d->left * 16 + (uint64_t)u_hexval(c);
+			d->state = CK_SIZE;
+			return 0;
+		}
+		if (d->state == CK_SIZE0)
+			return -1;
+		/* FALLTHROUGH */
+	case CK_SIZE_WS:
+		if (c == ' ' || c == '\t')
+			d->state = CK_SIZE_WS;
+		else if (c == ';')
+			d->state = CK_EXT;
+		else if (c == '\r')
+			d->state = CK_SIZE_LF;
+		else
+			return -1;	/* a bare LF too: framing is CRLF only */
+		return 0;
+	case CK_EXT:	/* dropped on the way out, so only its bytes matter */
+		if (c == '\r')
+			d->state = CK_SIZE_LF;
+		else if (!U_VCHAR(c))
+			return -1;
+		return 0;
+	default:	/* CK_SIZE_LF */
+		if (c != '\n')
+			return -1;
+		d->line = 0;
+		d->state = d->left ? CK_DATA : CK_TRL0;
+		return 0;
+	}
+}
 
-	u_cclass_init();
+/* One byte of the trailer section (fields, then the final CRLF). */
+static int
+h1_ck_trailer(struct chunk_dec *d, unsigned char c)
+{
+	switch (d->state) {
+	case CK_TRL0:
+		if (c == '\r') {
+			d->state = CK_END_LF;
+			return 0;
+		}
+		if (!U_TCHAR(c))
+			return -1;	/* a trailer is "name: value" */
+		d->state = CK_TRL_NAME;
+		/* FALLTHROUGH */
+	case CK_TRL_NAME:
+		if (++d->trailers > TRAILER_MAX)
+			return -1;
+		if (c == ':')
+			d->state = CK_TRL;
+		else if (!U_TCHAR(c))
+			return -1;
+		return 0;
+	case CK_TRL:
+		if (++d->trailers > TRAILER_MAX)
+			return -1;
+		if (c == '\r')
+			d->state = CK_TRL_LF;
+		else if (!U_VCHAR(c))
+			return -1;
+		return 0;
+	default:	/* CK_TRL_LF, CK_END_LF */
+		if (c != '\n')
+			return -1;
+		d->state = d->state == CK_TRL_LF ? CK_TRL0 : CK_DONE;
+		return 0;
+	}
+}
+
+/* The state machine over buf[0..len); with <stop_line>, it stops where a
+ * chunk-size line begins.  Bytes consumed, or -1. */
+static long
+h1_ck_run(struct chunk_dec *d, const char *buf, size_t len, int stop_line)
+{
+	size_t i = 0, n;
+	int r = 0;
+
 	while (i < len && d->state != CK_DONE) {
 		unsigned char c = (unsigned char)buf[i];
 
-		switch (d->state) {
-		case CK_SIZE0:
-		case CK_SIZE:
-			if (u_hexval(c) >= 0) {
-				if (d->digits >= 15)	/* < 2^60: no overflow */
-					return -1;
-				d->left = d->left * 16 + (uint64_t)u_hexval(c);
-				d->digits++;
-				d->state = CK_SIZE;
-				break;
-			}
-			if (d->state == CK_SIZE0)
-				return -1;
-			/* FALLTHROUGH */
-		case CK_SIZE_WS:
-			if (c == ' ' || c == '\t')
-				d->state = CK_SIZE_WS;
-			else if (c == ';')
-				d->state = CK_EXT;
-			else if (c == '\r')
-				d->state = CK_SIZE_LF;
-			else
-				return -1;	/* a bare LF too: framing is CRLF only */
-			break;
-		case CK_EXT:
-			if (++d->line > CHUNK_LINE_MAX)
-				return -1;
-			if (c == '\r')
-				d->state = CK_SIZE_LF;
-			else if (!U_VCHAR(c))
-				return -1;
-			break;
-		case CK_SIZE_LF:
-			if (c != '\n')
-				return -1;
-			d->digits = 0;
-			d->line = 0;
-			d->state = d->left ? CK_DATA : CK_TRL0;
-			break;
-		case CK_DATA: {
-			size_t n = len - i;
-
-			if (n > d->left)
-				n = (size_t)d->left;
+		if (d->state <= CK_SIZE_LF)
+			r = h1_ck_size(d, c);
+		else if (d->state == CK_DATA) {
+			n = len - i < d->left ? len - i : (size_t)d->left;
 			d->left -= n;
 			i += n;
 			if (d->left == 0)
 				d->state = CK_DATA_CR;
 			continue;
-		}
-		case CK_DATA_CR:
-			if (c != '\r')
-				return -1;
+		} else if (d->state == CK_DATA_CR) {
+			r = c == '\r' ? 0 : -1;
 			d->state = CK_DATA_LF;
-			break;
-		case CK_DATA_LF:
-			if (c != '\n')
-				return -1;
+		} else if (d->state == CK_DATA_LF) {
+			r = c == '\n' ? 0 : -1;
 			d->state = CK_SIZE0;
-			break;
-		case CK_TRL0:
-			if (c == '\r') {
-				d->state = CK_END_LF;
-				break;
-			}
-			if (!U_TCHAR(c))
-				return -1;	/* a trailer is "name: value" */
-			d->state = CK_TRL_NAME;
-			/* FALLTHROUGH */
-		case CK_TRL_NAME:
-			if (++d->trailers > TRAILER_MAX)
-				return -1;
-			if (c == ':')
-				d->state = CK_TRL;
-			else if (!U_TCHAR(c))
-				return -1;
-			break;
-		case CK_TRL:
-			if (++d->trailers > TRAILER_MAX)
-				return -1;
-			if (c == '\r')
-				d->state = CK_TRL_LF;
-			else if (!U_VCHAR(c))
-				return -1;
-			break;
-		case CK_TRL_LF:
-		case CK_END_LF:
-			if (c != '\n')
-				return -1;
-			d->state = d->state == CK_TRL_LF ? CK_TRL0 : CK_DONE;
-			break;
-		}
+		} else
+			r = h1_ck_trailer(d, c);
+		if (r < 0)
+			return -1;
 		i++;
+		if (stop_line && d->state == CK_SIZE0)
+			break;
 	}
 	return (long)i;
+}
+
+long
+h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len)
+{
+	u_cclass_init();
+	return h1_ck_run(d, buf, len, 0);
 }
 
 int
 h1_chunk_done(const struct chunk_dec *d)
 {
 	return d->state == CK_DONE;
+}
+
+/* The chunk-size line HAProxy 2.6 writes (h1_emit_chunk_size): the size
+ * in upper-case hex without leading zeros, CRLF; its length. */
+static size_t
+h1_ck_line_out(uint64_t size, char out[CHUNK_CANON_MAX])
+{
+	char tmp[CHUNK_CANON_MAX];
+	size_t n = sizeof(tmp);
+
+	tmp[--n] = '\n';
+	tmp[--n] = '\r';
+	do
+		tmp[--n] = "0123456789ABCDEF"[size & 15];
+	while (size >>= 4);
+	memcpy(out, tmp + n, sizeof(tmp) - n);
+	return sizeof(tmp) - n;
+}
+
+/* The chunk-size line at buf[i..len), checked whole and written out in
+ * canonical form at buf[o..] (o <= i; the canonical line is never longer).
+ * Returns the bytes it took, 0 while the line is incomplete (what came
+ * so far is valid: garbage is refused at once), or -1.  *w: bytes out. */
+static long
+h1_ck_line(struct chunk_dec *d, char *buf, size_t i, size_t len, size_t o,
+    size_t *w)
+{
+	const char *nl = memchr(buf + i, '\n', len - i);
+	struct chunk_dec t = *d;
+	char line[CHUNK_CANON_MAX];
+	size_t ll, k;
+
+	if (nl == NULL)
+		return h1_ck_run(&t, buf + i, len - i, 1) < 0 ? -1 : 0;
+	ll = (size_t)(nl - (buf + i)) + 1;
+	if (h1_ck_run(d, buf + i, ll, 1) != (long)ll)
+		return -1;
+	k = h1_ck_line_out(d->left, line);
+	/* the common case, a canonical line in place, costs a compare */
+	if (o != i || k != ll || memcmp(buf + i, line, k) != 0)
+		memcpy(buf + o, line, k);
+	*w = k;
+	return (long)ll;
+}
+
+long
+h1_chunk_canon(struct chunk_dec *d, char *buf, size_t len, size_t *olen)
+{
+	size_t i = 0, o = 0, w = 0;
+	long n;
+
+	u_cclass_init();
+	while (i < len && d->state != CK_DONE) {
+		if (d->state == CK_SIZE0) {
+			if ((n = h1_ck_line(d, buf, i, len, o, &w)) <= 0) {
+				if (n < 0)
+					return -1;
+				break;	/* held back until its LF comes */
+			}
+		} else {
+			if ((n = h1_ck_run(d, buf + i, len - i, 1)) < 0)
+				return -1;
+			if (o != i)	/* behind a shortened line: close the gap */
+				memmove(buf + o, buf + i, (size_t)n);
+			w = (size_t)n;
+		}
+		i += (size_t)n;
+		o += w;
+	}
+	*olen = o;
+	return (long)i;
 }
 
 /* Copy a validated chunked body in place, keeping only the data; returns
@@ -2609,6 +2772,97 @@ h1_build_rsp_head(char *out, size_t cap, const struct http_msg *m,
 	else if (conn == H1_CONN_KA)
 		h1_puts(&w, "connection: keep-alive\r\n");
 	h1_puts(&w, "\r\n");
+	return w.overflow ? -1 : (int)(w.o - out);
+}
+
+/* ---- error pages (errorfile, errorloc, http-error) ---- */
+
+/* Is <pg>'s framing sound, as HAProxy's http_str_to_htx() wants it? */
+static const char *
+h1_page_framing(const struct http_msg *m, size_t body)
+{
+	if (m->status < 200)
+		return "invalid http status code for an error message";
+	if (m->flags & MSG_CHUNKED)
+		return "chunk-encoded payload not supported";
+	if (body && (m->status == 204 || m->status == 304 ||
+	    ((m->flags & MSG_CLEN) && m->clen == 0)))
+		return "message payload not expected";
+	if ((m->flags & MSG_CLEN) && (uint64_t)m->clen != body)
+		return "payload size does not match the announced content-length";
+	return NULL;
+}
+
+int
+h1_page_parse(const char *raw, size_t len, char *out, size_t cap,
+    struct h1_page *pg, const char **why)
+{
+	static struct http_msg m;	/* large; load time only */
+	struct h1_out w = { out, out + cap, 0 };
+	size_t ll;
+	int r, i;
+
+	memset(pg, 0, sizeof(*pg));
+	if (len == 0) {
+		pg->empty = 1;	/* HAProxy: nothing is sent, the connection closes */
+		return 0;
+	}
+	if ((r = h1_parse_response(raw, len, &m)) <= 0) {
+		*why = r == 0 ? "incomplete response head" :
+		    m.err_what ? m.err_what : "invalid response head";
+		return -1;
+	}
+	if ((*why = h1_page_framing(&m, len - (size_t)r)) != NULL)
+		return -1;
+	u_eol(raw, (size_t)r, &ll, NULL);
+	h1_put(&w, raw, ll);
+	h1_puts(&w, "\r\n");
+	for (i = 0; i < m.nhdr; i++) {
+		const struct http_hdr *h = &m.hdr[i];
+		char *n = w.o;
+		size_t k;
+
+		/* hop-by-hop: the connection header is the session's to write */
+		if (u_ieq(h->name, h->name_len, "connection") ||
+		    u_ieq(h->name, h->name_len, "keep-alive") ||
+		    u_ieq(h->name, h->name_len, "proxy-connection"))
+			continue;
+		h1_put_hdr(&w, h->name, h->name_len, h->value, h->value_len);
+		for (k = 0; !w.overflow && k < h->name_len; k++)
+			n[k] = (char)u_lower((unsigned char)n[k]);	/* as HAProxy emits */
+	}
+	pg->head_len = (unsigned)(w.o - out);
+	h1_put(&w, raw + r, len - (size_t)r);
+	if (w.overflow) {
+		*why = "too large";
+		return -1;
+	}
+	pg->data = out;
+	pg->body_len = (unsigned)(len - (size_t)r);
+	pg->status = m.status;
+	pg->v10 = m.minor == 0;
+	/* a body without a length ends with the connection */
+	pg->close = (m.flags & MSG_CONN_CLOSE) || (!(m.flags & MSG_CLEN) &&
+	    m.status != 204 && m.status != 304);
+	return 0;
+}
+
+int
+h1_page_write(const struct h1_page *pg, int conn, int head_only, char *out,
+    size_t cap)
+{
+	struct h1_out w = { out, out + cap, 0 };
+
+	if (pg->empty)
+		return 0;
+	h1_put(&w, pg->data, pg->head_len);
+	if (conn == H1_CONN_CLOSE)
+		h1_puts(&w, "connection: close\r\n");
+	else if (conn == H1_CONN_KA)
+		h1_puts(&w, "connection: keep-alive\r\n");
+	h1_puts(&w, "\r\n");
+	if (!head_only)
+		h1_put(&w, pg->data + pg->head_len, pg->body_len);
 	return w.overflow ? -1 : (int)(w.o - out);
 }
 
@@ -9629,9 +9883,12 @@ rule_hdr_name_ok(const char *s)
 static int
 rule_read_raw(struct rule_pctx *pc, const char *path, struct rule_reply *rp)
 {
-	struct http_msg *m = u_alloc(pc->ap.arena, sizeof(*m));
 	char *b = u_alloc(pc->ap.arena, (size_t)pc->bufsize + 1);
+	size_t cap = 2 * (size_t)pc->bufsize + 2;
+	char *out = u_alloc(pc->ap.arena, cap);
+	struct h1_page *pg = u_alloc(pc->ap.arena, sizeof(*pg));
 	FILE *f = fopen(path, "rb");
+	const char *why = NULL;
 	size_t n;
 
 	if (f == NULL) {
@@ -9645,14 +9902,15 @@ rule_read_raw(struct rule_pctx *pc, const char *path, struct rule_reply *rp)
 		    path, pc->bufsize);
 		return -1;
 	}
-	if (n && h1_parse_response(b, n, m) <= 0) {
-		u_err(pc->ap.err, "file '%s' is not a valid HTTP response", path);
+	if (h1_page_parse(b, n, out, cap, pg, &why) < 0) {	/* as an errorfile */
+		u_err(pc->ap.err, "file '%s': %s", path, why ? why : "not a valid HTTP "
+		    "response");
 		return -1;
 	}
-	rp->raw = b;
-	rp->rawlen = n;
-	if (n)
-		rp->status = m->status;
+	pg->whole = 1;
+	rp->page = pg;
+	if (!pg->empty)
+		rp->status = pg->status;
 	return 0;
 }
 
@@ -10372,9 +10630,11 @@ rule_route(const struct proxy *fe, struct rule_ex *ex)
 		return NULL;
 	be = rule_switch(fe, ex);
 	ex->c->be = be;
+	/* set first: a deny from the backend's rules is the backend's (its
+	 * error page, its log line), as in HAProxy */
+	ex->ro->be = be;
 	if (be && be != fe && rule_req_proxy(be, ex))
 		return NULL;
-	ex->ro->be = be;
 	return be;
 }
 
@@ -10966,7 +11226,7 @@ lb_pick(struct proxy *be, struct server *avoid)
  * runtime links it to its own state once (srv_bind) and never writes it.
  */
 
-enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_USERLIST,
+enum { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_PROXY, SEC_USERLIST, SEC_ERRORS,
 	SEC_IGNORED };
 
 /* Parser state for one input. */
@@ -10977,6 +11237,7 @@ struct cfgp {
 	struct proxy	*cur;		/* current proxy section */
 	struct proxy	*defaults;	/* latest defaults section */
 	struct userlist	*ul;		/* current userlist section */
+	struct http_errors *errsec;	/* current http-errors section */
 	int		 no;		/* the line started with "no" */
 };
 
@@ -11199,6 +11460,21 @@ cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
 
 /* ---- proxies ---- */
 
+/* A proxy's error-page directives start with its defaults section's. */
+static void
+cfg_errconf_copy(struct cfgp *p, struct proxy *px, const struct proxy *d)
+{
+	struct err_conf **tail = &px->errconf;
+	const struct err_conf *ec;
+
+	for (ec = d->errconf; ec; ec = ec->next) {
+		*tail = u_alloc(p->c->arena, sizeof(**tail));
+		**tail = *ec;
+		(*tail)->next = NULL;
+		tail = &(*tail)->next;
+	}
+}
+
 /* A fresh proxy starts as a copy of the latest defaults section. */
 static struct proxy *
 cfg_proxy_new(struct cfgp *p, const char *name, int cap)
@@ -11237,6 +11513,7 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->uid_hdr = d->uid_hdr;
 		px->log_tag = d->log_tag;
 		px->inspect_delay = d->inspect_delay;
+		cfg_errconf_copy(p, px, d);
 	} else {
 		px->mode = MODE_TCP;	/* HAProxy's default mode */
 		px->http_mode = HTTP_KAL;
@@ -12934,6 +13211,435 @@ cfg_kw_stats(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* ---- error pages: errorfile, errorloc, errorfiles, http-error ---- */
+
+/* The slot of status <code> (a word), or -1 after an error. */
+static int
+cfg_err_slot(struct cfgp *p, const char *kw, const char *code)
+{
+	long long v;
+	int slot = -1;
+
+	if (u_parse_int(code, 0, 999, &v) == 0)
+		slot = h1_err_slot((int)v);
+	if (slot < 0)
+		cfg_err(p, "%s: status code '%s' not handled", kw, code);
+	return slot;
+}
+
+static const struct h1_page *
+cfg_page_new(struct cfgp *p, const char *path, struct err_page **out)
+{
+	struct err_page *e = u_alloc(p->c->arena, sizeof(*e));
+
+	e->path = path ? u_strdup(p->c->arena, path) : NULL;
+	e->file = u_strdup(p->c->arena, p->err.file);
+	e->line = p->err.line;
+	e->next = p->c->errpages;
+	p->c->errpages = e;
+	*out = e;
+	return &e->pg;
+}
+
+/* A page from a raw response: a file or errorloc's text (<whole>: as
+ * HAProxy's errmsg replies), or what http-error builds. */
+static const struct h1_page *
+cfg_page_raw(struct cfgp *p, const char *kw, const char *path,
+    const char *raw, size_t len, int whole)
+{
+	struct err_page *e;
+	char *o = u_alloc(p->c->arena, 2 * len + 2);
+	const char *why = NULL;
+
+	cfg_page_new(p, path, &e);
+	if (h1_page_parse(raw, len, o, 2 * len + 2, &e->pg, &why) < 0) {
+		if (path)
+			cfg_err(p, "%s: '%s': %s", kw, path, why);
+		else
+			cfg_err(p, "%s: invalid error message: %s", kw, why);
+		return NULL;
+	}
+	e->pg.whole = (unsigned char)whole;
+	return &e->pg;
+}
+
+/* Read a file of at most tune.bufsize bytes (/dev/null works: its size is
+ * what read() says).  malloc'd, or NULL after an error. */
+static char *
+cfg_slurp(struct cfgp *p, const char *kw, const char *path, size_t *len)
+{
+	size_t cap = (size_t)p->c->bufsize + 1, n = 0;
+	char *b;
+	ssize_t r = 0;
+	/* O_NONBLOCK: a FIFO or a terminal given as a file cannot hang the load */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		cfg_err(p, "%s: error opening file '%s'", kw, path);
+		return NULL;
+	}
+	b = u_calloc(1, cap);
+	while (n < cap && ((r = read(fd, b + n, cap - n)) > 0 ||
+	    (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	close(fd);
+	if (n < cap && r < 0)
+		cfg_err(p, "%s: error reading file '%s'", kw, path);
+	else if (n == cap)	/* HAProxy truncates and warns; a cut page is no page */
+		cfg_err(p, "%s: file '%s' exceeds tune.bufsize (%d bytes)", kw, path,
+		    p->c->bufsize);
+	else {
+		*len = n;
+		return b;
+	}
+	free(b);
+	return NULL;
+}
+
+/* An errorfile: read once per path, as HAProxy caches it. */
+static const struct h1_page *
+cfg_page_file(struct cfgp *p, const char *kw, const char *path)
+{
+	const struct h1_page *pg;
+	struct err_page *e;
+	size_t len;
+	char *raw;
+
+	for (e = p->c->errpages; e; e = e->next)
+		if (e->path && strcmp(e->path, path) == 0)
+			return &e->pg;
+	if ((raw = cfg_slurp(p, kw, path, &len)) == NULL)
+		return NULL;
+	pg = cfg_page_raw(p, kw, path, raw, len, 1);
+	free(raw);
+	return pg;
+}
+
+/* A proxy's directive, kept in order until the sections are all known. */
+static struct err_conf *
+cfg_errconf_add(struct cfgp *p, struct proxy *px, int kind, int slot)
+{
+	struct err_conf *ec = u_alloc(p->c->arena, sizeof(*ec)), **tail;
+
+	ec->kind = kind;
+	ec->slot = slot;
+	ec->file = u_strdup(p->c->arena, p->err.file);
+	ec->line = p->err.line;
+	for (tail = &px->errconf; *tail; tail = &(*tail)->next)
+		;
+	*tail = ec;
+	return ec;
+}
+
+static int
+cfg_kw_errorfile(struct cfgp *p, void *obj, char **args, int n)
+{
+	const struct h1_page *pg;
+	int slot;
+
+	if (n != 3) {
+		cfg_err(p, "%s: expects <status_code> and <file> as arguments%s",
+		    args[0], n > 3 ? ", and nothing more" : "");
+		return -1;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) < 0 ||
+	    (pg = cfg_page_file(p, args[0], args[2])) == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* errorloc, errorloc302, errorloc303: HAProxy's redirect message. */
+static int
+cfg_kw_errorloc(struct cfgp *p, void *obj, char **args, int n)
+{
+	int c303 = strcmp(args[0], "errorloc303") == 0, slot, len;
+	const struct h1_page *pg;
+	char *raw;
+
+	if (n != 3) {
+		cfg_err(p, "%s: expects <status_code> and <url> as arguments%s", args[0],
+		    n > 3 ? ", and nothing more" : "");
+		return -1;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) < 0)
+		return -1;
+	len = (int)strlen(args[2]) + 100;
+	raw = u_calloc(1, (size_t)len);
+	len = snprintf(raw, (size_t)len, "HTTP/1.1 %s\r\nCache-Control: no-cache\r\n"
+	    "Content-length: 0\r\nLocation: %s\r\n\r\n", c303 ? "303 See Other" :
+	    "302 Found", args[2]);
+	pg = cfg_page_raw(p, args[0], NULL, raw, (size_t)len, 1);
+	free(raw);
+	if (pg == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* errorfiles NAME [CODE...]: from an http-errors section, all or some. */
+static int
+cfg_kw_errorfiles(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct err_conf *ec;
+	unsigned slots = 0;
+	int i, slot;
+
+	if (n < 2) {
+		cfg_err(p, "%s: expects <name> as argument", args[0]);
+		return -1;
+	}
+	for (i = 2; i < n; i++) {
+		if ((slot = cfg_err_slot(p, args[0], args[i])) < 0)
+			return -1;
+		slots |= 1u << slot;
+	}
+	ec = cfg_errconf_add(p, obj, ERRC_SECTION, -1);
+	ec->section = u_strdup(p->c->arena, args[1]);
+	ec->slots = n > 2 ? slots : (1u << H1_ERR_CODES) - 1;
+	ec->listed = n > 2;
+	return 0;
+}
+
+/* The words of "http-error" (HAProxy's http reply arguments). */
+enum { HE_STATUS, HE_CTYPE, HE_DEFAULT, HE_ERRORFILE, HE_ERRORFILES, HE_FILE,
+	HE_STRING, HE_LF };
+static const struct {
+	const char	*name;
+	unsigned char	 kind;		/* HE_* */
+	unsigned char	 nargs;
+	unsigned char	 payload;	/* one of these at most */
+} cfg_herr_words[] = {
+	{ "status", HE_STATUS, 1, 0 },
+	{ "content-type", HE_CTYPE, 1, 0 },
+	{ "default-errorfiles", HE_DEFAULT, 0, 1 },
+	{ "errorfile", HE_ERRORFILE, 1, 1 },
+	{ "errorfiles", HE_ERRORFILES, 1, 1 },
+	{ "file", HE_FILE, 1, 1 },
+	{ "string", HE_STRING, 1, 1 },
+	{ "lf-file", HE_LF, 1, 1 },
+	{ "lf-string", HE_LF, 1, 1 },
+	{ "hdr", HE_LF, 2, 0 },
+};
+
+/* What an http-error line says. */
+struct cfg_herr {
+	long long	 status;
+	const char	*ctype;
+	int		 kind;		/* the payload's HE_*, -1: none */
+	const char	*act;		/* its word, for messages */
+	const char	*arg;		/* its argument */
+};
+
+/* lf-file, lf-string and hdr take log-format text.  The one place where a
+ * log-format engine would plug in: it would compile the text here into a
+ * page rendered per request by sess_page_write(). */
+static int
+cfg_herr_lf(struct cfgp *p, const char *word)
+{
+	cfg_err(p, "http-error: '%s': log-format error pages are not supported yet",
+	    word);
+	return -1;
+}
+
+/* The words of an http-error line into *h; -1 after an error. */
+static int
+cfg_herr_words_of(struct cfgp *p, char **args, int n, struct cfg_herr *h)
+{
+	size_t k;
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->kind = -1;
+	for (i = 1; i < n; i += 1 + cfg_herr_words[k].nargs) {
+		for (k = 0; k < NELEM(cfg_herr_words); k++)
+			if (strcmp(cfg_herr_words[k].name, args[i]) == 0)
+				break;
+		if (k == NELEM(cfg_herr_words)) {
+			cfg_err(p, "http-error: unknown keyword '%s'", args[i]);
+			return -1;
+		}
+		if (i + cfg_herr_words[k].nargs >= n) {
+			cfg_err(p, "http-error: '%s' expects %s as argument%s", args[i],
+			    cfg_herr_words[k].nargs == 2 ? "<name> and <fmt>" : "a value",
+			    cfg_herr_words[k].nargs == 2 ? "s" : "");
+			return -1;
+		}
+		if (cfg_herr_words[k].kind == HE_LF)
+			return cfg_herr_lf(p, args[i]);
+		if (cfg_herr_words[k].payload && h->kind >= 0) {
+			cfg_err(p, "http-error: unexpected '%s' argument, '%s' already "
+			    "defined", args[i], h->act);
+			return -1;
+		}
+		if (cfg_herr_words[k].kind == HE_STATUS) {
+			if (u_parse_int(args[i + 1], 200, 599, &h->status) < 0) {
+				cfg_err(p, "http-error: unexpected status code '%s'", args[i + 1]);
+				return -1;
+			}
+		} else if (cfg_herr_words[k].kind == HE_CTYPE)
+			h->ctype = args[i + 1];
+		else {
+			h->kind = cfg_herr_words[k].kind;
+			h->act = args[i];
+			h->arg = cfg_herr_words[k].nargs ? args[i + 1] : NULL;
+		}
+	}
+	if (h->status == 0) {
+		cfg_err(p, "http-error: expects at least a <status> as arguments");
+		return -1;
+	}
+	return 0;
+}
+
+/* A page HAProxy builds from a status, a content type and a body. */
+static const struct h1_page *
+cfg_herr_page(struct cfgp *p, const struct cfg_herr *h, const char *body,
+    size_t blen)
+{
+	size_t cap = blen + strlen(h->ctype ? h->ctype : "") + 200;
+	char *raw = u_calloc(1, cap);
+	const struct h1_page *pg;
+	int n = snprintf(raw, cap, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s%s\r\n",
+	    (int)h->status, h1_gen_reason((int)h->status), blen,
+	    h->ctype ? "content-type: " : "", h->ctype ? h->ctype : "",
+	    h->ctype ? "\r\n" : "");
+
+	memcpy(raw + n, body, blen);
+	pg = cfg_page_raw(p, "http-error", NULL, raw, (size_t)n + blen, 0);
+	free(raw);
+	return pg;
+}
+
+/* http-error "file" and "string": a body of its own. */
+static const struct h1_page *
+cfg_herr_body(struct cfgp *p, struct cfg_herr *h)
+{
+	const struct h1_page *pg;
+	size_t len = 0;
+	char *body = NULL;
+
+	if (h->kind == HE_FILE && (body = cfg_slurp(p, "http-error", h->arg, &len)) == NULL)
+		return NULL;
+	if (h->kind == HE_STRING)
+		len = strlen(h->arg);
+	if (len && h->ctype == NULL)
+		cfg_err(p, "http-error: a content type must be defined when non-empty "
+		    "payload is configured");
+	else {
+		if (len == 0 && h->ctype) {
+			cfg_warn(p, "http-error: content-type '%s' ignored with an empty "
+			    "payload", h->ctype);
+			h->ctype = NULL;
+		}
+		pg = cfg_herr_page(p, h, body ? body : h->arg, len);
+		free(body);
+		return pg;
+	}
+	free(body);
+	return NULL;
+}
+
+static int
+cfg_kw_http_error(struct cfgp *p, void *obj, char **args, int n)
+{
+	const struct h1_page *pg = NULL;
+	struct cfg_herr h;
+	struct err_conf *ec;
+	int slot;
+
+	if (cfg_herr_words_of(p, args, n, &h) < 0)
+		return -1;
+	if ((slot = h1_err_slot((int)h.status)) < 0) {
+		cfg_err(p, "http-error: status code '%d' not handled", (int)h.status);
+		return -1;
+	}
+	if (h.ctype && (h.kind < 0 || h.kind == HE_DEFAULT || h.kind == HE_ERRORFILE ||
+	    h.kind == HE_ERRORFILES)) {
+		cfg_warn(p, "http-error: content-type '%s' ignored %s", h.ctype, h.kind < 0 ?
+		    "without a payload" : "with an errorfile");
+		h.ctype = NULL;
+	}
+	if (h.kind == HE_DEFAULT) {
+		cfg_errconf_add(p, obj, ERRC_RESET, slot);
+		return 0;
+	}
+	if (h.kind == HE_ERRORFILES) {
+		ec = cfg_errconf_add(p, obj, ERRC_SECTION, -1);
+		ec->section = u_strdup(p->c->arena, h.arg);
+		ec->slots = 1u << slot;
+		ec->listed = 1;
+		return 0;
+	}
+	if (h.kind == HE_ERRORFILE)
+		pg = cfg_page_file(p, "http-error", h.arg);
+	else if (h.kind < 0)
+		pg = cfg_herr_page(p, &h, "", 0);
+	else
+		pg = cfg_herr_body(p, &h);
+	if (pg == NULL)
+		return -1;
+	cfg_errconf_add(p, obj, ERRC_PAGE, slot)->pg = pg;
+	return 0;
+}
+
+/* ---- http-errors sections ---- */
+
+static int
+cfg_sec_errors(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct http_errors *e, **tail;
+	const char *c;
+
+	(void)obj;
+	p->cur = NULL;
+	p->section = SEC_IGNORED;
+	if (n < 2) {
+		cfg_err(p, "missing name for http-errors section");
+		return -1;
+	}
+	for (c = args[1]; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.:", *c)) {
+			cfg_err(p, "character '%c' is not permitted in 'http-errors' name "
+			    "'%s'", *c, args[1]);
+			return -1;
+		}
+	for (tail = &p->c->errsecs; *tail; tail = &(*tail)->next)
+		if (strcmp((*tail)->name, args[1]) == 0) {
+			cfg_err(p, "http-errors section '%s' already exists (declared at "
+			    "%s:%d)", args[1], (*tail)->file, (*tail)->line);
+			return -1;
+		}
+	e = *tail = u_alloc(p->c->arena, sizeof(*e));
+	e->name = u_strdup(p->c->arena, args[1]);
+	e->file = u_strdup(p->c->arena, p->err.file);
+	e->line = p->err.line;
+	p->errsec = e;
+	p->section = SEC_ERRORS;
+	return 0;
+}
+
+/* A line of an http-errors section: "errorfile <code> <file>" only. */
+static void
+cfg_errors_line(struct cfgp *p, char **args, int n)
+{
+	const struct h1_page *pg;
+	int slot;
+
+	if (strcmp(args[0], "errorfile") != 0) {
+		cfg_err(p, "unknown keyword '%s' in 'http-errors' section", args[0]);
+		return;
+	}
+	if (n != 3) {
+		cfg_err(p, "errorfile: expects <status_code> and <file> as arguments%s",
+		    n > 3 ? ", and nothing more" : "");
+		return;
+	}
+	if ((slot = cfg_err_slot(p, args[0], args[1])) >= 0 &&
+	    (pg = cfg_page_file(p, args[0], args[2])) != NULL)
+		p->errsec->pg[slot] = pg;
+}
+
 #define PX_INT(name, where, field, lo, hi, what) \
 	{ name, KW_INT, where, offsetof(struct proxy, field), lo, hi, NULL, what }
 #define PX_IGN(name, why)	{ name, KW_IGN, 0, 0, 0, 0, NULL, why }
@@ -12974,8 +13680,12 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("redirect", PK_DEFSKIP | PK_FE, cfg_kw_redirect),
 	PX_IGN("description", "a description only"),
 	PX_IGN("id", "proxy ids only number the stats rows"),
-	PX_IGN("errorfile", "HAProxy's default error pages are sent"),
-	PX_IGN("errorfiles", "HAProxy's default error pages are sent"),
+	CFG_FN("errorfile", 0, cfg_kw_errorfile),
+	CFG_FN("errorfiles", 0, cfg_kw_errorfiles),
+	CFG_FN("errorloc", 0, cfg_kw_errorloc),
+	CFG_FN("errorloc302", 0, cfg_kw_errorloc),
+	CFG_FN("errorloc303", 0, cfg_kw_errorloc),
+	CFG_FN("http-error", 0, cfg_kw_http_error),
 	PX_IGN("compression", "no compression"),
 	PX_IGN("hash-type", "no hash-based balancing"),
 	PX_IGN("fullconn", "dynamic maxconn is not implemented"),
@@ -13324,12 +14034,12 @@ static const struct cfg_kw cfg_sections[] = {
 	CFG_FN("backend", 0, cfg_sec_proxy),
 	CFG_FN("listen", 0, cfg_sec_proxy),
 	CFG_FN("userlist", 0, cfg_sec_userlist),
+	CFG_FN("http-errors", 0, cfg_sec_errors),
 	SEC_IGN("peers", "no stick tables to share"),
 	SEC_IGN("resolvers", "names are resolved once, at load"),
 	SEC_IGN("mailers", "no mail"),
 	SEC_IGN("cache", "no cache"),
 	SEC_IGN("program", "nothing is forked"),
-	SEC_IGN("http-errors", "HAProxy's default error pages are sent"),
 	SEC_IGN("ring", "no rings"),
 	SEC_IGN("crt-store", "certificates are given on bind lines"),
 	SEC_IGN("traces", "no traces"),
@@ -13365,6 +14075,9 @@ cfg_line(struct cfgp *p, char **args, int n)
 		break;
 	case SEC_USERLIST:
 		cfg_userlist_line(p, args, n);
+		break;
+	case SEC_ERRORS:
+		cfg_errors_line(p, args, n);
 		break;
 	case SEC_IGNORED:
 		break;
@@ -13673,6 +14386,57 @@ cfg_mode_name(enum px_mode m)
 	return m == MODE_HTTP ? "http" : "tcp";
 }
 
+/* A proxy's pages, from its directives in order (HAProxy's
+ * proxy_check_errors()), once every http-errors section is known. */
+static void
+cfg_check_errors(struct cfgp *p, struct proxy *px)
+{
+	const struct err_conf *ec;
+	const struct http_errors *e;
+	int i;
+
+	for (ec = px->errconf; ec; ec = ec->next) {
+		if (ec->kind != ERRC_SECTION) {
+			px->errpage[ec->slot] = ec->kind == ERRC_PAGE ? ec->pg : NULL;
+			continue;
+		}
+		for (e = p->c->errsecs; e && strcmp(e->name, ec->section) != 0;
+		    e = e->next)
+			;
+		cfg_at(p, ec->file, ec->line);
+		if (e == NULL) {
+			cfg_err(p, "proxy '%s': unknown http-errors section '%s'",
+			    px->name, ec->section);
+			continue;
+		}
+		for (i = 0; i < H1_ERR_CODES; i++)
+			if (!(ec->slots & (1u << i)))
+				continue;
+			else if (e->pg[i])
+				px->errpage[i] = e->pg[i];
+			else if (ec->listed)
+				cfg_warn(p, "proxy '%s': status '%d' not declared in "
+				    "http-errors section '%s'", px->name, h1_err_status(i),
+				    e->name);
+	}
+}
+
+/* Every page must fit in a buffer with the Connection header the session
+ * may add (tune.bufsize is only final once everything is read). */
+static void
+cfg_check_pages(struct cfgp *p)
+{
+	const struct err_page *e;
+
+	for (e = p->c->errpages; e; e = e->next)
+		if (!e->pg.empty && (size_t)e->pg.head_len + e->pg.body_len +
+		    sizeof("connection: keep-alive\r\n\r\n") > (size_t)p->c->bufsize) {
+			cfg_at(p, e->file, e->line);
+			cfg_err(p, "error page%s%s does not fit in tune.bufsize (%d bytes)",
+			    e->path ? " " : "", e->path ? e->path : "", p->c->bufsize);
+		}
+}
+
 static void
 cfg_check_rules(struct cfgp *p, struct proxy *px)
 {
@@ -13709,6 +14473,7 @@ cfg_check_proxy(struct cfgp *p, struct proxy *px)
 {
 	struct bind_conf *b;
 
+	cfg_check_errors(p, px);
 	if ((px->cap & CAP_BE) && px->chk.ref_be_name) {
 		cfg_at(p, px->chk.file, px->chk.line);
 		px->chk.ref_be = cfg_find_proxy(p->c, px->chk.ref_be_name, CAP_BE);
@@ -13771,6 +14536,7 @@ cfg_finish(struct cfgp *p)
 		for (px = p->c->proxies; px; px = px->next)
 			cfg_check_proxy(p, px);
 		cfg_needs(p->c);
+		cfg_check_pages(p);
 	}
 	if (p->err.errors) {
 		cfg_free(p->c);
@@ -16129,9 +16895,61 @@ sess_answer_set(struct session *s, int n)
 	s->rsp.bytes += (uint64_t)n;
 }
 
+/* The page configured for <status>, as HAProxy picks it: the backend's,
+ * then the frontend's (http_error_message(); before a backend is chosen
+ * s->be is unset, so the frontend's).  An error met while the request head
+ * is read is the frontend's alone and only a whole page (errorfile,
+ * errorloc, http-errors) serves it, as HAProxy's H1 multiplexer does for
+ * its early errors.  NULL: HAProxy's built-in page. */
+static const struct h1_page *
+sess_page(const struct session *s, int status)
+{
+	const struct h1_page *pg;
+	int slot = h1_err_slot(status);
+
+	if (slot < 0)
+		return NULL;
+	if (s->req.state == CH_HEAD)
+		return (pg = s->fe->errpage[slot]) && pg->whole ? pg : NULL;
+	if (s->be && (pg = s->be->errpage[slot]) != NULL)
+		return pg;
+	return s->fe->errpage[slot];
+}
+
+/* The same with the page given (NULL: the built-in one). */
+static int
+sess_page_write_pg(struct session *s, const struct h1_page *pg, int status, int *ka)
+{
+	char *b = s->rsp.buf->data, *e;
+	int n;
+
+	if (pg == NULL) {
+		n = h1_error_page(status, *ka, b, buf_rt.size);
+		if (n > 0 && n < (int)buf_rt.size && (s->txn.fl & TX_HEAD) &&
+		    (e = memmem(b, (size_t)n, "\r\n\r\n", 4)) != NULL)
+			n = (int)(e + 4 - b);
+		return n;
+	}
+	if (pg->close || pg->empty)
+		*ka = 0;
+	s->txn.status = pg->empty ? status : pg->status;
+	return h1_page_write(pg, !*ka ? H1_CONN_CLOSE : pg->v10 ? H1_CONN_KA :
+	    H1_CONN_NONE, (s->txn.fl & TX_HEAD) != 0, b, buf_rt.size);
+}
+
+/* The bytes of an error answer for <status> into the response buffer:
+ * the configured page or the built-in one, without a body for HEAD (as
+ * HAProxy).  Returns the length; *ka may be cleared by the page. */
+static int
+sess_page_write(struct session *s, int status, int *ka)
+{
+	return sess_page_write_pg(s, sess_page(s, status), status, ka);
+}
+
 /* An answer generated here: an error page, or a redirect when <location>
  * is given.  503, 403, 429 and redirects of a request without a body
- * keep the client connection, as HAProxy does; others close it. */
+ * keep the client connection, as HAProxy does; others close it, and so
+ * does a page that asks to (or an empty one: nothing is sent). */
 static void
 sess_reply(struct session *s, int status, unsigned char term,
     const char *location)
@@ -16158,9 +16976,11 @@ sess_reply(struct session *s, int status, unsigned char term,
 		    status == 307 ? "cache-control: no-cache\r\n" : "", ka ? "" :
 		    "connection: close\r\n");
 	else
-		n = h1_error_page(status, ka, b->data, buf_rt.size);
-	if (n < 0 || n >= (int)buf_rt.size)
+		n = sess_page_write(s, status, &ka);
+	if (n < 0 || n >= (int)buf_rt.size) {
+		ka = 0;
 		n = h1_error_page(500, 0, b->data, buf_rt.size);
+	}
 	sess_answer_set(s, n);
 	sess_release(s);
 	if (s->srv.fd >= 0)
@@ -16490,13 +17310,35 @@ sess_do_connect(struct session *s)
 
 /* ---- moving bytes through channels ---- */
 
+/* A chunked body goes out with its size lines rewritten (HAProxy's
+ * form): what is consumed of buf[fwd..) shrinks to *out bytes, and the
+ * bytes behind it move down.  Bytes consumed, or -1. */
+static long
+sess_canon_chunks(struct chan *c, unsigned avail, unsigned *out)
+{
+	char *p = c->buf->data + c->buf->head + c->fwd;
+	size_t o;
+	long n = h1_chunk_canon(&c->ck, p, avail, &o);
+
+	if (n < 0)
+		return -1;
+	if (o < (size_t)n) {	/* a line was shortened */
+		memmove(p + o, p + n, avail - (size_t)n);
+		c->buf->tail -= (unsigned)((size_t)n - o);
+	}
+	*out = (unsigned)o;
+	return n;
+}
+
 /* Move the body bytes of the message in <c> past c->fwd, as its framing
  * allows: a length, chunks, or everything until the server closes.
- * Returns 1 when some moved, 0 when none, -1 on broken framing. */
+ * Returns 1 when some moved, 0 when none, -1 on broken framing.  Once
+ * this has run, the bytes left behind c->fwd in CH_BODY are at most an
+ * incomplete chunk-size line. */
 static int
 sess_classify(struct chan *c)
 {
-	unsigned avail;
+	unsigned avail, out;
 	long n;
 
 	if (c->state != CH_BODY || c->buf == NULL ||
@@ -16510,11 +17352,12 @@ sess_classify(struct chan *c)
 		if (c->left == 0)
 			c->state = CH_DONE;
 	} else {
-		n = h1_chunk_feed(&c->ck, c->buf->data + c->buf->head + c->fwd, avail);
-		if (n < 0)
+		if ((n = sess_canon_chunks(c, avail, &out)) < 0)
 			return -1;
 		if (h1_chunk_done(&c->ck))
 			c->state = CH_DONE;
+		c->fwd += out;
+		return n > 0;
 	}
 	c->fwd += (unsigned)n;
 	return n > 0;
@@ -16841,6 +17684,23 @@ sess_build_reply(struct session *s, const struct rule_reply *rp, int status,
 	return (int)(o + bl);
 }
 
+/* The page of a reply: its errorfile, or the page for <status> of the
+ * http-errors section it names; NULL for the proxy's own pages. */
+static const struct h1_page *
+sess_reply_page(const struct session *s, const struct rule_reply *rp, int status)
+{
+	const struct http_errors *e;
+	int slot = h1_err_slot(status);
+
+	if (rp->kind == REPLY_RAW)
+		return rp->page;
+	if (rp->kind != REPLY_ERRFILES || rp->errfiles == NULL || slot < 0)
+		return NULL;
+	for (e = s->cfg->errsecs; e && strcmp(e->name, rp->errfiles); e = e->next)
+		;
+	return e ? e->pg[slot] : NULL;
+}
+
 /* An answer a rule made (deny, return, tarpit once held): the proxy's
  * error page, a whole response from a file, or one built here. */
 static void
@@ -16851,19 +17711,19 @@ sess_reply_rule(struct session *s, const struct rule_reply *rp, int status,
 	int ka = (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
 	    s->req.body == BODY_NONE, n;
 
-	if (rp == NULL || rp->kind == REPLY_ERRFILES) {
+	const struct h1_page *pg = rp ? sess_reply_page(s, rp, status) : NULL;
+
+	if (rp == NULL || (rp->kind == REPLY_ERRFILES && pg == NULL)) {
 		sess_error(s, status, term);
 		return;
 	}
-	s->txn.status = rp->kind == REPLY_RAW ? rp->status : status;
+	s->txn.status = status;
 	s->txn.term = term;
 	if ((b = sess_answer_buf(s, term)) == NULL)
 		return;
-	if (rp->kind == REPLY_RAW) {
-		n = (int)(rp->rawlen < buf_rt.size ? rp->rawlen : buf_rt.size);
-		memcpy(b->data, rp->raw, (size_t)n);
-		ka = 0;
-	} else
+	if (pg)
+		n = sess_page_write_pg(s, pg, status, &ka);
+	else
 		n = sess_build_reply(s, rp, status, ka, b->data, buf_rt.size);
 	if (n < 0)
 		n = h1_error_page(500, 0, b->data, buf_rt.size);
@@ -17372,8 +18232,9 @@ sess_xfer_req(struct session *s)
 	}
 	if (sess_send_req(s) > 0)
 		progress = 1;
-	if (s->req.state == CH_BODY && (s->cli.fl & (SF_EOF | SF_ERR)) &&
-	    buf_len(s->req.buf) == s->req.fwd) {
+	/* everything read was classified as far as it can be (a chunk-size
+	 * line cut short stays behind req.fwd): the body cannot end now */
+	if (s->req.state == CH_BODY && (s->cli.fl & (SF_EOF | SF_ERR))) {
 		sess_count_abort(s, 1);
 		sess_kill(s, TERM_CD);	/* client gave up mid-body */
 		return -1;
@@ -17437,12 +18298,17 @@ sess_xfer_rsp_end(struct session *s)
 		return -1;
 	}
 	if (sess_classify(&s->rsp) < 0) {
+		/* bad chunked framing: a 502 while the client has seen
+		 * nothing of the response (as HAProxy: "PH"), else a cut */
 		sess_count_eresp(s);
-		sess_kill(s, TERM_SD);
+		if (s->txn.fl & TX_RSP_STARTED)
+			sess_kill(s, TERM_SD);
+		else
+			sess_error(s, 502, TERM_PH);
 		return -1;
 	}
-	if (s->rsp.state == CH_BODY && (s->srv.fl & (SF_EOF | SF_ERR)) &&
-	    buf_len(s->rsp.buf) == s->rsp.fwd) {
+	/* all that can be classified was (see sess_classify) */
+	if (s->rsp.state == CH_BODY && (s->srv.fl & (SF_EOF | SF_ERR))) {
 		if (s->rsp.body == BODY_CLOSE && !(s->srv.fl & SF_ERR))
 			s->rsp.state = CH_DONE;
 		else if (s->rsp.fwd == 0) {

@@ -31,6 +31,8 @@
 #define CFG_ARGS_MAX		64	/* words on one configuration line */
 #define MAXCONN_DEFAULT		4096	/* global maxconn when unset */
 #define CHUNK_LINE_MAX		4096	/* chunk-size line incl. extensions */
+#define CHUNK_CANON_MAX		16	/* a canonical chunk-size line: 13 hex
+					 * digits and CRLF, rounded up */
 #define TRAILER_MAX		16384	/* all trailer lines of one message */
 
 /* ================================================================== */
@@ -100,14 +102,13 @@ int	h1_parse_response(const char *buf, size_t len, struct http_msg *m);
  * starting the search at index <from>. */
 int	h1_find_hdr(const struct http_msg *m, const char *name, int from);
 
-/* Resumable framing of a chunked body: tells where the message ends
- * while the bytes pass through untouched. */
+/* Resumable framing of a chunked body: tells where the message ends.
+ * Chunk sizes are below 2^52 (HAProxy's limit), leading zeros allowed. */
 struct chunk_dec {
 	uint64_t	 left;		/* data bytes left in this chunk */
 	unsigned	 state;
-	unsigned	 line;		/* bytes of the current size/trailer line */
+	unsigned	 line;		/* bytes of the current size line */
 	unsigned	 trailers;	/* bytes of trailers seen */
-	unsigned char	 digits;
 };
 
 /* Consume up to len bytes.  Returns the number of bytes that belong to
@@ -115,10 +116,53 @@ struct chunk_dec {
  * malformed.  h1_chunk_done() is true once the terminating CRLF is seen. */
 long	h1_chunk_feed(struct chunk_dec *d, const char *buf, size_t len);
 int	h1_chunk_done(const struct chunk_dec *d);
+/* The same framing, rewriting buf[0..len) in place as it goes out: every
+ * chunk-size line becomes what HAProxy 2.6 emits (upper-case hex without
+ * leading zeros, no extension, CRLF); data and trailers are kept.  A
+ * size line is taken only whole: an incomplete one at the end is left
+ * unconsumed (but refused at once when what came is already malformed).
+ * Returns the input bytes consumed (-1: malformed); buf[0..*olen) then
+ * holds them rewritten (*olen <= the return value).  The caller moves
+ * the unconsumed rest down to buf + *olen. */
+long	h1_chunk_canon(struct chunk_dec *d, char *buf, size_t len, size_t *olen);
 
 /* HAProxy's error answer for <status> (head and HTML body) into out;
  * returns its length as snprintf() does. */
 int	h1_error_page(int status, int keepalive, char *out, size_t len);
+/* The reason HAProxy writes in a reply it builds (http_get_reason()). */
+const char *h1_gen_reason(int status);
+
+/* The statuses an error page can be configured for (HAProxy's 19
+ * http_err_codes), each in a slot 0..H1_ERR_CODES-1. */
+#define H1_ERR_CODES	19
+int	h1_err_slot(int status);	/* -1: not one of them */
+int	h1_err_status(int slot);
+
+/* A configured error page, made once at load: the status line and the
+ * headers (each CRLF-terminated, names in lower case, no Connection,
+ * Keep-Alive or Proxy-Connection: the session writes its own), then the
+ * body. */
+struct h1_page {
+	const char	*data;
+	unsigned	 head_len;	/* data[0..head_len): the head, no empty line */
+	unsigned	 body_len;	/* data[head_len..): the body */
+	int		 status;	/* of the status line: what is logged */
+	unsigned char	 empty;		/* an empty file: nothing is sent, close */
+	unsigned char	 close;		/* Connection: close, or a body with no length */
+	unsigned char	 v10;		/* an HTTP/1.0 status line */
+	unsigned char	 whole;		/* a whole response (errorfile, errorloc), as
+					 * opposed to one built by http-error */
+};
+/* Check a whole HTTP response raw[0..len) as HAProxy checks an errorfile
+ * (a final status, no chunked body, a body that matches its length) and
+ * lay it out in out[0..cap) (2 * len + 2 is always enough).  An empty
+ * input is an empty page.  0, or -1 with the reason in *why. */
+int	h1_page_parse(const char *raw, size_t len, char *out, size_t cap,
+	    struct h1_page *pg, const char **why);
+/* The bytes of <pg> as sent, with <conn> (H1_CONN_NONE, _CLOSE or _KA)
+ * and without the body for a HEAD; its length, or -1 when out is small. */
+int	h1_page_write(const struct h1_page *pg, int conn, int head_only,
+	    char *out, size_t cap);
 
 /* Header operations of rules (add-header, set-header). */
 enum { H1_HDR_SET, H1_HDR_ADD };
@@ -410,8 +454,7 @@ struct rule_reply {
 	char		*text;		/* REPLY_BODY: string, file */
 	size_t		 textlen;
 	struct lf	*body;		/* REPLY_BODY: lf-string, lf-file */
-	char		*raw;		/* REPLY_RAW: a whole response */
-	size_t		 rawlen;
+	const struct h1_page *page;	/* REPLY_RAW: an errorfile */
 	char		*errfiles;	/* REPLY_ERRFILES: an http-errors name */
 	char		*hdr_name[REPLY_HDRS_MAX];
 	struct lf	*hdr_fmt[REPLY_HDRS_MAX];
@@ -652,6 +695,41 @@ struct srv_defaults {
 	unsigned	 slowstart;
 };
 
+/* An error page of the configuration (errorfile, errorloc, http-error,
+ * http-errors), with where it was declared; errorfiles are read once per
+ * path. */
+struct err_page {
+	struct h1_page	 pg;
+	char		*path;		/* the file read, NULL for a built page */
+	const char	*file;
+	int		 line;
+	struct err_page	*next;
+};
+
+/* A "http-errors NAME" section: a page per status slot. */
+struct http_errors {
+	char		*name;
+	const char	*file;
+	int		 line;
+	const struct h1_page *pg[H1_ERR_CODES];
+	struct http_errors *next;
+};
+
+/* One error-page directive of a proxy, in order (a defaults section's come
+ * first): applied once every http-errors section is known. */
+enum { ERRC_PAGE, ERRC_RESET, ERRC_SECTION };
+struct err_conf {
+	int		 kind;		/* ERRC_* */
+	int		 slot;		/* ERRC_PAGE, ERRC_RESET */
+	const struct h1_page *pg;	/* ERRC_PAGE */
+	char		*section;	/* ERRC_SECTION: its name... */
+	unsigned	 slots;		/* ...the slots taken from it (a bit each) */
+	int		 listed;	/* ...named on the line: warn when missing */
+	const char	*file;
+	int		 line;
+	struct err_conf	*next;
+};
+
 #define CAP_FE	1
 #define CAP_BE	2
 
@@ -752,6 +830,11 @@ struct proxy {
 	int		 nstats_auth;
 	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
 
+	/* error pages: the directives as written, then the page per status
+	 * slot they add up to (NULL: the frontend's, then HAProxy's) */
+	struct err_conf	*errconf;
+	const struct h1_page *errpage[H1_ERR_CODES];
+
 	/* the one link to runtime (balancer groups, queue): set once when
 	 * the config is activated, owned by the srv module */
 	struct be_state	*bst;
@@ -809,6 +892,8 @@ struct config {
 	struct smp_fixup *fixups;	/* userlist names to resolve */
 	unsigned	 needs;		/* NEED_*: what a transaction keeps */
 	struct proxy	*proxies;
+	struct http_errors *errsecs;	/* http-errors sections */
+	struct err_page	*errpages;	/* every error page, for the size check */
 	/* everything allocated while parsing, freed together */
 	struct u_arena	*arena;
 	/* the only field that changes after load: sessions and the

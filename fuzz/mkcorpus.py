@@ -58,6 +58,14 @@ REQUESTS = [
     "\r\nGET /lf HTTP/1.1\nHost: x\n\n",
     rq("GET / HTTP/1.1", H, "X-Foo: a", " folded"),
     rq("GET /?a=b&json=1 HTTP/1.1", H, "X-Dup: 1", "X-Dup: 2", "X-Found: ", "X-Path: /v1/chain"),
+    # line ends: CRLF and bare LF mixed (400), a CR without its LF (400 at once)
+    "GET / HTTP/1.1\r\nHost: a\n\n",
+    "GET / HTTP/1.1\nHost: a\r\n\r\n",
+    "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n\rX",
+    "GET / HTTP/1.1\r\nHost: a\rX",
+    "GET / HTTP/1.1\rX",
+    "GET / HTTP/1.1\r\nHost: a\r\n\r",
 ]
 
 
@@ -90,8 +98,34 @@ def responses():
 def chunks():
     for b in ["5\r\nhello\r\n0\r\n\r\n", "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
               "a\nhelloworld\n0\n\n", "fffffffffffffff\r\n", "0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-              "3 \r\nabc\r\n0;a=\"b\"\r\nX: y\r\nZ: w\r\n\r\n", "0\r\n\r\n"]:
+              "3 \r\nabc\r\n0;a=\"b\"\r\nX: y\r\nZ: w\r\n\r\n", "0\r\n\r\n",
+              # rewritten to HAProxy's form (upper-case hex, no zeros, no extension) or refused
+              "2;\r\nab\r\n0\r\n\r\n", "a \r\n0123456789\r\n0\r\n\r\n", "1;a=\"b\r\nx\r\n0\r\n\r\n",
+              "0000a\r\n0123456789\r\n000;x\r\n\r\n", "fffffffffffff\r\n", "10000000000000\r\n",
+              "1;a\x01\r\nx\r\n0\r\n\r\n", "1 x\r\nx\r\n0\r\n\r\n"]:
         put("chunk", b"\x03\x00" + b.encode())
+
+
+# error pages that need no file (errorloc, http-error strings, /dev/null)
+ERRPAGES = """http-errors site
+    errorfile 408 /dev/null
+defaults
+    mode http
+    errorloc 503 http://errors.example/503
+    http-error status 429 content-type text/plain string "slow down"
+frontend fe
+    bind 127.0.0.1:8080
+    errorfiles site
+    errorloc303 404 /notfound
+    http-error status 503 default-errorfiles
+    http-error status 502 content-type application/json string '{"e":1}'
+    http-error status 504
+    http-error status 500 errorfiles site
+    default_backend be
+backend be
+    errorfiles site 408
+    server s1 127.0.0.1:9001
+"""
 
 
 def configs():
@@ -103,6 +137,7 @@ def configs():
     for k, v in dict(A1=9001, A2=9002, A3=9003, S1=9101, S2=9102).items():
         seed = seed.replace("@%s@" % k, str(v))
     put("config", seed)
+    put("config", ERRPAGES)
     put("config", """global
     maxconn 100
     log stdout format raw local0

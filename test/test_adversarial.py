@@ -290,7 +290,7 @@ SMUGGLING = [
     ("chunk_ext", post("Transfer-Encoding: chunked", body="5;name=val;q=\"x y\"\r\nhello\r\n0\r\n\r\n"), "either"),
     ("chunk_size_negative", post("Transfer-Encoding: chunked", body="-5\r\nhello\r\n0\r\n\r\n"), "reject"),
     ("chunk_size_0x", post("Transfer-Encoding: chunked", body="0x5\r\nhello\r\n0\r\n\r\n"), "reject"),
-    # bare LF as a chunk line terminator: accepted by both, but waxlb forwards the framing bytes as they came
+    # bare LF as a chunk line terminator: HAProxy accepts it and writes its own lines, waxlb refuses it
     ("chunk_bare_lf_size", post("Transfer-Encoding: chunked", body="5\nhello\r\n0\r\n\r\n"), "either"),
     ("chunk_bare_lf_data", post("Transfer-Encoding: chunked", body="5\r\nhello\n0\r\n\r\n"), "either"),
     ("chunk_bare_lf_ext", post("Transfer-Encoding: chunked", body="5;a\nhello\r\n0\r\n\r\n"), "either"),

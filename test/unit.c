@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* Check helpers                                                        */
@@ -254,6 +255,16 @@ test_request_valid(void)
 	r = h1_parse_request(S("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
 	EQI(r, sizeof("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n") - 1, "leading CRLF");
 	EQV(m.uri, m.uri_len, "/x", "leading CRLF");
+	/* ...whatever its line end: it is not part of the head, which may
+	 * not mix line ends but does not have to match it */
+	r = h1_parse_request(S("\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"), &m);
+	EQI(r, sizeof("\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n") - 1, "leading LF");
+	r = h1_parse_request(S("\r\nGET /x HTTP/1.1\nHost: a\n\n"), &m);
+	EQI(r, sizeof("\r\nGET /x HTTP/1.1\nHost: a\n\n") - 1, "leading CRLF, LF head");
+	/* a CR as the last byte so far may still get its LF: need more */
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r\nHost: a\r\n\r"), &m), 0, "final CR");
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r"), &m), 0, "CR after the request line");
+	EQI(h1_parse_request(S("GET / HTTP/1.1\r\nHost: a\r"), &m), 0, "CR after a field");
 
 	/* POST with Content-Length */
 	{
@@ -475,6 +486,22 @@ test_request_errors(void)
 		/* CONNECT */
 		{ __LINE__, S("CONNECT wax.eosphere.io:443 HTTP/1.1\r\n"
 		  "Host: wax.eosphere.io:443\r\n\r\n"), 501 },
+		/* CRLF and bare LF in one head */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\n\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\r\n\r\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\n\r\n"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\nHost: a\r\nX-A: b\n\n"), 400 },
+		/* ...refused as soon as both are seen, head complete or not */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\nX-A: b"), 400 },
+		/* a CR not followed by LF: refused at once, not at the timeout */
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\rX"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\r\n\rGET / HTTP/1.1"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\r\nHost: a\rX"), 400 },
+		{ __LINE__, S("GET / HTTP/1.1\rX"), 400 },
+		{ __LINE__, S("GET /\rX"), 400 },
+		{ __LINE__, S("\rX"), 400 },
+		{ __LINE__, S("\r\n\rGET / HTTP/1.1\r\n\r\n"), 400 },
 		/* too many headers: filled in below */
 		{ __LINE__, many, 0, 431 },
 	};
@@ -574,6 +601,10 @@ test_response(void)
 		{ __LINE__, "HTTP/1.1 200 OK\r\nX-A : b\r\n\r\n" },
 		{ __LINE__, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
 		  "Transfer-Encoding: chunked\r\n\r\n" },
+		/* a CR not followed by LF: refused before the head is whole */
+		{ __LINE__, "HTTP/1.1 200 OK\rX" },
+		{ __LINE__, "HTTP/1.1 200 OK\r\nServer: x\r\n\rX" },
+		{ __LINE__, "HTTP/1.1 200 OK\r\nServer: x\rX" },
 	};
 	static const struct {
 		int		 line;
@@ -730,7 +761,13 @@ test_chunked(void)
 		{ __LINE__, "-4\r\nWiki\r\n0\r\n\r\n", 0, "" },
 		{ __LINE__, "10000000000000000\r\n", 0, "" },		/* 17 digits */
 		{ __LINE__, "1000000000000000\r\n", 0, "" },		/* 16 digits */
+		{ __LINE__, "10000000000000\r\n", 0, "" },	/* 2^52, as HAProxy */
 		{ __LINE__, "ffffffffffffffffffff\r\n", 0, "" },
+		{ __LINE__, "1\t\x01\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "1;a\rb\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, " 1\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "1 x\r\nx\r\n0\r\n\r\n", 0, "" },
+		{ __LINE__, "0x1\r\nx\r\n0\r\n\r\n", 0, "" },
 		{ __LINE__, "0\r\nX-T: a\x01" "b\r\n\r\n", 0, "" },
 		{ __LINE__, "0\r\n\rX", 0, "" },
 		{ __LINE__, "1;\x01\r\na\r\n0\r\n\r\n", 0, "" },
@@ -745,14 +782,31 @@ test_chunked(void)
 		chunk_case(t[i].line, buf, len, t[i].ok ? (long)strlen(t[i].body) : -1);
 	}
 
-	/* 15 hex digits still fit: consumed, waiting for the data */
+	/* 13 hex digits (2^52 - 1, HAProxy's largest) still fit: consumed,
+	 * waiting for the data; leading zeros do not count */
 	{
 		struct chunk_dec d;
-		static const char big[] = "fffffffffffffff\r\nabc";
+		static const char big[] = "fffffffffffff\r\nabc";
+		static const char zeros[] = "00000000000000000000fffffffffffff\r\nabc";
 
 		memset(&d, 0, sizeof(d));
-		EQI(h1_chunk_feed(&d, S(big)), sizeof(big) - 1, "15-digit chunk size");
-		CHECK(!h1_chunk_done(&d), "15-digit chunk: done too early");
+		EQI(h1_chunk_feed(&d, S(big)), sizeof(big) - 1, "13-digit chunk size");
+		CHECK(!h1_chunk_done(&d), "13-digit chunk: done too early");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, S(zeros)), sizeof(zeros) - 1, "leading zeros");
+	}
+	/* a size line is bounded whatever it is made of (blanks too) */
+	{
+		static char blanks[CHUNK_LINE_MAX + 8];
+		struct chunk_dec d;
+
+		memset(blanks, ' ', sizeof(blanks));
+		blanks[0] = '1';
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, blanks, sizeof(blanks)), -1, "endless blanks");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_feed(&d, blanks, CHUNK_LINE_MAX), CHUNK_LINE_MAX,
+		    "blanks up to the line limit");
 	}
 	/* split in two feeds in the middle of a chunk's data */
 	{
@@ -776,6 +830,142 @@ test_chunked(void)
 		CHECK(!h1_chunk_done(&d), "\"...0\\r\\n\" must not be done");
 		EQI(h1_chunk_feed(&d, S("\r\n")), 2, "final CRLF");
 		CHECK(h1_chunk_done(&d), "not done after the final CRLF");
+	}
+}
+
+/* h1_chunk_canon as the session uses it: bytes come <step> at a time
+ * into a buffer, the consumed part is rewritten, the rest moved down
+ * behind it.  Returns the output length, -1 on an error; *done. */
+static long
+canon_steps(const char *in, size_t len, size_t step, char *out, size_t cap,
+    int *done)
+{
+	struct chunk_dec d;
+	char buf[4096];
+	size_t have = 0, fed = 0, o = 0, ol;
+	long n;
+
+	memset(&d, 0, sizeof(d));
+	*done = 0;
+	while (fed < len || have) {
+		size_t k = len - fed < step ? len - fed : step;
+
+		if (have + k > sizeof(buf))
+			return -2;
+		memcpy(buf + have, in + fed, k);
+		have += k;
+		fed += k;
+		if ((n = h1_chunk_canon(&d, buf, have, &ol)) < 0)
+			return -1;
+		if (ol > (size_t)n || o + ol > cap)
+			return -2;
+		memcpy(out + o, buf, ol);	/* what would be sent */
+		o += ol;
+		memmove(buf, buf + n, have - (size_t)n);
+		have -= (size_t)n;
+		if (h1_chunk_done(&d)) {
+			*done = 1;
+			break;
+		}
+		if (fed == len)
+			break;	/* a line cut short stays behind */
+	}
+	return (long)o;
+}
+
+static void
+test_chunk_canon(void)
+{
+	static const struct {
+		int		 line;
+		const char	*in;
+		const char	*out;		/* NULL: refused */
+	} t[] = {
+		/* already canonical: passed as it is */
+		{ __LINE__, "5\r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n" },
+		{ __LINE__, "A\r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		/* HAProxy writes upper-case hex, without leading zeros */
+		{ __LINE__, "a\r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "0000a\r\n0123456789\r\n000\r\n\r\n",
+		  "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "00000000000000000001\r\nx\r\n0\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		/* extensions and blanks are dropped, whatever they hold */
+		{ __LINE__, "2;\r\nab\r\n0\r\n\r\n", "2\r\nab\r\n0\r\n\r\n" },
+		{ __LINE__, "a \r\n0123456789\r\n0\r\n\r\n", "A\r\n0123456789\r\n0\r\n\r\n" },
+		{ __LINE__, "1;a=\"b\r\nx\r\n0\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "1 ; a = b\r\nx\r\n0;last=1\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "1\t;a\r\nx\r\n0\t\r\n\r\n", "1\r\nx\r\n0\r\n\r\n" },
+		{ __LINE__, "3;x\r\nabc\r\n2;y\r\nde\r\n1;z\r\nf\r\n0\r\n\r\n",
+		  "3\r\nabc\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n" },
+		/* trailers are kept */
+		{ __LINE__, "1;e\r\nx\r\n0;e\r\nX-T: v\r\n\r\n", "1\r\nx\r\n0\r\nX-T: v\r\n\r\n" },
+		/* refused */
+		{ __LINE__, "zz\r\nab\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\x01\r\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\rb\r\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1;a\nx\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "1\r\nxy\r\n0\r\n\r\n", NULL },
+		{ __LINE__, "10000000000000\r\nx", NULL },
+		{ __LINE__, "1 x\r\nx\r\n0\r\n\r\n", NULL },
+	};
+	static const size_t steps[] = { 1, 2, 3, 7, 4096 };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char in[256], out[256];
+		size_t len = (size_t)snprintf(in, sizeof(in), "%sNEXT", t[i].in);
+		size_t body = strlen(t[i].in);
+		int done;
+
+		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			long o = canon_steps(in, len, steps[k], out, sizeof(out), &done);
+
+			if (t[i].out == NULL) {
+				report(o == -1, __FILE__, t[i].line, "\"%s\" by %zu: not "
+				    "refused (%ld)", shown(t[i].in, body), steps[k], o);
+				continue;
+			}
+			report(o == (long)strlen(t[i].out) &&
+			    memcmp(out, t[i].out, (size_t)o) == 0, __FILE__, t[i].line,
+			    "\"%s\" by %zu: out \"%s\" (%ld), expected \"%s\"",
+			    shown(t[i].in, body), steps[k], o < 0 ? "" :
+			    shown(out, (size_t)o), o, shown(t[i].out, strlen(t[i].out)));
+			report(done, __FILE__, t[i].line, "\"%s\" by %zu: not done "
+			    "(\"NEXT\" is not part of it)", shown(t[i].in, body), steps[k]);
+		}
+	}
+	/* a size line is taken only whole, but garbage is refused at once */
+	{
+		struct chunk_dec d;
+		char b[32];
+		size_t ol = 99;
+
+		memset(&d, 0, sizeof(d));
+		memcpy(b, "1;ext", 5);
+		EQI(h1_chunk_canon(&d, b, 5, &ol), 0, "incomplete size line held back");
+		EQI(ol, 0, "nothing out for an incomplete line");
+		memcpy(b, "1;ext\r\nx", 8);
+		EQI(h1_chunk_canon(&d, b, 8, &ol), 8, "the line, once whole");
+		EQI(ol, 4, "\"1\\r\\nx\"");
+		CHECK(memcmp(b, "1\r\nx", 4) == 0, "rewritten in place: \"%s\"", shown(b, 4));
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, (size_t)snprintf(b, sizeof(b), "z"), &ol), -1,
+		    "garbage without its LF");
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, (size_t)snprintf(b, sizeof(b), "1;a\x01"), &ol),
+		    -1, "bad extension without its LF");
+	}
+	/* data after a shortened line moves down; bytes after the end stay */
+	{
+		struct chunk_dec d;
+		char b[64];
+		size_t n = (size_t)snprintf(b, sizeof(b), "003;x\r\nabc\r\n0\r\n\r\nGET"), ol;
+
+		memset(&d, 0, sizeof(d));
+		EQI(h1_chunk_canon(&d, b, n, &ol), n - 3, "stops at the end");
+		EQI(ol, 13, "output length");
+		CHECK(memcmp(b, "3\r\nabc\r\n0\r\n\r\n", 13) == 0, "out \"%s\"", shown(b, ol));
+		CHECK(h1_chunk_done(&d), "not done");
 	}
 }
 
@@ -1235,6 +1425,288 @@ test_config_retry_reuse(void)
 		EQI(p->reuse, REUSE_SAFE, "HAProxy's default http-reuse");
 	}
 	cfg_free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Error pages: h1_page_parse / h1_page_write, and their configuration   */
+
+static void
+test_pages(void)
+{
+	static const struct {
+		int		 line;
+		const char	*raw;
+		const char	*why;		/* NULL: valid */
+	} bad[] = {
+		{ __LINE__, "garbage", "incomplete" },
+		{ __LINE__, "HTTP/1.1 100 Continue\r\n\r\n", "status code" },
+		{ __LINE__, "HTTP/1.1 503 X\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		  "chunk" },
+		{ __LINE__, "HTTP/1.1 503 X\r\nContent-Length: 5\r\n\r\nab", "content-length" },
+		{ __LINE__, "HTTP/1.1 503 X\r\nContent-Length: 0\r\n\r\nab", "payload" },
+		{ __LINE__, "HTTP/1.1 204 X\r\n\r\nab", "payload" },
+		{ __LINE__, "HTTP/2.0 503 X\r\nContent-Length: 0\r\n\r\n", "status line" },
+		{ __LINE__, "HTTP/1.1 503 X\r\nbad line\r\n\r\n", "header" },
+	};
+	char out[512], wire[512];
+	struct h1_page pg;
+	const char *why;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		n = h1_page_parse(bad[i].raw, strlen(bad[i].raw), out, sizeof(out), &pg, &why);
+		report(n == -1 && why && strstr(why, bad[i].why), __FILE__, bad[i].line,
+		    "\"%s\": %d (%s), expected an error about %s", shown(bad[i].raw,
+		    strlen(bad[i].raw)), n, why ? why : "-", bad[i].why);
+	}
+	/* laid out as HAProxy sends it: lower-case names, no Connection */
+	{
+		static const char raw[] = "HTTP/1.0 503 Custom\nX-Big: A\nConnection: close\n"
+		    "Content-Length: 4\n\nbody";
+
+		EQI(h1_page_parse(S(raw), out, sizeof(out), &pg, &why), 0, "page");
+		EQI(pg.status, 503, "page status");
+		CHECK(pg.close && pg.v10 && !pg.empty, "flags %d %d %d", pg.close, pg.v10,
+		    pg.empty);
+		n = h1_page_write(&pg, H1_CONN_CLOSE, 0, wire, sizeof(wire));
+		EQV(wire, (size_t)(n < 0 ? 0 : n), "HTTP/1.0 503 Custom\r\nx-big: A\r\n"
+		    "content-length: 4\r\nconnection: close\r\n\r\nbody", "written");
+		n = h1_page_write(&pg, H1_CONN_KA, 1, wire, sizeof(wire));
+		EQV(wire, (size_t)(n < 0 ? 0 : n), "HTTP/1.0 503 Custom\r\nx-big: A\r\n"
+		    "content-length: 4\r\nconnection: keep-alive\r\n\r\n", "HEAD, keep-alive");
+		EQI(h1_page_write(&pg, H1_CONN_NONE, 0, wire, 20), -1, "too small");
+	}
+	/* a body without a length closes; an empty file is an empty page */
+	EQI(h1_page_parse(S("HTTP/1.1 403 F\r\n\r\nno length"), out, sizeof(out), &pg,
+	    &why), 0, "no length");
+	CHECK(pg.close && pg.body_len == 9, "close %d body %u", pg.close, pg.body_len);
+	EQI(h1_page_parse("", 0, out, sizeof(out), &pg, &why), 0, "empty");
+	CHECK(pg.empty && h1_page_write(&pg, H1_CONN_NONE, 0, wire, sizeof(wire)) == 0,
+	    "empty page writes nothing");
+	EQI(h1_err_slot(503), 17, "slot of 503");
+	EQI(h1_err_slot(418), -1, "418 has no slot");
+	EQI(h1_err_status(h1_err_slot(421)), 421, "421");
+	EQS(h1_gen_reason(400), "Bad Request", "http-error reason");
+	EQS(h1_gen_reason(599), "Server Error", "unknown 5xx");
+}
+
+/* Files for the error-page configuration tests, in a fresh directory. */
+static char errdir[64];
+
+static void
+errfile(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", errdir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(2);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_config_errpages_bad(void)
+{
+	static const struct {
+		int		 line;
+		const char	*text;		/* %s: the files' directory */
+		int		 errline;
+		const char	*needle;
+	} t[] = {
+		{ __LINE__, "defaults\n    errorfile 418 %s/503.http\n", 2, "'418' not handled" },
+		{ __LINE__, "defaults\n    errorfile abc %s/503.http\n", 2, "'abc' not handled" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/nosuch\n", 2, "error opening" },
+		{ __LINE__, "defaults\n    errorfile 503 %s\n", 2, "error reading" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/big.http\n", 2, "exceeds tune.bufsize" },
+		{ __LINE__, "global\n    tune.bufsize 4096\ndefaults\n    errorfile 503 %s/4k.http\n",
+		  4, "does not fit in tune.bufsize" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/chunked.http\n", 2, "chunk-encoded" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/mismatch.http\n", 2, "content-length" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/garbage.http\n", 2, "garbage.http" },
+		{ __LINE__, "defaults\n    errorfile 503\n", 2, "expects <status_code> and <file>" },
+		{ __LINE__, "defaults\n    errorfile 503 %s/503.http x\n", 2, "nothing more" },
+		{ __LINE__, "defaults\n    errorloc 503\n", 2, "expects <status_code> and <url>" },
+		{ __LINE__, "defaults\n    errorloc302 999 /x\n", 2, "not handled" },
+		{ __LINE__, "defaults\n    errorloc303 503 /x y\n", 2, "nothing more" },
+		{ __LINE__, "defaults\n    errorfiles\n", 2, "expects <name>" },
+		{ __LINE__, "defaults\n    errorfiles site 418\n", 2, "not handled" },
+		{ __LINE__, "frontend f\n    bind :80\n    errorfiles nosuch\n", 3,
+		  "unknown http-errors section 'nosuch'" },
+		{ __LINE__, "defaults\n    http-error\n", 2, "at least a <status>" },
+		{ __LINE__, "defaults\n    http-error status\n", 2, "'status' expects" },
+		{ __LINE__, "defaults\n    http-error status 100\n", 2, "unexpected status" },
+		{ __LINE__, "defaults\n    http-error status 418\n", 2, "'418' not handled" },
+		{ __LINE__, "defaults\n    http-error status 503 string x\n", 2, "content type" },
+		{ __LINE__, "defaults\n    http-error status 503 content-type t string\n", 2,
+		  "'string' expects" },
+		{ __LINE__, "defaults\n    http-error status 503 string x string y\n", 2,
+		  "already defined" },
+		{ __LINE__, "defaults\n    http-error status 503 errorfile %s/503.http string y\n", 2,
+		  "already defined" },
+		{ __LINE__, "defaults\n    http-error status 503 bogus\n", 2, "unknown keyword 'bogus'" },
+		{ __LINE__, "defaults\n    http-error status 503 content-type t lf-string %%[src]\n",
+		  2, "log-format error pages are not supported yet" },
+		{ __LINE__, "defaults\n    http-error status 503 content-type t lf-file %s/503.http\n",
+		  2, "log-format error pages are not supported yet" },
+		{ __LINE__, "defaults\n    http-error status 503 hdr x y\n", 2,
+		  "log-format error pages are not supported yet" },
+		{ __LINE__, "defaults\n    http-error status 503 hdr x\n", 2, "<name> and <fmt>" },
+		{ __LINE__, "defaults\n    http-error status 503 file %s/nosuch\n", 2, "error opening" },
+		{ __LINE__, "defaults\n    http-error status 503 errorfile %s/nosuch\n", 2,
+		  "error opening" },
+		{ __LINE__, "frontend f\n    bind :80\n    http-error status 503 errorfiles nosuch\n",
+		  3, "unknown http-errors section" },
+		{ __LINE__, "http-errors\n", 1, "missing name" },
+		{ __LINE__, "http-errors a/b\n", 1, "not permitted" },
+		{ __LINE__, "http-errors s\nhttp-errors s\n", 2, "already exists" },
+		{ __LINE__, "http-errors s\n    errorloc 503 /x\n", 2, "unknown keyword 'errorloc'" },
+		{ __LINE__, "http-errors s\n    errorfile 418 %s/503.http\n", 2, "not handled" },
+		{ __LINE__, "http-errors s\n    errorfile 503\n", 2, "expects" },
+		{ __LINE__, "http-errors s\n    errorfile 503 %s/nosuch\n", 2, "error opening" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char text[512], *msg, want[32];
+		struct config *c;
+
+		snprintf(text, sizeof(text), t[i].text, errdir);
+		c = cfg_parse(text, &msg);
+		snprintf(want, sizeof(want), "t.cfg:%d:", t[i].errline);
+		report(c == NULL, __FILE__, t[i].line, "config accepted, messages: %s", msg);
+		report(strstr(msg, want) != NULL && strstr(msg, t[i].needle) != NULL,
+		    __FILE__, t[i].line, "message lacks \"%s\" or \"%s\": %s", want,
+		    t[i].needle, msg);
+		cfg_free(c);
+		free(msg);
+	}
+}
+
+static const struct h1_page *
+page_of(const struct config *c, const char *px, int status)
+{
+	const struct proxy *p = cfg_find_proxy(c, px, CAP_FE | CAP_BE);
+
+	return p ? p->errpage[h1_err_slot(status)] : NULL;
+}
+
+static void
+test_config_errpages(void)
+{
+	static const char cfg[] =
+	    "http-errors site\n"
+	    "    errorfile 403 %1$s/403.http\n"
+	    "    errorfile 404 %1$s/404.http\n"
+	    "defaults\n"
+	    "    mode http\n"
+	    "    errorfile 503 %1$s/503.http\n"
+	    "    errorloc 502 http://x/y\n"
+	    "frontend f\n"
+	    "    bind :80\n"
+	    "    errorfile 503 %1$s/503b.http\n"	/* overrides the defaults' */
+	    "    errorfiles site 403\n"
+	    "    errorfiles late\n"			/* declared below */
+	    "    http-error status 429 content-type text/plain string slow\n"
+	    "    http-error status 502 default-errorfiles\n"
+	    "    http-error status 408 errorfile /dev/null\n"
+	    "    default_backend b\n"
+	    "backend b\n"
+	    "    errorfiles site\n"
+	    "    errorloc303 500 /oops\n"
+	    "    http-error status 504\n"
+	    "http-errors late\n"
+	    "    errorfile 410 %1$s/404.http\n";
+	char text[2048], *msg;
+	const struct h1_page *pg;
+	struct config *c;
+
+	snprintf(text, sizeof(text), cfg, errdir);
+	c = cfg_parse(text, &msg);
+	CHECK(c != NULL, "error-page config refused: %s", msg);
+	free(msg);
+	if (c == NULL)
+		return;
+	pg = page_of(c, "f", 503);
+	CHECK(pg && pg->whole && pg->body_len == 1 && pg->data[pg->head_len] == 'b',
+	    "frontend's own 503 wins over the defaults'");
+	CHECK(page_of(c, "b", 503) && page_of(c, "b", 503)->data[page_of(c, "b",
+	    503)->head_len] == 'a', "backend keeps the defaults' 503");
+	CHECK(page_of(c, "f", 403) && page_of(c, "f", 403)->status == 403, "site 403");
+	CHECK(page_of(c, "f", 404) == NULL, "only the listed code is imported");
+	CHECK(page_of(c, "b", 404) != NULL, "errorfiles without codes takes all");
+	CHECK(page_of(c, "f", 410) != NULL, "a section declared later");
+	pg = page_of(c, "f", 429);
+	CHECK(pg && !pg->whole && pg->status == 429 && pg->body_len == 4, "http-error string");
+	CHECK(pg && strncmp(pg->data, "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 4\r\n"
+	    "content-type: text/plain\r\n", pg->head_len) == 0, "http-error head: %.*s",
+	    pg ? (int)pg->head_len : 0, pg ? pg->data : "");
+	CHECK(page_of(c, "f", 502) == NULL, "default-errorfiles drops the defaults' 502");
+	CHECK(page_of(c, "b", 502) && page_of(c, "b", 502)->status == 302, "errorloc is a 302");
+	CHECK(page_of(c, "b", 500) && page_of(c, "b", 500)->status == 303, "errorloc303");
+	CHECK(page_of(c, "f", 408) && page_of(c, "f", 408)->empty, "/dev/null: empty page");
+	pg = page_of(c, "b", 504);
+	CHECK(pg && !pg->close && pg->body_len == 0 && strncmp(pg->data,
+	    "HTTP/1.1 504 Gateway Time-out\r\ncontent-length: 0\r\n", pg->head_len) == 0,
+	    "http-error without payload");
+	/* one read per path: the same file is one page */
+	CHECK(page_of(c, "f", 403) == page_of(c, "b", 403), "page shared");
+	cfg_free(c);
+
+	/* a listed code the section lacks is a warning, not an error */
+	snprintf(text, sizeof(text), "http-errors s\n    errorfile 403 %s/403.http\n"
+	    "defaults\n    errorfiles s 404\nbackend b\n", errdir);
+	c = cfg_parse(text, &msg);
+	CHECK(c != NULL && strstr(msg, "t.cfg:4: warning:") && strstr(msg, "'404' not "
+	    "declared"), "missing code: %s", msg);
+	cfg_free(c);
+	free(msg);
+}
+
+static void
+test_config_errpages_all(void)
+{
+	char big[20000];
+
+	snprintf(errdir, sizeof(errdir), "/tmp/waxlb-unit-XXXXXX");
+	if (mkdtemp(errdir) == NULL) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	errfile("503.http", "HTTP/1.1 503 A\r\nContent-Length: 1\r\n\r\na");
+	errfile("503b.http", "HTTP/1.1 503 B\r\nContent-Length: 1\r\n\r\nb");
+	errfile("403.http", "HTTP/1.1 403 F\r\nContent-Length: 0\r\n\r\n");
+	errfile("404.http", "HTTP/1.1 404 N\r\nContent-Length: 0\r\n\r\n");
+	errfile("chunked.http", "HTTP/1.1 503 X\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+	errfile("mismatch.http", "HTTP/1.1 503 X\r\nContent-Length: 5\r\n\r\nab");
+	errfile("garbage.http", "garbage");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	memcpy(big, "HTTP/1.1 503 X\r\n\r\n", 18);
+	errfile("big.http", big);
+	big[4090] = 0;	/* under 4096 bytes, but no room for a Connection header */
+	errfile("4k.http", big);
+	test_pages();
+	test_config_errpages_bad();
+	test_config_errpages();
+	{
+		static const char *const names[] = { "503.http", "503b.http", "403.http",
+		    "404.http", "chunked.http", "mismatch.http", "garbage.http", "big.http",
+		    "4k.http" };
+		char path[128];
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", errdir, names[i]);
+			unlink(path);
+		}
+		rmdir(errdir);
+	}
 }
 
 /* Warnings: the configuration stays valid. */
@@ -2455,11 +2927,13 @@ main(void)
 	test_request_errors();
 	test_response();
 	test_chunked();
+	test_chunk_canon();
 	test_config_good();
 	test_config_defaults();
 	test_config_errors();
 	test_config_warnings();
 	test_config_retry_reuse();
+	test_config_errpages_all();
 	test_acl_seed();
 	test_acl_fetches();
 	test_conditions();
