@@ -104,6 +104,7 @@ static struct {
 	char		 date[64];
 	const char	*tag;		/* the global log-tag; NULL: "waxlb" (the
 					 * whole struct stays in .bss) */
+	const char	*host;		/* log-send-hostname */
 } log_rt;
 
 /* Write what request lines are waiting. */
@@ -152,42 +153,86 @@ log_sock(int family)
 	return log_rt.fd1[k] - 1;
 }
 
+/* The header HAProxy writes before a line in format <f>: priority,
+ * timestamp, host, tag and pid as each format has them. */
+static size_t
+log_header(const struct log_target *t, int sev, const char *tag, char *out,
+    size_t cap)
+{
+	int pri = t->facility * 8 + sev, n = 0;
+	char date[40], iso[48], tz[8];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
+	strftime(tz, sizeof(tz), "%z", &tm);	/* +hhmm, written +hh:mm */
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(iso + strlen(iso), sizeof(iso) - strlen(iso), ".%06ld%.3s:%.2s",
+	    (long)tv.tv_usec, tz, tz + 3);
+	switch (t->format) {
+	case LOGF_DEFAULT:	/* HAProxy's unspecified format: rfc3164 with a
+				 * hostname, its "local" without */
+	case LOGF_RFC3164:
+	case LOGF_LOCAL:
+		n = snprintf(out, cap, "<%d>%s %s%s%s[%d]: ", pri, date,
+		    t->format == LOGF_LOCAL ? "" : log_rt.host ? log_rt.host :
+		    t->format == LOGF_RFC3164 ? "localhost" : "", t->format ==
+		    LOGF_LOCAL || (!log_rt.host && t->format == LOGF_DEFAULT) ? "" : " ",
+		    tag, (int)getpid());
+		break;
+	case LOGF_RFC5424:
+		n = snprintf(out, cap, "<%d>1 %s %s %s %d - - ", pri, iso,
+		    log_rt.host ? log_rt.host : "-", tag, (int)getpid());
+		break;
+	case LOGF_PRIO:
+		n = snprintf(out, cap, "<%d>", pri);
+		break;
+	case LOGF_SHORT:
+		n = snprintf(out, cap, "<%d>", sev);
+		break;
+	case LOGF_TIMED:
+		n = snprintf(out, cap, "<%d>%s ", sev, iso);
+		break;
+	case LOGF_ISO:
+		n = snprintf(out, cap, "%s ", iso);
+		break;
+	case LOGF_RAW:
+		break;
+	}
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* One line to one target, at severity <sev> (0 emerg .. 7 debug), with
- * the syslog tag <tag>. */
+ * the syslog tag <tag>: framed as the target's format, LF-terminated as
+ * HAProxy sends it, cut at the target's "len". */
 static void
 log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
 {
-	char buf[65536], date[32];
-	struct timeval tv;
-	struct tm tm;
-	int n, fd;
+	char buf[65536];
+	size_t n;
+	int fd;
 
 	if (sev > t->level)
 		return;
+	if (t->kind == LOGT_STDERR && log_rt.stderr_closed)
+		return;
+	n = log_header(t, sev, tag, buf, sizeof(buf) - 2);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n - 1, "%s", msg);
+	if (n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	if (n + 1 > (size_t)t->maxlen)
+		n = (size_t)t->maxlen - 1;
+	buf[n++] = '\n';
 	if (t->kind == LOGT_STDOUT || t->kind == LOGT_STDERR) {
-		FILE *f = t->kind == LOGT_STDOUT ? stdout : stderr;
-
-		if (t->kind == LOGT_STDERR && log_rt.stderr_closed)
-			return;
 		log_flush();
-		fprintf(f, "%s\n", msg);
-		fflush(f);
+		(void)write(t->kind == LOGT_STDOUT ? 1 : 2, buf, n);
 		return;
 	}
 	if ((fd = log_sock(t->addr.ss_family)) < 0)
 		return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	strftime(date, sizeof(date), "%b %e %H:%M:%S", &tm);
-	n = snprintf(buf, sizeof(buf), "<%d>%s %s[%d]: %s", t->facility * 8 + sev,
-	    date, tag, (int)getpid(), msg);
-	if (n < 0)
-		return;
-	if (n > t->maxlen)
-		n = t->maxlen;
-	if (n > (int)sizeof(buf) - 1)
-		n = (int)sizeof(buf) - 1;
-	(void)sendto(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+	(void)sendto(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL,
 	    (const struct sockaddr *)&t->addr, t->addrlen);
 }
 
@@ -290,12 +335,13 @@ log_detach_stderr(void)
 	log_rt.stderr_closed = 1;
 }
 
-/* The running config's global "log" lines and tag. */
+/* The running config's global "log" lines, tag and hostname. */
 static void
-log_set_targets(const struct log_target *t, const char *tag)
+log_set_targets(const struct log_target *t, const char *tag, const char *host)
 {
 	log_rt.targets = t;
 	log_rt.tag = tag;
+	log_rt.host = host;
 }
 
 /* Loop hook: request lines leave once per turn. */
@@ -2744,8 +2790,6 @@ h1_build_req_head(char *out, size_t cap, const struct http_msg *m,
 		h1_put_te(&w, m);
 	if (conn[ed->conn])
 		h1_puts(&w, conn[ed->conn]);
-	if (ed->xff)
-		h1_put_hdr(&w, "x-forwarded-for", 15, ed->xff, strlen(ed->xff));
 	h1_puts(&w, "\r\n");
 	return w.overflow ? -1 : (int)(w.o - out);
 }
@@ -8547,6 +8591,7 @@ struct lf_facts {
 	int		 ncap_req, ncap_res;
 	const char	*uid;
 	unsigned long long rt, lc;
+	int		 asap;		/* logasap: Ta, Tt, Tu, B are "+" so far */
 };
 
 /* The parser's context. */
@@ -9085,7 +9130,11 @@ lf_var2(struct lf_out *o, const struct lf_facts *x, int var, unsigned char opts)
 
 	switch (var) {
 	case LFV_ST: lf_putll(o, x->status); break;
-	case LFV_B: lf_putll(o, (long long)x->bytes_out); break;
+	case LFV_B:
+		if (x->asap)
+			lf_putc(o, '+');
+		lf_putll(o, (long long)x->bytes_out);
+		break;
 	case LFV_U: lf_putll(o, (long long)x->bytes_in); break;
 	case LFV_CC: case LFV_CS: lf_text(o, NULL, 0, opts); break;
 	case LFV_ts: case LFV_tsc:
@@ -9200,6 +9249,8 @@ lf_var(struct lf_out *o, const struct lf_facts *x, int var, unsigned char opts)
 		lf_putll(o, lf_timer(x, var));
 		break;
 	case LFV_Ta: case LFV_Tt: case LFV_Tu:
+		if (x->asap)
+			lf_putc(o, '+');
 		lf_putll(o, lf_timer(x, var));
 		break;
 	default:
@@ -10815,8 +10866,8 @@ lb_recount(struct proxy *be)
 	for (s = be->srv; s; s = s->next) {
 		if (!lb_usable(s))
 			continue;
-		if (s->backup) {
-			if (b->fbck == NULL)
+		if (s->backup) {	/* allbackups: the whole backup group */
+			if (b->fbck == NULL && !(be->options & OPT_ALLBACKUPS))
 				b->fbck = s;
 			b->srv_bck++;
 			b->tot_wbck += lb_node(s)->eweight;
@@ -11511,6 +11562,12 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->uid_file = d->uid_file;
 		px->uid_line = d->uid_line;
 		px->uid_hdr = d->uid_hdr;
+		memcpy(px->fwd_name, d->fwd_name, sizeof(px->fwd_name));
+		memcpy(px->fwd_except, d->fwd_except, sizeof(px->fwd_except));
+		memcpy(px->fwd_has_except, d->fwd_has_except, sizeof(px->fwd_has_except));
+		px->errlog_src = d->errlog_src;
+		px->errlog_file = d->errlog_file;
+		px->errlog_line = d->errlog_line;
 		px->log_tag = d->log_tag;
 		px->inspect_delay = d->inspect_delay;
 		cfg_errconf_copy(p, px, d);
@@ -12121,16 +12178,39 @@ cfg_opt_redispatch(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* option forwardfor [except NET] [header NAME] [if-none], option
+ * originalto [except NET] [header NAME] */
 static int
 cfg_opt_forwardfor(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct proxy *px = obj;
+	int k = args[1][0] == 'o', i;
+	unsigned bit = k ? OPT_ORIGINALTO : OPT_FORWARDFOR;
 
-	(void)args;
-	px->options = p->no ? px->options & ~OPT_FORWARDFOR :
-	    px->options | OPT_FORWARDFOR;
-	if (n > 2)
-		cfg_warn(p, "'option forwardfor' arguments are ignored");
+	if (p->no) {
+		px->options &= ~(bit | (k ? 0 : OPT_FF_IFNONE));
+		return 0;
+	}
+	px->options |= bit;
+	for (i = 2; i < n; i++) {
+		if (strcmp(args[i], "if-none") == 0 && !k)
+			px->options |= OPT_FF_IFNONE;
+		else if (strcmp(args[i], "except") == 0 && i + 1 < n) {
+			if (pat_parse_cidr(args[++i], &px->fwd_except[k]) < 0) {
+				cfg_err(p, "'option %s except' expects a network, not '%s'",
+				    args[1], args[i]);
+				return -1;
+			}
+			px->fwd_has_except[k] = 1;
+		} else if (strcmp(args[i], "header") == 0 && i + 1 < n &&
+		    rule_hdr_name_ok(args[i + 1]))
+			px->fwd_name[k] = u_strdup(p->c->arena, args[++i]);
+		else {
+			cfg_err(p, "'option %s': unexpected '%s' (except <network>, "
+			    "header <name>%s)", args[1], args[i], k ? "" : ", if-none");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -12264,6 +12344,11 @@ cfg_opt_logfmt(struct cfgp *p, void *obj, char **args, int n)
 static const struct cfg_kw cfg_options[] = {
 	CFG_FN("redispatch", 0, cfg_opt_redispatch),
 	CFG_FN("forwardfor", 0, cfg_opt_forwardfor),
+	CFG_FN("originalto", 0, cfg_opt_forwardfor),
+	OPT_FLAG("allbackups", OPT_ALLBACKUPS),
+	OPT_FLAG("abortonclose", OPT_ABORTONCLOSE),
+	OPT_FLAG("logasap", OPT_LOGASAP),
+	OPT_FLAG("http-pretend-keepalive", OPT_PRETEND_KA),
 	CFG_FN("http-keep-alive", 0, cfg_opt_http_mode),
 	CFG_FN("http-server-close", 0, cfg_opt_http_mode),
 	CFG_FN("httpclose", 0, cfg_opt_http_mode),
@@ -12282,7 +12367,6 @@ static const struct cfg_kw cfg_options[] = {
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
 	    "run: servers with 'check' get a TCP connect check" },
 	CFG_IGN("log-health-checks", "check changes of state are always logged"),
-	CFG_IGN("abortonclose", "not implemented"),
 	CFG_IGN("splice-auto", "plain tunnels are always spliced"),
 	CFG_IGN("splice-request", "plain tunnels are always spliced"),
 	CFG_IGN("splice-response", "plain tunnels are always spliced"),
@@ -12293,15 +12377,12 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_IGN("socket-stats", "no per-listener stats"),
 	OPT_FLAG("log-separate-errors", OPT_LOGSEPERR),
 	OPT_FLAG("dontlog-normal", OPT_DONTLOGNORMAL),
-	CFG_IGN("logasap", "lines are logged when the exchange ends"),
 	CFG_IGN("http-buffer-request", "request bodies are streamed"),
-	CFG_IGN("allbackups", "only the first usable backup is used"),
 	CFG_IGN("prefer-last-server", "not implemented"),
 	CFG_IGN("persist", "no cookie persistence"),
 	CFG_IGN("http-no-delay", "TCP_NODELAY is always set"),
 	CFG_IGN("accept-invalid-http-request", "invalid requests are refused"),
 	CFG_IGN("accept-invalid-http-response", "invalid responses are refused"),
-	CFG_IGN("http-pretend-keepalive", "not implemented"),
 	CFG_IGN("http-use-htx", "no HTX"),
 	CFG_IGN("ssl-hello-chk", "servers with 'check' get a TCP connect check"),
 	CFG_IGN("mysql-check", "servers with 'check' get a TCP connect check"),
@@ -12310,7 +12391,6 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_IGN("smtpchk", "servers with 'check' get a TCP connect check"),
 	CFG_IGN("ldap-check", "servers with 'check' get a TCP connect check"),
 	CFG_IGN("spop-check", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("originalto", "not implemented"),
 	CFG_IGN("nolinger", "closes linger as HAProxy's default"),
 	CFG_IGN("independent-streams", "timeouts apply to both directions"),
 	CFG_IGN("disable-h2-upgrade", "no HTTP/2"),
@@ -12516,6 +12596,11 @@ static const char *const cfg_log_levels[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 	NULL
 };
+/* in enum log_fmt's order */
+static const char *const cfg_log_formats[] = {
+	"-", "rfc3164", "local", "rfc5424", "priority", "short", "timed", "iso",
+	"raw", NULL
+};
 
 static int
 cfg_word_index(const char *const *list, const char *w)
@@ -12589,13 +12674,19 @@ cfg_log_parse(struct cfgp *p, char **args, int n)
 			}
 			t->maxlen = (int)v;
 		} else if (strcmp(args[i], "format") == 0) {
-			if (strcmp(args[i + 1], "rfc3164") && strcmp(args[i + 1], "raw") &&
-			    strcmp(args[i + 1], "local"))
-				cfg_warn(p, "log format '%s' is not supported, RFC 3164 is "
-				    "used", args[i + 1]);
-		} else if (strcmp(args[i], "sample") == 0)
-			cfg_warn(p, "log sampling is ignored");
-		else
+			int f = cfg_word_index(cfg_log_formats, args[i + 1]);
+
+			if (f < 0) {
+				cfg_err(p, "log: unknown format '%s' (rfc3164, rfc5424, local, "
+				    "priority, short, timed, iso, raw)", args[i + 1]);
+				return NULL;
+			}
+			t->format = (enum log_fmt)f;
+		} else if (strcmp(args[i], "sample") == 0) {
+			cfg_err(p, "log: 'sample' is not supported: every line goes to every "
+			    "target (filter at the syslog server, or lower the level)");
+			return NULL;
+		} else
 			break;
 	}
 	if (i >= n || (t->facility = cfg_word_index(cfg_log_facilities, args[i])) < 0) {
@@ -12934,6 +13025,16 @@ cfg_kw_format(struct cfgp *p, void *obj, char **args, int n)
 	struct proxy *px = obj;
 	int uid = args[0][0] == 'u';
 
+	if (args[0][0] == 'e') {	/* error-log-format */
+		if (n != 2) {
+			cfg_err(p, "'%s' expects one format string", args[0]);
+			return -1;
+		}
+		px->errlog_src = u_strdup(p->c->arena, args[1]);
+		px->errlog_file = u_strdup(p->c->arena, p->err.file);
+		px->errlog_line = p->err.line;
+		return 0;
+	}
 	if (n != 2) {
 		cfg_err(p, n < 2 ? "'%s' expects a format string" : "'%s' expects only "
 		    "one argument, don't forget to escape spaces!", args[0]);
@@ -13705,7 +13806,7 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("load-server-state-from-file", "server state is kept in-process"),
 	PX_IGN("external-check", "external checks are not run"),
 	PX_IGN("log-format-sd", "no structured data"),
-	PX_IGN("error-log-format", "the httplog/tcplog layout is used"),
+	CFG_FN("error-log-format", 0, cfg_kw_format),
 	PX_IGN("filter", "no filters"),
 	PX_IGN("force-persist", "no persistence"),
 	PX_IGN("ignore-persist", "no persistence"),
@@ -14350,6 +14451,11 @@ cfg_check_formats(struct cfgp *p, struct proxy *px)
 			cfg_warn(p, "log format ignored for %s '%s' since it has no log "
 			    "address (waxlb writes it to stderr).", cfg_px_type(px),
 			    px->name);
+	}
+	if (px->errlog_src) {
+		cfg_at(p, px->errlog_file, px->errlog_line);
+		lp.deny = SMP_USE_REQ | SMP_USE_RES;
+		px->errlogfmt = lf_parse(&lp, px->errlog_src, LF_O_MANDATORY | LF_O_MERGE);
 	}
 	if (px->uid_src) {
 		cfg_at(p, px->uid_file, px->uid_line);
@@ -15368,6 +15474,7 @@ struct xprt_tls {
 	int			 logged;
 	int			 resumed;	/* the session came from the cache */
 	int			 hs_done;	/* application data flowed */
+	int			 err;		/* the first BearSSL error */
 	unsigned char		 ibuf[BR_SSL_BUFSIZE_INPUT];
 	unsigned char		 obuf[BR_SSL_BUFSIZE_OUTPUT];
 };
@@ -15505,15 +15612,13 @@ static void
 xprt_tls_log_error(struct side *sd, int err)
 {
 	struct xprt_tls *t = sd->tls;
-	char src[INET6_ADDRSTRLEN + 8], line[256];
+	char src[INET6_ADDRSTRLEN + 8];
 
-	if (t->logged)
-		return;
-	t->logged = 1;
+	if (t->err == 0)
+		t->err = err;
 	net_addr_str(t->src, src, sizeof(src), 1);
-	snprintf(line, sizeof(line), "%s %s: TLS error: %s", src, (*t->fe)->name,
+	log_debug("TLS error from %s on %s: %s", src, (*t->fe)->name,
 	    crt_err_name(err));
-	log_request(*t->fe, 6, line);
 }
 
 /* Derive the side's readiness from the engine. */
@@ -15819,6 +15924,19 @@ xprt_handshaking(const struct side *sd)
 {
 	return sd->tls != NULL && !sd->tls->hs_done;
 }
+
+/* Why a handshake did not complete, in HAProxy's words (its
+ * conn_err_code_str()); <timeout> when the session's deadline passed. */
+static const char *
+xprt_tls_failure(const struct side *sd, int timeout)
+{
+	if (timeout)
+		return "Timeout during SSL handshake";
+	if (sd->tls->err)
+		return "SSL handshake failure";
+	return sd->tls->sock_eof ? "Connection closed during SSL handshake" :
+	    "Connection error during SSL handshake";
+}
 /*==== end xprt ====*/
 
 /*==== begin sess ====*/
@@ -15957,6 +16075,7 @@ struct session {
 	struct loop_task task;		/* run again: stopped with work left */
 	struct srv_waiter wait;		/* in the backend queue */
 	struct config	*cfg;		/* the config its fe/be/sv belong to */
+	const struct bind_conf *bind;	/* the bind line it came in on */
 	char		*gen;		/* a generated body being sent (stats) */
 	unsigned	 gen_len, gen_off;	/* bounded by SESS_GEN_MAX */
 	struct session	*next, *prev;
@@ -15998,10 +16117,11 @@ typedef int (*sess_service_fn)(const struct proxy *fe, const struct http_msg *m,
 #define LINGER_MAX_MS	1000		/* a lingering close stays short */
 #define SESS_GEN_MAX	(1u << 30)	/* a generated body (status page) */
 #define SESS_RULE_SCRATCH 32768		/* values rules make for one head */
-/* A session stays within musl's 672-byte malloc class (with its 4-byte
- * header): one more field costs 128 bytes per connection.  (replay sits
- * in what was padding after state.) */
-_Static_assert(sizeof(struct session) <= 664, "struct session outgrew 664 bytes");
+/* A session stays within musl's 576-byte malloc class (with its 4-byte
+ * header): the request line the log wants lives in the transaction's
+ * extension, not here; one field too many costs 96 bytes per
+ * connection (the next class is 672). */
+_Static_assert(sizeof(struct session) <= 572, "struct session outgrew 572 bytes");
 
 static struct {
 	struct config	*cfg;		/* the running config (holds a ref) */
@@ -16046,7 +16166,7 @@ sess_set_config(struct config *c)
 	struct config *old = sess_rt.cfg;
 
 	sess_rt.cfg = c;
-	log_set_targets(c->logs, c->log_tag);
+	log_set_targets(c->logs, c->log_tag, c->log_host);
 	if (old)
 		sess_cfg_unref(old);
 }
@@ -16176,6 +16296,7 @@ sess_accept(void *obj, int fd, short revents)
 			continue;
 		}
 		s = sess_new(l->fe, cfd, &ss);
+		s->bind = l->bind;
 		loop_fd_add(cfd, sess_event, s, POLLIN);
 		sess_listeners_update();
 		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
@@ -16508,6 +16629,7 @@ sess_facts(void *arg, struct lf_facts *f)
 	    (x->fl & TX_PROMEX) ? "<PROMEX>" : NULL;
 	f->fe_ssl = s->cli.tls != NULL;
 	f->be_http = (s->be ? s->be : s->fe)->mode == MODE_HTTP;
+	f->asap = (s->fe->options & OPT_LOGASAP) != 0;
 	if (f->fe_ssl)
 		xprt_tls_info(&s->cli, &sni, &sslv, &f->ssl_cipher, &res);
 	f->ssl_version = sslv;
@@ -16549,6 +16671,50 @@ sess_log_level(const struct session *s)
 	if (x->ext && x->ext->log_level)
 		return x->ext->log_level == 9 ? -1 : x->ext->log_level - 1;
 	return err && (opts & OPT_LOGSEPERR) ? 3 : 6;
+}
+
+/* HAProxy's listener id (luid): the place of the bind address in its
+ * frontend, from 1. */
+static int
+sess_luid(const struct session *s)
+{
+	const struct bind_conf *b;
+	int n = 1;
+
+	for (b = s->fe->binds; b && b != s->bind; b = b->next)
+		n++;
+	return n;
+}
+
+/* A client whose TLS handshake did not complete: HAProxy's line for an
+ * embryonic session ("ADDR:PORT [date] fe/1: SSL handshake failure", or
+ * the error-log-format); dontlognull keeps the ones that sent nothing
+ * out, and a frontend without a log format logs none (HAProxy's to_log). */
+static void
+sess_log_embryonic(struct session *s, int timeout)
+{
+	const char *why = xprt_tls_failure(&s->cli, timeout);
+	char line[LF_LINE_MAX], src[INET6_ADDRSTRLEN + 8];
+	struct lf_facts x;
+	struct smp_ctx c;
+	struct timeval tv;
+
+	if (s->txn.fl & TX_LOGGED)
+		return;
+	s->txn.fl |= TX_LOGGED;
+	if (!log_wanted(s->fe) || (s->fe->logfmt == NULL && log_has_targets(s->fe)) ||
+	    ((s->fe->options & OPT_DONTLOGNULL) && why[0] == 'C'))
+		return;
+	sess_facts(s, &x);
+	tv = x.accept;
+	if (s->fe->errlogfmt) {
+		sess_smp_ctx(s, NULL, NULL, &c);
+		lf_render(s->fe->errlogfmt, &c, &x, line, sizeof(line));
+	} else
+		snprintf(line, sizeof(line), "%s [%s.%03d] %s/%d: %s",
+		    net_addr_str(&s->src, src, sizeof(src), 1), log_date(&tv),
+		    (int)(tv.tv_usec / 1000), s->fe->name, sess_luid(s), why);
+	log_request(s->fe, (s->fe->options & OPT_LOGSEPERR) ? 3 : 6, line);
 }
 
 /* HAProxy's line for a frontend without a log format: at accept. */
@@ -16662,8 +16828,11 @@ sess_kill(struct session *s, unsigned char term)
 	sess_unqueue(s);
 	sess_release(s);
 	sess_srv_close(s);
-	/* an idle keep-alive connection ending is not a request */
-	if (s->state != S_REQ || buf_len(s->req.buf) > 0 || s->txn.status > 0)
+	/* an idle keep-alive connection ending is not a request; a TLS
+	 * handshake that did not complete has its own line */
+	if (s->state == S_REQ && xprt_handshaking(&s->cli))
+		sess_log_embryonic(s, 0);
+	else if (s->state != S_REQ || buf_len(s->req.buf) > 0 || s->txn.status > 0)
 		sess_log(s);
 	s->txn.fl |= TX_LOGGED;
 	sess_set_state(s, S_CLOSING);
@@ -17303,6 +17472,8 @@ sess_do_connect(struct session *s)
 	if (s->fl & SS_TCP) {
 		s->txn.t_rsp = loop_now();
 		sess_set_state(s, S_TUNNEL);
+		if (s->fe->options & OPT_LOGASAP)
+			sess_log(s);	/* logasap: as the tunnel opens */
 	} else
 		sess_set_state(s, S_XFER);
 	return 1;
@@ -17470,7 +17641,8 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 			 * before its first byte as a request answered 400
 			 * ("<BADREQ>", CR), unless option http-ignore-probes
 			 * (dontlognull still keeps it out of the log) */
-			if (!(s->fl & SS_NOT_FIRST) && !(s->fe->options & OPT_IGNORE_PROBES)) {
+			if (!(s->fl & SS_NOT_FIRST) && !(s->fe->options & OPT_IGNORE_PROBES) &&
+			    !xprt_handshaking(&s->cli)) {
 				sess_px_state(s->fe)->fe_req++;
 				s->txn.status = 400;	/* counted by its log line */
 				sess_kill(s, TERM_CR);
@@ -17790,46 +17962,89 @@ sess_answer_route(struct session *s, const struct route *ro, int r)
  * rewritten when a rule changed it or a header must be dropped,
  * normalised or added. */
 static int
-sess_req_as_is(const struct session *s, const struct http_msg *m,
-    const struct rule_msg *em, int ka_srv)
+sess_req_as_is(const struct http_msg *m, const struct rule_msg *em, int ka_srv)
 {
 	return !(m->flags & (MSG_BARE_LF | MSG_HOPHDR)) && em->edits == 0 &&
-	    !((s->fe->options | s->be->options) & OPT_FORWARDFOR) &&
 	    (m->minor == 1 ? ka_srv : !ka_srv);
+}
+
+/* Is <ss> in the network a proxy excludes from forwardfor/originalto? */
+static int
+sess_fwd_except(const struct proxy *px, int k, const struct sockaddr_storage *ss)
+{
+	struct pat p;
+
+	if (!px->fwd_has_except[k] || ss == NULL)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	p.cidr = px->fwd_except[k];
+	return pat_match_ip(&p, ss);
+}
+
+/* X-Forwarded-For (k 0, the client's address) or X-Original-To (k 1, the
+ * address it connected to), as HAProxy adds them: the backend's header
+ * name when it has the option, else the frontend's; not for an excepted
+ * network; with if-none on both, not when the request has one. */
+static int
+sess_fwd_header(struct session *s, struct rule_msg *em, int k)
+{
+	static const char *const dflt[] = { "X-Forwarded-For", "X-Original-To" };
+	unsigned bit = k ? OPT_ORIGINALTO : OPT_FORWARDFOR;
+	const struct proxy *px = (s->be->options & bit) ? s->be : s->fe;
+	const struct sockaddr_storage *a = k ? sess_local_addr(s) : &s->src;
+	const char *name = px->fwd_name[k] ? px->fwd_name[k] : dflt[k];
+	char ip[INET6_ADDRSTRLEN + 8];
+	int always = ((s->fe->options & OPT_FORWARDFOR) && !(s->fe->options &
+	    OPT_FF_IFNONE)) || ((s->be->options & OPT_FORWARDFOR) &&
+	    !(s->be->options & OPT_FF_IFNONE));
+	char *v;
+
+	if (!((s->fe->options | s->be->options) & bit) || a == NULL ||
+	    sess_fwd_except(s->fe, k, a) || sess_fwd_except(s->be, k, a))
+		return 0;
+	if (k == 0 && !always && h1_find_hdr(em->m, name, 0) >= 0)
+		return 0;
+	net_addr_xff(a, ip, sizeof(ip));
+	if ((v = rule_keep(em, ip, strlen(ip))) == NULL ||
+	    rule_hdr_add(em->m, name, v, strlen(v)) < 0)
+		return -1;
+	em->edits++;
+	return 0;
 }
 
 /* Forward the head as it came or rewritten; -1 once answered. */
 static int
-sess_rewrite_req(struct session *s, const struct http_msg *m,
-    const struct rule_msg *em, int r)
+sess_rewrite_req(struct session *s, struct http_msg *m, struct rule_msg *em, int r)
 {
 	/* the server side keeps its connection for the pool whatever the
-	 * client does: a closing client need not cost a server connect */
+	 * client does: a closing client need not cost a server connect;
+	 * http-pretend-keepalive does not tell the server it will close */
 	int ka_srv = s->be->http_mode == HTTP_KAL && s->fe->http_mode == HTTP_KAL;
-	struct h1_req_edit ed = { H1_CONN_NONE, NULL };
-	char ip[INET6_ADDRSTRLEN + 8];
+	int ka_hdr = ka_srv || ((s->fe->options | s->be->options) & OPT_PRETEND_KA);
+	struct h1_req_edit ed = { H1_CONN_NONE };
 	int n;
 
-	if (sess_req_as_is(s, m, em, ka_srv)) {
+	if (sess_fwd_header(s, em, 0) < 0 || sess_fwd_header(s, em, 1) < 0)
+		goto fail;
+	if (sess_req_as_is(m, em, ka_hdr)) {
 		s->req.fwd = (unsigned)r;
 		return 0;
 	}
 	if (s->txn.fl & TX_UPG)
 		ed.conn = H1_CONN_UPGRADE;
-	else if (!ka_srv && m->minor == 1)
+	else if (!ka_hdr && m->minor == 1)
 		ed.conn = H1_CONN_CLOSE;
-	else if (ka_srv && m->minor == 0)
+	else if (ka_hdr && m->minor == 0)
 		ed.conn = H1_CONN_KA;
-	if ((s->fe->options | s->be->options) & OPT_FORWARDFOR)
-		ed.xff = net_addr_xff(&s->src, ip, sizeof(ip));
 	n = h1_build_req_head(buf_scratch(), buf_rt.size, m, &ed);
-	if (n < 0 || buf_replace(s->req.buf, 0, (unsigned)r, (unsigned)n) < 0) {
-		s->fl &= ~SS_CLI_KA;
-		sess_error(s, 500, TERM_IR);
-		return -1;
-	}
+	if (n < 0 || buf_replace(s->req.buf, 0, (unsigned)r, (unsigned)n) < 0)
+		goto fail;
 	s->req.fwd = (unsigned)n;
 	return 0;
+fail:
+	s->fl &= ~SS_CLI_KA;
+	sess_error(s, 500, TERM_IR);
+	return -1;
 }
 
 /* The request as it went out, kept for the response's rules and the
@@ -18126,6 +18341,8 @@ sess_rsp_head(struct session *s, struct http_msg *m, int r)
 		s->txn.status = em.status;
 	if (final)	/* else interim: more follow */
 		s->rsp.state = s->rsp.body == BODY_NONE ? CH_DONE : CH_BODY;
+	if (final && (s->fe->options & OPT_LOGASAP))
+		sess_log(s);	/* logasap: with the response head, totals so far */
 	return 0;
 }
 
@@ -18503,6 +18720,16 @@ sess_tmo(const struct session *s, enum tmo t)
 	return s->be ? s->be->timeout[t] : 0;
 }
 
+/* option abortonclose (a backend's): a client that closes while its
+ * request waits for a server (queue, turn, connect) is dropped, instead
+ * of being served half-closed (HAProxy's default). */
+static int
+sess_aborts(const struct session *s)
+{
+	return (s->state == S_QUEUE || s->state == S_TURN || s->state == S_CONNECT) &&
+	    s->be && (s->be->options & OPT_ABORTONCLOSE) && !(s->fl & SS_TCP);
+}
+
 /* What each side waits for.  Interest follows what the session wants,
  * not the readiness flags: a run that stopped at its round limit with a
  * side still ready is woken again at once by the level-triggered poll. */
@@ -18633,7 +18860,8 @@ sess_arm(struct session *s, int progress, enum sess_state before)
 
 	sess_interest(s, &ce, &se);
 	sess_set_expire(s, sess_deadline(s, progress, before, ce));
-	loop_fd_want(s->cli.fd, xprt_events(&s->cli, ce));
+	loop_fd_want(s->cli.fd, xprt_events(&s->cli, ce) | (sess_aborts(s) ?
+	    POLLRDHUP : 0));
 	if (s->srv.fd >= 0)
 		loop_fd_want(s->srv.fd, se);
 }
@@ -18718,6 +18946,13 @@ sess_event(void *obj, int fd, short revents)
 	struct session *s = obj;
 	struct side *sd = fd == s->cli.fd ? &s->cli : &s->srv;
 
+	if (sd == &s->cli && (revents & (POLLRDHUP | POLLHUP)) && sess_aborts(s)) {
+		/* option abortonclose: the client gave up while we waited */
+		sess_count_abort(s, 1);
+		sess_kill(s, s->state == S_QUEUE ? TERM(TC_CLI, TP_QUEUE) : TERM_CC);
+		sess_run(s);
+		return;
+	}
 	xprt_ready(sd, revents);
 	sess_run(s);
 }
@@ -18732,6 +18967,11 @@ sess_timer_fired(struct loop_timer *t)
 	sess_set_expire(s, -1);
 	switch (s->state) {
 	case S_REQ:
+		if (xprt_handshaking(&s->cli)) {	/* no 408 can be sent */
+			sess_log_embryonic(s, 1);
+			sess_kill(s, 0);
+			break;
+		}
 		/* idle keep-alive ends quietly, and so does a probe with
 		 * option http-ignore-probes */
 		if (buf_len(s->req.buf) == 0 && ((s->fl & SS_NOT_FIRST) ||

@@ -170,7 +170,6 @@ enum { H1_HDR_SET, H1_HDR_ADD };
 /* What a head builder changes while copying a request head. */
 struct h1_req_edit {
 	int		 conn;		/* H1_CONN_*: the Connection header to write */
-	const char	*xff;		/* X-Forwarded-For value, or NULL */
 };
 enum { H1_CONN_NONE, H1_CONN_CLOSE, H1_CONN_KA, H1_CONN_UPGRADE };
 
@@ -745,6 +744,12 @@ struct err_conf {
 #define OPT_DONTLOGNORMAL 0x08
 #define OPT_LOGSEPERR	0x10
 #define OPT_IGNORE_PROBES 0x20	/* option http-ignore-probes */
+#define OPT_ALLBACKUPS	0x40	/* option allbackups */
+#define OPT_ABORTONCLOSE 0x80	/* option abortonclose */
+#define OPT_LOGASAP	0x100	/* option logasap */
+#define OPT_PRETEND_KA	0x200	/* option http-pretend-keepalive */
+#define OPT_ORIGINALTO	0x400	/* option originalto */
+#define OPT_FF_IFNONE	0x800	/* option forwardfor if-none */
 
 /* retry-on: when a request is tried again (HAProxy's PR_RE_*).  Anything
  * but RE_CONN replays the request, which must then fit in the buffer. */
@@ -803,10 +808,19 @@ struct proxy {
 	const char	*logfmt_file;
 	int		 logfmt_line;
 	struct lf	*uid_fmt;	/* unique-id-format */
+	struct lf	*errlogfmt;	/* error-log-format (TLS handshakes) */
+	char		*errlog_src;
+	const char	*errlog_file;
+	int		 errlog_line;
 	char		*uid_src;
 	const char	*uid_file;
 	int		 uid_line;
 	char		*uid_hdr;	/* unique-id-header */
+	/* option forwardfor [0] and originalto [1]: header name (NULL: the
+	 * default), the network they are not added for */
+	char		*fwd_name[2];
+	struct cidr	 fwd_except[2];
+	unsigned char	 fwd_has_except[2];
 	char		*log_tag;	/* "log-tag"; NULL: the global one */
 	char		*default_be_name;
 	struct proxy	*default_be;
@@ -845,6 +859,10 @@ struct proxy {
  * stdout/stderr. */
 enum log_kind { LOGT_UDP, LOGT_UNIX, LOGT_STDOUT, LOGT_STDERR };
 
+/* How a line is framed (HAProxy's log "format"). */
+enum log_fmt { LOGF_DEFAULT, LOGF_RFC3164, LOGF_LOCAL, LOGF_RFC5424, LOGF_PRIO,
+	LOGF_SHORT, LOGF_TIMED, LOGF_ISO, LOGF_RAW };
+
 struct log_target {
 	enum log_kind	 kind;
 	struct sockaddr_storage addr;
@@ -852,6 +870,7 @@ struct log_target {
 	int		 facility;	/* 0..23 */
 	int		 level;		/* most verbose severity sent, 0..7 */
 	int		 maxlen;
+	enum log_fmt	 format;
 	struct log_target *next;
 };
 
@@ -887,6 +906,7 @@ struct config {
 	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
 	int		 debug;
 	char		*log_tag;	/* "log-tag"; NULL: the program's name */
+	char		*log_host;	/* log-send-hostname; NULL: none */
 	struct lf	*deflog_http, *deflog_tcp;	/* stderr's lines */
 	struct userlist	*userlists;
 	struct smp_fixup *fixups;	/* userlist names to resolve */

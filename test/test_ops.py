@@ -1192,10 +1192,12 @@ def test_syslog_stdout_stderr(nodes, free_port, tmp_path, waxlb):
         assert http(ports["out"], "GET", "/stdout-probe").status == 200
         assert http(ports["err"], "GET", "/stderr-probe").status == 200
         assert http(ports["none"], "GET", "/none-probe").status == 200
-        ln = wait_file(outp, r"/stdout-probe")
-        assert re.match(r"^127\.0\.0\.1:\d+ \[[^\]]+\] out api/a1 .* 200 .*\"GET /stdout-probe HTTP/1\.1\"$", ln), ln
+        ln = wait_file(outp, r"/stdout-probe")      # RFC 3164 framing on stdout too, as HAProxy: local1.info
+        assert re.match((RFC3164 % (142, pid)) + r"127\.0\.0\.1:\d+ \[[^\]]+\] out api/a1 .* 200 .*"
+                        r"\"GET /stdout-probe HTTP/1\.1\"$", ln), ln
         # a frontend that logs without a format: HAProxy's line at accept
-        ln = wait_file(errp, r"^Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:%d \(err/HTTP\)$" % ports["err"])
+        ln = wait_file(errp, (RFC3164 % (150, pid)) + r"Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:%d "
+                       r"\(err/HTTP\)$" % ports["err"])
         wait_file(errp, r"\] none api/a1 .*/none-probe")          # no log target: stderr
         # (lines are written in order, once per loop turn: anything misrouted would be there by now)
         stdout_text, stderr_text = open(outp).read(), open(errp).read()

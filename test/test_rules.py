@@ -628,3 +628,42 @@ def test_rule_errors_have_file_line(waxlb, tmp_path, line, needle):
     assert r.returncode != 0, r
     out = r.stdout + r.stderr
     assert "bad.cfg:5:" in out and needle in out, out
+
+
+def test_log_target_formats_match_haproxy(pair):
+    """The framing of each `log ... format F` (and the LF HAProxy ends every datagram with), on UDP targets
+    receiving the same request line from both proxies."""
+    fmts = ["", "rfc3164", "rfc5424", "short", "raw", "priority", "timed", "iso", "local"]
+    socks = []
+    for f in fmts:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(5)
+        socks.append(s)
+    glob = "".join("    log 127.0.0.1:%d %s local0\n" % (s.getsockname()[1], "format " + f if f else "")
+                   for s, f in zip(socks, fmts))
+    p = pair("global\n    log-tag haproxy\n" + glob + BASE.split("\n", 2)[2] + """    log global
+    option httplog
+frontend f
+    bind 127.0.0.1:@PORT@
+    http-request return status 200
+""")
+    norm = lambda d: re.sub(rb" (\d{3}) \d+ - - ", rb" \1 B - - ", re.sub(rb"\[\d+\]|\b\d{4,6}\b", b"N", re.sub(
+        rb"\w{3} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d|\[\d\d/\w{3}/\d{4}:[\d:.]+\]|"
+        rb":\d{4,5} ", b"T", d)))
+    for port in (p.pw, p.ph):
+        raw(port, get("/fmt-probe"))
+        got = []
+        for s, f in zip(socks, fmts):
+            while True:
+                d = s.recv(4096)
+                if b"/fmt-probe" in d:
+                    break
+            got.append(norm(d))
+        if port == p.pw:
+            mine = got
+    for f, a, b in zip(fmts, mine, got):
+        assert a == b, (f, a, b)
+    assert all(g.endswith(b"\n") for g in got)
+    for s in socks:
+        s.close()
