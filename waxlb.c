@@ -17102,8 +17102,10 @@ sess_page_write_pg(struct session *s, const struct h1_page *pg, int status, int 
 	if (pg->close || pg->empty)
 		*ka = 0;
 	s->txn.status = pg->empty ? status : pg->status;
-	return h1_page_write(pg, !*ka ? H1_CONN_CLOSE : pg->v10 ? H1_CONN_KA :
-	    H1_CONN_NONE, (s->txn.fl & TX_HEAD) != 0, b, buf_rt.size);
+	/* an HTTP/1.0 page closes by default: no header to say so (HAProxy) */
+	return h1_page_write(pg, !*ka ? (pg->v10 ? H1_CONN_NONE : H1_CONN_CLOSE) :
+	    pg->v10 ? H1_CONN_KA : H1_CONN_NONE, (s->txn.fl & TX_HEAD) != 0, b,
+	    buf_rt.size);
 }
 
 /* The bytes of an error answer for <status> into the response buffer:
