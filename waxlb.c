@@ -11861,7 +11861,8 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	    "queues in the backend only; bound the wait with 'timeout queue'"),
 	{ "resolvers",		KW_STR, 0, SD(resolvers), 0, 0, NULL, "a resolvers name" },
 	CFG_IGNA("init-addr", "names are resolved once, at load"),
-	CFG_IGNA("resolve-prefer", "names are resolved once, at load"),
+	CFG_IGNA("resolve-prefer", "used only by run-time DNS ('resolvers', refused "
+	    "with a host name)"),
 	CFG_IGNA("on-error", "used only with 'observe', which is refused"),
 	CFG_IGNA("error-limit", "used only with 'observe', which is refused"),
 	CFG_NO("observe", "server option 'observe' is not supported: waxlb "
@@ -12595,13 +12596,15 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_NO("independent-streams", "'option independent-streams' is not "
 	    "supported: waxlb refreshes both sides' timeouts on traffic either "
 	    "way; remove it"),
-	CFG_IGN("disable-h2-upgrade", "no HTTP/2"),
+	CFG_IGN("disable-h2-upgrade", "already true: waxlb never upgrades to HTTP/2"),
 	CFG_IGN("idle-close-on-response", "not implemented"),
 	CFG_NO("checkcache", "'option checkcache' is not supported: waxlb does "
 	    "not check whether responses are cacheable; remove it (and drop "
 	    "cookies with 'http-response del-header Set-Cookie' where needed)"),
-	CFG_IGN("tcp-smart-accept", "not implemented"),
-	CFG_IGN("tcp-smart-connect", "not implemented"),
+	CFG_IGN("tcp-smart-accept", "packets only (one ACK fewer): the same bytes "
+	    "pass"),
+	CFG_IGN("tcp-smart-connect", "packets only (one ACK fewer): the same bytes "
+	    "pass"),
 	CFG_NO("transparent", "'option transparent' is not supported: waxlb "
 	    "connects only to its configured servers; list them with 'server'"),
 	CFG_IGN("http-restrict-req-hdr-names", "header names are validated"),
@@ -14368,8 +14371,9 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("insecure-fork-wanted", "nothing is forked"),
 	CFG_IGN("expose-experimental-directives", "none are used"),
 	CFG_IGN("set-dumpable", "not implemented"),
-	CFG_IGN("h1-case-adjust", "header names are forwarded as received"),
-	CFG_IGN("busy-polling", "not implemented"),
+	CFG_IGN("h1-case-adjust", "used only by 'option h1-case-adjust-bogus-*', "
+	    "which is refused"),
+	CFG_IGN("busy-polling", "CPU use and latency only: waxlb sleeps in poll()"),
 	CFG_IGN("noepoll", "poll() is used"),
 	CFG_IGN("nopoll", "poll() is used"),
 	CFG_IGN("nosplice", "splice is used where it works"),
@@ -14450,12 +14454,13 @@ static const struct cfg_kw cfg_sections[] = {
 	CFG_FN("userlist", 0, cfg_sec_userlist),
 	CFG_FN("http-errors", 0, cfg_sec_errors),
 	SEC_IGN("peers", "no stick tables to share"),
-	SEC_IGN("resolvers", "names are resolved once, at load"),
-	SEC_IGN("mailers", "no mail"),
-	SEC_IGN("cache", "no cache"),
+	SEC_IGN("resolvers", "used only by server 'resolvers' (refused with a host "
+	    "name)"),
+	SEC_IGN("mailers", "used only by 'email-alert', which is refused"),
+	SEC_IGN("cache", "used only by the cache actions, which are refused"),
 	CFG_NO("program", "'program' sections are not supported: waxlb starts "
 	    "no programs; run them from the init system (e.g. a systemd unit)"),
-	SEC_IGN("ring", "no rings"),
+	SEC_IGN("ring", "used only by 'log ring@...', which is refused"),
 	SEC_IGN("crt-store", "certificates are given on bind lines"),
 	SEC_IGN("traces", "no traces"),
 };
