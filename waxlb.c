@@ -11290,6 +11290,7 @@ struct cfgp {
 	struct userlist	*ul;		/* current userlist section */
 	struct http_errors *errsec;	/* current http-errors section */
 	int		 no;		/* the line started with "no" */
+	char		 secname[128];	/* .SECTION: the latest section's name */
 };
 
 #define cfg_err(p, ...)		u_err(&(p)->err, __VA_ARGS__)
@@ -11330,6 +11331,9 @@ struct cfg_kw {
 #define CFG_IGN(name, why)	{ name, KW_IGN, 0, 0, 0, 0, NULL, why }
 #define CFG_IGNA(name, why)	{ name, KW_IGN_ARG, 0, 0, 0, 0, NULL, why }
 #define CFG_QUIET(name, why)	{ name, KW_QUIET, 0, 0, 0, 0, NULL, why }
+/* Refused, with what to use instead; lo = 1: "no option NAME" too. */
+#define CFG_NO(name, msg)	{ name, KW_NO, 0, 0, 0, 0, NULL, msg }
+#define CFG_NO_ALWAYS(name, msg)	{ name, KW_NO, 0, 0, 1, 0, NULL, msg }
 
 static const struct cfg_kw *
 cfg_kw_find(const struct cfg_kw *tab, size_t n, const char *name)
@@ -11453,51 +11457,185 @@ cfg_unescape(const char **pp, char **o, const char **errmsg)
 	return 0;
 }
 
+/* A line being split: where words go, and where the line is (for the
+ * pseudo-variables and for error positions). */
+struct cfg_tok {
+	const char		*line;
+	char			*o, *end;
+	char			**args;
+	int			 n, maxargs;
+	const struct cfg_pos	*pos;
+	const char		**errmsg;
+};
+
+/* An error at <at> in the line, worded and positioned as HAProxy's. */
+static int
+cfg_tok_err(struct cfg_tok *t, const char *what, const char *at)
+{
+	static char msg[128];
+
+	snprintf(msg, sizeof(msg), "%s at position %d", what,
+	    (int)(at - t->line) + 1);
+	*t->errmsg = msg;
+	return -1;
+}
+
+/* Append v[0..len); with <expand> ("${NAME[*]}") blanks split words. */
+static int
+cfg_tok_emit(struct cfg_tok *t, const char *v, size_t len, int expand)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (t->o >= t->end - 4) {
+			*t->errmsg = "line too long";
+			return -1;
+		}
+		if (!expand || !isspace((unsigned char)v[i])) {
+			*t->o++ = v[i];
+			continue;
+		}
+		*t->o++ = 0;
+		if (t->n == t->maxargs) {
+			*t->errmsg = "too many words on the line";
+			return -1;
+		}
+		t->args[t->n++] = t->o;
+		while (i + 1 < len && isspace((unsigned char)v[i + 1]))
+			i++;
+	}
+	return 0;
+}
+
+/* The value of a pseudo-variable (".FILE", ".LINE", ".SECTION"), or NULL
+ * when the name is not one. */
+static const char *
+cfg_tok_pseudo(const struct cfg_tok *t, const char *name, char *num, size_t sz)
+{
+	const struct cfg_pos *pos = t->pos;
+
+	if (strcmp(name, ".LINE") == 0) {
+		snprintf(num, sz, "%d", pos ? pos->line : 0);
+		return num;
+	}
+	if (strcmp(name, ".FILE") == 0)
+		return pos && pos->file ? pos->file : "";
+	if (strcmp(name, ".SECTION") == 0)
+		return pos && pos->section ? pos->section : "";
+	return NULL;
+}
+
+/* "$NAME", "${NAME}", "${NAME-default}", "${NAME[*]}" at *pp (the '$'),
+ * inside double quotes, as HAProxy's parse_line(): an unset variable
+ * expands to nothing, or to the default (an empty one stays empty).
+ * *pp is left on the expansion's last character. */
+static int
+cfg_tok_env(struct cfg_tok *t, const char **pp)
+{
+	const char *p = *pp + 1, *brace = NULL, *name, *value, *dflt = NULL, *ex;
+	char vname[256], num[24];
+	size_t len;
+
+	if (*p == '{')
+		brace = p++;
+	if (!isalpha((unsigned char)*p) && *p != '_' && *p != '.')
+		return cfg_tok_err(t, "forbidden first char in environment variable "
+		    "name", p);
+	name = p;
+	p += *p == '.';
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if ((len = (size_t)(p - name)) >= sizeof(vname))
+		return cfg_tok_err(t, "environment variable name too long", name);
+	memcpy(vname, name, len);
+	vname[len] = 0;
+	value = *name == '.' ? cfg_tok_pseudo(t, vname, num, sizeof(num)) :
+	    getenv(vname);
+	if (*name == '.' && value == NULL)
+		return cfg_tok_err(t, "forbidden first char in environment variable "
+		    "name", name);
+	if ((ex = *p == '[' && brace ? p++ : NULL) != NULL &&
+	    (*p++ != '*' || *p++ != ']'))
+		return cfg_tok_err(t, "truncated or invalid word expansion sequence",
+		    ex);
+	if (brace) {
+		if (*p == '-')
+			for (dflt = ++p; *p && *p != '}'; p++)
+				;
+		if (*p != '}')
+			return cfg_tok_err(t, "unmatched brace in environment variable "
+			    "name", brace);
+		p++;
+	}
+	*pp = p - 1;
+	if (value == NULL && dflt)
+		return cfg_tok_emit(t, dflt, (size_t)(p - 1 - dflt), ex != NULL);
+	return value ? cfg_tok_emit(t, value, strlen(value), ex != NULL) : 0;
+}
+
+/* One character of a word at *pp, in quote state *q. */
+static int
+cfg_tok_char(struct cfg_tok *t, const char **pp, int *q)
+{
+	const char *p = *pp;
+
+	if (*q == '"' && *p == '\\' && p[1] == '$') {
+		*pp = p + 1;
+		return cfg_tok_emit(t, "$", 1, 0);
+	}
+	if (*q == '"' && *p == '$')
+		return cfg_tok_env(t, pp);
+	if (*q != '\'' && *p == '\\')
+		return cfg_unescape(pp, &t->o, t->errmsg);
+	if (*q == 0 && (*p == '"' || *p == '\''))
+		*q = *p;
+	else if (*q != 0 && *p == *q)
+		*q = 0;
+	else
+		*t->o++ = *p;
+	return 0;
+}
+
 /*
  * Split a line into words as HAProxy does: blanks separate words, '#'
  * starts a comment, double quotes keep blanks and honour backslash
- * escapes, single quotes keep everything literally, and outside quotes a
- * backslash escapes the next character (\t \r \n \xHH understood).
- * Words are written into <out>; returns the word count or -1 on error.
+ * escapes and environment variables, single quotes keep everything
+ * literally, and outside quotes a backslash escapes the next character
+ * (\t \r \n \xHH understood).  <pos> (may be NULL) gives .FILE, .LINE and
+ * .SECTION.  Words are written into <out>; returns the word count or -1.
  */
-static int
+int
 cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
-    int maxargs, const char **errmsg)
+    int maxargs, const struct cfg_pos *pos, const char **errmsg)
 {
+	struct cfg_tok t = { line, out, out + outlen - 1, args, 0, maxargs, pos,
+	    errmsg };
 	const char *p = line;
-	char *o = out, *end = out + outlen - 1;
-	int n = 0, q = 0, inword = 0;
+	int q = 0, inword = 0;
 
 	for (; *p; p++) {
 		if (q == 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
 			if (inword)
-				*o++ = 0;
+				*t.o++ = 0;
 			inword = 0;
 			continue;
 		}
 		if (q == 0 && *p == '#')
 			break;
 		if (!inword) {
-			if (n == maxargs) {
+			if (t.n == maxargs) {
 				*errmsg = "too many words on the line";
 				return -1;
 			}
-			args[n++] = o;
+			args[t.n++] = t.o;
 			inword = 1;
 		}
-		if (o >= end - 4) {
+		if (t.o >= t.end - 4) {
 			*errmsg = "line too long";
 			return -1;
 		}
-		if (q != '\'' && *p == '\\') {
-			if (cfg_unescape(&p, &o, errmsg) < 0)
-				return -1;
-		} else if (q == 0 && (*p == '"' || *p == '\''))
-			q = *p;
-		else if (q != 0 && *p == q)
-			q = 0;
-		else
-			*o++ = *p;
+		if (cfg_tok_char(&t, &p, &q) < 0)
+			return -1;
 	}
 	if (q != 0) {
 		*errmsg = q == '"' ? "unmatched double quote" :
@@ -11505,8 +11643,8 @@ cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
 		return -1;
 	}
 	if (inword)
-		*o++ = 0;
-	return n;
+		*t.o++ = 0;
+	return t.n;
 }
 
 /* ---- proxies ---- */
@@ -11664,9 +11802,26 @@ cfg_srv_marked(struct cfgp *p, void *obj, char **args, int n)
 	return 1;
 }
 
+/* proto NAME: h1 is what waxlb speaks to servers anyway. */
+static int
+cfg_srv_proto(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)obj;
+	if (n < 2) {
+		cfg_err(p, "server option 'proto' expects a value");
+		return -1;
+	}
+	if (strcmp(args[1], "h1") != 0) {
+		cfg_err(p, "server option 'proto %s' is not supported: waxlb speaks "
+		    "HTTP/1.1 to servers; remove it or use 'proto h1'", args[1]);
+		return -1;
+	}
+	return 1;
+}
+
 #define SD(f)	offsetof(struct srv_defaults, f)
-#define SRV_NO(name)	{ name, KW_NO, 0, 0, 0, 0, NULL, \
-	"server option '" name "' is not supported by waxlb" }
+#define SRV_NO(name, why)	CFG_NO(name, "server option '" name "' is not " \
+	"supported: " why)
 static const struct cfg_kw cfg_srv_kws[] = {
 	{ "check",		KW_FLAG, 0, SD(check), 1, 0, NULL, NULL },
 	{ "no-check",		KW_FLAG, 0, SD(check), 0, 0, NULL, NULL },
@@ -11693,27 +11848,39 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	{ "agent-send",		KW_STR, 0, SD(agent_send), 0, 0, NULL, "a string" },
 	CFG_FN("on-marked-down", 0, cfg_srv_marked),
 	CFG_FN("on-marked-up", 0, cfg_srv_marked),
-	SRV_NO("send-proxy"), SRV_NO("send-proxy-v2"), SRV_NO("ssl"),
+	SRV_NO("send-proxy", "waxlb never sends the PROXY protocol; remove it "
+	    "(servers get the client's address with 'option forwardfor')"),
+	SRV_NO("send-proxy-v2", "waxlb never sends the PROXY protocol; remove "
+	    "it (servers get the client's address with 'option forwardfor')"),
+	SRV_NO("ssl", "waxlb connects to servers in clear; remove it and use "
+	    "the server's plain HTTP port"),
 	CFG_IGNA("id", "server ids only number the stats rows"),
-	CFG_IGNA("minconn", "dynamic maxconn (fullconn) is not implemented"),
-	CFG_IGNA("maxqueue", "per-server queues are not implemented"),
-	CFG_IGNA("resolvers", "names are resolved once, at load"),
+	CFG_NO("minconn", "server option 'minconn' is not supported: waxlb has "
+	    "no dynamic maxconn; use 'maxconn' alone"),
+	CFG_NO("maxqueue", "server option 'maxqueue' is not supported: waxlb "
+	    "queues in the backend only; bound the wait with 'timeout queue'"),
+	{ "resolvers",		KW_STR, 0, SD(resolvers), 0, 0, NULL, "a resolvers name" },
 	CFG_IGNA("init-addr", "names are resolved once, at load"),
-	CFG_IGNA("resolve-prefer", "names are resolved once, at load"),
-	CFG_IGNA("on-error", "observe-based health is not implemented"),
-	CFG_IGNA("error-limit", "observe-based health is not implemented"),
-	CFG_IGNA("observe", "observe-based health is not implemented"),
+	CFG_IGNA("resolve-prefer", "used only by run-time DNS ('resolvers', refused "
+	    "with a host name)"),
+	CFG_IGNA("on-error", "used only with 'observe', which is refused"),
+	CFG_IGNA("error-limit", "used only with 'observe', which is refused"),
+	CFG_NO("observe", "server option 'observe' is not supported: waxlb "
+	    "judges servers by their health checks only; use 'check' (with "
+	    "'inter', 'fall', 'rise')"),
 	CFG_IGNA("pool-max-conn", "idle pools have fixed bounds (64 per server)"),
 	CFG_IGNA("pool-purge-delay", "idle connections are reused for 2 s at most"),
 	CFG_IGNA("sni", "no TLS towards servers"),
 	CFG_IGNA("check-sni", "no TLS towards servers"),
 	CFG_IGNA("alpn", "no TLS towards servers"),
-	CFG_IGNA("proto", "servers speak HTTP/1.1"),
+	CFG_FN("proto", 0, cfg_srv_proto),
 	CFG_IGNA("max-reuse", "reuse is bounded by time, not count"),
 	CFG_IGNA("redir", "redirect-to-server is not implemented"),
 	CFG_IGN("tfo", "TCP fast open is not used"),
 	CFG_IGN("no-tfo", "TCP fast open is not used"),
-	CFG_IGN("check-send-proxy", "no PROXY protocol"),
+	CFG_NO("check-send-proxy", "server option 'check-send-proxy' is not "
+	    "supported: waxlb never sends the PROXY protocol; check a port that "
+	    "does not expect it ('port N')"),
 	CFG_IGN("non-stick", "no stick tables"),
 	CFG_IGN("allow-0rtt", "no TLS towards servers"),
 };
@@ -11819,6 +11986,25 @@ cfg_srv_apply(struct server *s, const struct srv_defaults *d)
 	s->slowstart = d->slowstart;
 }
 
+/* Whether a server address names a host (HAProxy resolves only those
+ * with "resolvers"): not an IPv4 or bracketed IPv6 literal. */
+static int
+cfg_addr_is_name(const char *a)
+{
+	char host[256];
+	const char *colon = strrchr(a, ':');
+	size_t len = colon ? (size_t)(colon - a) : strlen(a);
+	struct in_addr in;
+
+	if (strncmp(a, "ipv4@", 5) == 0 || strncmp(a, "ipv6@", 5) == 0)
+		return cfg_addr_is_name(a + 5);
+	if (a[0] == '[' || len >= sizeof(host))
+		return a[0] != '[';
+	memcpy(host, a, len);
+	host[len] = 0;
+	return *host && inet_pton(AF_INET, host, &in) != 1;
+}
+
 static int
 cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 {
@@ -11850,6 +12036,13 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 	if (cfg_srv_opts(p, &d, args + 3, n - 3) < 0)
 		return -1;
 	cfg_srv_apply(s, &d);
+	if (d.resolvers && cfg_addr_is_name(args[2])) {
+		cfg_err(p, "server '%s': 'resolvers' is not supported: waxlb resolves "
+		    "'%s' at start-up and at each reload (SIGHUP) only; remove "
+		    "'resolvers %s' and reload after DNS changes", args[1], args[2],
+		    d.resolvers);
+		return -1;
+	}
 	if (cfg_srv_check_addr(p, s, d.chk_addr, d.chk_port, 0) < 0)
 		return -1;
 	if (s->agent && d.agent_port == 0) {
@@ -12341,6 +12534,9 @@ cfg_opt_logfmt(struct cfgp *p, void *obj, char **args, int n)
 }
 
 #define OPT_FLAG(name, bit)	{ name, KW_OPT, 0, 0, bit, 0, NULL, NULL }
+#define OPT_CHK_NO(name)	CFG_NO(name, "'option " name "' is not " \
+	"supported yet: use 'option httpchk' if the server speaks HTTP, or "  \
+	"remove it for a TCP connect check")
 static const struct cfg_kw cfg_options[] = {
 	CFG_FN("redispatch", 0, cfg_opt_redispatch),
 	CFG_FN("forwardfor", 0, cfg_opt_forwardfor),
@@ -12374,34 +12570,47 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_IGN("clitcpka", "keep-alive probes are not enabled"),
 	CFG_IGN("srvtcpka", "keep-alive probes are not enabled"),
 	CFG_IGN("contstats", "counters are updated as bytes pass"),
-	CFG_IGN("socket-stats", "no per-listener stats"),
+	CFG_NO("socket-stats", "'option socket-stats' is not supported: the "
+	    "status page has no per-listener rows; remove it"),
 	OPT_FLAG("log-separate-errors", OPT_LOGSEPERR),
 	OPT_FLAG("dontlog-normal", OPT_DONTLOGNORMAL),
-	CFG_IGN("http-buffer-request", "request bodies are streamed"),
+	CFG_NO("http-buffer-request", "'option http-buffer-request' is not "
+	    "supported: waxlb streams request bodies and applies the rules on "
+	    "the request head; remove it"),
 	CFG_IGN("prefer-last-server", "not implemented"),
-	CFG_IGN("persist", "no cookie persistence"),
+	CFG_NO("persist", "'option persist' is not supported: waxlb has no "
+	    "cookie persistence; remove it"),
 	CFG_IGN("http-no-delay", "TCP_NODELAY is always set"),
-	CFG_IGN("accept-invalid-http-request", "invalid requests are refused"),
-	CFG_IGN("accept-invalid-http-response", "invalid responses are refused"),
-	CFG_IGN("http-use-htx", "no HTX"),
-	CFG_IGN("ssl-hello-chk", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("mysql-check", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("pgsql-check", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("redis-check", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("smtpchk", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("ldap-check", "servers with 'check' get a TCP connect check"),
-	CFG_IGN("spop-check", "servers with 'check' get a TCP connect check"),
+	CFG_NO("accept-invalid-http-request", "'option "
+	    "accept-invalid-http-request' is not supported: waxlb refuses invalid "
+	    "requests (400) against request smuggling; fix the client"),
+	CFG_NO("accept-invalid-http-response", "'option "
+	    "accept-invalid-http-response' is not supported: waxlb refuses invalid "
+	    "responses (502) against response splitting; fix the server"),
+	CFG_NO_ALWAYS("http-use-htx", "'option http-use-htx' was removed in "
+	    "HAProxy 2.1 (2.6 refuses it too): remove it"),
+	OPT_CHK_NO("ssl-hello-chk"), OPT_CHK_NO("mysql-check"),
+	OPT_CHK_NO("pgsql-check"), OPT_CHK_NO("redis-check"),
+	OPT_CHK_NO("smtpchk"), OPT_CHK_NO("ldap-check"), OPT_CHK_NO("spop-check"),
 	CFG_IGN("nolinger", "closes linger as HAProxy's default"),
-	CFG_IGN("independent-streams", "timeouts apply to both directions"),
-	CFG_IGN("disable-h2-upgrade", "no HTTP/2"),
+	CFG_NO("independent-streams", "'option independent-streams' is not "
+	    "supported: waxlb refreshes both sides' timeouts on traffic either "
+	    "way; remove it"),
+	CFG_IGN("disable-h2-upgrade", "already true: waxlb never upgrades to HTTP/2"),
 	CFG_IGN("idle-close-on-response", "not implemented"),
-	CFG_IGN("checkcache", "no cache"),
-	CFG_IGN("tcp-smart-accept", "not implemented"),
-	CFG_IGN("tcp-smart-connect", "not implemented"),
-	CFG_IGN("transparent", "not implemented"),
+	CFG_NO("checkcache", "'option checkcache' is not supported: waxlb does "
+	    "not check whether responses are cacheable; remove it (and drop "
+	    "cookies with 'http-response del-header Set-Cookie' where needed)"),
+	CFG_IGN("tcp-smart-accept", "packets only (one ACK fewer): the same bytes "
+	    "pass"),
+	CFG_IGN("tcp-smart-connect", "packets only (one ACK fewer): the same bytes "
+	    "pass"),
+	CFG_NO("transparent", "'option transparent' is not supported: waxlb "
+	    "connects only to its configured servers; list them with 'server'"),
 	CFG_IGN("http-restrict-req-hdr-names", "header names are validated"),
 };
 #undef OPT_FLAG
+#undef OPT_CHK_NO
 
 /* "option NAME ..." (args[0] is "option"; p->no after "no"). */
 static int
@@ -12420,6 +12629,12 @@ cfg_kw_option(struct cfgp *p, void *obj, char **args, int n)
 		px->options = p->no ? px->options & ~(unsigned)kw->lo :
 		    px->options | (unsigned)kw->lo;
 		return 0;
+	case KW_NO:
+		/* "no option NAME" asks for what waxlb does */
+		if (p->no && !kw->lo)
+			return 0;
+		cfg_err(p, "%s", kw->text);
+		return -1;
 	default:
 		if (kw->text && strncmp(kw->text, "'option", 7) == 0)
 			cfg_warn(p, "%s", kw->text);
@@ -12566,18 +12781,31 @@ static const struct cfg_kw cfg_hchk_kws[] = {
 	CFG_IGN("send-state", "not implemented"),
 	CFG_IGN("comment", "a comment only"),
 	CFG_IGN("connect", "checks connect to the server's check address"),
-	CFG_IGN("set-var", "no variables"),
+	CFG_NO("set-var", "'http-check set-var' is not supported: check rules "
+	    "have no variables; write the value in 'http-check send hdr'"),
+	CFG_NO("unset-var", "'http-check unset-var' is not supported: check "
+	    "rules have no variables; remove it"),
 };
 
 static int
 cfg_kw_http_check(struct cfgp *p, void *obj, char **args, int n)
 {
-	const struct cfg_kw *kw = cfg_sub_kw(p, cfg_hchk_kws, NELEM(cfg_hchk_kws),
-	    args, n, "'http-check' expects 'send' or 'expect'",
-	    "unknown 'http-check %s'");
+	const struct cfg_kw *kw;
 
+	if (n > 1 && (strncmp(args[1], "set-var(", 8) == 0 ||
+	    strncmp(args[1], "unset-var(", 10) == 0))
+		kw = cfg_kw_find(cfg_hchk_kws, NELEM(cfg_hchk_kws), args[1][0] == 's' ?
+		    "set-var" : "unset-var");
+	else
+		kw = cfg_sub_kw(p, cfg_hchk_kws, NELEM(cfg_hchk_kws), args, n,
+		    "'http-check' expects 'send' or 'expect'",
+		    "unknown 'http-check %s'");
 	if (kw == NULL)
 		return -1;
+	if (kw->kind == KW_NO) {
+		cfg_err(p, "%s", kw->text);
+		return -1;
+	}
 	if (kw->fn)
 		return kw->fn(p, obj, args, n);
 	cfg_warn(p, "'http-check %s' is ignored by waxlb", args[1]);
@@ -13787,29 +14015,42 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("errorloc302", 0, cfg_kw_errorloc),
 	CFG_FN("errorloc303", 0, cfg_kw_errorloc),
 	CFG_FN("http-error", 0, cfg_kw_http_error),
-	PX_IGN("compression", "no compression"),
-	PX_IGN("hash-type", "no hash-based balancing"),
-	PX_IGN("fullconn", "dynamic maxconn is not implemented"),
-	PX_IGN("tcp-response", "not implemented: its rules are not applied"),
+	CFG_NO("compression", "'compression' is not supported: waxlb forwards "
+	    "bodies as the servers send them; compress on the servers"),
+	PX_IGN("hash-type", "used only by hash-based 'balance', which is refused"),
+	PX_IGN("fullconn", "used only with server 'minconn', which is refused"),
+	CFG_NO("tcp-response", "'tcp-response' rules are not supported: use "
+	    "'http-response' rules (HTTP mode)"),
 	PX_IGN("monitor-uri", "not implemented"),
 	PX_IGN("monitor", "not implemented"),
-	PX_IGN("email-alert", "no mail"),
-	PX_IGN("cookie", "no cookie persistence"),
+	CFG_NO("email-alert", "'email-alert' is not supported: waxlb sends no "
+	    "mail; alert on the log lines of server state changes"),
+	CFG_NO("cookie", "'cookie' is not supported: waxlb has no cookie "
+	    "persistence (API nodes are stateless); remove it, each request is "
+	    "balanced"),
 	PX_IGN("rate-limit", "not implemented"),
-	PX_IGN("max-keep-alive-queue", "not implemented"),
-	PX_IGN("persist", "no persistence"),
+	CFG_NO("max-keep-alive-queue", "'max-keep-alive-queue' is not "
+	    "supported: waxlb does not queue for a client's previous server; "
+	    "remove it"),
+	CFG_NO("persist", "'persist rdp-cookie' is not supported: waxlb has no "
+	    "persistence; remove it"),
 	PX_IGN("stick-table", "no stick tables"),
 	PX_IGN("stick", "no stick tables"),
-	PX_IGN("grace", "not implemented"),
-	PX_IGN("dispatch", "not implemented"),
+	CFG_NO("grace", "'grace' is not supported (HAProxy 2.6 refuses it too, "
+	    "since 2.5): remove it"),
+	CFG_NO("dispatch", "'dispatch' is not supported: declare the address "
+	    "with a 'server' line"),
 	PX_IGN("server-state-file-name", "server state is kept in-process"),
 	PX_IGN("load-server-state-from-file", "server state is kept in-process"),
 	PX_IGN("external-check", "external checks are not run"),
 	PX_IGN("log-format-sd", "no structured data"),
 	CFG_FN("error-log-format", 0, cfg_kw_format),
-	PX_IGN("filter", "no filters"),
-	PX_IGN("force-persist", "no persistence"),
-	PX_IGN("ignore-persist", "no persistence"),
+	CFG_NO("filter", "'filter' is not supported: waxlb has no filters "
+	    "(compression, cache, SPOE, trace); remove it"),
+	CFG_NO("force-persist", "'force-persist' is not supported: waxlb has no "
+	    "persistence; remove it"),
+	CFG_NO("ignore-persist", "'ignore-persist' is not supported: waxlb has "
+	    "no persistence; remove it"),
 };
 #undef PX_INT
 #undef PX_IGN
@@ -13921,6 +14162,78 @@ cfg_g_bind_options(struct cfgp *p, void *obj, char **args, int n)
 		else if (strcmp(args[i], "no-tlsv10") == 0 ||
 		    strcmp(args[i], "no-tlsv11") == 0)
 			cfg_tls_floor(&c->ssl_vfloor, args[i]);
+	}
+	return 0;
+}
+
+/* setenv / presetenv NAME VALUE: for the lines that follow, as HAProxy
+ * (presetenv keeps a value already set). */
+static int
+cfg_g_setenv(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)obj;
+	if (n != 3 || !*args[2]) {
+		cfg_err(p, "'%s' expects a name and a value", args[0]);
+		return -1;
+	}
+	if (setenv(args[1], args[2], args[0][0] == 's') != 0) {
+		cfg_err(p, "'%s' failed on variable '%s' : %s", args[0], args[1],
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cfg_g_unsetenv(struct cfgp *p, void *obj, char **args, int n)
+{
+	int i;
+
+	(void)obj;
+	if (n < 2 || !*args[1]) {
+		cfg_err(p, "'%s' expects at least one variable name", args[0]);
+		return -1;
+	}
+	for (i = 1; i < n && *args[i]; i++)
+		if (unsetenv(args[i]) != 0) {
+			cfg_err(p, "'%s' failed on variable '%s' : %s", args[0], args[i],
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* resetenv [NAME...]: every variable but those named is removed. */
+static int
+cfg_g_resetenv(struct cfgp *p, void *obj, char **args, int n)
+{
+	extern char **environ;
+	char **env = environ, name[256];
+	size_t len;
+	int i;
+
+	(void)obj;
+	while (env && *env) {
+		len = strcspn(*env, "=");
+		for (i = 1; i < n && *args[i]; i++)
+			if (strlen(args[i]) == len && strncmp(*env, args[i], len) == 0)
+				break;
+		if (i < n && *args[i]) {
+			env++;
+			continue;
+		}
+		if (len >= sizeof(name) || (*env)[len] != '=') {
+			cfg_err(p, "'%s' failed to unset invalid variable '%s'", args[0],
+			    *env);
+			return -1;
+		}
+		memcpy(name, *env, len);
+		name[len] = 0;
+		if (unsetenv(name) != 0) {	/* environ shifts down */
+			cfg_err(p, "'%s' failed to unset variable '%s' : %s", args[0],
+			    name, strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -14042,21 +14355,25 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("server-state-file", "server state is kept in-process"),
 	CFG_IGN("server-state-base", "server state is kept in-process"),
 	CFG_IGN("localpeer", "no peers"),
-	CFG_IGN("setenv", "environment variables are not expanded"),
-	CFG_IGN("presetenv", "environment variables are not expanded"),
-	CFG_IGN("unsetenv", "environment variables are not expanded"),
-	CFG_IGN("resetenv", "environment variables are not expanded"),
+	CFG_FN("setenv", 0, cfg_g_setenv),
+	CFG_FN("presetenv", 0, cfg_g_setenv),
+	CFG_FN("unsetenv", 0, cfg_g_unsetenv),
+	CFG_FN("resetenv", 0, cfg_g_resetenv),
 	CFG_IGN("tune.ssl.lifetime", "sessions live as long as the cache keeps them"),
 	CFG_IGN("maxsslconn", "maxconn bounds TLS connections too"),
 	CFG_IGN("tune.http.maxhdr", "101 headers, fixed"),
 	CFG_IGN("tune.maxaccept", "64 accepts per turn, fixed"),
 	CFG_IGN("tune.h2.max-concurrent-streams", "no HTTP/2"),
-	CFG_IGN("lua-load", "no Lua"),
+	CFG_NO("lua-load", "'lua-load' is not supported: waxlb has no Lua; "
+	    "replace the script's actions with rules (for CORS: 'http-response "
+	    "set-header Access-Control-Allow-Origin ...' and 'http-request return "
+	    "status 204 ... if METH_OPTIONS')"),
 	CFG_IGN("insecure-fork-wanted", "nothing is forked"),
 	CFG_IGN("expose-experimental-directives", "none are used"),
 	CFG_IGN("set-dumpable", "not implemented"),
-	CFG_IGN("h1-case-adjust", "header names are forwarded as received"),
-	CFG_IGN("busy-polling", "not implemented"),
+	CFG_IGN("h1-case-adjust", "used only by 'option h1-case-adjust-bogus-*', "
+	    "which is refused"),
+	CFG_IGN("busy-polling", "CPU use and latency only: waxlb sleeps in poll()"),
 	CFG_IGN("noepoll", "poll() is used"),
 	CFG_IGN("nopoll", "poll() is used"),
 	CFG_IGN("nosplice", "splice is used where it works"),
@@ -14137,11 +14454,13 @@ static const struct cfg_kw cfg_sections[] = {
 	CFG_FN("userlist", 0, cfg_sec_userlist),
 	CFG_FN("http-errors", 0, cfg_sec_errors),
 	SEC_IGN("peers", "no stick tables to share"),
-	SEC_IGN("resolvers", "names are resolved once, at load"),
-	SEC_IGN("mailers", "no mail"),
-	SEC_IGN("cache", "no cache"),
-	SEC_IGN("program", "nothing is forked"),
-	SEC_IGN("ring", "no rings"),
+	SEC_IGN("resolvers", "used only by server 'resolvers' (refused with a host "
+	    "name)"),
+	SEC_IGN("mailers", "used only by 'email-alert', which is refused"),
+	SEC_IGN("cache", "used only by the cache actions, which are refused"),
+	CFG_NO("program", "'program' sections are not supported: waxlb starts "
+	    "no programs; run them from the init system (e.g. a systemd unit)"),
+	SEC_IGN("ring", "used only by 'log ring@...', which is refused"),
 	SEC_IGN("crt-store", "certificates are given on bind lines"),
 	SEC_IGN("traces", "no traces"),
 };
@@ -14153,8 +14472,17 @@ cfg_line(struct cfgp *p, char **args, int n)
 	const struct cfg_kw *kw = cfg_kw_find(cfg_sections, NELEM(cfg_sections),
 	    args[0]);
 
+	if (kw)		/* as HAProxy: the name, else the section's kind */
+		snprintf(p->secname, sizeof(p->secname), "%s",
+		    n > 1 && *args[1] ? args[1] : args[0]);
 	if (kw && kw->kind == KW_FN) {
 		kw->fn(p, NULL, args, n);
+		return;
+	}
+	if (kw && kw->kind == KW_NO) {
+		/* its lines would only add errors */
+		cfg_err(p, "%s", kw->text);
+		p->section = SEC_IGNORED;
 		return;
 	}
 	if (kw) {
@@ -14193,6 +14521,7 @@ cfg_text(struct cfgp *p, const char *text, size_t size)
 {
 	char line[CFG_LINE_MAX], words[CFG_LINE_MAX * 2], *args[CFG_ARGS_MAX];
 	const char *s = text, *end = text + size, *nl, *why = NULL;
+	struct cfg_pos pos = { p->err.file, 0, p->secname };
 	size_t len;
 	int n;
 
@@ -14206,8 +14535,9 @@ cfg_text(struct cfgp *p, const char *text, size_t size)
 		else {
 			memcpy(line, s, len);
 			line[len] = 0;
+			pos.line = p->err.line;
 			if ((n = cfg_tokenize(line, words, sizeof(words), args,
-			    CFG_ARGS_MAX, &why)) < 0)
+			    CFG_ARGS_MAX, &pos, &why)) < 0)
 				cfg_err(p, "%s", why);
 			else if (n > 0)
 				cfg_line(p, args, n);
@@ -14740,6 +15070,7 @@ cfg_load(const char *const *files, int nfiles, FILE *err)
 		/* sections do not continue across files */
 		p.section = SEC_NONE;
 		p.cur = NULL;
+		p.secname[0] = 0;
 	}
 	p.err.file = nfiles ? files[nfiles - 1] : "-";
 	cfg_keep_files(p.c, files, nfiles);
@@ -14760,17 +15091,36 @@ cfg_print_table(FILE *f, const char *ctx, const struct cfg_kw *tab, size_t n)
 			    tab[i].kind == KW_QUIET ? "(no warning) " : "", tab[i].text);
 }
 
+/* The keyword tables by context, as -vv prints them. */
+static const struct {
+	const char		*ctx;
+	const struct cfg_kw	*tab;
+	size_t			 n;
+} cfg_kw_tables[] = {
+	{ "section", cfg_sections, NELEM(cfg_sections) },
+	{ "global", cfg_global_kws, NELEM(cfg_global_kws) },
+	{ "proxy", cfg_proxy_kws, NELEM(cfg_proxy_kws) },
+	{ "option", cfg_options, NELEM(cfg_options) },
+	{ "bind", cfg_bind_kws, NELEM(cfg_bind_kws) },
+	{ "server", cfg_srv_kws, NELEM(cfg_srv_kws) },
+	{ "stats", cfg_stats_kws, NELEM(cfg_stats_kws) },
+	{ "http-check", cfg_hchk_kws, NELEM(cfg_hchk_kws) },
+};
+
 void
 cfg_print_ignored(FILE *f)
 {
-	cfg_print_table(f, "section", cfg_sections, NELEM(cfg_sections));
-	cfg_print_table(f, "global", cfg_global_kws, NELEM(cfg_global_kws));
-	cfg_print_table(f, "proxy", cfg_proxy_kws, NELEM(cfg_proxy_kws));
-	cfg_print_table(f, "option", cfg_options, NELEM(cfg_options));
-	cfg_print_table(f, "bind", cfg_bind_kws, NELEM(cfg_bind_kws));
-	cfg_print_table(f, "server", cfg_srv_kws, NELEM(cfg_srv_kws));
-	cfg_print_table(f, "stats", cfg_stats_kws, NELEM(cfg_stats_kws));
-	cfg_print_table(f, "http-check", cfg_hchk_kws, NELEM(cfg_hchk_kws));
+	size_t i, k;
+
+	for (i = 0; i < NELEM(cfg_kw_tables); i++)
+		cfg_print_table(f, cfg_kw_tables[i].ctx, cfg_kw_tables[i].tab,
+		    cfg_kw_tables[i].n);
+	fprintf(f, "\nRefused (context, keyword, message):\n");
+	for (i = 0; i < NELEM(cfg_kw_tables); i++)
+		for (k = 0; k < cfg_kw_tables[i].n; k++)
+			if (cfg_kw_tables[i].tab[k].kind == KW_NO)
+				fprintf(f, "%-12s %-34s %s\n", cfg_kw_tables[i].ctx,
+				    cfg_kw_tables[i].tab[k].name, cfg_kw_tables[i].tab[k].text);
 }
 /*==== end cfg ====*/
 
@@ -21858,7 +22208,8 @@ main_usage(FILE *f)
 	    "  -D       run as a daemon (as 'daemon' in global)\n"
 	    "  -p FILE  write the pid to FILE (as 'pidfile' in global)\n"
 	    "  -v       print the version\n"
-	    "  -vv      the version, and the keywords accepted without effect\n"
+	    "  -vv      the version, the keywords accepted without effect, and\n"
+	    "           the keywords refused\n"
 	    "  -h       this help\n"
 	    "signals: HUP reloads the configuration in place, USR1 stops softly,\n"
 	    "         TERM/INT stop now\n", WAXLB_VERSION);
@@ -21959,6 +22310,18 @@ main_run(struct config *cfg, const struct main_args *ma)
 	return rc;
 }
 
+/* HAProxy's variables for the configuration: HAPROXY_LOCALPEER is the
+ * host name (HAProxy's default local peer, without -L). */
+static void
+main_preset_env(void)
+{
+	char host[256];
+
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == 0)
+		setenv("HAPROXY_LOCALPEER", host, 1);
+}
+
 /* The whole program; main() is only this, so that tests and fuzzers
  * can link everything with main compiled out. */
 int
@@ -21972,6 +22335,7 @@ waxlb_main(int argc, char **argv)
 	if ((rc = main_parse_args(argc, argv, &ma)) >= 0)
 		return rc;
 	u_cclass_init();
+	main_preset_env();
 	if ((cfg = cfg_load(ma.files, ma.nfiles, stderr)) == NULL) {
 		fprintf(stderr, "waxlb: configuration has errors, not starting\n");
 		return 1;

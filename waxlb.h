@@ -692,6 +692,7 @@ struct srv_defaults {
 	int		 on_down_kill;	/* on-marked-down shutdown-sessions */
 	int		 on_up_kill_bck; /* on-marked-up shutdown-backup-sessions */
 	unsigned	 slowstart;
+	char		*resolvers;	/* refused with a host name */
 };
 
 /* An error page of the configuration (errorfile, errorloc, http-error,
@@ -929,8 +930,20 @@ struct config *cfg_load(const char *const *files, int nfiles, FILE *err);
 struct config *cfg_parse_string(const char *text, const char *name, FILE *err);
 void	cfg_free(struct config *c);
 struct proxy *cfg_find_proxy(const struct config *c, const char *name, int cap);
-/* The keywords waxlb accepts without effect, and why (waxlb -vv). */
+/* The keywords waxlb accepts without effect, and why, then those it
+ * refuses, with their messages (waxlb -vv). */
 void	cfg_print_ignored(FILE *f);
+/* Where a configuration line is: HAProxy's .FILE, .LINE, .SECTION. */
+struct cfg_pos {
+	const char	*file;
+	int		 line;
+	const char	*section;
+};
+/* Split one configuration line into args[] (words stored in out[]) as
+ * HAProxy does, environment variables expanded; the word count, or -1
+ * with *errmsg set. */
+int	cfg_tokenize(const char *line, char *out, size_t outlen, char **args,
+	    int maxargs, const struct cfg_pos *pos, const char **errmsg);
 
 /* ================================================================== */
 /* srv: runtime state of servers and backends                           */

@@ -255,19 +255,155 @@ def test_sigterm_exits_cleanly(waxlb, tmp_path, nodes):
         p.stop()
 
 
-def test_readme_lists_every_ignored_keyword():
-    """`waxlb -vv` prints the keywords accepted without effect from the keyword tables; the README's table
-    "Keywords accepted and ignored" must hold exactly those rows (context, keyword)."""
+VV_ROW = r"^(section|global|proxy|option|bind|server|stats|http-check)\s+(\S+)\s+(.*\S)"
+
+
+def vv_rows(part):
+    """The rows of `waxlb -vv`: part 0 the keywords accepted without effect, part 1 the refused ones (context,
+    keyword, reason or message)."""
     out = subprocess.run([WAXLB, "-vv"], capture_output=True, text=True, check=True).stdout
-    listed = set()
-    for line in out.splitlines():
-        m = re.match(r"^(section|global|proxy|option|bind|server|stats|http-check)\s+(\S+)\s+\S", line)
-        if m:
-            listed.add((m.group(1), m.group(2)))
-    assert len(listed) > 100, out
+    text = out.split("\nRefused (", 1)[part]
+    return [m.groups() for m in (re.match(VV_ROW, l) for l in text.splitlines()) if m]
+
+
+def readme_rows(heading):
     readme = open(os.path.join(REPO, "README.md")).read()
-    part = readme.split("#### Keywords accepted and ignored", 1)[1].split("\n### ", 1)[0]
-    documented = set(re.findall(r"^\| ([a-z-]+) \| `([^`]+)` \|", part, re.M))
+    part = readme.split(heading, 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"^\| ([a-z-]+) \| `([^`]+)` \|", part, re.M))
+
+
+@pytest.mark.parametrize("part, heading", [(0, "#### Keywords accepted and ignored"),
+                                           (1, "#### Keywords refused")])
+def test_readme_lists_every_ignored_keyword(part, heading):
+    """`waxlb -vv` prints the keywords accepted without effect, then the refused ones, from the keyword
+    tables; the README's tables "Keywords accepted and ignored" and "Keywords refused" must hold exactly
+    those rows (context, keyword)."""
+    listed = set((c, k) for c, k, _ in vv_rows(part))
+    assert len(listed) > 20, listed
+    documented = readme_rows(heading)
     assert listed - documented == set(), "missing in README: %s" % sorted(listed - documented)
-    assert documented - listed == set(), "README lists keywords waxlb no longer ignores: %s" % sorted(
+    assert documented - listed == set(), "README lists keywords waxlb no longer has: %s" % sorted(
         documented - listed)
+
+
+# Where each context's keyword goes in a valid config ("@" is the keyword, given a value "x" in case it
+# wants one: the refusal comes first).
+REFUSED_AT = {
+    "section": ("global\n", "@ x\n    foo bar\n"),
+    "global": ("global\n", "    @ x\n"),
+    "proxy": ("backend api\n", "    @ x\n"),
+    "option": ("backend api\n", "    option @\n"),
+    "bind": ("    bind 127.0.0.1:{port}\n", "    bind 127.0.0.1:1 @ x\n"),
+    "server": ("    server a1 127.0.0.1:{a1} check\n", "    server a2 127.0.0.1:2 @ x\n"),
+    "stats": ("frontend fe\n", "    stats @ x\n"),
+    "http-check": ("backend api\n", "    http-check @ x\n"),
+}
+
+
+REFUSED = vv_rows(1) if os.path.exists(WAXLB) else []
+
+
+@pytest.mark.parametrize("ctx, kw, msg", REFUSED, ids=["%s-%s" % r[:2] for r in REFUSED])
+def test_refused_keyword(waxlb, tmp_path, ctx, kw, msg):
+    """Every refused keyword of `waxlb -vv`: `file:line: message` on its own line, and a non-zero exit (the
+    rest of the file still read: a second error is reported too)."""
+    after, line = REFUSED_AT[ctx]
+    text = good()
+    anchor = after.format(port=re.search(r"bind 127.0.0.1:(\d+)", text).group(1), a1=1)
+    assert anchor in text, (anchor, text)
+    line = line.replace("@", kw)
+    text = text.replace(anchor, anchor + line, 1) + "    timeout server 10x\n"
+    path = write(tmp_path, text)
+    rc, out, err = run(waxlb, "-c", "-f", path)
+    assert rc != 0
+    n = line_of(text, line.split("\n")[0])
+    assert "%s:%d: %s" % (path, n, msg) in err, err
+    assert "%s:%d:" % (path, line_of(text, "10x")) in err, err
+    assert "warning" not in err.split("%s:%d:" % (path, n), 1)[1].split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("line, refused", [
+    ("    server a2 127.0.0.1:2 proto h1", False),
+    ("    server a2 127.0.0.1:2 proto h2", "server option 'proto h2' is not supported: waxlb speaks HTTP/1.1"),
+    ("    server a2 127.0.0.1:2 check resolvers dns", False),
+    ("    server a2 [::1]:2 check resolvers dns", False),
+    ("    server a2 localhost:2 check resolvers dns", "server 'a2': 'resolvers' is not supported: waxlb "
+     "resolves 'localhost:2' at start-up and at each reload (SIGHUP) only"),
+    ("    default-server resolvers dns\n    server a2 localhost:2", "server 'a2': 'resolvers' is not supported"),
+    ("    no option transparent", False),
+    ("    no option http-buffer-request", False),
+    ("    no option http-use-htx", "'option http-use-htx' was removed in HAProxy 2.1"),
+    ("    option httpchk\n    http-check set-var(check.x) str(a)", "'http-check set-var' is not supported"),
+    ("    option httpchk\n    http-check unset-var(check.x)", "'http-check unset-var' is not supported"),
+    ("    server a2 127.0.0.1:2 on-error mark-down error-limit 3", False),
+    ("    email-alert level info", "'email-alert' is not supported"),
+])
+def test_refused_forms(waxlb, haproxy, tmp_path, line, refused):
+    """The keywords refused for some values or forms only; haproxy -c accepts each of these lines (with a
+    resolvers section), except `no option http-use-htx` that it refuses too."""
+    text = good().replace("    server a1", line + "\n    server a1") + "resolvers dns\n    nameserver n 127.0.0.1:53\n"
+    path = write(tmp_path, text)
+    rc, out, err = run(waxlb, "-c", "-f", path)
+    hrc = run(haproxy, "-c", "-f", path)[0]
+    assert (hrc != 0) == ("http-use-htx" in line), hrc
+    if not refused:
+        assert rc == 0, err
+        return
+    assert rc != 0
+    n = line_of(text, line.split("\n")[-1].strip())
+    assert "%s:%d: %s" % (path, n, refused) in err, err
+
+
+def test_program_section_refused_once(waxlb, tmp_path):
+    """A `program` section is refused on its first line; its own lines add no errors."""
+    text = good() + "program api-helper\n    command /bin/true\n    option start-on-reload\n"
+    path = write(tmp_path, text)
+    rc, out, err = run(waxlb, "-c", "-f", path)
+    assert rc != 0
+    assert re.findall(r"^%s:(\d+): " % re.escape(path), err, re.M) == [str(line_of(text, "program"))], err
+
+
+def test_env_bind_port_as_haproxy(waxlb, haproxy, tmp_path, nodes, monkeypatch):
+    """`bind 127.0.0.1:"${PORT}"` listens on the port from the environment; "${NAME-default}", "$NAME",
+    "${NAME[*]}", .LINE/.SECTION and setenv/presetenv/unsetenv apply in order; waxlb and haproxy answer
+    the same headers."""
+    a1 = nodes.api("a1")
+    cfg = """global
+    setenv WAX_NODE 127.0.0.1:%d
+    presetenv WAX_ORIGIN "https://ignored.example"
+    setenv WAX_GONE x
+    unsetenv WAX_GONE
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:"${PORT}"
+    http-response set-header Access-Control-Allow-Origin "${WAX_ORIGIN}"
+    http-response set-header X-Where "${.SECTION}:${.LINE}"
+    http-response set-header X-Default "${WAX_GONE-none}|$WAX_GONE|${WAX_EMPTY-unset}|\\$X"
+    http-response set-header X-Literal '${PORT}'
+    http-request set-header X-Words "${WAX_WORDS[*]}"
+    default_backend api
+backend api
+    server a1 "${WAX_NODE}"
+""" % a1
+    monkeypatch.setenv("WAX_ORIGIN", "https://dapp.example")
+    monkeypatch.setenv("WAX_EMPTY", "")
+    monkeypatch.setenv("WAX_WORDS", "a")
+    got = []
+    for name, cmd in (("w", waxlb_cmd(waxlb)), ("h", [haproxy, "-db"])):
+        port = free_port_fn()
+        monkeypatch.setenv("PORT", str(port))
+        p = Proxy(cmd, cfg, tmp_path, port=port, name=name).start()
+        try:
+            r = http(port, "GET", "/v1/chain/get_info")
+        finally:
+            p.stop()
+        assert r.status == 200 and r.node == "a1"
+        got.append(sorted((k.lower(), v) for k, v in r.headers if k.lower().startswith(("x-w", "x-d", "x-l", "acc"))))
+    assert got[0] == got[1], got
+    assert ("x-where", "fe:14") in got[0] and ("x-default", "none|||$X") in got[0], got[0]
+    assert ("access-control-allow-origin", "https://dapp.example") in got[0], got[0]
+    assert ("x-literal", "${PORT}") in got[0], got[0]

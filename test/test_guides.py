@@ -69,8 +69,6 @@ KNOWN = {
         "waxlb refuses `http-request deny if blacklist OR !whitelist` (uppercase `OR`: `no such ACL : 'OR'`); with it commented out /v1/producer/paused, /v2/..., /atomicassets/..., /health and /.well-known/... get 200 from a node where haproxy answers 403; haproxy logs the port probe as `<BADREQ>` 400 CR (no dontlognull), waxlb does not; waxlb logs the `listen stats` /monitor request, haproxy does not",
     'oiac-autobuilds-hyperion':
         "waxlb refuses `http-request set-header X-Forwarded-Port %[dst_port]` (no %[...] expressions), so nodes get no X-Forwarded-Port; the `redirect scheme https code 301` answer carries `Cache-Control: no-cache` (haproxy's has none) and is logged `PR--` instead of `LR--`; waxlb goes to the background under -db; syslog tag `waxlb`",
-    'oiac-wiki-prometheus':
-        "haproxy 2.6 refuses `option http-use-htx` ('unknown option', removed in 2.1); waxlb accepts it with a warning, so `waxlb -c` says valid where `haproxy -c` fails",
 }
 
 

@@ -1709,6 +1709,100 @@ test_config_errpages_all(void)
 	}
 }
 
+/* The tokenizer: words joined by '|' (so that splits show), or the error. */
+static const char *
+tokens(const char *line, const struct cfg_pos *pos)
+{
+	static char joined[1024];
+	char words[1024], *args[16];
+	const char *why = NULL;
+	int n, i;
+	size_t o = 0;
+
+	if ((n = cfg_tokenize(line, words, sizeof(words), args, 16, pos, &why)) < 0)
+		return why;
+	joined[0] = 0;
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(joined + o, sizeof(joined) - o, "%s%s",
+		    i ? "|" : "", args[i]);
+	return joined;
+}
+
+/* Environment variables as HAProxy 2.6's parse_line(): only inside double
+ * quotes, unset ones expand to nothing, defaults only for unset ones,
+ * [*] splits words, .FILE/.LINE/.SECTION from the position. */
+static void
+test_tokenize_env(void)
+{
+	static const struct {
+		int		 line;
+		const char	*in, *want;
+	} t[] = {
+		{ __LINE__, "bind 127.0.0.1:\"${T_PORT}\"", "bind|127.0.0.1:8123" },
+		{ __LINE__, "x \"$T_PORT\" \"${T_PORT}x\" \"$T_PORTx\"", "x|8123|8123x|" },
+		{ __LINE__, "x ${T_PORT} '${T_PORT}' $T_PORT", "x|${T_PORT}|${T_PORT}|$T_PORT" },
+		{ __LINE__, "x \"${T_UNSET}\" y", "x||y" },
+		{ __LINE__, "x \"${T_UNSET-a b}\" \"${T_EMPTY-d}\" \"${T_PORT-d}\"", "x|a b||8123" },
+		{ __LINE__, "x \"${T_LIST[*]}\" y", "x|a|b|c|y" },
+		{ __LINE__, "x \"${T_LIST}\"", "x|a  b c" },
+		{ __LINE__, "x \"p${T_UNSET[*]-1 2}q\"", "x|p1|2q" },
+		{ __LINE__, "x \"\\$T_PORT\" \\$T_PORT", "x|$T_PORT|\\$T_PORT" },
+		{ __LINE__, "x \"${.LINE}:${.FILE}:${.SECTION}\"", "x|7:f.cfg:be" },
+		{ __LINE__, "x \"${T_PORT}\" # \"${T_PORT}\"", "x|8123" },
+		{ __LINE__, "x \"$1\"", "forbidden first char in environment variable name at position 5" },
+		{ __LINE__, "x \"a$\"", "forbidden first char in environment variable name at position 6" },
+		{ __LINE__, "x \"${T_PORT\"", "unmatched brace in environment variable name at position 5" },
+		{ __LINE__, "x \"${T_PORT-8\"", "unmatched brace in environment variable name at position 5" },
+		{ __LINE__, "x \"${T_PORT[x]}\"", "truncated or invalid word expansion sequence at position 12" },
+		{ __LINE__, "x \"${.FOO}\"", "forbidden first char in environment variable name at position 6" },
+	};
+	struct cfg_pos pos = { "f.cfg", 7, "be" };
+	extern char **environ;
+	char *msg, *saved[256];
+	struct config *c;
+	size_t i;
+
+	setenv("T_PORT", "8123", 1);
+	setenv("T_EMPTY", "", 1);
+	setenv("T_LIST", "a  b c", 1);
+	unsetenv("T_UNSET");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *got = tokens(t[i].in, &pos);
+
+		report(strcmp(got, t[i].want) == 0, __FILE__, t[i].line,
+		    "tokens of <%s>: \"%s\", expected \"%s\"", t[i].in, got, t[i].want);
+	}
+	/* setenv and friends apply to the lines after them, in order */
+	c = cfg_parse("global\n    setenv T_MAXC 55\n    presetenv T_PORT 1\n"
+	    "    presetenv T_NEW 9\n    maxconn \"${T_MAXC}${T_NEW}\"\n"
+	    "    unsetenv T_MAXC T_NEW\n    setenv T_S \"${T_MAXC-x}\"\n"
+	    "    setenv T_X\n", &msg);
+	CHECK(c == NULL && strstr(msg, "t.cfg:8: 'setenv' expects a name and a value"),
+	    "setenv without a value: %s", msg);
+	EQS(getenv("T_PORT"), "8123", "presetenv keeps a set value");
+	EQS(getenv("T_S"), "x", "unsetenv, then the default");
+	free(msg);
+	c = cfg_parse("global\n    setenv T_MAXC 55\n    maxconn \"${T_MAXC}\"\n", &msg);
+	CHECK(c != NULL && c->maxconn == 55, "maxconn from setenv: %s", msg);
+	cfg_free(c);
+	free(msg);
+	for (i = 0; environ[i] && i < 255; i++)	/* for after resetenv */
+		saved[i] = strdup(environ[i]);
+	saved[i] = NULL;
+	c = cfg_parse("global\n    resetenv T_PORT\n    maxconn 3\n", &msg);
+	CHECK(c != NULL && getenv("T_PORT") && !getenv("T_LIST") && !getenv("T_S"),
+	    "resetenv keeps only T_PORT: %s", msg);
+	cfg_free(c);
+	free(msg);
+	for (i = 0; saved[i]; i++)
+		putenv(saved[i]);	/* the environment keeps them */
+	c = cfg_parse("frontend fe\n    bind :80\n    http-request set-header X "
+	    "\"${.SECTION}\"\nbackend be\n    unsetenv X\n", &msg);
+	CHECK(c == NULL && strstr(msg, "t.cfg:5: unknown keyword 'unsetenv'"),
+	    "unsetenv outside global: %s", msg);
+	free(msg);
+}
+
 /* Warnings: the configuration stays valid. */
 static void
 test_config_warnings(void)
@@ -2932,6 +3026,7 @@ main(void)
 	test_config_defaults();
 	test_config_errors();
 	test_config_warnings();
+	test_tokenize_env();
 	test_config_retry_reuse();
 	test_config_errpages_all();
 	test_acl_seed();
