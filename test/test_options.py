@@ -92,7 +92,8 @@ backend pretend
 def test_abortonclose_drops_a_queued_request(pair):
     """A client that half-closes while its request waits in the queue: dropped with abortonclose (logged
     CQ, the manual's meaning), served without it. HAProxy 2.6's H1 path does not watch a client whose request
-    is complete, so it serves both (a documented difference, pinned here so that a change is noticed)."""
+    is complete: it serves it, or (when its multiplexer happened to see the shutdown) aborts it once its turn
+    comes (CC after the queue wait): not asserted for haproxy (README, option abortonclose)."""
     cfg = BASE + """defaults
     mode http
     log global
@@ -112,7 +113,7 @@ backend abort
     server s1 127.0.0.1:@NODE1@ maxconn 1
 """
     p = pair(cfg)
-    for port, proxy, want_abort in ((p.pw, p.w, "CQ"), (p.ph, p.h, "--")):
+    for port, proxy, want_abort in ((p.pw, p.w, "CQ"), (p.ph, p.h, None)):
         for path, want in (("/abort", want_abort), ("/keep", "--")):
             be = path[1:]
             hold = socket.create_connection(("127.0.0.1", port))
@@ -123,7 +124,7 @@ backend abort
                        % (path, be)).encode())
             c.shutdown(socket.SHUT_WR)
             line = proxy.wait_for_log(r"%s-queued" % path, timeout=8).string
-            assert (" %s" % want) in line, ("waxlb" if port == p.pw else "haproxy", path, line)
+            assert want is None or (" %s" % want) in line, ("waxlb" if port == p.pw else "haproxy", path, line)
             c.close()
             hold.close()
 
