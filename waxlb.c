@@ -13299,6 +13299,74 @@ cfg_kw_log_tag(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* A stick-table size: digits and k, m or g (powers of 1024). */
+static long long
+cfg_stick_size(struct cfgp *p, const char *v)
+{
+	long long n = 0;
+	const char *c;
+
+	for (c = v; *c >= '0' && *c <= '9' && n < (1LL << 40); c++)
+		n = n * 10 + (*c - '0');
+	if (*c && c[1] == 0 && strchr("kmg", *c))
+		return n << (*c == 'k' ? 10 : *c == 'm' ? 20 : 30);
+	if (*c || c == v) {
+		cfg_err(p, "stick-table: unexpected character '%c' in argument of 'size'.",
+		    *c ? *c : ' ');
+		return -1;
+	}
+	return n;
+}
+
+/* stick-table: its type and size, which the metrics show.  Nothing
+ * stores into it (track-sc and the sc_* fetches are refused), so the
+ * other arguments have no effect. */
+static int
+cfg_kw_stick_table(struct cfgp *p, void *obj, char **args, int n)
+{
+	static const char *const types[] = { "ip", "ipv6", "integer", "string",
+	    "binary" };
+	static const char *const one[] = { "len", "expire", "peers", "store",
+	    "srvkey", "write-to" };
+	struct proxy *px = obj;
+	const char *type = NULL;
+	long long size = -1;
+	size_t t;
+	int i;
+
+	for (i = 1; i < n; i++) {
+		if (strcmp(args[i], "type") == 0 && i + 1 < n) {
+			for (t = 0; t < NELEM(types) && strcmp(args[i + 1], types[t]); t++)
+				;
+			if (t == NELEM(types)) {
+				cfg_err(p, "stick-table: unknown type '%s'.", args[i + 1]);
+				return -1;
+			}
+			type = types[t];
+			i++;
+		} else if (strcmp(args[i], "size") == 0 && i + 1 < n) {
+			if ((size = cfg_stick_size(p, args[++i])) < 0)
+				return -1;
+		} else if (strcmp(args[i], "nopurge") != 0) {
+			for (t = 0; t < NELEM(one) && strcmp(args[i], one[t]); t++)
+				;
+			if (t == NELEM(one) || i + 1 >= n) {
+				cfg_err(p, "stick-table: %s '%s'.", t == NELEM(one) ?
+				    "unknown argument" : "missing value after", args[i]);
+				return -1;
+			}
+			i++;
+		}
+	}
+	if (type == NULL || size < 0) {
+		cfg_err(p, "stick-table: missing %s.", type ? "size" : "type");
+		return -1;
+	}
+	px->stick_type = type;
+	px->stick_size = size;
+	return 0;
+}
+
 /* ---- userlist sections ---- */
 
 /* "a,b,c" into a list of names. */
@@ -14034,7 +14102,7 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	    "remove it"),
 	CFG_NO("persist", "'persist rdp-cookie' is not supported: waxlb has no "
 	    "persistence; remove it"),
-	PX_IGN("stick-table", "no stick tables"),
+	CFG_FN("stick-table", PK_NODEF, cfg_kw_stick_table),
 	PX_IGN("stick", "no stick tables"),
 	CFG_NO("grace", "'grace' is not supported (HAProxy 2.6 refuses it too, "
 	    "since 2.5): remove it"),
@@ -16453,6 +16521,12 @@ struct px_state {
 	uint64_t	 be_req, be_hrsp[6];	/* their ends, by final status */
 	uint64_t	 be_econ, be_eresp, be_wretr, be_wredis;
 	uint64_t	 be_cli_abrt, be_srv_abrt;
+	int		 smax;		/* frontend: most sessions open at once */
+	uint64_t	 fe_bin, fe_bout;	/* bytes of its ended transactions */
+	uint64_t	 fe_intercepted;	/* answered by the status page, metrics */
+	int		 be_isdown;	/* backend: no usable server */
+	uint64_t	 be_down;	/* ... times it became so */
+	int64_t		 be_change, be_down_ms;	/* last change, time down */
 	struct px_state	*next;
 };
 
@@ -16509,12 +16583,19 @@ sess_cfg_unref(struct config *c)
 	cfg_free(c);
 }
 
-/* Make <c> the running config (the caller's reference moves to it). */
+static struct px_state *sess_px_state(const struct proxy *px);
+
+/* Make <c> the running config (the caller's reference moves to it).  Its
+ * proxies' counters exist from now on: a backend's last change is its
+ * start. */
 static void
 sess_set_config(struct config *c)
 {
 	struct config *old = sess_rt.cfg;
+	const struct proxy *px;
 
+	for (px = c->proxies; px; px = px->next)
+		sess_px_state(px);
 	sess_rt.cfg = c;
 	log_set_targets(c->logs, c->log_tag, c->log_host);
 	if (old)
@@ -16539,6 +16620,7 @@ sess_px_state(const struct proxy *px)
 			return f;
 	f = u_calloc(1, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", px->name);
+	f->be_change = loop_now();
 	f->next = sess_rt.pxs;
 	sess_rt.pxs = f;
 	return f;
@@ -16601,6 +16683,7 @@ static struct session *
 sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
 {
 	struct session *s = u_calloc(1, sizeof(*s));
+	struct px_state *f;
 
 	s->fe = fe;
 	s->cfg = sess_rt.cfg;
@@ -16619,8 +16702,10 @@ sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
 		sess_rt.sessions->prev = s;
 	sess_rt.sessions = s;
 	sess_rt.curconn++;
-	sess_px_state(fe)->cur++;
-	sess_px_state(fe)->tot++;
+	f = sess_px_state(fe);
+	f->tot++;
+	if (++f->cur > f->smax)
+		f->smax = f->cur;
 	return s;
 }
 
@@ -17200,6 +17285,17 @@ sess_chan_free(struct chan *c)
 	c->buf = NULL;
 }
 
+/* The frontend's byte counters take a transaction's when it ends. */
+static void
+sess_count_bytes(struct session *s)
+{
+	struct px_state *f = sess_px_state(s->fe);
+
+	f->fe_bin += s->req.bytes;
+	f->fe_bout += s->rsp.bytes;
+	s->req.bytes = s->rsp.bytes = 0;
+}
+
 static void
 sess_free(struct session *s)
 {
@@ -17222,6 +17318,7 @@ sess_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	sess_rt.curconn--;
+	sess_count_bytes(s);
 	sess_px_state(s->fe)->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);
@@ -17240,7 +17337,7 @@ sess_txn_reset(struct session *s)
 	s->req.left = s->rsp.left = 0;
 	memset(&s->req.ck, 0, sizeof(s->req.ck));
 	memset(&s->rsp.ck, 0, sizeof(s->rsp.ck));
-	s->req.bytes = s->rsp.bytes = 0;
+	sess_count_bytes(s);
 	x->status = -1;
 	x->fl = 0;
 	x->t_req = x->t_queue = x->t_conn = x->t_est = x->t_rsp = -1;
@@ -17642,14 +17739,17 @@ sess_attach(struct session *s)
 	int fd;
 
 	s->st->stot++;
+	s->st->last_sess = loop_now();
 	if (s->srv.fd < 0) {
 		if ((fd = srv_pool_get(s->st, sess_pick(s))) < 0) {
+			s->st->connects++;
 			sess_connect(s);
 			return;
 		}
 		xprt_side_init(&s->srv, fd);
 		loop_fd_rebind(fd, sess_event, s, 0);
 	}
+	s->st->reuses++;
 	s->srv.fl = SF_WR;
 	s->txn.fl |= TX_REUSED;
 	s->txn.t_conn = s->txn.t_est = loop_now();
@@ -18152,11 +18252,14 @@ static int
 sess_service(struct session *s, const struct http_msg *m, int prometheus, int r)
 {
 	struct sbuf body = { NULL, 0, 0 };
+	struct px_state *f = sess_px_state(s->fe);
 	const char *ctype = NULL;
 	int status = 0;
 
+	f->fe_intercepted++;	/* as HAProxy, before its page is made */
 	if (sess_rt.service == NULL || !sess_rt.service(s->fe, m, prometheus, &body,
 	    &ctype, &status)) {
+		f->fe_intercepted--;
 		free(body.p);
 		return 0;
 	}
@@ -19662,6 +19765,35 @@ chk_log_drain(struct server *s, int was, int now, const char *why)
 	s->st->draining = drain;
 }
 
+/* HAProxy's check_up_down_total and downtime_seconds_total of a server
+ * whose operational state changes (MAINT counts as down, as there). */
+static void
+chk_count_change(struct server *s, int was, int now)
+{
+	struct srv_state *st = s->st;
+
+	if (was == OPS_UP)
+		st->chkdown++;
+	else if (now == OPS_UP)
+		st->down_ms += loop_now() - st->last_change;
+}
+
+/* ... and of its backend, down when no server is usable. */
+static void
+chk_count_backend(const struct proxy *be, int down)
+{
+	struct px_state *f = sess_px_state(be);
+
+	if (down == f->be_isdown)
+		return;
+	if (down)
+		f->be_down++;
+	else
+		f->be_down_ms += loop_now() - f->be_change;
+	f->be_change = loop_now();
+	f->be_isdown = down;
+}
+
 /* Apply a change (check, agent or admin) to the balancer and log a change
  * of operational state with its reason; shut sessions down as the
  * server's on-marked-down/up options say. */
@@ -19676,8 +19808,10 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 	chk_log_drain(s, was, now, why);
 	if (now == was)
 		return;
+	chk_count_change(s, was, now);
 	s->st->last_change = loop_now();
 	srv_count(s->be, &act, &bck);
+	chk_count_backend(s->be, act + bck == 0);
 	if (now == OPS_UP) {
 		if (s->slowstart && was == OPS_DOWN)
 			s->st->up_since = loop_now();
@@ -19720,13 +19854,16 @@ chk_result(struct check *c, int status, int ok, const char *reason,
 		snprintf(st->reason, sizeof(st->reason), "%s", reason);
 	st->check_ms = dur;
 	st->chk_status = status;
+	st->check_code = (status == HCHK_L7OK || status == HCHK_L7STS) && info ?
+	    atoi(info) : 0;
 	if (ok) {
 		if (st->health < full && ++st->health >= s->rise)
 			st->health = full;
 		if (!st->up && st->health >= s->rise)
 			st->up = 1;
 	} else {
-		st->chkfail++;
+		if (st->health > 0)	/* HAProxy counts them until DOWN */
+			st->chkfail++;
 		if (st->health > s->rise)
 			st->health--;
 		else {
@@ -20921,272 +21058,1033 @@ adm_servers_state(struct sbuf *b, const char *only)
 
 /* ---- Prometheus ---- */
 
-/* One series: a name, a type, a help text, and its value for an object
- * (nothing, a proxy or a server, by table).  <cls> instead of <get>: one
- * sample per status class, labelled code="1xx".."5xx","other", as
- * HAProxy's http_responses_total.  <http>: only for HTTP proxies (for a
- * server: of an HTTP backend), as HAProxy's exporter. */
-struct adm_metric {
-	const char	*name, *type, *help;
-	long long	(*get)(const void *obj);
-	int		 ms;		/* a duration, exposed in seconds */
-	long long	(*cls)(const void *obj, int k);	/* k: hrsp[] index */
-	int		 http;
+/*
+ * HAProxy's exporter as Debian's 2.6 prints it: the process's families,
+ * then the frontends', backends' and servers', each in the order of
+ * HAProxy's stats fields.  A family exists only for the objects it applies
+ * to and has its HELP/TYPE lines before its first sample, so a config
+ * without HTTP proxies has no http_* family.  One table: a row is a field
+ * with a getter per object type (NULL: not a family of that type).
+ */
+enum { PO_PROC, PO_FE, PO_BE, PO_SRV, PO_N };
+
+/* What a getter reads: a proxy, a server of it (servers' families), and
+ * the label's index in a family with a sample per state or code. */
+struct adm_pobj {
+	const struct proxy	*px;
+	const struct server	*sv;
+	int			 k;
 };
 
-/* HAProxy's help texts for its counters, shared by the three levels. */
-#define HELP_ECON	"Total number of failed connections to server since the " \
-	"worker process started"
-#define HELP_ERESP	"Total number of invalid responses since the worker " \
-	"process started"
-#define HELP_WRETR	"Total number of server connection retries since the " \
-	"worker process started"
-#define HELP_WREDIS	"Total number of server redispatches due to connection " \
-	"failures since the worker process started"
-#define HELP_HRSP	"Total number of HTTP responses with status 100-199 " \
-	"returned by this object since the worker process started"
-#define HELP_REQ	"Total number of HTTP requests processed by this object " \
-	"since the worker process started"
-#define HELP_CABRT	"Total number of requests or connections aborted by the " \
-	"client since the worker process started"
-#define HELP_SABRT	"Total number of requests or connections aborted by the " \
-	"server since the worker process started"
+typedef long long (*adm_pget)(const struct adm_pobj *o);
 
-static long long adm_m_curconn(const void *o) { (void)o; return sess_rt.curconn; }
-static long long adm_m_maxconn(const void *o) { (void)o; return sess_rt.cfg->maxconn; }
-static long long adm_m_cumconn(const void *o) { (void)o; return (long long)adm_cum_conns(); }
-static long long adm_m_start(const void *o) { (void)o; return adm_rt.start_wall_s; }
-#define PM(o)	sess_px_state(o)
-static long long adm_m_fe_cur(const void *o) { return PM(o)->cur; }
-static long long adm_m_fe_tot(const void *o) { return (long long)PM(o)->tot; }
-static long long adm_m_fe_req(const void *o) { return (long long)PM(o)->fe_req; }
-static long long adm_m_fe_hrsp(const void *o, int k) { return (long long)PM(o)->fe_hrsp[k]; }
-static long long adm_m_be_up(const void *o) { int a, b; srv_count(o, &a, &b); return a + b > 0; }
-static long long adm_m_be_act(const void *o) { int a, b; srv_count(o, &a, &b); return a; }
-static long long adm_m_be_queue(const void *o) { return srv_queue_len(o); }
-static long long adm_m_be_cur(const void *o) { return adm_be_cur(o); }
-static long long adm_m_be_stot(const void *o) { return (long long)PM(o)->be_stot; }
-static long long adm_m_be_econ(const void *o) { return (long long)PM(o)->be_econ; }
-static long long adm_m_be_eresp(const void *o) { return (long long)PM(o)->be_eresp; }
-static long long adm_m_be_wretr(const void *o) { return (long long)PM(o)->be_wretr; }
-static long long adm_m_be_wredis(const void *o) { return (long long)PM(o)->be_wredis; }
-static long long adm_m_be_req(const void *o) { return (long long)PM(o)->be_req; }
-static long long adm_m_be_hrsp(const void *o, int k) { return (long long)PM(o)->be_hrsp[k]; }
-static long long adm_m_be_cabrt(const void *o) { return (long long)PM(o)->be_cli_abrt; }
-static long long adm_m_be_sabrt(const void *o) { return (long long)PM(o)->be_srv_abrt; }
-#undef PM
-#define SM(o)	(((const struct server *)(o))->st)
-static long long adm_m_cur(const void *o) { return SM(o)->cur; }
-static long long adm_m_smax(const void *o) { return SM(o)->smax; }
-static long long adm_m_stot(const void *o) { return (long long)SM(o)->stot; }
-static long long adm_m_zero(const void *o) { (void)o; return 0; }
-static long long adm_m_bin(const void *o) { return (long long)SM(o)->bin; }
-static long long adm_m_bout(const void *o) { return (long long)SM(o)->bout; }
-static long long adm_m_econ(const void *o) { return (long long)SM(o)->econ; }
-static long long adm_m_eresp(const void *o) { return (long long)SM(o)->eresp; }
-static long long adm_m_wretr(const void *o) { return (long long)SM(o)->wretr; }
-static long long adm_m_wredis(const void *o) { return (long long)SM(o)->wredis; }
-static long long adm_m_hrsp(const void *o, int k) { return (long long)SM(o)->hrsp[k]; }
-static long long adm_m_cabrt(const void *o) { return (long long)SM(o)->cli_abrt; }
-static long long adm_m_sabrt(const void *o) { return (long long)SM(o)->srv_abrt; }
-static long long adm_m_weight(const void *o) { return lb_weight(o); }
-static long long adm_m_chkfail(const void *o) { return SM(o)->chkfail; }
-static long long adm_m_chkms(const void *o) { return SM(o)->check_ms; }
-static long long adm_m_head(const void *o) { return (long long)SM(o)->chain_head; }
-static long long adm_m_lag(const void *o) { return SM(o)->lag_blocks; }
-#undef SM
+#define PM_NAN		LLONG_MIN	/* HAProxy's empty field, "NaN" */
+#define PF_COUNTER	0x01
+#define PF_HTTP		0x02	/* HTTP proxies (servers: of one) only */
+#define PF_SEC		0x04	/* milliseconds, shown in seconds */
+#define PF_CHK		0x08	/* servers whose check runs (not paused) */
+#define PF_CHKD		0x10	/* servers whose check completed once */
+#define PF_SRVS		0x20	/* backends that have servers */
+#define PF_RAW		0x40	/* the name is whole (waxlb's own) */
 
-static const struct adm_metric adm_process_metrics[] = {
-	{ "haproxy_process_current_connections", "gauge",
-	    "Current number of active sessions.", adm_m_curconn, 0, NULL, 0 },
-	{ "haproxy_process_max_connections", "gauge",
-	    "Maximum number of concurrent connections.", adm_m_maxconn, 0, NULL, 0 },
-	{ "haproxy_process_connections_total", "counter",
-	    "Total number of created sessions.", adm_m_cumconn, 0, NULL, 0 },
-	{ "haproxy_process_start_time_seconds", "gauge",
-	    "Start time in seconds.", adm_m_start, 0, NULL, 0 },
+/* A family's extra label, the values it takes in order. */
+enum { PL_NONE, PL_CODE, PL_UPDOWN, PL_SRVST, PL_CHKST, PL_VERSION };
+static const char *const adm_pl_vals[][17] = {
+	[PL_NONE] = { "", NULL },
+	[PL_CODE] = { "1xx", "2xx", "3xx", "4xx", "5xx", "other", NULL },
+	[PL_UPDOWN] = { "DOWN", "UP", NULL },
+	[PL_SRVST] = { "DOWN", "UP", "MAINT", "DRAIN", "NOLB", NULL },
+	[PL_CHKST] = { "HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK",
+	    "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L7OK", "L7OKC", "L7STS",
+	    "PROCERR", "PROCTOUT", "PROCOK", NULL },
+	[PL_VERSION] = { WAXLB_VERSION, NULL },
+};
+static const char *const adm_pl_names[] = { "", "code", "state", "state",
+	"state", "version" };
+
+/* waxlb's check statuses (enum hchk) as indexes of PL_CHKST; -1: none */
+static const signed char adm_pm_chk[] = { -1, 1, 2, 3, 4, 10, 8, 9, 12 };
+
+struct adm_pm {
+	const char	*name, *help;
+	unsigned char	 fl, lab;
+	adm_pget	 get[PO_N];
 };
 
-static const struct adm_metric adm_fe_metrics[] = {
-	{ "haproxy_frontend_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_fe_cur, 0, NULL, 0 },
-	{ "haproxy_frontend_sessions_total", "counter",
-	    "Total number of sessions.", adm_m_fe_tot, 0, NULL, 0 },
-	{ "haproxy_frontend_http_responses_total", "counter", HELP_HRSP, NULL, 0,
-	    adm_m_fe_hrsp, 1 },
-	{ "haproxy_frontend_http_requests_total", "counter", HELP_REQ,
-	    adm_m_fe_req, 0, NULL, 1 },
+/* the query string's choices */
+#define PQ_NOMAINT	0x100	/* no-maint: servers in MAINT left out */
+#define PQ_STICK	0x200	/* scope=sticktable */
+#define PQ_ALL		(PQ_STICK | ((1u << PO_N) - 1))
+#define PQ_KNOWN	0x400	/* a valid query */
+
+struct adm_pctx {
+	struct sbuf	*b;
+	unsigned	 scopes;	/* 1 << PO_*, PQ_* */
+	int		 hdr;		/* the family's HELP/TYPE are out */
 };
 
-static const struct adm_metric adm_be_metrics[] = {
-	{ "haproxy_backend_status", "gauge",
-	    "Current status of the service (1 UP, 0 DOWN).", adm_m_be_up, 0, NULL, 0 },
-	{ "haproxy_backend_active_servers", "gauge",
-	    "Current number of active servers.", adm_m_be_act, 0, NULL, 0 },
-	{ "haproxy_backend_current_queue", "gauge",
-	    "Current number of queued requests.", adm_m_be_queue, 0, NULL, 0 },
-	{ "haproxy_backend_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_be_cur, 0, NULL, 0 },
-	{ "haproxy_backend_sessions_total", "counter",
-	    "Total number of sessions since process started", adm_m_be_stot, 0,
-	    NULL, 0 },
-	{ "haproxy_backend_connection_errors_total", "counter", HELP_ECON,
-	    adm_m_be_econ, 0, NULL, 0 },
-	{ "haproxy_backend_response_errors_total", "counter", HELP_ERESP,
-	    adm_m_be_eresp, 0, NULL, 0 },
-	{ "haproxy_backend_retry_warnings_total", "counter", HELP_WRETR,
-	    adm_m_be_wretr, 0, NULL, 0 },
-	{ "haproxy_backend_redispatch_warnings_total", "counter", HELP_WREDIS,
-	    adm_m_be_wredis, 0, NULL, 0 },
-	{ "haproxy_backend_http_responses_total", "counter", HELP_HRSP, NULL, 0,
-	    adm_m_be_hrsp, 1 },
-	{ "haproxy_backend_http_requests_total", "counter", HELP_REQ,
-	    adm_m_be_req, 0, NULL, 1 },
-	{ "haproxy_backend_client_aborts_total", "counter", HELP_CABRT,
-	    adm_m_be_cabrt, 0, NULL, 0 },
-	{ "haproxy_backend_server_aborts_total", "counter", HELP_SABRT,
-	    adm_m_be_sabrt, 0, NULL, 0 },
-};
+/* ---- its values ---- */
 
-static const struct adm_metric adm_srv_metrics[] = {
-	{ "haproxy_server_current_sessions", "gauge",
-	    "Number of current sessions.", adm_m_cur, 0, NULL, 0 },
-	{ "haproxy_server_max_sessions", "gauge",
-	    "Maximum observed number of active sessions.", adm_m_smax, 0, NULL, 0 },
-	{ "haproxy_server_sessions_total", "counter",
-	    "Total number of sessions.", adm_m_stot, 0, NULL, 0 },
-	{ "haproxy_server_current_queue", "gauge",
-	    "Current number of queued requests.", adm_m_zero, 0, NULL, 0 },
-	{ "haproxy_server_bytes_in_total", "counter",
-	    "Current total of incoming bytes.", adm_m_bin, 0, NULL, 0 },
-	{ "haproxy_server_bytes_out_total", "counter",
-	    "Current total of outgoing bytes.", adm_m_bout, 0, NULL, 0 },
-	{ "haproxy_server_connection_errors_total", "counter", HELP_ECON,
-	    adm_m_econ, 0, NULL, 0 },
-	{ "haproxy_server_response_errors_total", "counter", HELP_ERESP,
-	    adm_m_eresp, 0, NULL, 0 },
-	{ "haproxy_server_retry_warnings_total", "counter", HELP_WRETR,
-	    adm_m_wretr, 0, NULL, 0 },
-	{ "haproxy_server_redispatch_warnings_total", "counter", HELP_WREDIS,
-	    adm_m_wredis, 0, NULL, 0 },
-	{ "haproxy_server_http_responses_total", "counter", HELP_HRSP, NULL, 0,
-	    adm_m_hrsp, 1 },
-	{ "haproxy_server_client_aborts_total", "counter", HELP_CABRT,
-	    adm_m_cabrt, 0, NULL, 0 },
-	{ "haproxy_server_server_aborts_total", "counter", HELP_SABRT,
-	    adm_m_sabrt, 0, NULL, 0 },
-	{ "haproxy_server_weight", "gauge", "Service weight.", adm_m_weight, 0,
-	    NULL, 0 },
-	{ "haproxy_server_check_failures_total", "counter",
-	    "Total number of failed checks.", adm_m_chkfail, 0, NULL, 0 },
-	{ "haproxy_server_check_duration_seconds", "gauge",
-	    "Previously run health check duration, in seconds.", adm_m_chkms, 1,
-	    NULL, 0 },
-	{ "waxlb_server_chain_head", "gauge",
-	    "Head block number the last chain check read (0: none).", adm_m_head, 0,
-	    NULL, 0 },
-	{ "waxlb_server_chain_lag_blocks", "gauge",
-	    "Blocks behind the reference head (SHIP) or the clock (nodeos).",
-	    adm_m_lag, 0, NULL, 0 },
-};
-
-static void
-adm_prom_help(struct sbuf *b, const struct adm_metric *m)
+static long long
+adm_p_sum(size_t off)
 {
-	u_sbprintf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
-	    m->type);
+	const struct px_state *f;
+	long long v = 0;
+
+	for (f = sess_rt.pxs; f; f = f->next)
+		v += (long long)*(const uint64_t *)(const void *)((const char *)f + off);
+	return v;
 }
 
-/* The samples of <m> for <obj>; <labels> is the inside of the braces
- * ("proxy=\"fe\""), empty for none. */
-static void
-adm_prom_value(struct sbuf *b, const struct adm_metric *m, const void *obj,
-    const char *labels)
+/* the proxies' and the runtime API's */
+static int
+adm_p_nlisteners(void)
 {
-	static const char *const codes[] = { "other", "1xx", "2xx", "3xx", "4xx",
-	    "5xx" };
-	const char *l0 = *labels ? "{" : "", *l1 = *labels ? "}" : "";
-	long long v;
-	int k;
+	const struct listener *l;
+	const struct adm_listener *a;
+	int n = 0;
 
-	if (m->cls) {
-		for (k = 1; k <= 6; k++)	/* other last, as HAProxy */
-			u_sbprintf(b, "%s{%s,code=\"%s\"} %lld\n", m->name, labels,
-			    codes[k % 6], m->cls(obj, k % 6));
+	for (l = sess_rt.listeners; l; l = l->next)
+		n++;
+	for (a = adm_rt.listeners; a; a = a->next)
+		n++;
+	return n;
+}
+
+static long long
+adm_p_maxfds(const struct adm_pobj *o)
+{
+	struct rlimit rl;
+
+	(void)o;
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur : 0;
+}
+
+/* HAProxy's promex_srv_status(), as an index of PL_SRVST */
+static int
+adm_pm_srv_state(const struct server *s)
+{
+	switch (srv_opstate(s)) {
+	case OPS_MAINT:
+		return 2;
+	case OPS_DOWN:
+		return 0;
+	}
+	return srv_draining(s) ? 3 : 1;
+}
+
+static long long
+adm_pm_sv_downtime(const struct server *s)
+{
+	const struct srv_state *st = s->st;
+
+	return st->down_ms + (srv_opstate(s) != OPS_UP ?
+	    loop_now() - st->last_change : 0);
+}
+
+/* The slowstart's progress in percent while it lasts, else NaN. */
+static long long
+adm_pm_throttle(const struct server *s)
+{
+	int64_t since = loop_now() - s->st->up_since;
+
+	if (!s->slowstart || s->st->up_since <= 0 || since >= (int64_t)s->slowstart ||
+	    srv_opstate(s) != OPS_UP || srv_draining(s))
+		return PM_NAN;
+	return since * 100 / s->slowstart;
+}
+
+
+#define PG(name, expr) \
+	static long long name(const struct adm_pobj *o) { (void)o; return (expr); }
+PG(adm_p_zero, 0)
+PG(adm_p_one, 1)
+PG(adm_p_nan, PM_NAN)
+PG(adm_p_idle, 100)
+PG(adm_p_uptime, (loop_now() - adm_rt.start_mono_ms) / 1000)
+PG(adm_p_start, adm_rt.start_wall_s)
+PG(adm_p_maxconn, sess_rt.cfg->maxconn)
+PG(adm_p_curconn, sess_rt.curconn)
+PG(adm_p_cumconn, (long long)adm_cum_conns())
+PG(adm_p_cumreq, adm_p_sum(offsetof(struct px_state, fe_req)))
+PG(adm_p_bytes_out, adm_p_sum(offsetof(struct px_state, fe_bout)))
+PG(adm_p_stopping, sess_rt.stopping != 0)
+PG(adm_p_jobs, sess_rt.curconn + adm_p_nlisteners())
+PG(adm_p_listeners, adm_p_nlisteners())
+#define PX(o)	sess_px_state((o)->px)
+#define HRSP(a, k)	(long long)(a)[((k) + 1) % 6]	/* [0] is "other" */
+PG(adm_p_fe_cur, PX(o)->cur)
+PG(adm_p_fe_smax, PX(o)->smax)
+PG(adm_p_fe_slim, o->px->maxconn ? o->px->maxconn : sess_rt.cfg->maxconn)
+PG(adm_p_fe_tot, (long long)PX(o)->tot)
+PG(adm_p_fe_bin, (long long)PX(o)->fe_bin)
+PG(adm_p_fe_bout, (long long)PX(o)->fe_bout)
+PG(adm_p_fe_status, o->k == 1)
+PG(adm_p_fe_hrsp, HRSP(PX(o)->fe_hrsp, o->k))
+PG(adm_p_fe_req, (long long)PX(o)->fe_req)
+PG(adm_p_fe_icpt, (long long)PX(o)->fe_intercepted)
+PG(adm_p_be_qcur, o->px->bst->queue.len)
+PG(adm_p_be_qmax, o->px->bst->queue.max)
+PG(adm_p_be_cur, adm_be_cur(o->px))
+PG(adm_p_be_stot, (long long)PX(o)->be_stot)
+PG(adm_p_be_econ, (long long)PX(o)->be_econ)
+PG(adm_p_be_eresp, (long long)PX(o)->be_eresp)
+PG(adm_p_be_wretr, (long long)PX(o)->be_wretr)
+PG(adm_p_be_wredis, (long long)PX(o)->be_wredis)
+PG(adm_p_be_status, o->k == (o->px->bst->tot_wact + o->px->bst->tot_wbck > 0 ||
+    o->px->srv == NULL))
+PG(adm_p_be_weight, (o->px->bst->tot_wact ? o->px->bst->tot_wact :
+    o->px->bst->tot_wbck) / BE_WEIGHT_SCALE)
+PG(adm_p_be_down, (long long)PX(o)->be_down)
+PG(adm_p_be_lastchg, (loop_now() - PX(o)->be_change) / 1000)
+PG(adm_p_be_downtime, (PX(o)->be_down_ms + (PX(o)->be_isdown ?
+    loop_now() - PX(o)->be_change : 0)) / 1000)
+PG(adm_p_be_hrsp, HRSP(PX(o)->be_hrsp, o->k))
+PG(adm_p_be_req, (long long)PX(o)->be_req)
+PG(adm_p_be_cabrt, (long long)PX(o)->be_cli_abrt)
+PG(adm_p_be_sabrt, (long long)PX(o)->be_srv_abrt)
+#undef PX
+#define ST(o)	((o)->sv->st)
+#define CHK_ON(o)	((o)->sv->check && !ST(o)->checks_off)
+PG(adm_p_sv_cur, ST(o)->cur)
+PG(adm_p_sv_smax, ST(o)->smax)
+PG(adm_p_sv_slim, o->sv->maxconn ? o->sv->maxconn : PM_NAN)
+PG(adm_p_sv_stot, (long long)ST(o)->stot)
+PG(adm_p_sv_bin, (long long)ST(o)->bin)
+PG(adm_p_sv_bout, (long long)ST(o)->bout)
+PG(adm_p_sv_econ, (long long)ST(o)->econ)
+PG(adm_p_sv_eresp, (long long)ST(o)->eresp)
+PG(adm_p_sv_wretr, (long long)ST(o)->wretr)
+PG(adm_p_sv_wredis, (long long)ST(o)->wredis)
+PG(adm_p_sv_status, o->k == adm_pm_srv_state(o->sv))
+PG(adm_p_sv_weight, lb_weight(o->sv))
+PG(adm_p_sv_chkfail, CHK_ON(o) ? (long long)ST(o)->chkfail : PM_NAN)
+PG(adm_p_sv_chkdown, CHK_ON(o) ? (long long)ST(o)->chkdown : PM_NAN)
+PG(adm_p_sv_lastchg, (loop_now() - ST(o)->last_change) / 1000)
+PG(adm_p_sv_downtime, CHK_ON(o) ? adm_pm_sv_downtime(o->sv) / 1000 : PM_NAN)
+PG(adm_p_sv_throttle, adm_pm_throttle(o->sv))
+PG(adm_p_sv_lbtot, (long long)ST(o)->lbtot)
+PG(adm_p_sv_chkst, o->k == adm_pm_chk[ST(o)->chk_status])
+PG(adm_p_sv_chkcode, ST(o)->check_code)
+PG(adm_p_sv_chkms, ST(o)->check_ms)
+PG(adm_p_sv_hrsp, HRSP(ST(o)->hrsp, o->k))
+PG(adm_p_sv_cabrt, (long long)ST(o)->cli_abrt)
+PG(adm_p_sv_sabrt, (long long)ST(o)->srv_abrt)
+PG(adm_p_sv_lastsess, ST(o)->last_sess ? (loop_now() - ST(o)->last_sess) / 1000 :
+    -1)
+PG(adm_p_sv_connects, (long long)ST(o)->connects)
+PG(adm_p_sv_reuses, (long long)ST(o)->reuses)
+PG(adm_p_sv_idle, ST(o)->nidle)
+PG(adm_p_sv_head, (long long)ST(o)->chain_head)
+PG(adm_p_sv_lag, ST(o)->lag_blocks)
+PG(adm_p_sv_uweight, ST(o)->weight_set ? ST(o)->weight : o->sv->weight)
+/* A backend's figure from its servers': the sum, or (<least>) the
+ * smallest that is not negative, else -1. */
+static long long
+adm_p_be_fold(const struct adm_pobj *o, adm_pget get, int least)
+{
+	struct adm_pobj so = *o;
+	long long v = least ? -1 : 0, x;
+
+	for (so.sv = o->px->srv; so.sv; so.sv = so.sv->next) {
+		x = get(&so);
+		if (!least)
+			v += x;
+		else if (x >= 0 && (v < 0 || x < v))
+			v = x;
+	}
+	return v;
+}
+
+/* HAProxy's default fullconn: a tenth of the maxconn of the frontends
+ * that route to the backend, at least 1. */
+static long long
+adm_p_be_slim(const struct adm_pobj *o)
+{
+	const struct proxy *fe, *be = o->px;
+	const struct switch_rule *r;
+	long long sum = 0;
+	int uses;
+
+	for (fe = sess_rt.cfg->proxies; fe; fe = fe->next) {
+		if (!(fe->cap & CAP_FE))
+			continue;
+		uses = fe == be || fe->default_be == be;
+		for (r = fe->rules; r && !uses; r = r->next)
+			uses = r->be == be;
+		if (uses)
+			sum += fe->maxconn ? fe->maxconn : sess_rt.cfg->maxconn;
+	}
+	return (sum + 9) / 10 > 0 ? (sum + 9) / 10 : 1;
+}
+
+/* usable active servers' user weights */
+static long long
+adm_p_be_uweight(const struct adm_pobj *o)
+{
+	const struct server *s;
+	long long v = 0;
+
+	for (s = o->px->srv; s; s = s->next)
+		if (!s->backup && lb_usable(s))
+			v += s->st->weight_set ? s->st->weight : s->weight;
+	return v;
+}
+
+/* servers by state (o->k: PL_SRVST), by check status (PL_CHKST) */
+static long long
+adm_p_be_agg(const struct adm_pobj *o, int chk)
+{
+	const struct server *s;
+	long long n = 0;
+
+	for (s = o->px->srv; s; s = s->next)
+		if (chk ? s->check && adm_pm_chk[s->st->chk_status] == o->k :
+		    adm_pm_srv_state(s) == o->k)
+			n++;
+	return n;
+}
+
+static long long
+adm_p_be_act(const struct adm_pobj *o)
+{
+	int a, b;
+
+	srv_count(o->px, &a, &b);
+	return a;
+}
+
+static long long
+adm_p_be_bck(const struct adm_pobj *o)
+{
+	int a, b;
+
+	srv_count(o->px, &a, &b);
+	return b;
+}
+
+PG(adm_p_be_smax, adm_p_be_fold(o, adm_p_sv_smax, 0))
+PG(adm_p_be_bin, adm_p_be_fold(o, adm_p_sv_bin, 0))
+PG(adm_p_be_bout, adm_p_be_fold(o, adm_p_sv_bout, 0))
+PG(adm_p_be_lbtot, adm_p_be_fold(o, adm_p_sv_lbtot, 0))
+PG(adm_p_be_connects, adm_p_be_fold(o, adm_p_sv_connects, 0))
+PG(adm_p_be_reuses, adm_p_be_fold(o, adm_p_sv_reuses, 0))
+PG(adm_p_be_lastsess, adm_p_be_fold(o, adm_p_sv_lastsess, 1))
+PG(adm_p_be_aggst, adm_p_be_agg(o, 0))
+PG(adm_p_be_aggchk, adm_p_be_agg(o, 1))
+#undef CHK_ON
+#undef ST
+#undef HRSP
+#undef PG
+
+#define PM_X(n, h, fl, lab, p, f, b, s)	{ n, h, fl, lab, { p, f, b, s } }
+#define PM_P(n, h, fl, p)	{ n, h, fl, PL_NONE, { p, NULL, NULL, NULL } }
+static const struct adm_pm adm_pms[] = {
+	PM_P("nbthread",
+	    "Number of started threads (global.nbthread)",
+	    0, adm_p_one),
+	PM_P("nbproc",
+	    "Number of started worker processes (historical, always 1)",
+	    0, adm_p_one),
+	PM_P("relative_process_id",
+	    "Relative worker process number (1)",
+	    0, adm_p_one),
+	PM_P("uptime_seconds",
+	    "How long ago this worker process was started (seconds)",
+	    0, adm_p_uptime),
+	PM_P("pool_failures_total",
+	    "Number of failed pool allocations since this worker was started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("max_fds",
+	    "Hard limit on the number of per-process file descriptors",
+	    0, adm_p_maxfds),
+	PM_P("max_sockets",
+	    "Hard limit on the number of per-process sockets",
+	    0, adm_p_maxfds),
+	PM_P("max_connections",
+	    "Hard limit on the number of per-process connections (configured "
+	    "or imposed by Ulimit-n)",
+	    0, adm_p_maxconn),
+	PM_P("hard_max_connections",
+	    "Hard limit on the number of per-process connections (imposed by "
+	    "Memmax_MB or Ulimit-n)",
+	    0, adm_p_maxconn),
+	PM_P("current_connections",
+	    "Current number of connections on this worker process",
+	    0, adm_p_curconn),
+	PM_P("connections_total",
+	    "Total number of connections on this worker process since started",
+	    PF_COUNTER, adm_p_cumconn),
+	PM_P("requests_total",
+	    "Total number of requests on this worker process since started",
+	    PF_COUNTER, adm_p_cumreq),
+	PM_P("max_ssl_connections",
+	    "Hard limit on the number of per-process SSL endpoints "
+	    "(front+back), 0=unlimited",
+	    0, adm_p_zero),
+	PM_P("current_ssl_connections",
+	    "Current number of SSL endpoints on this worker process "
+	    "(front+back)",
+	    0, adm_p_zero),
+	PM_P("ssl_connections_total",
+	    "Total number of SSL endpoints on this worker process since "
+	    "started (front+back)",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("max_pipes",
+	    "Hard limit on the number of pipes for splicing, 0=unlimited",
+	    0, adm_p_zero),
+	PM_P("pipes_used_total",
+	    "Current number of pipes in use in this worker process",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("pipes_free_total",
+	    "Current number of allocated and available pipes in this worker "
+	    "process",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("current_connection_rate",
+	    "Number of front connections created on this worker process over "
+	    "the last second",
+	    0, adm_p_zero),
+	PM_P("limit_connection_rate",
+	    "Hard limit for ConnRate (global.maxconnrate)",
+	    0, adm_p_zero),
+	PM_P("max_connection_rate",
+	    "Highest ConnRate reached on this worker process since started (in "
+	    "connections per second)",
+	    0, adm_p_zero),
+	PM_P("current_session_rate",
+	    "Number of sessions created on this worker process over the last "
+	    "second",
+	    0, adm_p_zero),
+	PM_P("limit_session_rate",
+	    "Hard limit for SessRate (global.maxsessrate)",
+	    0, adm_p_zero),
+	PM_P("max_session_rate",
+	    "Highest SessRate reached on this worker process since started (in "
+	    "sessions per second)",
+	    0, adm_p_zero),
+	PM_P("current_ssl_rate",
+	    "Number of SSL connections created on this worker process over the "
+	    "last second",
+	    0, adm_p_zero),
+	PM_P("limit_ssl_rate",
+	    "Hard limit for SslRate (global.maxsslrate)",
+	    0, adm_p_zero),
+	PM_P("max_ssl_rate",
+	    "Highest SslRate reached on this worker process since started (in "
+	    "connections per second)",
+	    0, adm_p_zero),
+	PM_P("current_frontend_ssl_key_rate",
+	    "Number of SSL keys created on frontends in this worker process "
+	    "over the last second",
+	    0, adm_p_zero),
+	PM_P("max_frontend_ssl_key_rate",
+	    "Highest SslFrontendKeyRate reached on this worker process since "
+	    "started (in SSL keys per second)",
+	    0, adm_p_zero),
+	PM_P("frontend_ssl_reuse",
+	    "Percent of frontend SSL connections which did not require a new "
+	    "key",
+	    0, adm_p_zero),
+	PM_P("current_backend_ssl_key_rate",
+	    "Number of SSL keys created on backends in this worker process "
+	    "over the last second",
+	    0, adm_p_zero),
+	PM_P("max_backend_ssl_key_rate",
+	    "Highest SslBackendKeyRate reached on this worker process since "
+	    "started (in SSL keys per second)",
+	    0, adm_p_zero),
+	PM_P("ssl_cache_lookups_total",
+	    "Total number of SSL session ID lookups in the SSL session cache "
+	    "on this worker since started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("ssl_cache_misses_total",
+	    "Total number of SSL session ID lookups that didn't find a session "
+	    "in the SSL session cache on this worker since started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("http_comp_bytes_in_total",
+	    "Number of bytes submitted to the HTTP compressor in this worker "
+	    "process over the last second",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("http_comp_bytes_out_total",
+	    "Number of bytes emitted by the HTTP compressor in this worker "
+	    "process over the last second",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("limit_http_comp",
+	    "Limit of CompressBpsOut beyond which HTTP compression is "
+	    "automatically disabled",
+	    0, adm_p_zero),
+	PM_P("current_zlib_memory",
+	    "Amount of memory currently used by HTTP compression on the "
+	    "current worker process (in bytes)",
+	    0, adm_p_nan),
+	PM_P("max_zlib_memory",
+	    "Limit on the amount of memory used by HTTP compression above "
+	    "which it is automatically disabled (in bytes, see "
+	    "global.maxzlibmem)",
+	    0, adm_p_nan),
+	PM_P("current_tasks",
+	    "Total number of tasks in the current worker process (active + "
+	    "sleeping)",
+	    0, adm_p_curconn),
+	PM_P("current_run_queue",
+	    "Total number of active tasks+tasklets in the current worker "
+	    "process",
+	    0, adm_p_zero),
+	PM_P("idle_time_percent",
+	    "Percentage of last second spent waiting in the current worker "
+	    "thread",
+	    0, adm_p_idle),
+	PM_P("stopping",
+	    "1 if the worker process is currently stopping, otherwise zero",
+	    0, adm_p_stopping),
+	PM_P("jobs",
+	    "Current number of active jobs on the current worker process "
+	    "(frontend connections, master connections, listeners)",
+	    0, adm_p_jobs),
+	PM_P("unstoppable_jobs",
+	    "Current number of unstoppable jobs on the current worker process "
+	    "(master connections)",
+	    0, adm_p_zero),
+	PM_P("listeners",
+	    "Current number of active listeners on the current worker process",
+	    0, adm_p_listeners),
+	PM_P("active_peers",
+	    "Current number of verified active peers connections on the "
+	    "current worker process",
+	    0, adm_p_zero),
+	PM_P("connected_peers",
+	    "Current number of peers having passed the connection step on the "
+	    "current worker process",
+	    0, adm_p_zero),
+	PM_P("dropped_logs_total",
+	    "Total number of dropped logs for current worker process since "
+	    "started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("busy_polling_enabled",
+	    "1 if busy-polling is currently in use on the worker process, "
+	    "otherwise zero (config.busy-polling)",
+	    0, adm_p_zero),
+	PM_P("failed_resolutions",
+	    "Total number of failed DNS resolutions in current worker process "
+	    "since started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("bytes_out_total",
+	    "Total number of bytes emitted by current worker process since "
+	    "started",
+	    PF_COUNTER, adm_p_bytes_out),
+	PM_P("spliced_bytes_out_total",
+	    "Total number of bytes emitted by current worker process through a "
+	    "kernel pipe since started",
+	    PF_COUNTER, adm_p_zero),
+	PM_P("bytes_out_rate",
+	    "Number of bytes emitted by current worker process over the last "
+	    "second",
+	    0, adm_p_zero),
+	PM_P("recv_logs_total",
+	    "Total number of log messages received by log-forwarding listeners "
+	    "on this worker process since started",
+	    PF_COUNTER, adm_p_zero),
+	{ "build_info",
+	    "Build info",
+	    0, PL_VERSION, { adm_p_one } },
+	PM_P("max_memory_bytes",
+	    "Worker process's hard limit on memory usage in byes (-m on "
+	    "command line)",
+	    0, adm_p_zero),
+	PM_P("pool_allocated_bytes",
+	    "Amount of memory allocated in pools (in bytes)",
+	    0, adm_p_zero),
+	PM_P("pool_used_bytes",
+	    "Amount of pool memory currently used (in bytes)",
+	    0, adm_p_zero),
+	PM_P("start_time_seconds",
+	    "Start time in seconds",
+	    0, adm_p_start),
+	PM_X("current_queue",
+	    "Number of current queued connections",
+	    0, PL_NONE, NULL, NULL, adm_p_be_qcur, adm_p_zero),
+	PM_X("max_queue",
+	    "Highest value of queued connections encountered since process "
+	    "started",
+	    0, PL_NONE, NULL, NULL, adm_p_be_qmax, adm_p_zero),
+	PM_X("current_sessions",
+	    "Number of current sessions on the frontend, backend or server",
+	    0, PL_NONE, NULL, adm_p_fe_cur, adm_p_be_cur, adm_p_sv_cur),
+	PM_X("max_sessions",
+	    "Highest value of current sessions encountered since process "
+	    "started",
+	    0, PL_NONE, NULL, adm_p_fe_smax, adm_p_be_smax, adm_p_sv_smax),
+	PM_X("limit_sessions",
+	    "Frontend/listener/server's maxconn, backend's fullconn",
+	    0, PL_NONE, NULL, adm_p_fe_slim, adm_p_be_slim, adm_p_sv_slim),
+	PM_X("sessions_total",
+	    "Total number of sessions since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_fe_tot, adm_p_be_stot, adm_p_sv_stot),
+	PM_X("bytes_in_total",
+	    "Total number of request bytes since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_fe_bin, adm_p_be_bin, adm_p_sv_bin),
+	PM_X("bytes_out_total",
+	    "Total number of response bytes since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_fe_bout, adm_p_be_bout, adm_p_sv_bout),
+	PM_X("requests_denied_total",
+	    "Total number of denied requests since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("responses_denied_total",
+	    "Total number of denied responses since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, adm_p_zero, adm_p_zero),
+	PM_X("request_errors_total",
+	    "Total number of invalid requests since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("connection_errors_total",
+	    "Total number of failed connections to server since the worker "
+	    "process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_econ, adm_p_sv_econ),
+	PM_X("response_errors_total",
+	    "Total number of invalid responses since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_eresp, adm_p_sv_eresp),
+	PM_X("retry_warnings_total",
+	    "Total number of server connection retries since the worker "
+	    "process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_wretr, adm_p_sv_wretr),
+	PM_X("redispatch_warnings_total",
+	    "Total number of server redispatches due to connection failures "
+	    "since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_wredis, adm_p_sv_wredis),
+	PM_X("status",
+	    "Current status of the service, per state label value.",
+	    0, PL_UPDOWN, NULL, adm_p_fe_status, adm_p_be_status, NULL),
+	PM_X("status",
+	    "Current status of the service, per state label value.",
+	    0, PL_SRVST, NULL, NULL, NULL, adm_p_sv_status),
+	PM_X("weight",
+	    "Server's effective weight, or sum of active servers' effective "
+	    "weights for a backend",
+	    0, PL_NONE, NULL, NULL, adm_p_be_weight, adm_p_sv_weight),
+	PM_X("active_servers",
+	    "Total number of active UP servers with a non-zero weight",
+	    0, PL_NONE, NULL, NULL, adm_p_be_act, NULL),
+	PM_X("backup_servers",
+	    "Total number of backup UP servers with a non-zero weight",
+	    0, PL_NONE, NULL, NULL, adm_p_be_bck, NULL),
+	PM_X("check_failures_total",
+	    "Total number of failed individual health checks per "
+	    "server/backend, since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, NULL, adm_p_sv_chkfail),
+	PM_X("check_up_down_total",
+	    "Total number of failed checks causing UP to DOWN server "
+	    "transitions, per server/backend, since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_down, adm_p_sv_chkdown),
+	PM_X("check_last_change_seconds",
+	    "How long ago the last server state changed, in seconds",
+	    0, PL_NONE, NULL, NULL, adm_p_be_lastchg, adm_p_sv_lastchg),
+	PM_X("downtime_seconds_total",
+	    "Total time spent in DOWN state, for server or backend",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_downtime, adm_p_sv_downtime),
+	PM_X("queue_limit",
+	    "Limit on the number of connections in queue, for servers only "
+	    "(maxqueue argument)",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_nan),
+	PM_X("current_throttle",
+	    "Throttling ratio applied to a server's maxconn and weight during "
+	    "the slowstart period (0 to 100%)",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_sv_throttle),
+	PM_X("loadbalanced_total",
+	    "Total number of requests routed by load balancing since the "
+	    "worker process started (ignores queue pop and stickiness)",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_lbtot, adm_p_sv_lbtot),
+	PM_X("limit_session_rate",
+	    "Limit on the number of sessions accepted in a second (frontend "
+	    "only, 'rate-limit sessions' setting)",
+	    0, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("max_session_rate",
+	    "Highest value of sessions per second observed since the worker "
+	    "process started",
+	    0, PL_NONE, NULL, adm_p_zero, adm_p_zero, adm_p_zero),
+	PM_X("check_status",
+	    "Status of last health check, per state label value.",
+	    PF_CHK, PL_CHKST, NULL, NULL, NULL, adm_p_sv_chkst),
+	PM_X("check_code",
+	    "layer5-7 code, if available of the last health check.",
+	    PF_CHK, PL_NONE, NULL, NULL, NULL, adm_p_sv_chkcode),
+	PM_X("check_duration_seconds",
+	    "Total duration of the latest server health check, in seconds.",
+	    PF_SEC | PF_CHKD, PL_NONE, NULL, NULL, NULL, adm_p_sv_chkms),
+	PM_X("http_responses_total",
+	    "Total number of HTTP responses with status 100-199 returned by "
+	    "this object since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_CODE, NULL, adm_p_fe_hrsp, adm_p_be_hrsp,
+	    adm_p_sv_hrsp),
+	PM_X("http_requests_rate_max",
+	    "Highest value of http requests observed since the worker process "
+	    "started",
+	    PF_HTTP, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("http_requests_total",
+	    "Total number of HTTP requests processed by this object since the "
+	    "worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_fe_req, adm_p_be_req, NULL),
+	PM_X("client_aborts_total",
+	    "Total number of requests or connections aborted by the client "
+	    "since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_cabrt, adm_p_sv_cabrt),
+	PM_X("server_aborts_total",
+	    "Total number of requests or connections aborted by the server "
+	    "since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_sabrt, adm_p_sv_sabrt),
+	PM_X("http_comp_bytes_in_total",
+	    "Total number of bytes submitted to the HTTP compressor for this "
+	    "object since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("http_comp_bytes_out_total",
+	    "Total number of bytes emitted by the HTTP compressor for this "
+	    "object since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("http_comp_bytes_bypassed_total",
+	    "Total number of bytes that bypassed HTTP compression for this "
+	    "object since the worker process started (CPU/memory/bandwidth "
+	    "limitation)",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("http_comp_responses_total",
+	    "Total number of HTTP responses that were compressed for this "
+	    "object since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("connections_rate_max",
+	    "Highest value of connections per second observed since the worker "
+	    "process started",
+	    0, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("connections_total",
+	    "Total number of new connections accepted on this frontend since "
+	    "the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_fe_tot, NULL, NULL),
+	PM_X("intercepted_requests_total",
+	    "Total number of HTTP requests intercepted on the frontend "
+	    "(redirects/stats/services) since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_fe_icpt, NULL, NULL),
+	PM_X("denied_connections_total",
+	    "Total number of incoming connections blocked on a "
+	    "listener/frontend by a tcp-request connection rule since the "
+	    "worker process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("denied_sessions_total",
+	    "Total number of incoming sessions blocked on a listener/frontend "
+	    "by a tcp-request connection rule since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, NULL, NULL),
+	PM_X("last_session_seconds",
+	    "How long ago some traffic was seen on this object on this worker "
+	    "process, in seconds",
+	    0, PL_NONE, NULL, NULL, adm_p_be_lastsess, adm_p_sv_lastsess),
+	PM_X("queue_time_average_seconds",
+	    "Avg. queue time for last 1024 successful connections.",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("connect_time_average_seconds",
+	    "Avg. connect time for last 1024 successful connections.",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("response_time_average_seconds",
+	    "Avg. response time for last 1024 successful connections.",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("total_time_average_seconds",
+	    "Avg. total time for last 1024 successful connections.",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("failed_header_rewriting_total",
+	    "Total number of failed HTTP header rewrites since the worker "
+	    "process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, adm_p_zero, adm_p_zero),
+	PM_X("connection_attempts_total",
+	    "Total number of outgoing connection attempts on this "
+	    "backend/server since the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_connects, adm_p_sv_connects),
+	PM_X("connection_reuses_total",
+	    "Total number of reused connection on this backend/server since "
+	    "the worker process started",
+	    PF_COUNTER, PL_NONE, NULL, NULL, adm_p_be_reuses, adm_p_sv_reuses),
+	PM_X("http_cache_lookups_total",
+	    "Total number of HTTP requests looked up in the cache on this "
+	    "frontend/backend since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("http_cache_hits_total",
+	    "Total number of HTTP requests not found in the cache on this "
+	    "frontend/backend since the worker process started",
+	    PF_COUNTER | PF_HTTP, PL_NONE, NULL, adm_p_zero, adm_p_zero, NULL),
+	PM_X("idle_connections_current",
+	    "Current number of idle connections available for reuse on this "
+	    "server",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_sv_idle),
+	PM_X("idle_connections_limit",
+	    "Limit on the number of available idle connections on this server "
+	    "(server 'pool_max_conn' directive)",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_nan),
+	PM_X("max_queue_time_seconds",
+	    "Maximum observed time spent in the queue",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("max_connect_time_seconds",
+	    "Maximum observed time spent waiting for a connection to complete",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("max_response_time_seconds",
+	    "Maximum observed time spent waiting for a server response",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("max_total_time_seconds",
+	    "Maximum observed total request+response time "
+	    "(request+queue+connect+response+processing)",
+	    PF_SEC, PL_NONE, NULL, NULL, adm_p_zero, adm_p_zero),
+	PM_X("internal_errors_total",
+	    "Total number of internal errors since process started",
+	    PF_COUNTER, PL_NONE, NULL, adm_p_zero, adm_p_zero, adm_p_zero),
+	PM_X("unsafe_idle_connections_current",
+	    "Current number of unsafe idle connections",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_zero),
+	PM_X("safe_idle_connections_current",
+	    "Current number of safe idle connections",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_sv_idle),
+	PM_X("used_connections_current",
+	    "Current number of connections in use",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_sv_cur),
+	PM_X("need_connections_current",
+	    "Estimated needed number of connections",
+	    0, PL_NONE, NULL, NULL, NULL, adm_p_zero),
+	PM_X("uweight",
+	    "Server's user weight, or sum of active servers' user weights for "
+	    "a backend",
+	    0, PL_NONE, NULL, NULL, adm_p_be_uweight, adm_p_sv_uweight),
+	PM_X("agg_server_status",
+	    "Backend's aggregated gauge of servers' status",
+	    PF_SRVS, PL_SRVST, NULL, NULL, adm_p_be_aggst, NULL),
+	PM_X("agg_server_check_status",
+	    "Backend's aggregated gauge of servers' state check status",
+	    PF_SRVS, PL_SRVST, NULL, NULL, adm_p_be_aggst, NULL),
+	PM_X("agg_check_status",
+	    "Backend's aggregated gauge of servers' state check status",
+	    PF_SRVS, PL_CHKST, NULL, NULL, adm_p_be_aggchk, NULL),
+
+	/* waxlb's own: the chain checks' view of each node */
+	PM_X("waxlb_server_chain_head",
+	    "Head block number the last chain check read (0: none).",
+	    PF_RAW, PL_NONE, NULL, NULL, NULL, adm_p_sv_head),
+	PM_X("waxlb_server_chain_lag_blocks",
+	    "Blocks behind the reference head (SHIP) or the clock (nodeos).",
+	    PF_RAW, PL_NONE, NULL, NULL, NULL, adm_p_sv_lag),
+};
+#undef PM_X
+#undef PM_P
+
+/* ---- the page ---- */
+
+static void
+adm_pm_sample(struct adm_pctx *c, const struct adm_pm *m, int t,
+    const struct adm_pobj *o)
+{
+	static const char *const pfx[] = { "haproxy_process_", "haproxy_frontend_",
+	    "haproxy_backend_", "haproxy_server_" };
+	static const char *const types[] = { "gauge", "counter" };
+	const char *p = m->fl & PF_RAW ? "" : pfx[t], *sep = "{";
+	long long v = m->get[t](o);
+
+	if (!c->hdr)
+		u_sbprintf(c->b, "# HELP %s%s %s\n# TYPE %s%s %s\n", p, m->name,
+		    m->help, p, m->name, types[m->fl & PF_COUNTER]);
+	c->hdr = 1;
+	u_sbprintf(c->b, "%s%s", p, m->name);
+	if (o->px) {
+		u_sbprintf(c->b, "{proxy=\"%s\"", o->px->name);
+		sep = ",";
+	}
+	if (o->sv)
+		u_sbprintf(c->b, ",server=\"%s\"", o->sv->name);
+	if (m->lab != PL_NONE) {
+		u_sbprintf(c->b, "%s%s=\"%s\"", sep, adm_pl_names[m->lab],
+		    adm_pl_vals[m->lab][o->k]);
+		sep = ",";
+	}
+	u_sbprintf(c->b, "%s ", *sep == ',' ? "}" : "");
+	if (v == PM_NAN)
+		u_sbprintf(c->b, "NaN\n");
+	else if (m->fl & PF_SEC)
+		u_sbprintf(c->b, "%f\n", v / 1000.0);
+	else
+		u_sbprintf(c->b, "%lld\n", v);
+}
+
+/* Every sample of <m> for one object: one per state, or code <k>'s. */
+static void
+adm_pm_obj(struct adm_pctx *c, const struct adm_pm *m, int t,
+    struct adm_pobj *o, int k)
+{
+	if (m->lab == PL_CODE) {
+		o->k = k;
+		adm_pm_sample(c, m, t, o);
 		return;
 	}
-	v = m->get(obj);
-	if (m->ms)
-		u_sbprintf(b, "%s%s%s%s %.3f\n", m->name, l0, labels, l1, v / 1000.0);
-	else
-		u_sbprintf(b, "%s%s%s%s %lld\n", m->name, l0, labels, l1, v);
+	for (o->k = 0; adm_pl_vals[m->lab][o->k]; o->k++)
+		adm_pm_sample(c, m, t, o);
 }
 
-/* Every series of <tab>, for every proxy with <cap> (0: the process). */
-static void
-adm_prom_proxies(struct sbuf *b, const struct adm_metric *tab, size_t n, int cap)
+static int
+adm_pm_px_ok(const struct adm_pm *m, int t, const struct proxy *px)
 {
-	const struct proxy *px;
-	char labels[300];
-	size_t k;
+	if (!(px->cap & (t == PO_FE ? CAP_FE : CAP_BE)))
+		return 0;
+	if ((m->fl & PF_HTTP) && px->mode != MODE_HTTP)
+		return 0;
+	return !(m->fl & PF_SRVS) || px->srv != NULL;
+}
 
-	for (k = 0; k < n; k++) {
-		adm_prom_help(b, &tab[k]);
-		if (cap == 0) {
-			adm_prom_value(b, &tab[k], NULL, "");
+static int
+adm_pm_sv_ok(const struct adm_pctx *c, const struct adm_pm *m,
+    const struct server *s)
+{
+	int maint = srv_opstate(s) == OPS_MAINT;
+
+	if ((c->scopes & PQ_NOMAINT) && maint)
+		return 0;
+	if ((m->fl & PF_CHK) && (!s->check || s->st->checks_off || maint))
+		return 0;
+	return !(m->fl & PF_CHKD) || (s->check && s->st->chk_status != HCHK_INI);
+}
+
+/* A family of object type <t>: HAProxy's order, which for the per-code
+ * families is code by code, all objects each time. */
+static void
+adm_pm_family(struct adm_pctx *c, const struct adm_pm *m, int t)
+{
+	struct adm_pobj o = { NULL, NULL, 0 };
+	const struct proxy *px;
+	int k, nk = m->lab == PL_CODE ? 6 : 1;
+
+	c->hdr = 0;
+	if (t == PO_PROC) {
+		adm_pm_obj(c, m, t, &o, 0);
+		return;
+	}
+	for (k = 0; k < nk; k++)
+		for (px = sess_rt.cfg->proxies; px; px = px->next) {
+			if (!adm_pm_px_ok(m, t, px))
+				continue;
+			o.px = px;
+			if (t != PO_SRV) {
+				adm_pm_obj(c, m, t, &o, k);
+				continue;
+			}
+			for (o.sv = px->srv; o.sv; o.sv = o.sv->next)
+				if (adm_pm_sv_ok(c, m, o.sv))
+					adm_pm_obj(c, m, t, &o, k);
+			o.sv = NULL;
+		}
+}
+
+/* One sample of haproxy_sticktable_size (k 0) or _used (1) per table;
+ * HAProxy lists the tables newest first. */
+static void
+adm_pm_sticktable(struct adm_pctx *c, const struct proxy *px, int k)
+{
+	static const char *const what[][2] = {
+		{ "size", "Stick table size." },
+		{ "used", "Number of entries used in this stick table." },
+	};
+
+	if (px == NULL)
+		return;
+	adm_pm_sticktable(c, px->next, k);
+	if (px->stick_size <= 0)
+		return;
+	if (!c->hdr)
+		u_sbprintf(c->b, "# HELP haproxy_sticktable_%s %s\n# TYPE "
+		    "haproxy_sticktable_%s gauge\n", what[k][0], what[k][1], what[k][0]);
+	c->hdr = 1;
+	/* nothing stores into them: track-sc and the sc_* fetches are refused */
+	u_sbprintf(c->b, "haproxy_sticktable_%s{name=\"%s\",type=\"%s\"} %lld\n",
+	    what[k][0], px->name, px->stick_type, k ? 0LL : px->stick_size);
+}
+
+static void
+adm_prometheus(struct sbuf *b, unsigned scopes)
+{
+	struct adm_pctx c = { b, scopes, 0 };
+	const struct adm_pm *m;
+	int t;
+
+	for (t = 0; t < PO_N; t++)
+		for (m = adm_pms; (scopes & (1u << t)) && m < adm_pms + NELEM(adm_pms); m++)
+			if (m->get[t])
+				adm_pm_family(&c, m, t);
+	for (t = 0; (scopes & PQ_STICK) && t < 2; t++) {
+		c.hdr = 0;
+		adm_pm_sticktable(&c, sess_rt.cfg->proxies, t);
+	}
+}
+
+/* One parameter of the query string, %-decoded into <out>; -1 when it
+ * cannot be (a bad escape, too long). */
+static int
+adm_pm_decode(const char *p, size_t n, char *out, size_t sz)
+{
+	size_t i, o = 0;
+	int h, l;
+
+	for (i = 0; i < n; i++, o++) {
+		if (o + 1 >= sz)
+			return -1;
+		out[o] = p[i] == '+' ? ' ' : p[i];
+		if (p[i] != '%')
 			continue;
-		}
-		for (px = sess_rt.cfg->proxies; px; px = px->next)
-			if ((px->cap & cap) && (!tab[k].http || px->mode == MODE_HTTP)) {
-				snprintf(labels, sizeof(labels), "proxy=\"%s\"", px->name);
-				adm_prom_value(b, &tab[k], px, labels);
-			}
+		if (i + 2 >= n || (h = u_hexval(p[i + 1])) < 0 ||
+		    (l = u_hexval(p[i + 2])) < 0)
+			return -1;
+		out[o] = (char)(h * 16 + l);
+		i += 2;
 	}
+	out[o] = 0;
+	return 0;
 }
 
-static void
-adm_prom_servers(struct sbuf *b)
+/* A scope's bits (with PQ_KNOWN), or 0 for an unknown one. */
+static unsigned
+adm_pm_scope(const char *v)
 {
-	static const char *const states[] = { "DOWN", "UP", "MAINT", "DRAIN", "NOLB" };
-	const struct adm_metric status = { "haproxy_server_status", "gauge",
-	    "Current status of the server.", NULL, 0, NULL, 0 };
-	const struct adm_metric *m;
-	const struct proxy *px;
-	const struct server *s;
-	char labels[400];
-	const char *cur;
-	size_t k;
+	static const struct { const char *name; unsigned bits; } scopes[] = {
+		{ "", 0 }, { "*", PQ_ALL }, { "global", 1u << PO_PROC },
+		{ "frontend", 1u << PO_FE }, { "backend", 1u << PO_BE },
+		{ "server", 1u << PO_SRV }, { "listener", 0 },
+		{ "sticktable", PQ_STICK },
+	};
+	size_t i;
 
-	adm_prom_help(b, &status);
-	for (px = sess_rt.cfg->proxies; px; px = px->next)
-		for (s = (px->cap & CAP_BE) ? px->srv : NULL; s; s = s->next) {
-			cur = srv_status_str(s);
-			if (strcmp(cur, "no check") == 0)
-				cur = "UP";
-			for (k = 0; k < NELEM(states); k++)
-				u_sbprintf(b, "haproxy_server_status{proxy=\"%s\",server=\"%s\","
-				    "state=\"%s\"} %d\n", px->name, s->name, states[k],
-				    strcmp(cur, states[k]) == 0);
-		}
-	for (m = adm_srv_metrics; m < adm_srv_metrics + NELEM(adm_srv_metrics); m++) {
-		adm_prom_help(b, m);
-		for (px = sess_rt.cfg->proxies; px; px = px->next)
-			for (s = (px->cap & CAP_BE) && (!m->http || px->mode == MODE_HTTP) ?
-			    px->srv : NULL; s; s = s->next) {
-				snprintf(labels, sizeof(labels), "proxy=\"%s\",server=\"%s\"",
-				    px->name, s->name);
-				adm_prom_value(b, m, s, labels);
-			}
-	}
+	for (i = 0; i < NELEM(scopes); i++)
+		if (strcmp(v, scopes[i].name) == 0)
+			return scopes[i].bits | PQ_KNOWN;
+	return 0;
 }
 
-static void
-adm_prometheus(struct sbuf *b)
+/* HAProxy's promex_parse_uri(): "scope=" (repeated; "" none, "*" all) and
+ * "no-maint".  Returns the choices, or 0 for a 400. */
+static unsigned
+adm_pm_query(const struct http_msg *m)
 {
-	adm_prom_proxies(b, adm_process_metrics, NELEM(adm_process_metrics), 0);
-	adm_prom_proxies(b, adm_fe_metrics, NELEM(adm_fe_metrics), CAP_FE);
-	adm_prom_proxies(b, adm_be_metrics, NELEM(adm_be_metrics), CAP_BE);
-	adm_prom_servers(b);
+	const char *q = memchr(m->uri, '?', m->uri_len), *uend = m->uri + m->uri_len;
+	const char *end, *eq, *amp;
+	unsigned sc = 0, bits;
+	int scoped = 0;
+	char key[64], val[64];
+
+	q = q ? q + 1 : uend;
+	if ((end = memchr(q, '#', (size_t)(uend - q))) == NULL)
+		end = uend;
+	for (; q < end; q = amp + 1) {
+		if ((amp = memchr(q, '&', (size_t)(end - q))) == NULL)
+			amp = end;
+		eq = memchr(q, '=', (size_t)(amp - q));
+		if (eq && memchr(eq + 1, '=', (size_t)(amp - eq - 1)))
+			return 0;
+		if (adm_pm_decode(q, (size_t)((eq ? eq : amp) - q), key, sizeof(key)) < 0)
+			continue;
+		if (strcmp(key, "no-maint") == 0)
+			sc |= PQ_NOMAINT;
+		if (strcmp(key, "scope") != 0)
+			continue;
+		scoped = 1;
+		if (!eq || adm_pm_decode(eq + 1, (size_t)(amp - eq - 1), val,
+		    sizeof(val)) < 0 || !(bits = adm_pm_scope(val)))
+			return 0;
+		sc = *val ? sc | bits : sc & ~PQ_ALL;
+	}
+	return (scoped ? sc : sc | PQ_ALL) | PQ_KNOWN;
 }
 
 /* ---- the HTML status page ---- */
@@ -21346,11 +22244,19 @@ adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
 {
 	const char *p;
 	size_t n, ul;
+	unsigned sc;
 
 	h1_uri_path(m, &p, &n);
 	if (prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
 	    memcmp(fe->prom_uri, p, n) == 0)) {
-		adm_prometheus(body);
+		if ((sc = adm_pm_query(m)) == 0) {	/* HAProxy's own 400 */
+			u_sbprintf(body, "<html><body><h1>400 Bad request</h1>\nYour "
+			    "browser sent an invalid request.\n</body></html>\n");
+			*ctype = "text/html";
+			*status = 400;
+			return 1;
+		}
+		adm_prometheus(body, sc);
 		*ctype = "text/plain; version=0.0.4";
 		*status = 200;
 		return 1;

@@ -823,6 +823,10 @@ struct proxy {
 	struct cidr	 fwd_except[2];
 	unsigned char	 fwd_has_except[2];
 	char		*log_tag;	/* "log-tag"; NULL: the global one */
+	/* a stick-table: nothing tracks into it (track-sc and the sc_*
+	 * fetches are refused), but the metrics show it, as HAProxy's */
+	const char	*stick_type;
+	long long	 stick_size;
 	char		*default_be_name;
 	struct proxy	*default_be;
 	int		 default_be_line;
@@ -989,6 +993,12 @@ struct srv_state {
 	int64_t		 lag_blocks;
 	uint32_t	 trace_begin, trace_end, cs_begin, cs_end;
 	int		 check_ms;	/* duration of the last check */
+	int		 check_code;	/* its HTTP status (L7OK, L7STS), or 0 */
+	/* for the metrics, as HAProxy's counters of the same names */
+	uint64_t	 chkdown;	/* UP -> DOWN or MAINT transitions */
+	int64_t		 down_ms;	/* time spent down before last_change */
+	uint64_t	 connects, reuses;	/* new and pooled connections */
+	int64_t		 last_sess;	/* last assignment (ms), 0: never */
 	/* agent check */
 	int		 agent_down;
 	enum srv_admin	 agent_admin;	/* from the last reply */

@@ -1069,7 +1069,8 @@ def test_prometheus_metrics(proxy, nodes, free_port, tmp_path):
     assert prom_get(s, "haproxy_server_status", proxy="api", server="a3", state="UP") == 0
     assert sum(v for (n, l), v in s.items() if n == "haproxy_server_status" and ("server", "a3") in l) == 1
     assert prom_get(s, "haproxy_server_check_failures_total", proxy="api", server="a3") >= 1
-    assert prom_get(s, "haproxy_backend_status", proxy="api") == 1
+    assert prom_get(s, "haproxy_backend_status", proxy="api", state="UP") == 1   # HAProxy: per state
+    assert prom_get(s, "haproxy_backend_status", proxy="api", state="DOWN") == 0
     assert prom_get(s, "haproxy_backend_active_servers", proxy="api") == 2
     assert prom_get(s, "haproxy_backend_active_servers", proxy="ship") == 1
     assert prom_get(s, "haproxy_backend_current_queue", proxy="api") == 0

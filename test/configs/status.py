@@ -33,9 +33,6 @@ RUNTIME = [
     "anyway (`-db` is accepted but does not override `daemon`).",
     "**`errorfile`** (9 configs, Debian's /etc/haproxy/errors/*.http): haproxy sends those files (HTTP/1.0, "
     "`Connection: close`, no Content-Length); waxlb sends its built-in page, keep-alive with Content-Length.",
-    "**Prometheus `/metrics`** (7 configs): 165 of the 187 metric names haproxy exports are absent "
-    "(e.g. `haproxy_backend_agg_check_status`, `haproxy_backend_agg_server_status`); waxlb adds "
-    "`waxlb_server_chain_*`. Dashboards built on haproxy's names find nothing.",
     "**syslog tag** (every config logging to /dev/log): `waxlb[pid]:` instead of `haproxy[pid]:`; Debian's "
     "/etc/rsyslog.d/49-haproxy.conf routes on `$programname startswith 'haproxy'`, so the lines miss "
     "/var/log/haproxy.log and Filebeat's haproxy module.",
