@@ -160,7 +160,7 @@ clean-bench:
 # broken invariant fails the run. FUZZ_TARGETS=request,chunk selects targets.
 FUZZ_CC      ?= clang
 FUZZ_PKGS    := clang libclang-rt-14-dev libbearssl-dev
-FUZZ_ALL     := request response chunk config acl nodeos ship ws agent pem lf
+FUZZ_ALL     := request response chunk config acl nodeos ship ws agent pem lf ciphers
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECS    ?= 60
 FUZZ_QUICK_SECS ?= 3

@@ -4,10 +4,10 @@
  * The sections follow waxlb.c's modules, in the same order and with the
  * same name prefixes.  Declared here: the configuration types (read by the
  * tests), the pure parsers and builders (HTTP/1, websocket, SHIP, nodeos
- * get_info, agent replies, certificates), ACL and rule evaluation, server
- * selection and the server-state constructor.  None of these touch a
- * socket; the clock is only read by the balancer's slowstart.
- * Everything else in waxlb.c is static.
+ * get_info, agent replies, certificates, OpenSSL cipher lists), ACL and
+ * rule evaluation, server selection and the server-state constructor.
+ * None of these touch a socket; the clock is only read by the balancer's
+ * slowstart.  Everything else in waxlb.c is static.
  */
 #ifndef WAXLB_H
 #define WAXLB_H
@@ -511,6 +511,46 @@ struct rule_msg {
 	const char	*reason;
 	int		 edits;		/* changes made: the head is rebuilt */
 };
+
+/* ================================================================== */
+/* ciph: OpenSSL cipher lists                                           */
+
+#define CIPH_COUNT	155	/* the suites OpenSSL 3.0 knows below TLS 1.3 */
+#define CIPH_BEAR_MAX	20	/* those of them waxlb runs with BearSSL */
+#define CIPH_SECLEVEL	2	/* Debian's OpenSSL default security level */
+
+/* What a cipher list selects: OpenSSL's whole choice as indexes into the
+ * suite table, in its order (what `openssl ciphers` prints below the TLS
+ * 1.3 suites), and the part of it BearSSL runs that the security level
+ * allows, in the same order. */
+struct ciph_sel {
+	unsigned char	 all[CIPH_COUNT];
+	unsigned char	 named[CIPH_COUNT];	/* all[i] was written in full */
+	int		 nall;
+	unsigned char	 bear[CIPH_BEAR_MAX];
+	int		 nbear;
+	int		 seclevel;	/* @SECLEVEL=n, else CIPH_SECLEVEL */
+	char		 warn[256];	/* unknown words, named suites BearSSL lacks */
+	char		 err[256];	/* why nothing is usable */
+};
+
+/* Evaluate an OpenSSL cipher list as OpenSSL 3.0 does.  Returns -1 when
+ * OpenSSL refuses it (a character or command it does not know, or no
+ * suite selected), else out->nbear: 0 when BearSSL can use none of it.
+ * out->err says why in both cases; out->warn is "" or a note worth a
+ * warning. */
+int	ciph_select(const char *list, struct ciph_sel *out);
+/* The OpenSSL name of suite <i> of the table, into buf. */
+const char *ciph_name(int i, char *buf, size_t len);
+/* Its IANA id, which is BearSSL's id for the suites BearSSL runs. */
+unsigned ciph_id(int i);
+/* 1 when waxlb runs suite <i> with BearSSL. */
+int	ciph_bear(int i);
+/* The OpenSSL name of BearSSL suite <id> (an IANA id), NULL if none. */
+const char *ciph_id_name(unsigned id);
+/* A TLS 1.3 ciphersuites list ("TLS_AES_128_GCM_SHA256:..."), checked
+ * loosely: -1 and the first bad name in bad[] when a name is not TLS_*. */
+int	ciph_suites13(const char *list, char *bad, size_t len);
 
 /* ================================================================== */
 /* lb: server selection                                                 */

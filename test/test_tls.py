@@ -269,6 +269,58 @@ def test_ciphers_option(proxy, certs, api_node):
     assert rc != 0 and not hs_ok(out), out
 
 
+GUIDE_CIPHERS = ("ECDH+AESGCM:DH+AESGCM:ECDH+AES256:DH+AES256:ECDH+AES128:DH+AES:RSA+AESGCM:RSA+AES:"
+                 "!aNULL:!MD5:!DSS")
+
+
+def test_guide_cipher_string(proxy, certs, api_node):
+    """The WAX guide's ssl-default-bind-ciphers (OpenSSL's language, once refused by waxlb): OpenSSL's selection in
+    its order, restricted to BearSSL's suites, is the server's preference. HAProxy 2.6 with OpenSSL 3.0 and waxlb
+    pick the same suites (-tls1_2: HAProxy would negotiate TLS 1.3)."""
+    _, a1 = api_node
+    t_rsa, t_ec = free_port_fn(), free_port_fn()
+    p = proxy(simple_cfg(["127.0.0.1:%d ssl crt %s" % (t_rsa, certs.wax), "127.0.0.1:%d ssl crt %s" % (t_ec, certs.ws)],
+                         a1, extra="global\n    ssl-default-bind-ciphers %s\n\n" % GUIDE_CIPHERS), t_rsa)
+    if not IS_SHIM:     # HAProxy warns about DH parameters
+        assert not p.find_log(r"warning|WARNING"), p.log()
+    cases = [
+        (t_rsa, "wax.eosphere.io", [], "ECDHE-RSA-AES256-GCM-SHA384"),
+        (t_ec, WS_HOST, [], "ECDHE-ECDSA-AES256-GCM-SHA384"),
+        # the server's order wins over the client's: GCM before CBC, AES-128-GCM before static RSA
+        (t_rsa, "wax.eosphere.io", ["-cipher", "AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256"],
+         "ECDHE-RSA-AES128-GCM-SHA256"),
+        (t_ec, WS_HOST, ["-cipher", "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"], "ECDHE-ECDSA-AES256-SHA384"),
+        (t_rsa, "wax.eosphere.io", ["-cipher", "AES128-SHA"], "AES128-SHA"),
+        # ChaCha20 is not in the guide's list
+        (t_rsa, "wax.eosphere.io", ["-cipher", "ECDHE-RSA-CHACHA20-POLY1305"], None),
+    ]
+    for port, host, extra, want in cases:
+        rc, out = s_client(port, host, certs.ca, "-tls1_2", *extra)
+        if want is None:
+            assert rc != 0 and not hs_ok(out), (extra, out)
+        else:
+            assert rc == 0 and field(out, "Cipher") == want, (extra, out)
+
+
+@pytest.mark.waxlb_only     # HAProxy does not warn
+def test_ciphers_mozilla_intermediate(proxy, certs, api_node):
+    """Mozilla's intermediate list names DHE suites BearSSL lacks: one warning line, the ECDHE ones in its order."""
+    _, a1 = api_node
+    tport = free_port_fn()
+    moz = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+           "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+           "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305")
+    p = proxy(simple_cfg(["127.0.0.1:%d ssl crt %s ciphers %s ciphersuites TLS_AES_128_GCM_SHA256"
+                          % (tport, certs.wax, moz)], a1), tport)
+    assert p.find_log(r"ciphers: DHE-RSA-AES128-GCM-SHA256, DHE-RSA-AES256-GCM-SHA384, "
+                      r"DHE-RSA-CHACHA20-POLY1305 not in BearSSL, skipped"), p.log()
+    assert p.find_log(r"bind option 'ciphersuites' is ignored by waxlb \(BearSSL has no TLS 1\.3\)"), p.log()
+    rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-tls1_2")
+    assert rc == 0 and field(out, "Cipher") == "ECDHE-RSA-AES128-GCM-SHA256", out
+    rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256")
+    assert rc != 0 and not hs_ok(out), out
+
+
 def test_alpn(tls_seed, certs):
     _, _, tport, _ = tls_seed
     rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-alpn", "h2,http/1.1")
@@ -736,6 +788,8 @@ BAD_BINDS = {
     "ssl_without_crt": lambda c: "ssl",
     "min_ver_tls13": lambda c: "ssl crt %s ssl-min-ver TLSv1.3" % c.wax,
     "crt_without_value": lambda c: "ssl crt",
+    "ciphers_none_in_bearssl": lambda c: "ssl crt %s ciphers DHE-RSA-AES128-GCM-SHA256:CAMELLIA" % c.wax,
+    "ciphers_tls13_names": lambda c: "ssl crt %s ciphers TLS_AES_128_GCM_SHA256" % c.wax,
 }
 
 
