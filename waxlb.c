@@ -11630,6 +11630,102 @@ ciph_suites13(const char *list, char *bad, size_t len)
 		s += n + 1;
 	}
 }
+
+/*
+ * Curve lists ("X25519:P-256"), as OpenSSL 3.0's SSL_CTX_set1_curves_list
+ * reads them for HAProxy's "curves", "ecdhe" and ssl-default-bind-curves:
+ * names separated by ':', case as written, no empty name, no name twice.
+ * The names of BearSSL's four curves give their TLS ids in the list's
+ * order (the server's preference); other names OpenSSL knows are skipped
+ * (noted in warn[]); a name it does not know fails the list, as it fails
+ * HAProxy's start.
+ */
+static const struct {
+	char		 name[16];
+	unsigned char	 id;		/* TLS named-curve id; 0: not BearSSL's */
+} ciph_curve_names[] = {
+	{ "X25519", 29 }, { "x25519", 29 }, { "P-256", 23 }, { "prime256v1", 23 },
+	{ "secp256r1", 23 }, { "P-384", 24 }, { "secp384r1", 24 },
+	{ "P-521", 25 }, { "secp521r1", 25 },
+	{ "X448", 0 }, { "x448", 0 }, { "secp256k1", 0 }, { "P-224", 0 },
+	{ "secp224r1", 0 }, { "secp224k1", 0 }, { "P-192", 0 },
+	{ "prime192v1", 0 }, { "secp192r1", 0 }, { "secp192k1", 0 },
+	{ "secp160k1", 0 }, { "secp160r1", 0 }, { "secp160r2", 0 },
+	{ "brainpoolP256r1", 0 }, { "brainpoolP384r1", 0 },
+	{ "brainpoolP512r1", 0 }, { "ffdhe2048", 0 }, { "ffdhe3072", 0 },
+	{ "ffdhe4096", 0 }, { "ffdhe6144", 0 }, { "ffdhe8192", 0 },
+};
+
+/* The sect* binary curves and their NIST names (K-163, B-233...). */
+static int
+ciph_curve_binary(const char *w, size_t n)
+{
+	static const char *const sect[] = { "sect163k1", "sect163r1", "sect163r2",
+		"sect193r1", "sect193r2", "sect233k1", "sect233r1", "sect239k1",
+		"sect283k1", "sect283r1", "sect409k1", "sect409r1", "sect571k1",
+		"sect571r1" };
+	size_t i;
+
+	if (n == 5 && (w[0] == 'K' || w[0] == 'B') && w[1] == '-' &&
+	    U_DIGIT(w[2]) && U_DIGIT(w[3]) && U_DIGIT(w[4])) {
+		char d[4] = { w[2], w[3], w[4], 0 };
+
+		return strstr("163 233 283 409 571", d) != NULL;
+	}
+	for (i = 0; i < NELEM(sect); i++)
+		if (strlen(sect[i]) == n && memcmp(w, sect[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* One name: its TLS id, 0 for a curve BearSSL lacks, -1 if unknown. */
+static int
+ciph_curve(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(ciph_curve_names); i++)
+		if (strlen(ciph_curve_names[i].name) == n &&
+		    memcmp(ciph_curve_names[i].name, w, n) == 0)
+			return ciph_curve_names[i].id;
+	return ciph_curve_binary(w, n) ? 0 : -1;
+}
+
+int
+ciph_curves(const char *list, struct ciph_curves *out)
+{
+	const char *w = list;
+	unsigned seen = 0;
+	size_t n, k;
+	int id;
+
+	memset(out, 0, sizeof(*out));
+	for (;; w += n + 1) {
+		n = strcspn(w, ":");
+		if (n == 0 || (id = ciph_curve(w, n)) < 0) {
+			snprintf(out->err, sizeof(out->err), n ? "unknown curve '%.*s'"
+			    : "an empty curve name", (int)(n > 24 ? 24 : n), w);
+			return -1;
+		}
+		if (id && (seen >> id & 1)) {
+			snprintf(out->err, sizeof(out->err), "curve '%.*s' twice",
+			    (int)n, w);
+			return -1;
+		}
+		seen |= id ? 1u << id : 0;
+		if (id)
+			out->ids[out->n++] = (unsigned char)id;
+		else if ((k = strlen(out->warn)) + n + 3 < sizeof(out->warn))
+			snprintf(out->warn + k, sizeof(out->warn) - k, "%s%.*s",
+			    k ? ", " : "", (int)n, w);
+		if (w[n] == 0)
+			break;
+	}
+	if (out->n == 0)
+		snprintf(out->err, sizeof(out->err), "none of its curves is in "
+		    "BearSSL (X25519, P-256, P-384, P-521)");
+	return out->n ? out->n : -1;
+}
 /*==== end ciph ====*/
 
 /*==== begin lb ====*/
@@ -13005,6 +13101,75 @@ cfg_bind_no_tls(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* force-tlsv1x (bind or ssl-default-bind-options): that version only, as
+ * HAProxy's min = max; a later ssl-min-ver/ssl-max-ver moves one end. */
+static int
+cfg_tls_force(struct cfgp *p, const char *opt, unsigned *vmin, unsigned *vmax)
+{
+	static const struct { const char *name; unsigned ver; } f[] = {
+		{ "force-tlsv10", BR_TLS10 }, { "force-tlsv11", BR_TLS11 },
+		{ "force-tlsv12", BR_TLS12 },
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(f); i++)
+		if (strcmp(opt, f[i].name) == 0) {
+			*vmin = *vmax = f[i].ver;
+			return 0;
+		}
+	cfg_err(p, "'%s': BearSSL has no %s; use force-tlsv12 (or ssl-min-ver/"
+	    "ssl-max-ver)", opt, strstr(opt, "13") ? "TLSv1.3" : "SSLv3");
+	return -1;
+}
+
+static int
+cfg_bind_force(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct tls_conf *tc = ((struct cfg_bind *)obj)->tc;
+
+	(void)n;
+	return cfg_tls_force(p, args[0], &tc->vmin, &tc->vmax);
+}
+
+static int
+cfg_bind_prefer_client(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)p;
+	(void)args;
+	(void)n;
+	((struct cfg_bind *)obj)->tc->prefer_client = 1;
+	return 0;
+}
+
+/* A curve list where it is written: HAProxy fails on what OpenSSL
+ * refuses; curves BearSSL lacks are a warning. */
+static int
+cfg_curves_read(struct cfgp *p, const char *kw, const char *list,
+    struct ciph_curves *out)
+{
+	if (ciph_curves(list, out) < 0) {
+		cfg_err(p, "%s '%s': %s; known to BearSSL: X25519, P-256 (prime256v1), "
+		    "P-384 (secp384r1), P-521 (secp521r1)", kw, list, out->err);
+		return -1;
+	}
+	if (out->warn[0])
+		cfg_warn(p, "%s: %s not in BearSSL, skipped", kw, out->warn);
+	return 0;
+}
+
+/* "curves" and "ecdhe" (which only counts without curves, as in HAProxy) */
+static int
+cfg_bind_curves(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct tls_conf *tc = ((struct cfg_bind *)obj)->tc;
+	const char *v = cfg_bind_val(p, args, n);
+
+	if (v == NULL || cfg_curves_read(p, args[0], v, args[0][0] == 'c' ?
+	    &tc->curves : &tc->ecdhe) < 0)
+		return -1;
+	return 1;
+}
+
 /* An ignored option with a value: the value must be there. */
 static int
 cfg_bind_ignored_val(struct cfgp *p, void *obj, char **args, int n)
@@ -13032,14 +13197,18 @@ static const struct cfg_kw cfg_bind_kws[] = {
 	CFG_FN("no-tlsv11", 0, cfg_bind_no_tls),
 	{ "ciphersuites", KW_IGN_ARG, 0, 0, 0, 0, cfg_bind_ciphersuites,
 	    "TLS 1.3 suites: BearSSL has no TLS 1.3" },
-	BIND_IGNV("curves", "BearSSL's curve list is fixed"),
-	BIND_IGNV("ecdhe", "BearSSL's curve list is fixed"),
-	BIND_IGNV("npn", "NPN is obsolete; ALPN is used"),
-	CFG_QUIET("no-sslv3", "already true with BearSSL"),
-	CFG_QUIET("no-tls-tickets", "already true with BearSSL"),
-	CFG_QUIET("prefer-client-ciphers", "already true with BearSSL"),
-	CFG_QUIET("no-tlsv13", "already true with BearSSL"),
-	CFG_QUIET("force-tlsv12", "already true with BearSSL"),
+	CFG_FN("curves", 0, cfg_bind_curves),
+	CFG_FN("ecdhe", 0, cfg_bind_curves),
+	CFG_FN("prefer-client-ciphers", 0, cfg_bind_prefer_client),
+	CFG_FN("force-tlsv10", 0, cfg_bind_force),
+	CFG_FN("force-tlsv11", 0, cfg_bind_force),
+	CFG_FN("force-tlsv12", 0, cfg_bind_force),
+	CFG_FN("force-tlsv13", 0, cfg_bind_force),
+	CFG_FN("force-sslv3", 0, cfg_bind_force),
+	BIND_IGNV("npn", "BearSSL has no NPN: NPN clients get HTTP/1.1 (ALPN works)"),
+	CFG_QUIET("no-sslv3", "BearSSL has no SSLv3"),
+	CFG_QUIET("no-tls-tickets", "BearSSL 0.6 issues no tickets"),
+	CFG_QUIET("no-tlsv13", "BearSSL has no TLS 1.3"),
 	BIND_NO("crt-list"), BIND_NO("ca-file"), BIND_NO("verify"),
 	BIND_NO("crl-file"),
 	CFG_IGNA("name", "listener names only label stats"),
@@ -14920,25 +15089,85 @@ cfg_g_ign_ciphers(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* One option of ssl-default-bind-options; the number of values it took
+ * (ssl-min-ver, ssl-max-ver: 1), or -1. */
+static int
+cfg_g_bind_option(struct cfgp *p, struct config *c, char **args, int n)
+{
+	int max = strcmp(args[0], "ssl-max-ver") == 0;
+
+	if (strcmp(args[0], "no-tls-tickets") == 0 ||	/* BearSSL has none */
+	    strcmp(args[0], "no-sslv3") == 0 || strcmp(args[0], "no-tlsv13") == 0)
+		return 0;
+	if (strcmp(args[0], "prefer-client-ciphers") == 0) {
+		c->ssl_prefer_client = 1;
+		return 0;
+	}
+	if (strcmp(args[0], "no-tlsv10") == 0 || strcmp(args[0], "no-tlsv11") == 0) {
+		cfg_tls_floor(&c->ssl_vfloor, args[0]);
+		return 0;
+	}
+	if (strncmp(args[0], "force-", 6) == 0)
+		return cfg_tls_force(p, args[0], &c->ssl_vmin, &c->ssl_vmax);
+	if (!max && strcmp(args[0], "ssl-min-ver") != 0) {
+		cfg_err(p, "unknown option '%s' on global statement "
+		    "'ssl-default-bind-options'", args[0]);
+		return -1;
+	}
+	if (n < 2 || cfg_tls_ver(args[1], max ? &c->ssl_vmax : &c->ssl_vmin) < 0) {
+		if (max && n >= 2 && strcmp(args[1], "TLSv1.3") == 0) {
+			cfg_warn(p, "ssl-max-ver TLSv1.3: BearSSL stops at TLSv1.2");
+			return 1;
+		}
+		cfg_err(p, "%s '%s': expected TLSv1.0, TLSv1.1 or TLSv1.2 (BearSSL "
+		    "has no TLSv1.3)", args[0], n < 2 ? "" : args[1]);
+		return -1;
+	}
+	return 1;
+}
+
 static int
 cfg_g_bind_options(struct cfgp *p, void *obj, char **args, int n)
 {
-	struct config *c = obj;
-	int i;
+	int i, r;
 
-	for (i = 1; i < n; i++) {
-		if (strcmp(args[i], "ssl-min-ver") == 0 && i + 1 < n) {
-			if (cfg_tls_ver(args[++i], &c->ssl_vmin) < 0) {
-				cfg_err(p, "ssl-min-ver '%s': expected TLSv1.0, TLSv1.1 or "
-				    "TLSv1.2", args[i]);
-				return -1;
-			}
-		} else if (strcmp(args[i], "ssl-max-ver") == 0 && i + 1 < n)
-			i++;
-		else if (strcmp(args[i], "no-tlsv10") == 0 ||
-		    strcmp(args[i], "no-tlsv11") == 0)
-			cfg_tls_floor(&c->ssl_vfloor, args[i]);
+	if (n < 2) {
+		cfg_err(p, "'%s' expects an option as an argument", args[0]);
+		return -1;
 	}
+	for (i = 1; i < n; i += r + 1)
+		if ((r = cfg_g_bind_option(p, obj, args + i, n - i)) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+cfg_g_curves(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2) {
+		cfg_err(p, "'%s' expects a curves suite as an argument", args[0]);
+		return -1;
+	}
+	return cfg_curves_read(p, args[0], args[1],
+	    &((struct config *)obj)->ssl_curves);
+}
+
+/* tune.ssl.lifetime: seconds unless a unit is given, rounded up to a
+ * second as by HAProxy. */
+static int
+cfg_g_lifetime(struct cfgp *p, void *obj, char **args, int n)
+{
+	char buf[32];
+	unsigned ms;
+
+	snprintf(buf, sizeof(buf), "%s%s", n == 2 ? args[1] : "",
+	    n == 2 && args[1][strspn(args[1], "0123456789")] == 0 ? "s" : "");
+	if (n != 2 || u_parse_time(buf, &ms) < 0) {
+		cfg_err(p, "'%s' expects ssl sessions <lifetime> in seconds as "
+		    "argument", args[0]);
+		return -1;
+	}
+	((struct config *)obj)->ssl_lifetime = ms / 1000 + (ms % 1000 != 0);
 	return 0;
 }
 
@@ -15037,6 +15266,9 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_FN("log", 0, cfg_g_log),
 	CFG_FN("stats", 0, cfg_g_stats),
 	CFG_FN("ssl-default-bind-options", 0, cfg_g_bind_options),
+	CFG_FN("ssl-default-bind-curves", 0, cfg_g_curves),
+	CFG_FN("tune.ssl.lifetime", 0, cfg_g_lifetime),
+	G("maxsslconn", KW_INT, maxsslconn, 0, INT_MAX, "a positive integer"),
 	CFG_IGN("nbthread", "one thread by design"),
 	CFG_IGN("nbproc", "one process by design"),
 	CFG_IGN("cpu-map", "one thread by design"),
@@ -15066,8 +15298,6 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("presetenv", "environment variables are not expanded"),
 	CFG_IGN("unsetenv", "environment variables are not expanded"),
 	CFG_IGN("resetenv", "environment variables are not expanded"),
-	CFG_IGN("tune.ssl.lifetime", "sessions live as long as the cache keeps them"),
-	CFG_IGN("maxsslconn", "maxconn bounds TLS connections too"),
 	CFG_IGN("tune.http.maxhdr", "101 headers, fixed"),
 	CFG_IGN("tune.maxaccept", "64 accepts per turn, fixed"),
 	CFG_IGN("tune.h2.max-concurrent-streams", "no HTTP/2"),
@@ -15264,7 +15494,73 @@ cfg_tls_suites(struct cfgp *p, const char *list, struct tls_conf *tc)
 	}
 	for (i = 0; i < s.nbear; i++)
 		tc->suites[tc->nsuites++] = (uint16_t)ciph_id(s.bear[i]);
+	tc->seclevel = s.seclevel;
 	return 0;
+}
+
+/*
+ * The version range as HAProxy settles it: the line's ssl-min-ver /
+ * ssl-max-ver / force-*, else ssl-default-bind-options'; no-tlsv1x are
+ * ignored (with HAProxy's warning) once either end is set; the minimum
+ * defaults to TLSv1.2, or to the maximum when that is lower.  OpenSSL
+ * 3.0 then refuses anything below TLSv1.2 unless the cipher list says
+ * @SECLEVEL=0.
+ */
+static int
+cfg_tls_versions(struct cfgp *p, struct tls_conf *tc)
+{
+	unsigned floor = tc->vfloor > p->c->ssl_vfloor ? tc->vfloor :
+	    p->c->ssl_vfloor;
+
+	if (tc->vmin == 0)
+		tc->vmin = p->c->ssl_vmin;
+	if (tc->vmax == 0)
+		tc->vmax = p->c->ssl_vmax;
+	if (floor && (tc->vmin || tc->vmax)) {
+		cfg_warn(p, "no-sslv3/no-tlsv1x are ignored for this bind line. Use "
+		    "only 'ssl-min-ver' and 'ssl-max-ver' to fix");
+		floor = 0;
+	}
+	if (tc->vmin == 0)
+		tc->vmin = tc->vmax && tc->vmax < BR_TLS12 ? tc->vmax : BR_TLS12;
+	if (tc->vmax == 0)
+		tc->vmax = BR_TLS12;
+	if (tc->vmin < floor)
+		tc->vmin = floor;
+	if (tc->vmin < BR_TLS12 && tc->seclevel > 0) {
+		if (tc->vmax < BR_TLS12) {
+			cfg_err(p, "no TLS version left: OpenSSL 3.0 (HAProxy's) "
+			    "allows versions below TLSv1.2 only at @SECLEVEL=0 (the "
+			    "cipher list is at %d); add ':@SECLEVEL=0' to ciphers or "
+			    "allow TLSv1.2", tc->seclevel);
+			return -1;
+		}
+		tc->vmin = BR_TLS12;
+	}
+	if (tc->vmin > tc->vmax) {
+		cfg_err(p, "ssl-min-ver is above ssl-max-ver");
+		return -1;
+	}
+	return 0;
+}
+
+/* The curves: the line's, else ssl-default-bind-curves, else its
+ * "ecdhe", else OpenSSL 3.0's default order (X25519, P-256, P-521, P-384);
+ * BearSSL's implementation is narrowed to them. */
+static void
+cfg_tls_curves(struct cfgp *p, struct tls_conf *tc)
+{
+	static const struct ciph_curves dflt = { { 29, 23, 25, 24 }, 4, "", "" };
+	uint32_t mask = 0;
+	int i;
+
+	if (tc->curves.n == 0)
+		tc->curves = p->c->ssl_curves.n ? p->c->ssl_curves :
+		    tc->ecdhe.n ? tc->ecdhe : dflt;
+	for (i = 0; i < tc->curves.n; i++)
+		mask |= (uint32_t)1 << tc->curves.ids[i];
+	tc->ec = *br_ec_get_default();
+	tc->ec.supported_curves &= mask;
 }
 
 static void
@@ -15319,20 +15615,13 @@ cfg_tls_finish(struct cfgp *p, struct tls_conf *tc)
 		return;
 	p->err.file = tc->file;
 	p->err.line = tc->line;
-	if (cfg_tls_suites(p, tc->ciphers ? tc->ciphers : p->c->ssl_ciphers, tc) < 0)
+	if (cfg_tls_suites(p, tc->ciphers ? tc->ciphers : p->c->ssl_ciphers, tc) < 0 ||
+	    cfg_tls_versions(p, tc) < 0)
 		return;
-	if (tc->vmin == 0)
-		tc->vmin = p->c->ssl_vmin ? p->c->ssl_vmin : BR_TLS12;
-	if (tc->vmin < tc->vfloor)
-		tc->vmin = tc->vfloor;
-	if (tc->vmin < p->c->ssl_vfloor)
-		tc->vmin = p->c->ssl_vfloor;
-	if (tc->vmax == 0)
-		tc->vmax = BR_TLS12;
-	if (tc->vmin > tc->vmax) {
-		cfg_err(p, "ssl-min-ver is above ssl-max-ver");
-		return;
-	}
+	cfg_tls_curves(p, tc);
+	tc->prefer_client |= p->c->ssl_prefer_client;
+	/* HAProxy leaves OpenSSL's default (two hours) for 0 */
+	tc->lifetime = p->c->ssl_lifetime ? p->c->ssl_lifetime : 7200;
 	for (i = 0; i < tc->ncrt; i++) {
 		if (tc->crt[i][0] != '/' && p->c->crt_base)
 			snprintf(path, sizeof(path), "%s/%s", p->c->crt_base, tc->crt[i]);
@@ -15586,6 +15875,7 @@ cfg_new(void)
 	c->bufsize = BUFSIZE_DEFAULT;
 	c->maxrewrite = MAXREWRITE;
 	c->ssl_cachesize = 20000;	/* HAProxy's tune.ssl.cachesize */
+	c->ssl_lifetime = 300;		/* and tune.ssl.lifetime */
 	c->uid = c->gid = -1;
 	c->stats_timeout = 10000;
 	return c;
@@ -16287,7 +16577,14 @@ static struct {
 	 * handshakes resumed (ssl_fc_is_resumed) */
 	const br_ssl_session_cache_class *cache_vt;
 	unsigned char	*cache_mem;	/* NULL: tune.ssl.cachesize 0 */
+	/* when each cached session was made (the LRU keeps no time), for
+	 * tune.ssl.lifetime: sets of XPRT_WAYS keyed by the random session
+	 * id; an entry lost to a full set only costs a full handshake */
+	struct xprt_stamp { uint32_t tag, made; } *stamps;
+	uint32_t	 nsets;
 } xprt_rt;
+
+#define XPRT_WAYS	4
 
 /* ---- plain sockets ---- */
 
@@ -16465,6 +16762,24 @@ xprt_tls_pick_cert(const struct tls_conf *tc, const char *sni)
 	return tc->strict_sni ? NULL : tc->certs;
 }
 
+/* The ECDHE curve: BearSSL takes X25519, then the lowest id, of those both
+ * sides have; OpenSSL under HAProxy takes the first of the list the client
+ * has (server preference), which is what is left to BearSSL here. */
+static void
+xprt_tls_pick_curve(struct xprt_tls *t)
+{
+	const struct ciph_curves *cv = &t->conf->curves;
+	int i;
+
+	if (t->conf->prefer_client)
+		return;
+	for (i = 0; i < cv->n; i++)
+		if (t->sc.curves >> cv->ids[i] & 1) {
+			t->sc.curves = (uint32_t)1 << cv->ids[i];
+			return;
+		}
+}
+
 static int
 xprt_tls_choose(const br_ssl_server_policy_class **pctx,
     const br_ssl_server_context *cc, br_ssl_server_choices *choices)
@@ -16476,6 +16791,7 @@ xprt_tls_choose(const br_ssl_server_policy_class **pctx,
 	c = xprt_tls_pick_cert(t->conf, br_ssl_engine_get_server_name(&cc->eng));
 	if (c == NULL)
 		return 0;
+	xprt_tls_pick_curve(t);
 	if (c->key_type == BR_KEYTYPE_RSA)
 		br_ssl_server_set_single_rsa(sc, c->chain, c->chain_len, &c->rsa,
 		    BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX, br_rsa_private_get_default(),
@@ -16515,24 +16831,63 @@ static const br_ssl_server_policy_class xprt_tls_policy = {
 	xprt_tls_choose, xprt_tls_keyx_unused, xprt_tls_sign_unused
 };
 
+/* The set of a session id, and its tag (never 0: 0 is an empty way). */
+static struct xprt_stamp *
+xprt_stamp_set(const unsigned char *id, uint32_t *tag)
+{
+	uint32_t a, b;
+
+	memcpy(&a, id, 4);
+	memcpy(&b, id + 4, 4);
+	*tag = b | 1;
+	return xprt_rt.stamps + (size_t)(a % xprt_rt.nsets) * XPRT_WAYS;
+}
+
+static uint32_t
+xprt_secs(void)
+{
+	return (uint32_t)(loop_now() / 1000);
+}
+
 static void
 xprt_cache_save(const br_ssl_session_cache_class **ctx,
     br_ssl_server_context *sc, const br_ssl_session_parameters *params)
 {
+	uint32_t tag;
+	struct xprt_stamp *w = xprt_stamp_set(params->session_id, &tag), *old = w;
+	int i;
+
 	(void)ctx;
 	xprt_rt.cache.vtable->save(&xprt_rt.cache.vtable, sc, params);
+	for (i = 0; i < XPRT_WAYS; i++)		/* the oldest way goes */
+		if (w[i].made < old->made || w[i].tag == 0)
+			old = &w[i];
+	old->tag = tag;
+	old->made = xprt_secs();
 }
 
+/* A cached session resumes only within tune.ssl.lifetime of its making
+ * (OpenSSL's session timeout under HAProxy). */
 static int
 xprt_cache_load(const br_ssl_session_cache_class **ctx,
     br_ssl_server_context *sc, br_ssl_session_parameters *params)
 {
-	int r = xprt_rt.cache.vtable->load(&xprt_rt.cache.vtable, sc, params);
+	struct xprt_tls *t = CONTAINER(sc, struct xprt_tls, sc);
+	br_ssl_session_parameters got = *params;
+	uint32_t tag;
+	struct xprt_stamp *w = xprt_stamp_set(params->session_id, &tag);
+	int i;
 
 	(void)ctx;
-	if (r)
-		CONTAINER(sc, struct xprt_tls, sc)->resumed = 1;
-	return r;
+	if (!xprt_rt.cache.vtable->load(&xprt_rt.cache.vtable, sc, &got))
+		return 0;
+	for (i = 0; i < XPRT_WAYS && w[i].tag != tag; i++)
+		;
+	if (i == XPRT_WAYS || xprt_secs() - w[i].made >= t->conf->lifetime)
+		return 0;
+	*params = got;
+	t->resumed = 1;
+	return 1;
 }
 
 static const br_ssl_session_cache_class xprt_cache_class = {
@@ -16578,6 +16933,8 @@ xprt_tls_init(const struct config *cfg)
 	/* calloc'd: pages are only resident once sessions use them */
 	xprt_rt.cache_mem = u_calloc(1, sz);
 	br_ssl_session_cache_lru_init(&xprt_rt.cache, xprt_rt.cache_mem, sz);
+	xprt_rt.nsets = (uint32_t)(cfg->ssl_cachesize / 2 + 1);
+	xprt_rt.stamps = u_calloc(xprt_rt.nsets * XPRT_WAYS, sizeof(*xprt_rt.stamps));
 	xprt_rt.cache_vt = &xprt_cache_class;
 }
 
@@ -16778,7 +17135,7 @@ xprt_tls_setup(struct xprt_tls *t, const struct tls_conf *tc)
 	br_ssl_server_zero(&t->sc);
 	br_ssl_engine_set_versions(e, tc->vmin, tc->vmax);
 	br_ssl_engine_set_suites(e, tc->suites, (size_t)tc->nsuites);
-	br_ssl_engine_set_ec(e, br_ec_get_default());
+	br_ssl_engine_set_ec(e, &tc->ec);
 	br_ssl_engine_set_hash(e, br_md5_ID, &br_md5_vtable);
 	br_ssl_engine_set_hash(e, br_sha1_ID, &br_sha1_vtable);
 	br_ssl_engine_set_hash(e, br_sha224_ID, &br_sha224_vtable);
@@ -16796,8 +17153,8 @@ xprt_tls_setup(struct xprt_tls *t, const struct tls_conf *tc)
 		br_ssl_server_set_cache(&t->sc, &xprt_rt.cache_vt);
 	br_ssl_engine_set_buffers_bidi(e, t->ibuf, sizeof(t->ibuf), t->obuf,
 	    sizeof(t->obuf));
-	br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES |
-	    BR_OPT_NO_RENEGOTIATION);
+	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION |
+	    (tc->prefer_client ? 0 : BR_OPT_ENFORCE_SERVER_PREFERENCES));
 	if (tc->nalpn)
 		br_ssl_engine_set_protocol_names(e, (const char **)tc->alpn,
 		    (size_t)tc->nalpn);
@@ -17102,6 +17459,7 @@ static struct {
 	struct session	*sessions;
 	struct px_state	*pxs;
 	int		 curconn;
+	int		 cursslconn;	/* of them, on ssl listeners (maxsslconn) */
 	int		 stopping;	/* soft stop: no more clients */
 	int64_t		 paused;	/* listeners paused until then */
 	struct http_msg	 msg;		/* the head being parsed (not reentrant) */
@@ -17176,7 +17534,9 @@ sess_listeners_update(void)
 	for (l = sess_rt.listeners; l; l = l->next) {
 		int full = sess_rt.stopping || sess_rt.paused ||
 		    sess_rt.curconn >= sess_rt.cfg->maxconn || (l->fe->maxconn &&
-		    sess_px_state(l->fe)->cur >= l->fe->maxconn);
+		    sess_px_state(l->fe)->cur >= l->fe->maxconn) ||
+		    (l->bind->tls && sess_rt.cfg->maxsslconn &&
+		    sess_rt.cursslconn >= sess_rt.cfg->maxsslconn);
 
 		if (full != l->paused) {
 			l->paused = full;
@@ -17270,6 +17630,7 @@ sess_accept(void *obj, int fd, short revents)
 		}
 		s = sess_new(l->fe, cfd, &ss);
 		s->bind = l->bind;
+		sess_rt.cursslconn += l->bind->tls != NULL;
 		loop_fd_add(cfd, sess_event, s, POLLIN);
 		sess_listeners_update();
 		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
@@ -17845,6 +18206,7 @@ sess_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	sess_rt.curconn--;
+	sess_rt.cursslconn -= s->bind && s->bind->tls;
 	sess_px_state(s->fe)->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);

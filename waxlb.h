@@ -548,6 +548,17 @@ unsigned ciph_id(int i);
 int	ciph_bear(int i);
 /* The OpenSSL name of BearSSL suite <id> (an IANA id), NULL if none. */
 const char *ciph_id_name(unsigned id);
+/* A curve list ("X25519:P-256") as OpenSSL reads it: BearSSL's curves
+ * (TLS ids: 29 X25519, 23 P-256, 24 P-384, 25 P-521) in its order. */
+struct ciph_curves {
+	unsigned char	 ids[4];
+	int		 n;
+	char		 warn[96];	/* curves OpenSSL knows, BearSSL lacks */
+	char		 err[96];
+};
+/* n (> 0), or -1 with out->err when OpenSSL refuses the list or none of
+ * its curves is BearSSL's. */
+int	ciph_curves(const char *list, struct ciph_curves *out);
 /* A TLS 1.3 ciphersuites list ("TLS_AES_128_GCM_SHA256:..."), checked
  * loosely: -1 and the first bad name in bad[] when a name is not TLS_*. */
 int	ciph_suites13(const char *list, char *bad, size_t len);
@@ -637,7 +648,13 @@ struct tls_conf {
 	const char	*alpn[4];
 	int		 nalpn;
 	int		 strict_sni;
+	int		 prefer_client;	/* prefer-client-ciphers */
+	int		 seclevel;	/* of the cipher list */
+	unsigned	 lifetime;	/* tune.ssl.lifetime, seconds */
+	struct ciph_curves curves;	/* ECDHE curves in preference order */
+	br_ec_impl	 ec;		/* BearSSL's, limited to those curves */
 	/* as written, resolved once the whole configuration is read */
+	struct ciph_curves ecdhe;	/* "ecdhe": only without "curves" */
 	char		*crt[16];
 	int		 ncrt;
 	char		*ciphers;
@@ -943,7 +960,12 @@ struct config {
 	char		*crt_base;
 	char		*ssl_ciphers;	/* ssl-default-bind-ciphers */
 	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
+	unsigned	 ssl_vmax;	/* ... ssl-max-ver; force-* set both */
 	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
+	int		 ssl_prefer_client;	/* ... prefer-client-ciphers */
+	struct ciph_curves ssl_curves;	/* ssl-default-bind-curves */
+	unsigned	 ssl_lifetime;	/* tune.ssl.lifetime, seconds */
+	int		 maxsslconn;	/* 0: no limit of its own */
 	int		 debug;
 	char		*log_tag;	/* "log-tag"; NULL: the program's name */
 	char		*log_host;	/* log-send-hostname; NULL: none */

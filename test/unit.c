@@ -1352,6 +1352,23 @@ test_config_errors(void)
 		{ __LINE__, "frontend f\n    bind :80 ciphers HIGH:@SECLEVEL=7\n", 2,
 		  "@SECLEVEL=7" },
 		{ __LINE__, "backend b\n    server s 127.0.0.1:80 ciphers\n", 2, "ciphers" },
+		{ __LINE__, "global\n    ssl-default-bind-options frob\n", 2,
+		  "unknown option 'frob' on global statement 'ssl-default-bind-options'" },
+		{ __LINE__, "global\n    ssl-default-bind-options force-tlsv13\n", 2,
+		  "BearSSL has no TLSv1.3" },
+		{ __LINE__, "global\n    ssl-default-bind-options ssl-max-ver TLSv9\n", 2,
+		  "ssl-max-ver 'TLSv9'" },
+		{ __LINE__, "global\n    ssl-default-bind-options\n", 2, "expects an option" },
+		{ __LINE__, "global\n    ssl-default-bind-curves nosuch\n", 2,
+		  "unknown curve 'nosuch'" },
+		{ __LINE__, "global\n    ssl-default-bind-curves X448\n", 2,
+		  "none of its curves is in BearSSL" },
+		{ __LINE__, "global\n    tune.ssl.lifetime 5x\n", 2, "lifetime" },
+		{ __LINE__, "global\n    tune.ssl.lifetime\n", 2, "lifetime" },
+		{ __LINE__, "global\n    maxsslconn -1\n", 2, "maxsslconn" },
+		{ __LINE__, "frontend f\n    bind :80 curves\n", 2, "expects a value" },
+		{ __LINE__, "frontend f\n    bind :80 ecdhe P-256:P-256\n", 2, "twice" },
+		{ __LINE__, "frontend f\n    bind :80 force-sslv3\n", 2, "BearSSL has no SSLv3" },
 	};
 	size_t i;
 
@@ -3912,6 +3929,48 @@ test_cipher_lists(void)
 	}
 }
 
+/* Curve lists as OpenSSL 3.0 reads them (checked against haproxy -c by
+ * test_tls.py): BearSSL's curves in order, others skipped, errors. */
+static void
+test_cipher_curves(void)
+{
+	static const struct {
+		int		 line;
+		const char	*list;
+		int		 n;
+		const char	*ids, *warn;	/* ids: as bytes */
+	} t[] = {
+		{ __LINE__, "X25519:P-256", 2, "\x1d\x17", "" },
+		{ __LINE__, "secp384r1:prime256v1:secp521r1:x25519", 4, "\x18\x17\x19\x1d", "" },
+		{ __LINE__, "X448:P-384:brainpoolP512r1:K-163:sect571r1", 1, "\x18",
+		  "X448, brainpoolP512r1, K-163, sect571r1" },
+		{ __LINE__, "P-256:secp256r1", -1, "", "" },		/* the same curve */
+		{ __LINE__, "p-256", -1, "", "" },		/* case matters */
+		{ __LINE__, "K-239", -1, "", "" },
+		{ __LINE__, "X25519:", -1, "", "" },
+		{ __LINE__, ":X25519", -1, "", "" },
+		{ __LINE__, "", -1, "", "" },
+		{ __LINE__, "ffdhe2048", -1, "", "ffdhe2048" },	/* nothing left */
+	};
+	struct ciph_curves c;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int r = ciph_curves(t[i].list, &c);
+
+		report(r == t[i].n, __FILE__, t[i].line, "'%s': %d curves, want %d",
+		    t[i].list, r, t[i].n);
+		if (r > 0)
+			report(memcmp(c.ids, t[i].ids, (size_t)r) == 0, __FILE__,
+			    t[i].line, "'%s': ids", t[i].list);
+		else
+			report(c.err[0] != 0, __FILE__, t[i].line, "'%s': no error text",
+			    t[i].list);
+		report(strcmp(c.warn, t[i].warn) == 0, __FILE__, t[i].line,
+		    "'%s': warn '%s', want '%s'", t[i].list, c.warn, t[i].warn);
+	}
+}
+
 /* The BearSSL ids of the suites waxlb runs, the messages. */
 static void
 test_cipher_ids(void)
@@ -4126,6 +4185,7 @@ main(int argc, char **argv)
 	test_srv_unbind_three_configs();
 	test_cipher_lists();
 	test_cipher_ids();
+	test_cipher_curves();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
