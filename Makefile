@@ -16,7 +16,7 @@
 CC_MUSL  ?= musl-gcc
 CC_HOST  ?= gcc
 PYTHON   ?= /usr/bin/python3
-CFLAGS   ?= -Os
+CFLAGS   ?= -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
 WARN     := -Wall -Wextra
 LDFLAGS  ?= -static -s -Wl,--gc-sections -Wl,-z,noseparate-code
 BUILD_PKGS := musl-tools libbearssl-dev
@@ -50,7 +50,7 @@ CROSS_CC_aarch64 ?= aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/mus
 CROSS_CC_armv7   ?= arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs
 CROSS_BEARSSL_A_aarch64 := /usr/lib/aarch64-linux-gnu/libbearssl.a
 CROSS_BEARSSL_A_armv7   := /usr/lib/arm-linux-gnueabihf/libbearssl.a
-CROSS_CFLAGS  ?= -Os
+CROSS_CFLAGS  ?= -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
 # noseparate-code: no page-aligned split of the code segment (saves 8 KB on x86_64;
 # Debian's aarch64/armhf ld already default to it). norelro: a static non-PIE binary has no
 # relocations for RELRO to protect, and its 64 KB alignment on aarch64 cost 60 KB of padding.
@@ -160,7 +160,7 @@ clean-bench:
 # broken invariant fails the run. FUZZ_TARGETS=request,chunk selects targets.
 FUZZ_CC      ?= clang
 FUZZ_PKGS    := clang libclang-rt-14-dev libbearssl-dev
-FUZZ_ALL     := request response chunk config acl nodeos ship ws agent pem lf
+FUZZ_ALL     := request response chunk config acl nodeos ship ws agent pem lf ciphers
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECS    ?= 60
 FUZZ_QUICK_SECS ?= 3

@@ -32,6 +32,8 @@
  *   lf     lf_    log-format strings: parsing, HAProxy's rendering
  *   rule   rule_  rules (a table of actions for http-request, http-response,
  *                 http-after-response, tcp-request), redirects, routing
+ *   ciph   ciph_  OpenSSL cipher lists as OpenSSL 3.0 reads them, restricted
+ *                 to BearSSL's suites
  *   lb     lb_    HAProxy's balancing algorithms behind struct lb_ops
  *   cfg    cfg_   tokenizer, keyword tables, proxies, servers, binds, TLS
  *                 settings, cross checks; the config is immutable once loaded
@@ -10726,6 +10728,1006 @@ rule_response(const struct proxy *fe, const struct proxy *be, struct rule_ex *ex
 
 /*==== end rule ====*/
 
+/*==== begin ciph ====*/
+/*
+ * OpenSSL's cipher-list language ("ECDH+AESGCM:!aNULL:@STRENGTH"),
+ * evaluated as OpenSSL 3.0 (Debian 12's, under HAProxy there) does, so
+ * that a "ciphers" line selects in waxlb what it selects in HAProxy,
+ * restricted to the suites BearSSL runs, in the same order: that order is
+ * the server's preference (BR_OPT_ENFORCE_SERVER_PREFERENCES).
+ *
+ * ciph_suites[] holds every suite below TLS 1.3 that Debian's OpenSSL
+ * knows, BearSSL's or not, in the order OpenSSL sorts them before reading
+ * a list (ssl_create_cipher_list(): ECDHE before DHE, AEAD first, then by
+ * strength...), because a word adds its matches in that order and the
+ * others decide where "+" and @STRENGTH put them.  Each rule works on
+ * that list as ssl_cipher_apply_rule() does: a word appends the matching
+ * suites not yet selected; "+" moves selected ones to the end; "-"
+ * deselects them and puts them first among the unselected, so that a
+ * later word adds them back first; "!" removes them for good.  "A+B"
+ * matches what both match, @STRENGTH sorts by strength bits (stable),
+ * @SECLEVEL=n sets the security level, a list starting with DEFAULT
+ * starts from "ALL:!COMPLEMENTOFDEFAULT:!eNULL", and words OpenSSL does
+ * not know are skipped (noted in a warning, which OpenSSL does not give).
+ * Checked against `openssl ciphers -V` by test/unit.c and
+ * test/test_ciphers.py.
+ */
+
+/* The pieces of suite names, joined by '-'; index 0 ends a name. */
+enum {
+	CP__, CP_ECDHE, CP_ECDSA, CP_RSA, CP_DHE, CP_DSS, CP_ADH, CP_AECDH,
+	CP_PSK, CP_SRP, CP_AES128, CP_AES256, CP_AES, CP_128, CP_256, CP_GCM,
+	CP_CCM, CP_CCM8, CP_CBC, CP_SHA, CP_SHA256, CP_SHA384, CP_MD5,
+	CP_CHACHA20, CP_POLY1305, CP_ARIA128, CP_ARIA256, CP_CAMELLIA128,
+	CP_CAMELLIA256, CP_eNULL
+};
+static const char ciph_pieces[][12] = {
+	"", "ECDHE", "ECDSA", "RSA", "DHE", "DSS", "ADH", "AECDH", "PSK", "SRP",
+	"AES128", "AES256", "AES", "128", "256", "GCM", "CCM", "CCM8", "CBC",
+	"SHA", "SHA256", "SHA384", "MD5", "CHACHA20", "POLY1305", "ARIA128",
+	"ARIA256", "CAMELLIA128", "CAMELLIA256", "NULL"
+};
+
+/* Algorithms, one bit each in a rule's masks.  Encryption: 128-bit ones,
+ * then 256-bit ones (strength bits follow from the index); CEN_OTHER
+ * stands for what this OpenSSL has no suite for (3DES...). */
+enum { CKX_RSA, CKX_DHE, CKX_ECDHE, CKX_PSK, CKX_SRP, CKX_RSAPSK, CKX_ECDHEPSK,
+	CKX_DHEPSK };
+enum { CAU_RSA, CAU_DSS, CAU_NULL, CAU_ECDSA, CAU_PSK, CAU_SRP };
+enum { CEN_eNULL, CEN_AES128, CEN_CAMELLIA128, CEN_AES128GCM, CEN_AES128CCM,
+	CEN_AES128CCM8, CEN_ARIA128GCM, CEN_AES256, CEN_CAMELLIA256,
+	CEN_AES256GCM, CEN_AES256CCM, CEN_AES256CCM8, CEN_ARIA256GCM,
+	CEN_CHACHA20, CEN_OTHER = 15 };
+enum { CMA_MD5, CMA_SHA1, CMA_SHA256, CMA_SHA384, CMA_AEAD };
+
+/* OpenSSL's strength flags (algo_strength), as its aliases use them. */
+#define CS_NONE		0x01
+#define CS_LOW		0x02
+#define CS_MEDIUM	0x04
+#define CS_HIGH		0x08
+#define CS_FIPS		0x10
+#define CS_STRONG	0x1f	/* SSL_STRONG_MASK */
+#define CS_NOTDEF	0x20	/* SSL_NOT_DEFAULT */
+
+/* A suite: name pieces (5 bits each) and lowest version (1 SSLv3, 2
+ * TLSv1, 3 TLSv1.2) in <name>; key exchange, authentication, encryption,
+ * MAC, flags and IANA id in <attr>. */
+struct ciph_suite {
+	uint32_t	 name;
+	uint32_t	 attr;
+};
+
+#define CF_FIPS		0x2000	/* in OpenSSL's FIPS alias */
+#define CF_NDEF		0x4000	/* not in OpenSSL's DEFAULT */
+#define CF_BR		0x8000	/* BearSSL runs it in waxlb */
+
+#define CIPH_N_(a, b, c, d, e, f, ...) ((uint32_t)CP_##a | CP_##b << 5 | \
+	CP_##c << 10 | CP_##d << 15 | (uint32_t)CP_##e << 20 | (uint32_t)CP_##f << 25)
+#define CIPH_N(...)	CIPH_N_(__VA_ARGS__)
+#define S(id, v, kx, au, en, mac, fl, ...) \
+	{ CIPH_N(__VA_ARGS__, _, _, _, _, _, _) | (uint32_t)(v) << 30, \
+	  CKX_##kx | CAU_##au << 3 | CEN_##en << 6 | CMA_##mac << 10 | (fl) | \
+	  (uint32_t)(id) << 16 }
+#define FIPS	CF_FIPS
+#define NDEF	CF_NDEF
+#define BR	CF_BR
+/* OpenSSL's default order.  Columns: IANA id (BearSSL's id for BR
+ * suites), version, key exchange, authentication, encryption, MAC, flags,
+ * the name's pieces.  (BearSSL 0.6 also has AES-CCM suites, which waxlb
+ * does not enable.) */
+static const struct ciph_suite ciph_suites[CIPH_COUNT] = {
+	S(0xC02C, 3, ECDHE, ECDSA, AES256GCM, AEAD, FIPS | BR, ECDHE, ECDSA, AES256, GCM, SHA384),
+	S(0xC030, 3, ECDHE, RSA, AES256GCM, AEAD, FIPS | BR, ECDHE, RSA, AES256, GCM, SHA384),
+	S(0x00A3, 3, DHE, DSS, AES256GCM, AEAD, FIPS | NDEF, DHE, DSS, AES256, GCM, SHA384),
+	S(0x009F, 3, DHE, RSA, AES256GCM, AEAD, FIPS, DHE, RSA, AES256, GCM, SHA384),
+	S(0xCCA9, 3, ECDHE, ECDSA, CHACHA20, AEAD, BR, ECDHE, ECDSA, CHACHA20, POLY1305),
+	S(0xCCA8, 3, ECDHE, RSA, CHACHA20, AEAD, BR, ECDHE, RSA, CHACHA20, POLY1305),
+	S(0xCCAA, 3, DHE, RSA, CHACHA20, AEAD, 0, DHE, RSA, CHACHA20, POLY1305),
+	S(0xC0AF, 3, ECDHE, ECDSA, AES256CCM8, AEAD, NDEF, ECDHE, ECDSA, AES256, CCM8),
+	S(0xC0AD, 3, ECDHE, ECDSA, AES256CCM, AEAD, NDEF, ECDHE, ECDSA, AES256, CCM),
+	S(0xC0A3, 3, DHE, RSA, AES256CCM8, AEAD, NDEF, DHE, RSA, AES256, CCM8),
+	S(0xC09F, 3, DHE, RSA, AES256CCM, AEAD, NDEF, DHE, RSA, AES256, CCM),
+	S(0xC05D, 3, ECDHE, ECDSA, ARIA256GCM, AEAD, NDEF, ECDHE, ECDSA, ARIA256, GCM, SHA384),
+	S(0xC061, 3, ECDHE, RSA, ARIA256GCM, AEAD, NDEF, ECDHE, ARIA256, GCM, SHA384),
+	S(0xC057, 3, DHE, DSS, ARIA256GCM, AEAD, NDEF, DHE, DSS, ARIA256, GCM, SHA384),
+	S(0xC053, 3, DHE, RSA, ARIA256GCM, AEAD, NDEF, DHE, RSA, ARIA256, GCM, SHA384),
+	S(0x00A7, 3, DHE, NULL, AES256GCM, AEAD, FIPS | NDEF, ADH, AES256, GCM, SHA384),
+	S(0xC02B, 3, ECDHE, ECDSA, AES128GCM, AEAD, FIPS | BR, ECDHE, ECDSA, AES128, GCM, SHA256),
+	S(0xC02F, 3, ECDHE, RSA, AES128GCM, AEAD, FIPS | BR, ECDHE, RSA, AES128, GCM, SHA256),
+	S(0x00A2, 3, DHE, DSS, AES128GCM, AEAD, FIPS | NDEF, DHE, DSS, AES128, GCM, SHA256),
+	S(0x009E, 3, DHE, RSA, AES128GCM, AEAD, FIPS, DHE, RSA, AES128, GCM, SHA256),
+	S(0xC0AE, 3, ECDHE, ECDSA, AES128CCM8, AEAD, NDEF, ECDHE, ECDSA, AES128, CCM8),
+	S(0xC0AC, 3, ECDHE, ECDSA, AES128CCM, AEAD, NDEF, ECDHE, ECDSA, AES128, CCM),
+	S(0xC0A2, 3, DHE, RSA, AES128CCM8, AEAD, NDEF, DHE, RSA, AES128, CCM8),
+	S(0xC09E, 3, DHE, RSA, AES128CCM, AEAD, NDEF, DHE, RSA, AES128, CCM),
+	S(0xC05C, 3, ECDHE, ECDSA, ARIA128GCM, AEAD, NDEF, ECDHE, ECDSA, ARIA128, GCM, SHA256),
+	S(0xC060, 3, ECDHE, RSA, ARIA128GCM, AEAD, NDEF, ECDHE, ARIA128, GCM, SHA256),
+	S(0xC056, 3, DHE, DSS, ARIA128GCM, AEAD, NDEF, DHE, DSS, ARIA128, GCM, SHA256),
+	S(0xC052, 3, DHE, RSA, ARIA128GCM, AEAD, NDEF, DHE, RSA, ARIA128, GCM, SHA256),
+	S(0x00A6, 3, DHE, NULL, AES128GCM, AEAD, FIPS | NDEF, ADH, AES128, GCM, SHA256),
+	S(0xC024, 3, ECDHE, ECDSA, AES256, SHA384, FIPS | BR, ECDHE, ECDSA, AES256, SHA384),
+	S(0xC028, 3, ECDHE, RSA, AES256, SHA384, FIPS | BR, ECDHE, RSA, AES256, SHA384),
+	S(0x006B, 3, DHE, RSA, AES256, SHA256, FIPS, DHE, RSA, AES256, SHA256),
+	S(0x006A, 3, DHE, DSS, AES256, SHA256, FIPS | NDEF, DHE, DSS, AES256, SHA256),
+	S(0xC073, 3, ECDHE, ECDSA, CAMELLIA256, SHA384, NDEF, ECDHE, ECDSA, CAMELLIA256, SHA384),
+	S(0xC077, 3, ECDHE, RSA, CAMELLIA256, SHA384, NDEF, ECDHE, RSA, CAMELLIA256, SHA384),
+	S(0x00C4, 3, DHE, RSA, CAMELLIA256, SHA256, NDEF, DHE, RSA, CAMELLIA256, SHA256),
+	S(0x00C3, 3, DHE, DSS, CAMELLIA256, SHA256, NDEF, DHE, DSS, CAMELLIA256, SHA256),
+	S(0x006D, 3, DHE, NULL, AES256, SHA256, FIPS | NDEF, ADH, AES256, SHA256),
+	S(0x00C5, 3, DHE, NULL, CAMELLIA256, SHA256, NDEF, ADH, CAMELLIA256, SHA256),
+	S(0xC023, 3, ECDHE, ECDSA, AES128, SHA256, FIPS | BR, ECDHE, ECDSA, AES128, SHA256),
+	S(0xC027, 3, ECDHE, RSA, AES128, SHA256, FIPS | BR, ECDHE, RSA, AES128, SHA256),
+	S(0x0067, 3, DHE, RSA, AES128, SHA256, FIPS, DHE, RSA, AES128, SHA256),
+	S(0x0040, 3, DHE, DSS, AES128, SHA256, FIPS | NDEF, DHE, DSS, AES128, SHA256),
+	S(0xC072, 3, ECDHE, ECDSA, CAMELLIA128, SHA256, NDEF, ECDHE, ECDSA, CAMELLIA128, SHA256),
+	S(0xC076, 3, ECDHE, RSA, CAMELLIA128, SHA256, NDEF, ECDHE, RSA, CAMELLIA128, SHA256),
+	S(0x00BE, 3, DHE, RSA, CAMELLIA128, SHA256, NDEF, DHE, RSA, CAMELLIA128, SHA256),
+	S(0x00BD, 3, DHE, DSS, CAMELLIA128, SHA256, NDEF, DHE, DSS, CAMELLIA128, SHA256),
+	S(0x006C, 3, DHE, NULL, AES128, SHA256, FIPS | NDEF, ADH, AES128, SHA256),
+	S(0x00BF, 3, DHE, NULL, CAMELLIA128, SHA256, NDEF, ADH, CAMELLIA128, SHA256),
+	S(0xC00A, 2, ECDHE, ECDSA, AES256, SHA1, FIPS | BR, ECDHE, ECDSA, AES256, SHA),
+	S(0xC014, 2, ECDHE, RSA, AES256, SHA1, FIPS | BR, ECDHE, RSA, AES256, SHA),
+	S(0x0039, 1, DHE, RSA, AES256, SHA1, FIPS, DHE, RSA, AES256, SHA),
+	S(0x0038, 1, DHE, DSS, AES256, SHA1, FIPS | NDEF, DHE, DSS, AES256, SHA),
+	S(0x0088, 1, DHE, RSA, CAMELLIA256, SHA1, NDEF, DHE, RSA, CAMELLIA256, SHA),
+	S(0x0087, 1, DHE, DSS, CAMELLIA256, SHA1, NDEF, DHE, DSS, CAMELLIA256, SHA),
+	S(0xC019, 2, ECDHE, NULL, AES256, SHA1, FIPS | NDEF, AECDH, AES256, SHA),
+	S(0x003A, 1, DHE, NULL, AES256, SHA1, FIPS | NDEF, ADH, AES256, SHA),
+	S(0x0089, 1, DHE, NULL, CAMELLIA256, SHA1, NDEF, ADH, CAMELLIA256, SHA),
+	S(0xC009, 2, ECDHE, ECDSA, AES128, SHA1, FIPS | BR, ECDHE, ECDSA, AES128, SHA),
+	S(0xC013, 2, ECDHE, RSA, AES128, SHA1, FIPS | BR, ECDHE, RSA, AES128, SHA),
+	S(0x0033, 1, DHE, RSA, AES128, SHA1, FIPS, DHE, RSA, AES128, SHA),
+	S(0x0032, 1, DHE, DSS, AES128, SHA1, FIPS | NDEF, DHE, DSS, AES128, SHA),
+	S(0x0045, 1, DHE, RSA, CAMELLIA128, SHA1, NDEF, DHE, RSA, CAMELLIA128, SHA),
+	S(0x0044, 1, DHE, DSS, CAMELLIA128, SHA1, NDEF, DHE, DSS, CAMELLIA128, SHA),
+	S(0xC018, 2, ECDHE, NULL, AES128, SHA1, FIPS | NDEF, AECDH, AES128, SHA),
+	S(0x0034, 1, DHE, NULL, AES128, SHA1, FIPS | NDEF, ADH, AES128, SHA),
+	S(0x0046, 1, DHE, NULL, CAMELLIA128, SHA1, NDEF, ADH, CAMELLIA128, SHA),
+	S(0xC006, 2, ECDHE, ECDSA, eNULL, SHA1, 0, ECDHE, ECDSA, eNULL, SHA),
+	S(0xC010, 2, ECDHE, RSA, eNULL, SHA1, 0, ECDHE, RSA, eNULL, SHA),
+	S(0xC015, 2, ECDHE, NULL, eNULL, SHA1, 0, AECDH, eNULL, SHA),
+	S(0x00AD, 3, RSAPSK, RSA, AES256GCM, AEAD, FIPS, RSA, PSK, AES256, GCM, SHA384),
+	S(0x00AB, 3, DHEPSK, PSK, AES256GCM, AEAD, FIPS, DHE, PSK, AES256, GCM, SHA384),
+	S(0xCCAE, 3, RSAPSK, RSA, CHACHA20, AEAD, 0, RSA, PSK, CHACHA20, POLY1305),
+	S(0xCCAD, 3, DHEPSK, PSK, CHACHA20, AEAD, 0, DHE, PSK, CHACHA20, POLY1305),
+	S(0xCCAC, 3, ECDHEPSK, PSK, CHACHA20, AEAD, 0, ECDHE, PSK, CHACHA20, POLY1305),
+	S(0xC0AB, 3, DHEPSK, PSK, AES256CCM8, AEAD, NDEF, DHE, PSK, AES256, CCM8),
+	S(0xC0A7, 3, DHEPSK, PSK, AES256CCM, AEAD, NDEF, DHE, PSK, AES256, CCM),
+	S(0xC06F, 3, RSAPSK, RSA, ARIA256GCM, AEAD, NDEF, RSA, PSK, ARIA256, GCM, SHA384),
+	S(0xC06D, 3, DHEPSK, PSK, ARIA256GCM, AEAD, NDEF, DHE, PSK, ARIA256, GCM, SHA384),
+	S(0x009D, 3, RSA, RSA, AES256GCM, AEAD, FIPS | BR, AES256, GCM, SHA384),
+	S(0xC0A1, 3, RSA, RSA, AES256CCM8, AEAD, NDEF, AES256, CCM8),
+	S(0xC09D, 3, RSA, RSA, AES256CCM, AEAD, NDEF, AES256, CCM),
+	S(0xC051, 3, RSA, RSA, ARIA256GCM, AEAD, NDEF, ARIA256, GCM, SHA384),
+	S(0x00A9, 3, PSK, PSK, AES256GCM, AEAD, FIPS, PSK, AES256, GCM, SHA384),
+	S(0xCCAB, 3, PSK, PSK, CHACHA20, AEAD, 0, PSK, CHACHA20, POLY1305),
+	S(0xC0A9, 3, PSK, PSK, AES256CCM8, AEAD, NDEF, PSK, AES256, CCM8),
+	S(0xC0A5, 3, PSK, PSK, AES256CCM, AEAD, NDEF, PSK, AES256, CCM),
+	S(0xC06B, 3, PSK, PSK, ARIA256GCM, AEAD, NDEF, PSK, ARIA256, GCM, SHA384),
+	S(0x00AC, 3, RSAPSK, RSA, AES128GCM, AEAD, FIPS, RSA, PSK, AES128, GCM, SHA256),
+	S(0x00AA, 3, DHEPSK, PSK, AES128GCM, AEAD, FIPS, DHE, PSK, AES128, GCM, SHA256),
+	S(0xC0AA, 3, DHEPSK, PSK, AES128CCM8, AEAD, NDEF, DHE, PSK, AES128, CCM8),
+	S(0xC0A6, 3, DHEPSK, PSK, AES128CCM, AEAD, NDEF, DHE, PSK, AES128, CCM),
+	S(0xC06E, 3, RSAPSK, RSA, ARIA128GCM, AEAD, NDEF, RSA, PSK, ARIA128, GCM, SHA256),
+	S(0xC06C, 3, DHEPSK, PSK, ARIA128GCM, AEAD, NDEF, DHE, PSK, ARIA128, GCM, SHA256),
+	S(0x009C, 3, RSA, RSA, AES128GCM, AEAD, FIPS | BR, AES128, GCM, SHA256),
+	S(0xC0A0, 3, RSA, RSA, AES128CCM8, AEAD, NDEF, AES128, CCM8),
+	S(0xC09C, 3, RSA, RSA, AES128CCM, AEAD, NDEF, AES128, CCM),
+	S(0xC050, 3, RSA, RSA, ARIA128GCM, AEAD, NDEF, ARIA128, GCM, SHA256),
+	S(0x00A8, 3, PSK, PSK, AES128GCM, AEAD, FIPS, PSK, AES128, GCM, SHA256),
+	S(0xC0A8, 3, PSK, PSK, AES128CCM8, AEAD, NDEF, PSK, AES128, CCM8),
+	S(0xC0A4, 3, PSK, PSK, AES128CCM, AEAD, NDEF, PSK, AES128, CCM),
+	S(0xC06A, 3, PSK, PSK, ARIA128GCM, AEAD, NDEF, PSK, ARIA128, GCM, SHA256),
+	S(0x003D, 3, RSA, RSA, AES256, SHA256, FIPS | BR, AES256, SHA256),
+	S(0x00C0, 3, RSA, RSA, CAMELLIA256, SHA256, NDEF, CAMELLIA256, SHA256),
+	S(0x003C, 3, RSA, RSA, AES128, SHA256, FIPS | BR, AES128, SHA256),
+	S(0x00BA, 3, RSA, RSA, CAMELLIA128, SHA256, NDEF, CAMELLIA128, SHA256),
+	S(0x003B, 3, RSA, RSA, eNULL, SHA256, 0, eNULL, SHA256),
+	S(0xC038, 2, ECDHEPSK, PSK, AES256, SHA384, FIPS, ECDHE, PSK, AES256, CBC, SHA384),
+	S(0xC036, 2, ECDHEPSK, PSK, AES256, SHA1, FIPS, ECDHE, PSK, AES256, CBC, SHA),
+	S(0xC022, 1, SRP, DSS, AES256, SHA1, NDEF, SRP, DSS, AES, 256, CBC, SHA),
+	S(0xC021, 1, SRP, RSA, AES256, SHA1, 0, SRP, RSA, AES, 256, CBC, SHA),
+	S(0xC020, 1, SRP, SRP, AES256, SHA1, 0, SRP, AES, 256, CBC, SHA),
+	S(0x00B7, 2, RSAPSK, RSA, AES256, SHA384, FIPS, RSA, PSK, AES256, CBC, SHA384),
+	S(0x00B3, 2, DHEPSK, PSK, AES256, SHA384, FIPS, DHE, PSK, AES256, CBC, SHA384),
+	S(0x0095, 1, RSAPSK, RSA, AES256, SHA1, FIPS, RSA, PSK, AES256, CBC, SHA),
+	S(0x0091, 1, DHEPSK, PSK, AES256, SHA1, FIPS, DHE, PSK, AES256, CBC, SHA),
+	S(0xC09B, 2, ECDHEPSK, PSK, CAMELLIA256, SHA384, NDEF, ECDHE, PSK, CAMELLIA256, SHA384),
+	S(0xC099, 2, RSAPSK, RSA, CAMELLIA256, SHA384, NDEF, RSA, PSK, CAMELLIA256, SHA384),
+	S(0xC097, 2, DHEPSK, PSK, CAMELLIA256, SHA384, NDEF, DHE, PSK, CAMELLIA256, SHA384),
+	S(0x0035, 1, RSA, RSA, AES256, SHA1, FIPS | BR, AES256, SHA),
+	S(0x0084, 1, RSA, RSA, CAMELLIA256, SHA1, NDEF, CAMELLIA256, SHA),
+	S(0x00AF, 2, PSK, PSK, AES256, SHA384, FIPS, PSK, AES256, CBC, SHA384),
+	S(0x008D, 1, PSK, PSK, AES256, SHA1, FIPS, PSK, AES256, CBC, SHA),
+	S(0xC095, 2, PSK, PSK, CAMELLIA256, SHA384, NDEF, PSK, CAMELLIA256, SHA384),
+	S(0xC037, 2, ECDHEPSK, PSK, AES128, SHA256, FIPS, ECDHE, PSK, AES128, CBC, SHA256),
+	S(0xC035, 2, ECDHEPSK, PSK, AES128, SHA1, FIPS, ECDHE, PSK, AES128, CBC, SHA),
+	S(0xC01F, 1, SRP, DSS, AES128, SHA1, NDEF, SRP, DSS, AES, 128, CBC, SHA),
+	S(0xC01E, 1, SRP, RSA, AES128, SHA1, 0, SRP, RSA, AES, 128, CBC, SHA),
+	S(0xC01D, 1, SRP, SRP, AES128, SHA1, 0, SRP, AES, 128, CBC, SHA),
+	S(0x00B6, 2, RSAPSK, RSA, AES128, SHA256, FIPS, RSA, PSK, AES128, CBC, SHA256),
+	S(0x00B2, 2, DHEPSK, PSK, AES128, SHA256, FIPS, DHE, PSK, AES128, CBC, SHA256),
+	S(0x0094, 1, RSAPSK, RSA, AES128, SHA1, FIPS, RSA, PSK, AES128, CBC, SHA),
+	S(0x0090, 1, DHEPSK, PSK, AES128, SHA1, FIPS, DHE, PSK, AES128, CBC, SHA),
+	S(0xC09A, 2, ECDHEPSK, PSK, CAMELLIA128, SHA256, NDEF, ECDHE, PSK, CAMELLIA128, SHA256),
+	S(0xC098, 2, RSAPSK, RSA, CAMELLIA128, SHA256, NDEF, RSA, PSK, CAMELLIA128, SHA256),
+	S(0xC096, 2, DHEPSK, PSK, CAMELLIA128, SHA256, NDEF, DHE, PSK, CAMELLIA128, SHA256),
+	S(0x002F, 1, RSA, RSA, AES128, SHA1, FIPS | BR, AES128, SHA),
+	S(0x0041, 1, RSA, RSA, CAMELLIA128, SHA1, NDEF, CAMELLIA128, SHA),
+	S(0x00AE, 2, PSK, PSK, AES128, SHA256, FIPS, PSK, AES128, CBC, SHA256),
+	S(0x008C, 1, PSK, PSK, AES128, SHA1, FIPS, PSK, AES128, CBC, SHA),
+	S(0xC094, 2, PSK, PSK, CAMELLIA128, SHA256, NDEF, PSK, CAMELLIA128, SHA256),
+	S(0xC03B, 2, ECDHEPSK, PSK, eNULL, SHA384, 0, ECDHE, PSK, eNULL, SHA384),
+	S(0xC03A, 2, ECDHEPSK, PSK, eNULL, SHA256, 0, ECDHE, PSK, eNULL, SHA256),
+	S(0xC039, 2, ECDHEPSK, PSK, eNULL, SHA1, 0, ECDHE, PSK, eNULL, SHA),
+	S(0x00B9, 2, RSAPSK, RSA, eNULL, SHA384, 0, RSA, PSK, eNULL, SHA384),
+	S(0x00B8, 2, RSAPSK, RSA, eNULL, SHA256, 0, RSA, PSK, eNULL, SHA256),
+	S(0x00B5, 2, DHEPSK, PSK, eNULL, SHA384, 0, DHE, PSK, eNULL, SHA384),
+	S(0x00B4, 2, DHEPSK, PSK, eNULL, SHA256, 0, DHE, PSK, eNULL, SHA256),
+	S(0x002E, 1, RSAPSK, RSA, eNULL, SHA1, 0, RSA, PSK, eNULL, SHA),
+	S(0x002D, 1, DHEPSK, PSK, eNULL, SHA1, 0, DHE, PSK, eNULL, SHA),
+	S(0x0002, 1, RSA, RSA, eNULL, SHA1, 0, eNULL, SHA),
+	S(0x0001, 1, RSA, RSA, eNULL, MD5, 0, eNULL, MD5),
+	S(0x00B1, 2, PSK, PSK, eNULL, SHA384, 0, PSK, eNULL, SHA384),
+	S(0x00B0, 2, PSK, PSK, eNULL, SHA256, 0, PSK, eNULL, SHA256),
+	S(0x002C, 1, PSK, PSK, eNULL, SHA1, 0, PSK, eNULL, SHA),
+};
+#undef S
+#undef FIPS
+#undef NDEF
+#undef BR
+#undef CIPH_N
+#undef CIPH_N_
+
+/* OpenSSL's aliases (cipher_aliases[] in ssl_ciph.c) that can select
+ * something here: name, key exchange, authentication, encryption and MAC
+ * masks (0: any), version (1 SSLv3, 2 TLSv1, 3 TLSv1.2) and strength
+ * flags << 2.  Aliases for algorithms without suites in this OpenSSL (RC4,
+ * GOST...) are unknown words to it too. */
+struct ciph_alias {
+	unsigned char	 kx, au, mac, vs;
+	unsigned short	 enc;
+};
+
+#define CIPH_BIT(x)	(1u << (x))
+#define K(x)		CIPH_BIT(CKX_##x)
+#define U(x)		CIPH_BIT(CAU_##x)
+#define E(x)		CIPH_BIT(CEN_##x)
+#define M(x)		CIPH_BIT(CMA_##x)
+#define E_AES128	(E(AES128) | E(AES128GCM) | E(AES128CCM) | E(AES128CCM8))
+#define E_AES256	(E(AES256) | E(AES256GCM) | E(AES256CCM) | E(AES256CCM8))
+#define E_ALL		(0xffffu & ~E(eNULL))
+#define U_CERT		(0xffu & ~U(NULL))
+#define CIPH_ALIASES \
+	A("ALL", 0, 0, E_ALL, 0, 0) \
+	A("COMPLEMENTOFALL", 0, 0, E(eNULL), 0, 0) \
+	A("COMPLEMENTOFDEFAULT", 0, 0, 0, 0, CS_NOTDEF << 2) \
+	A("kRSA", K(RSA), 0, 0, 0, 0) \
+	A("kEDH", K(DHE), 0, 0, 0, 0) \
+	A("kDHE", K(DHE), 0, 0, 0, 0) \
+	A("DH", K(DHE), 0, 0, 0, 0) \
+	A("kEECDH", K(ECDHE), 0, 0, 0, 0) \
+	A("kECDHE", K(ECDHE), 0, 0, 0, 0) \
+	A("ECDH", K(ECDHE), 0, 0, 0, 0) \
+	A("kPSK", K(PSK), 0, 0, 0, 0) \
+	A("kRSAPSK", K(RSAPSK), 0, 0, 0, 0) \
+	A("kECDHEPSK", K(ECDHEPSK), 0, 0, 0, 0) \
+	A("kDHEPSK", K(DHEPSK), 0, 0, 0, 0) \
+	A("kSRP", K(SRP), 0, 0, 0, 0) \
+	A("aRSA", 0, U(RSA), 0, 0, 0) \
+	A("aDSS", 0, U(DSS), 0, 0, 0) \
+	A("DSS", 0, U(DSS), 0, 0, 0) \
+	A("aNULL", 0, U(NULL), 0, 0, 0) \
+	A("aECDSA", 0, U(ECDSA), 0, 0, 0) \
+	A("ECDSA", 0, U(ECDSA), 0, 0, 0) \
+	A("aPSK", 0, U(PSK), 0, 0, 0) \
+	A("aSRP", 0, U(SRP), 0, 0, 0) \
+	A("EDH", K(DHE), U_CERT, 0, 0, 0) \
+	A("DHE", K(DHE), U_CERT, 0, 0, 0) \
+	A("EECDH", K(ECDHE), U_CERT, 0, 0, 0) \
+	A("ECDHE", K(ECDHE), U_CERT, 0, 0, 0) \
+	A("NULL", 0, 0, E(eNULL), 0, 0) \
+	A("RSA", K(RSA), U(RSA), 0, 0, 0) \
+	A("ADH", K(DHE), U(NULL), 0, 0, 0) \
+	A("AECDH", K(ECDHE), U(NULL), 0, 0, 0) \
+	A("PSK", K(PSK) | K(RSAPSK) | K(ECDHEPSK) | K(DHEPSK), 0, 0, 0, 0) \
+	A("SRP", K(SRP), 0, 0, 0, 0) \
+	A("3DES", 0, 0, E(OTHER), 0, 0) \
+	A("eNULL", 0, 0, E(eNULL), 0, 0) \
+	A("AES128", 0, 0, E_AES128, 0, 0) \
+	A("AES256", 0, 0, E_AES256, 0, 0) \
+	A("AES", 0, 0, E_AES128 | E_AES256, 0, 0) \
+	A("AESGCM", 0, 0, E(AES128GCM) | E(AES256GCM), 0, 0) \
+	A("AESCCM", 0, 0, E(AES128CCM) | E(AES256CCM) | E(AES128CCM8) | \
+	    E(AES256CCM8), 0, 0) \
+	A("AESCCM8", 0, 0, E(AES128CCM8) | E(AES256CCM8), 0, 0) \
+	A("CAMELLIA128", 0, 0, E(CAMELLIA128), 0, 0) \
+	A("CAMELLIA256", 0, 0, E(CAMELLIA256), 0, 0) \
+	A("CAMELLIA", 0, 0, E(CAMELLIA128) | E(CAMELLIA256), 0, 0) \
+	A("CHACHA20", 0, 0, E(CHACHA20), 0, 0) \
+	A("ARIA", 0, 0, E(ARIA128GCM) | E(ARIA256GCM), 0, 0) \
+	A("ARIAGCM", 0, 0, E(ARIA128GCM) | E(ARIA256GCM), 0, 0) \
+	A("ARIA128", 0, 0, E(ARIA128GCM), 0, 0) \
+	A("ARIA256", 0, 0, E(ARIA256GCM), 0, 0) \
+	A("CBC", 0, 0, E(AES128) | E(AES256) | E(CAMELLIA128) | E(CAMELLIA256) | \
+	    E(OTHER), 0, 0) \
+	A("MD5", 0, 0, 0, M(MD5), 0) \
+	A("SHA1", 0, 0, 0, M(SHA1), 0) \
+	A("SHA", 0, 0, 0, M(SHA1), 0) \
+	A("SHA256", 0, 0, 0, M(SHA256), 0) \
+	A("SHA384", 0, 0, 0, M(SHA384), 0) \
+	A("SSLv3", 0, 0, 0, 0, 1) \
+	A("TLSv1", 0, 0, 0, 0, 2) \
+	A("TLSv1.0", 0, 0, 0, 0, 2) \
+	A("TLSv1.2", 0, 0, 0, 0, 3) \
+	A("LOW", 0, 0, 0, 0, CS_LOW << 2) \
+	A("MEDIUM", 0, 0, 0, 0, CS_MEDIUM << 2) \
+	A("HIGH", 0, 0, 0, 0, CS_HIGH << 2) \
+	A("FIPS", 0, 0, E_ALL, 0, CS_FIPS << 2) \
+	A("EDH-DSS-DES-CBC3-SHA", K(DHE), U(DSS), E(OTHER), M(SHA1), \
+	    (CS_HIGH | CS_FIPS) << 2) \
+	A("EDH-RSA-DES-CBC3-SHA", K(DHE), U(RSA), E(OTHER), M(SHA1), \
+	    (CS_HIGH | CS_FIPS) << 2)
+#define A(name, kx, au, enc, mac, vs)	name "\0"
+static const char ciph_alias_names[] = CIPH_ALIASES;
+#undef A
+#define A(name, kx, au, enc, mac, vs)	{ kx, au, mac, vs, enc },
+static const struct ciph_alias ciph_aliases[] = { CIPH_ALIASES };
+#undef A
+#undef CIPH_ALIASES
+#undef K
+#undef U
+#undef E
+#undef M
+#undef E_AES128
+#undef E_AES256
+#undef E_ALL
+#undef U_CERT
+
+/* A rule's pattern ("A+B": what both match); suite is an index + 1 when
+ * a suite was named in full, whose version then is not part of it. */
+struct ciph_rule {
+	int		 suite;
+	unsigned	 kx, au, enc, mac, ver, str;
+};
+
+#define CIPH_NIL	0xff
+
+/* OpenSSL's CIPHER_ORDER list: every suite not removed by "!", selected
+ * or not, linked in the order later words see them. */
+struct ciph_list {
+	unsigned char	 next[CIPH_COUNT], prev[CIPH_COUNT];
+	unsigned char	 on[CIPH_COUNT];	/* 1 selected, 2 named in full */
+	unsigned char	 head, tail;
+	int		 seclevel;
+	struct ciph_sel	*out;
+	char		 unknown[96];		/* words OpenSSL ignores */
+	int		 nunknown;
+};
+
+#define CIPH_SEP(c)	((c) == ':' || (c) == ' ' || (c) == ';' || (c) == ',')
+
+static unsigned
+ciph_field(int i, int shift, unsigned mask)
+{
+	return ciph_suites[i].attr >> shift & mask;
+}
+
+#define ciph_kx(i)	ciph_field(i, 0, 7)
+#define ciph_au(i)	ciph_field(i, 3, 7)
+#define ciph_enc(i)	ciph_field(i, 6, 15)
+#define ciph_mac(i)	ciph_field(i, 10, 7)
+
+unsigned
+ciph_id(int i)
+{
+	return ciph_field(i, 16, 0xffff);
+}
+
+int
+ciph_bear(int i)
+{
+	return (ciph_suites[i].attr & CF_BR) != 0;
+}
+
+/* Strength bits (OpenSSL's strength_bits). */
+static int
+ciph_bits(int i)
+{
+	unsigned e = ciph_enc(i);
+
+	return e == CEN_eNULL ? 0 : e < CEN_AES256 ? 128 : 256;
+}
+
+/* OpenSSL's algo_strength: every suite here is HIGH but the NULL ones. */
+static unsigned
+ciph_strength(int i)
+{
+	unsigned a = ciph_suites[i].attr;
+
+	return (ciph_enc(i) == CEN_eNULL ? CS_NONE : CS_HIGH) |
+	    (a & CF_FIPS ? CS_FIPS : 0) | (a & CF_NDEF ? CS_NOTDEF : 0);
+}
+
+const char *
+ciph_name(int i, char *buf, size_t len)
+{
+	uint32_t nm = ciph_suites[i].name;
+	const char *p;
+	size_t off = 0, pl;
+	int k;
+
+	for (k = 0; k < 6 && (nm >> 5 * k & 31); k++) {
+		p = ciph_pieces[nm >> 5 * k & 31];
+		pl = strlen(p);
+		if (off + pl + 2 > len)
+			break;
+		if (k)
+			buf[off++] = '-';
+		memcpy(buf + off, p, pl);
+		off += pl;
+	}
+	buf[off] = 0;
+	return buf;
+}
+
+/* Whether w[0..n) is the name of suite i. */
+static int
+ciph_is(int i, const char *w, size_t n)
+{
+	uint32_t nm = ciph_suites[i].name;
+	size_t off = 0, pl;
+	const char *p;
+	int k;
+
+	if (w[0] != ciph_pieces[nm & 31][0])	/* most words stop here */
+		return 0;
+	for (k = 0; k < 6 && (nm >> 5 * k & 31); k++) {
+		p = ciph_pieces[nm >> 5 * k & 31];
+		pl = strlen(p);
+		if (k && (off == n || w[off++] != '-'))
+			return 0;
+		if (n - off < pl || memcmp(w + off, p, pl) != 0)
+			return 0;
+		off += pl;
+	}
+	return off == n;
+}
+
+/* A word's pattern: a suite's own algorithms, or an alias's; -1 when
+ * OpenSSL knows neither. */
+static int
+ciph_lookup(const char *w, size_t n, struct ciph_rule *r)
+{
+	const struct ciph_alias *a = ciph_aliases;
+	const char *an;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < CIPH_COUNT; i++)
+		if (ciph_is(i, w, n)) {
+			r->suite = i + 1;
+			r->kx = CIPH_BIT(ciph_kx(i));
+			r->au = CIPH_BIT(ciph_au(i));
+			r->enc = CIPH_BIT(ciph_enc(i));
+			r->mac = CIPH_BIT(ciph_mac(i));
+			r->str = ciph_strength(i);
+			return 0;
+		}
+	for (an = ciph_alias_names; *an; an += strlen(an) + 1, a++)
+		if (an[0] == w[0] && strncmp(an, w, n) == 0 && an[n] == 0) {
+			r->kx = a->kx;
+			r->au = a->au;
+			r->enc = a->enc;
+			r->mac = a->mac;
+			r->ver = a->vs & 3;
+			r->str = a->vs >> 2;
+			return 0;
+		}
+	return -1;
+}
+
+/* One mask of "A+B": the intersection; -1 when it is empty. */
+static int
+ciph_and(unsigned *m, unsigned part)
+{
+	if (part)
+		*m = *m ? *m & part : part;
+	return part && *m == 0 ? -1 : 0;
+}
+
+/* Add part <p> to pattern <r> as OpenSSL merges "A+B" (strength flags
+ * included: a strength class replaces a lone NOT_DEFAULT); -1 when the
+ * result can match nothing, and OpenSSL then skips the rule. */
+static int
+ciph_merge(struct ciph_rule *r, const struct ciph_rule *p)
+{
+	if (ciph_and(&r->kx, p->kx) < 0 || ciph_and(&r->au, p->au) < 0 ||
+	    ciph_and(&r->enc, p->enc) < 0 || ciph_and(&r->mac, p->mac) < 0)
+		return -1;
+	if (p->str & CS_STRONG) {
+		if (r->str & CS_STRONG) {
+			r->str &= (p->str & CS_STRONG) | ~CS_STRONG;
+			if ((r->str & CS_STRONG) == 0)
+				return -1;
+		} else
+			r->str = p->str & CS_STRONG;
+	}
+	if (p->str & CS_NOTDEF)
+		r->str |= CS_NOTDEF;
+	if (p->suite)
+		r->suite = p->suite;
+	else if (p->ver) {
+		if (r->ver && r->ver != p->ver)
+			return -1;
+		r->ver = p->ver;
+	}
+	return 0;
+}
+
+static int
+ciph_match(int i, const struct ciph_rule *r)
+{
+	unsigned st = ciph_strength(i);
+
+	return (!r->suite || r->suite == i + 1) &&
+	    (!r->kx || (r->kx & CIPH_BIT(ciph_kx(i)))) &&
+	    (!r->au || (r->au & CIPH_BIT(ciph_au(i)))) &&
+	    (!r->enc || (r->enc & CIPH_BIT(ciph_enc(i)))) &&
+	    (!r->mac || (r->mac & CIPH_BIT(ciph_mac(i)))) &&
+	    (!r->ver || r->ver == ciph_suites[i].name >> 30) &&
+	    (!(r->str & CS_STRONG) || (r->str & CS_STRONG & st)) &&
+	    (!(r->str & CS_NOTDEF) || (st & CS_NOTDEF));
+}
+
+static void
+ciph_unlink(struct ciph_list *l, int i)
+{
+	if (l->prev[i] != CIPH_NIL)
+		l->next[l->prev[i]] = l->next[i];
+	else
+		l->head = l->next[i];
+	if (l->next[i] != CIPH_NIL)
+		l->prev[l->next[i]] = l->prev[i];
+	else
+		l->tail = l->prev[i];
+	l->next[i] = l->prev[i] = CIPH_NIL;
+}
+
+/* Move suite i to the end (tail) or the front of the list. */
+static void
+ciph_move(struct ciph_list *l, int i, int tail)
+{
+	if (i == (tail ? l->tail : l->head))
+		return;
+	ciph_unlink(l, i);
+	if (tail) {
+		l->prev[i] = l->tail;
+		l->next[l->tail] = (unsigned char)i;
+		l->tail = (unsigned char)i;
+	} else {
+		l->next[i] = l->head;
+		l->prev[l->head] = (unsigned char)i;
+		l->head = (unsigned char)i;
+	}
+}
+
+/*
+ * One rule over the list, as ssl_cipher_apply_rule(): op is 0 (add), '+',
+ * '-' or '!'; bits >= 0 matches by strength bits instead (@STRENGTH).
+ * Deletions walk backwards so that the deleted keep their order at the
+ * front; moved suites land past the walk's last one and are not seen
+ * twice.
+ */
+static void
+ciph_apply(struct ciph_list *l, const struct ciph_rule *r, int op, int bits)
+{
+	int rev = op == '-';
+	int cur = CIPH_NIL, nx = rev ? l->tail : l->head;
+	int last = rev ? l->head : l->tail;
+
+	while (cur != last && nx != CIPH_NIL) {
+		cur = nx;
+		nx = rev ? l->prev[cur] : l->next[cur];
+		if (bits >= 0 ? ciph_bits(cur) != bits : !ciph_match(cur, r))
+			continue;
+		if (op == 0 && !l->on[cur]) {
+			ciph_move(l, cur, 1);
+			l->on[cur] = r->suite ? 2 : 1;
+		} else if (op == '+' && l->on[cur])
+			ciph_move(l, cur, 1);
+		else if (op == '-' && l->on[cur]) {
+			ciph_move(l, cur, 0);
+			l->on[cur] = 0;
+		} else if (op == '!') {
+			ciph_unlink(l, cur);
+			l->on[cur] = 0;
+		}
+	}
+}
+
+static int
+ciph_wordch(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '=';
+}
+
+/* OpenSSL refuses the whole list for a byte it cannot read as a word. */
+static int
+ciph_bad(struct ciph_list *l, const char *s)
+{
+	if (*s == 0)
+		snprintf(l->out->err, sizeof(l->out->err), "a name is missing at "
+		    "its end");
+	else
+		snprintf(l->out->err, sizeof(l->out->err), "'%c' is not valid in a "
+		    "cipher list%s", isprint((unsigned char)*s) ? *s : '?', *s == '_' ?
+		    " (TLS 1.3 suites go in ciphersuites)" : "");
+	return -1;
+}
+
+/* A word OpenSSL skips, kept for the warning. */
+static void
+ciph_unknown(struct ciph_list *l, const char *w, size_t n)
+{
+	size_t k = strlen(l->unknown);
+
+	if (l->nunknown++ < 3)
+		snprintf(l->unknown + k, sizeof(l->unknown) - k, "%s'%.*s'",
+		    k ? ", " : "", (int)(n > 24 ? 24 : n), w);
+}
+
+/* @STRENGTH or @SECLEVEL=n (w[0..n) after the '@'). */
+static int
+ciph_special(struct ciph_list *l, const char *w, size_t n)
+{
+	static const struct ciph_rule none;
+
+	if (n == 8 && strncmp(w, "STRENGTH", 8) == 0) {
+		ciph_apply(l, &none, '+', 256);
+		ciph_apply(l, &none, '+', 128);
+		ciph_apply(l, &none, '+', 0);
+	} else if (n == 10 && strncmp(w, "SECLEVEL=", 9) == 0 &&
+	    w[9] >= '0' && w[9] <= '5')
+		l->seclevel = w[9] - '0';
+	else {
+		snprintf(l->out->err, sizeof(l->out->err), "unknown command "
+		    "'@%.*s'", (int)(n > 24 ? 24 : n), w);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * ssl_cipher_process_rulestr(): rules separated by ':', ' ', ';' or ',',
+ * each an optional '+', '-', '!' or '@' and words joined by '+'.  A rule
+ * OpenSSL skips (an unknown word, parts that match nothing together) is
+ * skipped to the next separator; after one it applies, the next rule
+ * starts at once ("AES128!SHA1" is two).
+ */
+static int
+ciph_process(struct ciph_list *l, const char *s)
+{
+	struct ciph_rule r, part;
+	const char *w;
+	int op, found, multi;
+	size_t n;
+
+	while (*s) {
+		if (CIPH_SEP(*s)) {
+			s++;
+			continue;
+		}
+		op = *s == '+' || *s == '-' || *s == '!' || *s == '@' ? *s++ : 0;
+		memset(&r, 0, sizeof(r));
+		for (found = 0;;) {
+			for (w = s; ciph_wordch((unsigned char)*s); s++)
+				;
+			if ((n = (size_t)(s - w)) == 0)
+				return ciph_bad(l, s);
+			if (op == '@')
+				break;
+			multi = *s == '+';
+			s += multi;
+			if (ciph_lookup(w, n, &part) < 0) {
+				ciph_unknown(l, w, n);
+				break;
+			}
+			if (ciph_merge(&r, &part) < 0)
+				break;
+			if (!multi) {
+				found = 1;
+				break;
+			}
+		}
+		if (op == '@' && ciph_special(l, w, n) < 0)
+			return -1;
+		if (found)
+			ciph_apply(l, &r, op, -1);
+		else
+			while (*s && !CIPH_SEP(*s))
+				s++;
+	}
+	return 0;
+}
+
+/* OpenSSL's security-level test of a suite (ssl_security_default_callback
+ * for SSL_SECOP_CIPHER_*), which HAProxy's handshakes go through: at
+ * least 80, 112, 128, 192 or 256 strength bits for levels 1 to 5, no
+ * anonymous or MD5 suites, no SHA-1 MAC above 160 bits, forward secrecy
+ * from level 3. */
+static int
+ciph_secure(int i, int level)
+{
+	static const short minbits[6] = { 0, 80, 112, 128, 192, 256 };
+	unsigned kx = ciph_kx(i);
+
+	if (level == 0)
+		return 1;
+	if (ciph_bits(i) < minbits[level] || ciph_au(i) == CAU_NULL ||
+	    ciph_mac(i) == CMA_MD5 ||
+	    (minbits[level] > 160 && ciph_mac(i) == CMA_SHA1))
+		return 0;
+	return level < 3 || kx == CKX_DHE || kx == CKX_ECDHE ||
+	    kx == CKX_DHEPSK || kx == CKX_ECDHEPSK;
+}
+
+static int
+ciph_in_bear(const struct ciph_sel *o, int i)
+{
+	int k;
+
+	for (k = 0; k < o->nbear; k++)
+		if (o->bear[k] == i)
+			return 1;
+	return 0;
+}
+
+/* Append to buf up to four names of o->all[] (only those named in full
+ * that BearSSL does not run, if <lacking>) and how many more; the number
+ * of names that qualified. */
+static int
+ciph_names(const struct ciph_sel *o, int lacking, char *buf, size_t len)
+{
+	char nm[40];
+	size_t k;
+	int i, n = 0;
+
+	for (i = 0; i < o->nall; i++) {
+		if (lacking && (!o->named[i] || ciph_in_bear(o, o->all[i])))
+			continue;
+		k = strlen(buf);
+		if (n++ < 4)
+			snprintf(buf + k, len - k, "%s%s", n > 1 ? ", " : "",
+			    ciph_name(o->all[i], nm, sizeof(nm)));
+	}
+	k = strlen(buf);
+	if (n > 4)
+		snprintf(buf + k, len - k, " and %d more", n - 4);
+	return n;
+}
+
+/* The messages: err when nothing is usable, else warn when words were
+ * unknown or suites named in full are not run. */
+static void
+ciph_notes(const struct ciph_list *l, struct ciph_sel *o)
+{
+	char names[160] = "";
+	size_t k;
+	int i, bear = 0;
+
+	if (o->nall == 0) {
+		snprintf(o->err, sizeof(o->err), "OpenSSL selects nothing from it%s%s%s",
+		    l->nunknown ? "; unknown to it: " : "", l->unknown,
+		    strstr(l->unknown, "'TLS'") ? " (TLS 1.3 suites go in ciphersuites)" : "");
+		return;
+	}
+	if (o->nbear == 0) {
+		for (i = 0; i < o->nall; i++)
+			bear |= ciph_bear(o->all[i]);
+		snprintf(o->err, sizeof(o->err), "it selects only ");
+		ciph_names(o, 0, o->err, sizeof(o->err));
+		k = strlen(o->err);
+		snprintf(o->err + k, sizeof(o->err) - k, bear ? " (BearSSL's are below "
+		    "@SECLEVEL=%d)" : " (not in BearSSL)", o->seclevel);
+		return;
+	}
+	if (l->nunknown)
+		snprintf(o->warn, sizeof(o->warn), "unknown to OpenSSL, ignored: %s%s",
+		    l->unknown, l->nunknown > 3 ? "..." : "");
+	if (ciph_names(o, 1, names, sizeof(names)) > 0) {
+		k = strlen(o->warn);
+		snprintf(o->warn + k, sizeof(o->warn) - k, "%s%s not in BearSSL, "
+		    "skipped", k ? "; " : "", names);
+	}
+}
+
+int
+ciph_select(const char *list, struct ciph_sel *out)
+{
+	static const char *const suiteb[][2] = {	/* replace the whole list */
+		{ "SUITEB128ONLY", "ECDHE-ECDSA-AES128-GCM-SHA256" },
+		{ "SUITEB128C2", "ECDHE-ECDSA-AES256-GCM-SHA384" },
+		{ "SUITEB128", "ECDHE-ECDSA-AES128-GCM-SHA256:"
+		    "ECDHE-ECDSA-AES256-GCM-SHA384" },
+		{ "SUITEB192", "ECDHE-ECDSA-AES256-GCM-SHA384" },
+	};
+	struct ciph_list l;
+	size_t k;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < CIPH_COUNT; i++) {
+		l.prev[i] = (unsigned char)(i ? i - 1 : CIPH_NIL);
+		l.next[i] = (unsigned char)(i + 1 < CIPH_COUNT ? i + 1 : CIPH_NIL);
+	}
+	l.head = 0;
+	l.tail = CIPH_COUNT - 1;
+	l.seclevel = CIPH_SECLEVEL;
+	l.out = out;
+	for (k = 0; k < NELEM(suiteb); k++)
+		if (strncmp(list, suiteb[k][0], strlen(suiteb[k][0])) == 0) {
+			list = suiteb[k][1];
+			break;
+		}
+	if (strncmp(list, "DEFAULT", 7) == 0) {
+		(void)ciph_process(&l, "ALL:!COMPLEMENTOFDEFAULT:!eNULL");
+		list += 7;
+		list += *list == ':';
+	}
+	if (ciph_process(&l, list) < 0)
+		return -1;
+	for (i = l.head; i != CIPH_NIL; i = l.next[i]) {
+		if (!l.on[i])
+			continue;
+		out->named[out->nall] = l.on[i] == 2;
+		out->all[out->nall++] = (unsigned char)i;
+		if (ciph_bear(i) && ciph_secure(i, l.seclevel) &&
+		    out->nbear < CIPH_BEAR_MAX)
+			out->bear[out->nbear++] = (unsigned char)i;
+	}
+	out->seclevel = l.seclevel;
+	ciph_notes(&l, out);
+	return out->nall ? out->nbear : -1;
+}
+
+/* The OpenSSL name of the BearSSL suite <id> (%sslc, ssl_fc_cipher), or
+ * NULL; names are built once, on first use. */
+const char *
+ciph_id_name(unsigned id)
+{
+	static char names[CIPH_BEAR_MAX][32];
+	int i, k = 0;
+
+	for (i = 0; i < CIPH_COUNT; i++) {
+		if (!ciph_bear(i))
+			continue;
+		if (ciph_id(i) == id)
+			return names[k][0] ? names[k] :
+			    ciph_name(i, names[k], sizeof(names[k]));
+		k++;
+	}
+	return NULL;
+}
+
+int
+ciph_suites13(const char *list, char *bad, size_t len)
+{
+	const char *s = list;
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, ":");
+		if (n && (n < 5 || strncmp(s, "TLS_", 4) != 0 ||
+		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") < n)) {
+			snprintf(bad, len, "%.*s", (int)(n > 40 ? 40 : n), s);
+			return -1;
+		}
+		if (s[n] == 0)
+			return 0;
+		s += n + 1;
+	}
+}
+
+/*
+ * Curve lists ("X25519:P-256"), as OpenSSL 3.0's SSL_CTX_set1_curves_list
+ * reads them for HAProxy's "curves", "ecdhe" and ssl-default-bind-curves:
+ * names separated by ':', case as written, no empty name, no name twice.
+ * The names of BearSSL's four curves give their TLS ids in the list's
+ * order (the server's preference); other names OpenSSL knows are skipped
+ * (noted in warn[]); a name it does not know fails the list, as it fails
+ * HAProxy's start.
+ */
+static const struct {
+	char		 name[16];
+	unsigned char	 id;		/* TLS named-curve id; 0: not BearSSL's */
+} ciph_curve_names[] = {
+	{ "X25519", 29 }, { "x25519", 29 }, { "P-256", 23 }, { "prime256v1", 23 },
+	{ "secp256r1", 23 }, { "P-384", 24 }, { "secp384r1", 24 },
+	{ "P-521", 25 }, { "secp521r1", 25 },
+	{ "X448", 0 }, { "x448", 0 }, { "secp256k1", 0 }, { "P-224", 0 },
+	{ "secp224r1", 0 }, { "secp224k1", 0 }, { "P-192", 0 },
+	{ "prime192v1", 0 }, { "secp192r1", 0 }, { "secp192k1", 0 },
+	{ "secp160k1", 0 }, { "secp160r1", 0 }, { "secp160r2", 0 },
+	{ "brainpoolP256r1", 0 }, { "brainpoolP384r1", 0 },
+	{ "brainpoolP512r1", 0 }, { "ffdhe2048", 0 }, { "ffdhe3072", 0 },
+	{ "ffdhe4096", 0 }, { "ffdhe6144", 0 }, { "ffdhe8192", 0 },
+};
+
+/* The sect* binary curves and their NIST names (K-163, B-233...). */
+static int
+ciph_curve_binary(const char *w, size_t n)
+{
+	static const char *const sect[] = { "sect163k1", "sect163r1", "sect163r2",
+		"sect193r1", "sect193r2", "sect233k1", "sect233r1", "sect239k1",
+		"sect283k1", "sect283r1", "sect409k1", "sect409r1", "sect571k1",
+		"sect571r1" };
+	size_t i;
+
+	if (n == 5 && (w[0] == 'K' || w[0] == 'B') && w[1] == '-' &&
+	    U_DIGIT(w[2]) && U_DIGIT(w[3]) && U_DIGIT(w[4])) {
+		char d[4] = { w[2], w[3], w[4], 0 };
+
+		return strstr("163 233 283 409 571", d) != NULL;
+	}
+	for (i = 0; i < NELEM(sect); i++)
+		if (strlen(sect[i]) == n && memcmp(w, sect[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* One name: its TLS id, 0 for a curve BearSSL lacks, -1 if unknown. */
+static int
+ciph_curve(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(ciph_curve_names); i++)
+		if (strlen(ciph_curve_names[i].name) == n &&
+		    memcmp(ciph_curve_names[i].name, w, n) == 0)
+			return ciph_curve_names[i].id;
+	return ciph_curve_binary(w, n) ? 0 : -1;
+}
+
+int
+ciph_curves(const char *list, struct ciph_curves *out)
+{
+	const char *w = list;
+	unsigned seen = 0;
+	size_t n, k;
+	int id;
+
+	memset(out, 0, sizeof(*out));
+	for (;; w += n + 1) {
+		n = strcspn(w, ":");
+		if (n == 0 || (id = ciph_curve(w, n)) < 0) {
+			snprintf(out->err, sizeof(out->err), n ? "unknown curve '%.*s'"
+			    : "an empty curve name", (int)(n > 24 ? 24 : n), w);
+			return -1;
+		}
+		if (id && (seen >> id & 1)) {
+			snprintf(out->err, sizeof(out->err), "curve '%.*s' twice",
+			    (int)n, w);
+			return -1;
+		}
+		seen |= id ? 1u << id : 0;
+		if (id)
+			out->ids[out->n++] = (unsigned char)id;
+		else if ((k = strlen(out->warn)) + n + 3 < sizeof(out->warn))
+			snprintf(out->warn + k, sizeof(out->warn) - k, "%s%.*s",
+			    k ? ", " : "", (int)n, w);
+		if (w[n] == 0)
+			break;
+	}
+	if (out->n == 0)
+		snprintf(out->err, sizeof(out->err), "none of its curves is in "
+		    "BearSSL (X25519, P-256, P-384, P-521)");
+	return out->n ? out->n : -1;
+}
+/*==== end ciph ====*/
+
 /*==== begin lb ====*/
 /*
  * Server selection with HAProxy's own algorithms, so that a configuration
@@ -11330,6 +12332,8 @@ struct cfg_kw {
 #define CFG_FN(name, where, fn)	{ name, KW_FN, where, 0, 0, 0, fn, NULL }
 #define CFG_IGN(name, why)	{ name, KW_IGN, 0, 0, 0, 0, NULL, why }
 #define CFG_IGNA(name, why)	{ name, KW_IGN_ARG, 0, 0, 0, 0, NULL, why }
+/* ignored, after fn has checked the value (and warned) */
+#define CFG_IGNF(name, fn, why)	{ name, KW_IGN, 0, 0, 0, 0, fn, why }
 #define CFG_QUIET(name, why)	{ name, KW_QUIET, 0, 0, 0, 0, NULL, why }
 /* Refused, with what to use instead; lo = 1: "no option NAME" too. */
 #define CFG_NO(name, msg)	{ name, KW_NO, 0, 0, 0, 0, NULL, msg }
@@ -11408,6 +12412,10 @@ cfg_kw_line(struct cfgp *p, const struct cfg_kw *kw, void *obj, char **args,
 		return;
 	case KW_IGN:
 	case KW_IGN_ARG:
+		if (kw->fn) {	/* it checks its value and says why it is ignored */
+			kw->fn(p, obj, args, n);
+			return;
+		}
 		snprintf(name, sizeof(name), what, args[0]);
 		cfg_warn(p, "%s is ignored by waxlb", name);
 		return;
@@ -11782,6 +12790,48 @@ cfg_rule_pctx(struct cfgp *p, struct proxy *px, int set)
 	return rc;
 }
 
+/* ---- cipher lists (ciph reads them as OpenSSL does) ---- */
+
+/* A listener's cipher list, checked where it is written: an error when
+ * nothing in it is usable, a warning for unknown words and for suites
+ * named in full that BearSSL lacks (what aliases bring in and BearSSL
+ * lacks is left out quietly). */
+static int
+cfg_ciphers_check(struct cfgp *p, const char *kw, const char *list)
+{
+	struct ciph_sel s;
+	int r = ciph_select(list, &s);
+
+	if (r < 0)
+		cfg_err(p, "invalid cipher list '%s': %s", list, s.err);
+	else if (r == 0)
+		cfg_err(p, "no usable cipher in '%s': %s", list, s.err);
+	else if (s.warn[0])
+		cfg_warn(p, "%s: %s", kw, s.warn);
+	return r > 0 ? 0 : -1;
+}
+
+/* A cipher list waxlb ignores: for servers (HAProxy reads it only for
+ * "ssl" servers) or TLS 1.3 suites (names checked loosely: TLS_*).  What
+ * OpenSSL would refuse is only a warning. */
+static void
+cfg_ciphers_ignored(struct cfgp *p, const char *what, const char *list)
+{
+	const char *why = strstr(what, "server") ? "no TLS towards servers" :
+	    "BearSSL has no TLS 1.3";
+	struct ciph_sel s;
+	char bad[48];
+
+	if (strstr(what, "suites") && ciph_suites13(list, bad, sizeof(bad)) < 0)
+		cfg_warn(p, "%s is ignored by waxlb (%s); '%s' is not a TLS 1.3 "
+		    "suite name", what, why, bad);
+	else if (!strstr(what, "suites") && ciph_select(list, &s) < 0)
+		cfg_warn(p, "%s is ignored by waxlb (%s); OpenSSL would refuse '%s': "
+		    "%s", what, why, list, s.err);
+	else
+		cfg_warn(p, "%s is ignored by waxlb (%s)", what, why);
+}
+
 /* ---- server lines ---- */
 
 static int
@@ -11816,6 +12866,20 @@ cfg_srv_proto(struct cfgp *p, void *obj, char **args, int n)
 		    "HTTP/1.1 to servers; remove it or use 'proto h1'", args[1]);
 		return -1;
 	}
+	return 1;
+}
+
+/* server "ciphers" / "ciphersuites": a value checked, then ignored */
+static int
+cfg_srv_ciphers(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)obj;
+	if (n < 2) {
+		cfg_err(p, "server option '%s' expects a value", args[0]);
+		return -1;
+	}
+	cfg_ciphers_ignored(p, args[0][7] ? "server option 'ciphersuites'" :
+	    "server option 'ciphers'", args[1]);
 	return 1;
 }
 
@@ -11874,6 +12938,9 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	CFG_IGNA("check-sni", "no TLS towards servers"),
 	CFG_IGNA("alpn", "no TLS towards servers"),
 	CFG_FN("proto", 0, cfg_srv_proto),
+	{ "ciphers", KW_IGN_ARG, 0, 0, 0, 0, cfg_srv_ciphers, "no TLS towards servers" },
+	{ "ciphersuites", KW_IGN_ARG, 0, 0, 0, 0, cfg_srv_ciphers,
+	    "no TLS towards servers" },
 	CFG_IGNA("max-reuse", "reuse is bounded by time, not count"),
 	CFG_IGNA("redir", "redirect-to-server is not implemented"),
 	CFG_IGN("tfo", "TCP fast open is not used"),
@@ -11902,12 +12969,13 @@ cfg_srv_opts(struct cfgp *p, struct srv_defaults *d, char **args, int n)
 			cfg_err(p, "unknown server option '%s'", args[i]);
 			return -1;
 		}
-		switch (kw->kind) {
-		case KW_FN:
+		if (kw->fn) {	/* KW_FN, or an ignored option checking its value */
 			if ((r = kw->fn(p, d, args + i, n - i)) < 0)
 				return -1;
 			i += r;
-			break;
+			continue;
+		}
+		switch (kw->kind) {
 		case KW_NO:
 			cfg_err(p, "%s", kw->text);
 			return -1;
@@ -12162,9 +13230,21 @@ cfg_bind_ciphers(struct cfgp *p, void *obj, char **args, int n)
 {
 	const char *v = cfg_bind_val(p, args, n);
 
-	if (v == NULL)
+	if (v == NULL || cfg_ciphers_check(p, "ciphers", v) < 0)
 		return -1;
 	((struct cfg_bind *)obj)->tc->ciphers = u_strdup(p->c->arena, v);
+	return 1;
+}
+
+static int
+cfg_bind_ciphersuites(struct cfgp *p, void *obj, char **args, int n)
+{
+	const char *v = cfg_bind_val(p, args, n);
+
+	(void)obj;
+	if (v == NULL)
+		return -1;
+	cfg_ciphers_ignored(p, "bind option 'ciphersuites'", v);
 	return 1;
 }
 
@@ -12214,6 +13294,75 @@ cfg_bind_no_tls(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* force-tlsv1x (bind or ssl-default-bind-options): that version only, as
+ * HAProxy's min = max; a later ssl-min-ver/ssl-max-ver moves one end. */
+static int
+cfg_tls_force(struct cfgp *p, const char *opt, unsigned *vmin, unsigned *vmax)
+{
+	static const struct { const char *name; unsigned ver; } f[] = {
+		{ "force-tlsv10", BR_TLS10 }, { "force-tlsv11", BR_TLS11 },
+		{ "force-tlsv12", BR_TLS12 },
+	};
+	size_t i;
+
+	for (i = 0; i < NELEM(f); i++)
+		if (strcmp(opt, f[i].name) == 0) {
+			*vmin = *vmax = f[i].ver;
+			return 0;
+		}
+	cfg_err(p, "'%s': BearSSL has no %s; use force-tlsv12 (or ssl-min-ver/"
+	    "ssl-max-ver)", opt, strstr(opt, "13") ? "TLSv1.3" : "SSLv3");
+	return -1;
+}
+
+static int
+cfg_bind_force(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct tls_conf *tc = ((struct cfg_bind *)obj)->tc;
+
+	(void)n;
+	return cfg_tls_force(p, args[0], &tc->vmin, &tc->vmax);
+}
+
+static int
+cfg_bind_prefer_client(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)p;
+	(void)args;
+	(void)n;
+	((struct cfg_bind *)obj)->tc->prefer_client = 1;
+	return 0;
+}
+
+/* A curve list where it is written: HAProxy fails on what OpenSSL
+ * refuses; curves BearSSL lacks are a warning. */
+static int
+cfg_curves_read(struct cfgp *p, const char *kw, const char *list,
+    struct ciph_curves *out)
+{
+	if (ciph_curves(list, out) < 0) {
+		cfg_err(p, "%s '%s': %s; known to BearSSL: X25519, P-256 (prime256v1), "
+		    "P-384 (secp384r1), P-521 (secp521r1)", kw, list, out->err);
+		return -1;
+	}
+	if (out->warn[0])
+		cfg_warn(p, "%s: %s not in BearSSL, skipped", kw, out->warn);
+	return 0;
+}
+
+/* "curves" and "ecdhe" (which only counts without curves, as in HAProxy) */
+static int
+cfg_bind_curves(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct tls_conf *tc = ((struct cfg_bind *)obj)->tc;
+	const char *v = cfg_bind_val(p, args, n);
+
+	if (v == NULL || cfg_curves_read(p, args[0], v, args[0][0] == 'c' ?
+	    &tc->curves : &tc->ecdhe) < 0)
+		return -1;
+	return 1;
+}
+
 /* An ignored option with a value: the value must be there. */
 static int
 cfg_bind_ignored_val(struct cfgp *p, void *obj, char **args, int n)
@@ -12239,15 +13388,20 @@ static const struct cfg_kw cfg_bind_kws[] = {
 	CFG_FN("strict-sni", 0, cfg_bind_strict_sni),
 	CFG_FN("no-tlsv10", 0, cfg_bind_no_tls),
 	CFG_FN("no-tlsv11", 0, cfg_bind_no_tls),
-	BIND_IGNV("ciphersuites", "TLS 1.3 suites: BearSSL has no TLS 1.3"),
-	BIND_IGNV("curves", "BearSSL's curve list is fixed"),
-	BIND_IGNV("ecdhe", "BearSSL's curve list is fixed"),
-	BIND_IGNV("npn", "NPN is obsolete; ALPN is used"),
-	CFG_QUIET("no-sslv3", "already true with BearSSL"),
-	CFG_QUIET("no-tls-tickets", "already true with BearSSL"),
-	CFG_QUIET("prefer-client-ciphers", "already true with BearSSL"),
-	CFG_QUIET("no-tlsv13", "already true with BearSSL"),
-	CFG_QUIET("force-tlsv12", "already true with BearSSL"),
+	{ "ciphersuites", KW_IGN_ARG, 0, 0, 0, 0, cfg_bind_ciphersuites,
+	    "TLS 1.3 suites: BearSSL has no TLS 1.3" },
+	CFG_FN("curves", 0, cfg_bind_curves),
+	CFG_FN("ecdhe", 0, cfg_bind_curves),
+	CFG_FN("prefer-client-ciphers", 0, cfg_bind_prefer_client),
+	CFG_FN("force-tlsv10", 0, cfg_bind_force),
+	CFG_FN("force-tlsv11", 0, cfg_bind_force),
+	CFG_FN("force-tlsv12", 0, cfg_bind_force),
+	CFG_FN("force-tlsv13", 0, cfg_bind_force),
+	CFG_FN("force-sslv3", 0, cfg_bind_force),
+	BIND_IGNV("npn", "BearSSL has no NPN: NPN clients get HTTP/1.1 (ALPN works)"),
+	CFG_QUIET("no-sslv3", "BearSSL has no SSLv3"),
+	CFG_QUIET("no-tls-tickets", "BearSSL 0.6 issues no tickets"),
+	CFG_QUIET("no-tlsv13", "BearSSL has no TLS 1.3"),
 	BIND_NO("crt-list"), BIND_NO("ca-file"), BIND_NO("verify"),
 	BIND_NO("crl-file"),
 	CFG_IGNA("name", "listener names only label stats"),
@@ -14213,24 +15367,116 @@ cfg_g_log(struct cfgp *p, void *obj, char **args, int n)
 }
 
 static int
-cfg_g_bind_options(struct cfgp *p, void *obj, char **args, int n)
+cfg_g_ciphers(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct config *c = obj;
-	int i;
 
-	for (i = 1; i < n; i++) {
-		if (strcmp(args[i], "ssl-min-ver") == 0 && i + 1 < n) {
-			if (cfg_tls_ver(args[++i], &c->ssl_vmin) < 0) {
-				cfg_err(p, "ssl-min-ver '%s': expected TLSv1.0, TLSv1.1 or "
-				    "TLSv1.2", args[i]);
-				return -1;
-			}
-		} else if (strcmp(args[i], "ssl-max-ver") == 0 && i + 1 < n)
-			i++;
-		else if (strcmp(args[i], "no-tlsv10") == 0 ||
-		    strcmp(args[i], "no-tlsv11") == 0)
-			cfg_tls_floor(&c->ssl_vfloor, args[i]);
+	if (n != 2) {
+		cfg_err(p, "'%s' expects a cipher list", args[0]);
+		return -1;
 	}
+	if (cfg_ciphers_check(p, args[0], args[1]) < 0)
+		return -1;
+	c->ssl_ciphers = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+/* ssl-default-server-ciphers, and the ciphersuites keywords: checked,
+ * then ignored */
+static int
+cfg_g_ign_ciphers(struct cfgp *p, void *obj, char **args, int n)
+{
+	char what[64];
+
+	(void)obj;
+	if (n != 2) {
+		cfg_err(p, "'%s' expects a cipher list", args[0]);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "global '%s'", args[0]);
+	cfg_ciphers_ignored(p, what, args[1]);
+	return 0;
+}
+
+/* One option of ssl-default-bind-options; the number of values it took
+ * (ssl-min-ver, ssl-max-ver: 1), or -1. */
+static int
+cfg_g_bind_option(struct cfgp *p, struct config *c, char **args, int n)
+{
+	int max = strcmp(args[0], "ssl-max-ver") == 0;
+
+	if (strcmp(args[0], "no-tls-tickets") == 0 ||	/* BearSSL has none */
+	    strcmp(args[0], "no-sslv3") == 0 || strcmp(args[0], "no-tlsv13") == 0)
+		return 0;
+	if (strcmp(args[0], "prefer-client-ciphers") == 0) {
+		c->ssl_prefer_client = 1;
+		return 0;
+	}
+	if (strcmp(args[0], "no-tlsv10") == 0 || strcmp(args[0], "no-tlsv11") == 0) {
+		cfg_tls_floor(&c->ssl_vfloor, args[0]);
+		return 0;
+	}
+	if (strncmp(args[0], "force-", 6) == 0)
+		return cfg_tls_force(p, args[0], &c->ssl_vmin, &c->ssl_vmax);
+	if (!max && strcmp(args[0], "ssl-min-ver") != 0) {
+		cfg_err(p, "unknown option '%s' on global statement "
+		    "'ssl-default-bind-options'", args[0]);
+		return -1;
+	}
+	if (n < 2 || cfg_tls_ver(args[1], max ? &c->ssl_vmax : &c->ssl_vmin) < 0) {
+		if (max && n >= 2 && strcmp(args[1], "TLSv1.3") == 0) {
+			cfg_warn(p, "ssl-max-ver TLSv1.3: BearSSL stops at TLSv1.2");
+			return 1;
+		}
+		cfg_err(p, "%s '%s': expected TLSv1.0, TLSv1.1 or TLSv1.2 (BearSSL "
+		    "has no TLSv1.3)", args[0], n < 2 ? "" : args[1]);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+cfg_g_bind_options(struct cfgp *p, void *obj, char **args, int n)
+{
+	int i, r;
+
+	if (n < 2) {
+		cfg_err(p, "'%s' expects an option as an argument", args[0]);
+		return -1;
+	}
+	for (i = 1; i < n; i += r + 1)
+		if ((r = cfg_g_bind_option(p, obj, args + i, n - i)) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+cfg_g_curves(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2) {
+		cfg_err(p, "'%s' expects a curves suite as an argument", args[0]);
+		return -1;
+	}
+	return cfg_curves_read(p, args[0], args[1],
+	    &((struct config *)obj)->ssl_curves);
+}
+
+/* tune.ssl.lifetime: seconds unless a unit is given, rounded up to a
+ * second as by HAProxy. */
+static int
+cfg_g_lifetime(struct cfgp *p, void *obj, char **args, int n)
+{
+	char buf[32];
+	unsigned ms;
+
+	snprintf(buf, sizeof(buf), "%s%s", n == 2 ? args[1] : "",
+	    n == 2 && args[1][strspn(args[1], "0123456789")] == 0 ? "s" : "");
+	if (n != 2 || u_parse_time(buf, &ms) < 0) {
+		cfg_err(p, "'%s' expects ssl sessions <lifetime> in seconds as "
+		    "argument", args[0]);
+		return -1;
+	}
+	((struct config *)obj)->ssl_lifetime = ms / 1000 + (ms % 1000 != 0);
 	return 0;
 }
 
@@ -14395,19 +15641,25 @@ static const struct cfg_kw cfg_global_kws[] = {
 	G("user", KW_STR, user, 0, 0, "one argument"),
 	G("group", KW_STR, group, 0, 0, "one argument"),
 	G("crt-base", KW_STR, crt_base, 0, 0, "a directory"),
-	G("ssl-default-bind-ciphers", KW_STR, ssl_ciphers, 0, 0, "a cipher list"),
+	CFG_FN("ssl-default-bind-ciphers", 0, cfg_g_ciphers),
 	CFG_FN("uid", 0, cfg_g_id),
 	CFG_FN("gid", 0, cfg_g_id),
 	CFG_FN("log", 0, cfg_g_log),
 	CFG_FN("stats", 0, cfg_g_stats),
 	CFG_FN("ssl-default-bind-options", 0, cfg_g_bind_options),
+	CFG_FN("ssl-default-bind-curves", 0, cfg_g_curves),
+	CFG_FN("tune.ssl.lifetime", 0, cfg_g_lifetime),
+	G("maxsslconn", KW_INT, maxsslconn, 0, INT_MAX, "a positive integer"),
 	CFG_IGN("nbthread", "one thread by design"),
 	CFG_IGN("nbproc", "one process by design"),
 	CFG_IGN("cpu-map", "one thread by design"),
 	CFG_IGN("ca-base", "no client or server certificates are verified"),
-	CFG_IGN("ssl-default-bind-ciphersuites", "TLS 1.3 suites: BearSSL has no TLS 1.3"),
-	CFG_IGN("ssl-default-server-ciphers", "no TLS towards servers"),
-	CFG_IGN("ssl-default-server-ciphersuites", "no TLS towards servers"),
+	CFG_IGNF("ssl-default-bind-ciphersuites", cfg_g_ign_ciphers,
+	    "TLS 1.3 suites: BearSSL has no TLS 1.3"),
+	CFG_IGNF("ssl-default-server-ciphers", cfg_g_ign_ciphers,
+	    "no TLS towards servers"),
+	CFG_IGNF("ssl-default-server-ciphersuites", cfg_g_ign_ciphers,
+	    "no TLS towards servers"),
 	CFG_IGN("ssl-default-server-options", "no TLS towards servers"),
 	CFG_IGN("ssl-dh-param-file", "no DHE suites"),
 	CFG_IGN("tune.ssl.default-dh-param", "no DHE suites"),
@@ -14427,8 +15679,6 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_FN("presetenv", 0, cfg_g_setenv),
 	CFG_FN("unsetenv", 0, cfg_g_unsetenv),
 	CFG_FN("resetenv", 0, cfg_g_resetenv),
-	CFG_IGN("tune.ssl.lifetime", "sessions live as long as the cache keeps them"),
-	CFG_IGN("maxsslconn", "maxconn bounds TLS connections too"),
 	CFG_IGN("tune.http.maxhdr", "101 headers, fixed"),
 	CFG_IGN("tune.maxaccept", "64 accepts per turn, fixed"),
 	CFG_IGN("tune.h2.max-concurrent-streams", "no HTTP/2"),
@@ -14617,79 +15867,98 @@ cfg_text(struct cfgp *p, const char *text, size_t size)
 
 /* ---- TLS material of bind lines ---- */
 
-/* OpenSSL cipher names for the suites BearSSL implements, strongest and
- * cheapest first.  The default set is ECDHE with AES-GCM or ChaCha20. */
-static const struct {
-	const char	*name;
-	uint16_t	 id;
-	int		 dflt;
-} cfg_ciphers[] = {
-	{ "ECDHE-ECDSA-AES128-GCM-SHA256", BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 1 },
-	{ "ECDHE-RSA-AES128-GCM-SHA256", BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 1 },
-	{ "ECDHE-ECDSA-AES256-GCM-SHA384", BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, 1 },
-	{ "ECDHE-RSA-AES256-GCM-SHA384", BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 1 },
-	{ "ECDHE-ECDSA-CHACHA20-POLY1305", BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 1 },
-	{ "ECDHE-RSA-CHACHA20-POLY1305", BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 1 },
-	{ "ECDHE-ECDSA-AES128-SHA256", BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, 0 },
-	{ "ECDHE-RSA-AES128-SHA256", BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, 0 },
-	{ "ECDHE-ECDSA-AES256-SHA384", BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384, 0 },
-	{ "ECDHE-RSA-AES256-SHA384", BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384, 0 },
-	{ "ECDHE-ECDSA-AES128-SHA", BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, 0 },
-	{ "ECDHE-RSA-AES128-SHA", BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, 0 },
-	{ "ECDHE-ECDSA-AES256-SHA", BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, 0 },
-	{ "ECDHE-RSA-AES256-SHA", BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, 0 },
-	{ "AES128-GCM-SHA256", BR_TLS_RSA_WITH_AES_128_GCM_SHA256, 0 },
-	{ "AES256-GCM-SHA384", BR_TLS_RSA_WITH_AES_256_GCM_SHA384, 0 },
-	{ "AES128-SHA256", BR_TLS_RSA_WITH_AES_128_CBC_SHA256, 0 },
-	{ "AES256-SHA256", BR_TLS_RSA_WITH_AES_256_CBC_SHA256, 0 },
-	{ "AES128-SHA", BR_TLS_RSA_WITH_AES_128_CBC_SHA, 0 },
-	{ "AES256-SHA", BR_TLS_RSA_WITH_AES_256_CBC_SHA, 0 },
-};
+/* waxlb's suites when no list is given, written in OpenSSL's language so
+ * that ciph's table is the only one: ECDHE with AES-128-GCM, AES-256-GCM,
+ * then ChaCha20 (OpenSSL's DEFAULT, HAProxy's, would add CBC and
+ * static-RSA suites). */
+#define CFG_DFLT_CIPHERS "ECDHE+AES128+AESGCM:ECDHE+AES256+AESGCM:ECDHE+CHACHA20"
 
-/* The OpenSSL name of a suite (%sslc, ssl_fc_cipher). */
-static const char *
-cfg_tls_suite_name(unsigned id)
-{
-	size_t i;
+_Static_assert(CIPH_BEAR_MAX <= TLS_SUITES_MAX, "TLS_SUITES_MAX too small");
 
-	for (i = 0; i < NELEM(cfg_ciphers); i++)
-		if (cfg_ciphers[i].id == id)
-			return cfg_ciphers[i].name;
-	return NULL;
-}
-
-/* An OpenSSL-style list ("A:B:C"); unknown names are skipped with a
- * warning, as OpenSSL does, but an empty result is an error. */
+/* A bind line's suites in preference order: what its list selects in
+ * OpenSSL and BearSSL runs (the list was checked where it was read). */
 static int
 cfg_tls_suites(struct cfgp *p, const char *list, struct tls_conf *tc)
 {
-	char buf[1024], *t, *sv = NULL;
-	size_t i;
+	struct ciph_sel s;
+	int i;
 
 	tc->nsuites = 0;
-	if (list == NULL) {
-		for (i = 0; i < NELEM(cfg_ciphers); i++)
-			if (cfg_ciphers[i].dflt)
-				tc->suites[tc->nsuites++] = cfg_ciphers[i].id;
-		return 0;
-	}
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (t = strtok_r(buf, ":, ", &sv); t; t = strtok_r(NULL, ":, ", &sv)) {
-		for (i = 0; i < NELEM(cfg_ciphers) && strcmp(cfg_ciphers[i].name, t); i++)
-			;
-		if (i == NELEM(cfg_ciphers)) {
-			if (t[0] != '!' && t[0] != '-' && t[0] != '+')
-				cfg_warn(p, "cipher '%s' is not available in waxlb, skipped", t);
-			continue;
-		}
-		if (tc->nsuites < TLS_SUITES_MAX)
-			tc->suites[tc->nsuites++] = cfg_ciphers[i].id;
-	}
-	if (tc->nsuites == 0) {
+	if (list == NULL)
+		list = CFG_DFLT_CIPHERS;
+	if (ciph_select(list, &s) <= 0) {
 		cfg_err(p, "no usable cipher in '%s'", list);
 		return -1;
 	}
+	for (i = 0; i < s.nbear; i++)
+		tc->suites[tc->nsuites++] = (uint16_t)ciph_id(s.bear[i]);
+	tc->seclevel = s.seclevel;
 	return 0;
+}
+
+/*
+ * The version range as HAProxy settles it: the line's ssl-min-ver /
+ * ssl-max-ver / force-*, else ssl-default-bind-options'; no-tlsv1x are
+ * ignored (with HAProxy's warning) once either end is set; the minimum
+ * defaults to TLSv1.2, or to the maximum when that is lower.  OpenSSL
+ * 3.0 then refuses anything below TLSv1.2 unless the cipher list says
+ * @SECLEVEL=0.
+ */
+static int
+cfg_tls_versions(struct cfgp *p, struct tls_conf *tc)
+{
+	unsigned floor = tc->vfloor > p->c->ssl_vfloor ? tc->vfloor :
+	    p->c->ssl_vfloor;
+
+	if (tc->vmin == 0)
+		tc->vmin = p->c->ssl_vmin;
+	if (tc->vmax == 0)
+		tc->vmax = p->c->ssl_vmax;
+	if (floor && (tc->vmin || tc->vmax)) {
+		cfg_warn(p, "no-sslv3/no-tlsv1x are ignored for this bind line. Use "
+		    "only 'ssl-min-ver' and 'ssl-max-ver' to fix");
+		floor = 0;
+	}
+	if (tc->vmin == 0)
+		tc->vmin = tc->vmax && tc->vmax < BR_TLS12 ? tc->vmax : BR_TLS12;
+	if (tc->vmax == 0)
+		tc->vmax = BR_TLS12;
+	if (tc->vmin < floor)
+		tc->vmin = floor;
+	if (tc->vmin < BR_TLS12 && tc->seclevel > 0) {
+		if (tc->vmax < BR_TLS12) {
+			cfg_err(p, "no TLS version left: OpenSSL 3.0 (HAProxy's) "
+			    "allows versions below TLSv1.2 only at @SECLEVEL=0 (the "
+			    "cipher list is at %d); add ':@SECLEVEL=0' to ciphers or "
+			    "allow TLSv1.2", tc->seclevel);
+			return -1;
+		}
+		tc->vmin = BR_TLS12;
+	}
+	if (tc->vmin > tc->vmax) {
+		cfg_err(p, "ssl-min-ver is above ssl-max-ver");
+		return -1;
+	}
+	return 0;
+}
+
+/* The curves: the line's, else ssl-default-bind-curves, else its
+ * "ecdhe", else OpenSSL 3.0's default order (X25519, P-256, P-521, P-384);
+ * BearSSL's implementation is narrowed to them. */
+static void
+cfg_tls_curves(struct cfgp *p, struct tls_conf *tc)
+{
+	static const struct ciph_curves dflt = { { 29, 23, 25, 24 }, 4, "", "" };
+	uint32_t mask = 0;
+	int i;
+
+	if (tc->curves.n == 0)
+		tc->curves = p->c->ssl_curves.n ? p->c->ssl_curves :
+		    tc->ecdhe.n ? tc->ecdhe : dflt;
+	for (i = 0; i < tc->curves.n; i++)
+		mask |= (uint32_t)1 << tc->curves.ids[i];
+	tc->ec = *br_ec_get_default();
+	tc->ec.supported_curves &= mask;
 }
 
 static void
@@ -14744,20 +16013,13 @@ cfg_tls_finish(struct cfgp *p, struct tls_conf *tc)
 		return;
 	p->err.file = tc->file;
 	p->err.line = tc->line;
-	if (cfg_tls_suites(p, tc->ciphers ? tc->ciphers : p->c->ssl_ciphers, tc) < 0)
+	if (cfg_tls_suites(p, tc->ciphers ? tc->ciphers : p->c->ssl_ciphers, tc) < 0 ||
+	    cfg_tls_versions(p, tc) < 0)
 		return;
-	if (tc->vmin == 0)
-		tc->vmin = p->c->ssl_vmin ? p->c->ssl_vmin : BR_TLS12;
-	if (tc->vmin < tc->vfloor)
-		tc->vmin = tc->vfloor;
-	if (tc->vmin < p->c->ssl_vfloor)
-		tc->vmin = p->c->ssl_vfloor;
-	if (tc->vmax == 0)
-		tc->vmax = BR_TLS12;
-	if (tc->vmin > tc->vmax) {
-		cfg_err(p, "ssl-min-ver is above ssl-max-ver");
-		return;
-	}
+	cfg_tls_curves(p, tc);
+	tc->prefer_client |= p->c->ssl_prefer_client;
+	/* HAProxy leaves OpenSSL's default (two hours) for 0 */
+	tc->lifetime = p->c->ssl_lifetime ? p->c->ssl_lifetime : 7200;
 	for (i = 0; i < tc->ncrt; i++) {
 		if (tc->crt[i][0] != '/' && p->c->crt_base)
 			snprintf(path, sizeof(path), "%s/%s", p->c->crt_base, tc->crt[i]);
@@ -15011,6 +16273,7 @@ cfg_new(void)
 	c->bufsize = BUFSIZE_DEFAULT;
 	c->maxrewrite = MAXREWRITE;
 	c->ssl_cachesize = 20000;	/* HAProxy's tune.ssl.cachesize */
+	c->ssl_lifetime = 300;		/* and tune.ssl.lifetime */
 	c->uid = c->gid = -1;
 	c->stats_timeout = 10000;
 	return c;
@@ -15732,7 +16995,14 @@ static struct {
 	 * handshakes resumed (ssl_fc_is_resumed) */
 	const br_ssl_session_cache_class *cache_vt;
 	unsigned char	*cache_mem;	/* NULL: tune.ssl.cachesize 0 */
+	/* when each cached session was made (the LRU keeps no time), for
+	 * tune.ssl.lifetime: sets of XPRT_WAYS keyed by the random session
+	 * id; an entry lost to a full set only costs a full handshake */
+	struct xprt_stamp { uint32_t tag, made; } *stamps;
+	uint32_t	 nsets;
 } xprt_rt;
+
+#define XPRT_WAYS	4
 
 /* ---- plain sockets ---- */
 
@@ -15910,6 +17180,24 @@ xprt_tls_pick_cert(const struct tls_conf *tc, const char *sni)
 	return tc->strict_sni ? NULL : tc->certs;
 }
 
+/* The ECDHE curve: BearSSL takes X25519, then the lowest id, of those both
+ * sides have; OpenSSL under HAProxy takes the first of the list the client
+ * has (server preference), which is what is left to BearSSL here. */
+static void
+xprt_tls_pick_curve(struct xprt_tls *t)
+{
+	const struct ciph_curves *cv = &t->conf->curves;
+	int i;
+
+	if (t->conf->prefer_client)
+		return;
+	for (i = 0; i < cv->n; i++)
+		if (t->sc.curves >> cv->ids[i] & 1) {
+			t->sc.curves = (uint32_t)1 << cv->ids[i];
+			return;
+		}
+}
+
 static int
 xprt_tls_choose(const br_ssl_server_policy_class **pctx,
     const br_ssl_server_context *cc, br_ssl_server_choices *choices)
@@ -15921,6 +17209,7 @@ xprt_tls_choose(const br_ssl_server_policy_class **pctx,
 	c = xprt_tls_pick_cert(t->conf, br_ssl_engine_get_server_name(&cc->eng));
 	if (c == NULL)
 		return 0;
+	xprt_tls_pick_curve(t);
 	if (c->key_type == BR_KEYTYPE_RSA)
 		br_ssl_server_set_single_rsa(sc, c->chain, c->chain_len, &c->rsa,
 		    BR_KEYTYPE_SIGN | BR_KEYTYPE_KEYX, br_rsa_private_get_default(),
@@ -15960,24 +17249,63 @@ static const br_ssl_server_policy_class xprt_tls_policy = {
 	xprt_tls_choose, xprt_tls_keyx_unused, xprt_tls_sign_unused
 };
 
+/* The set of a session id, and its tag (never 0: 0 is an empty way). */
+static struct xprt_stamp *
+xprt_stamp_set(const unsigned char *id, uint32_t *tag)
+{
+	uint32_t a, b;
+
+	memcpy(&a, id, 4);
+	memcpy(&b, id + 4, 4);
+	*tag = b | 1;
+	return xprt_rt.stamps + (size_t)(a % xprt_rt.nsets) * XPRT_WAYS;
+}
+
+static uint32_t
+xprt_secs(void)
+{
+	return (uint32_t)(loop_now() / 1000);
+}
+
 static void
 xprt_cache_save(const br_ssl_session_cache_class **ctx,
     br_ssl_server_context *sc, const br_ssl_session_parameters *params)
 {
+	uint32_t tag;
+	struct xprt_stamp *w = xprt_stamp_set(params->session_id, &tag), *old = w;
+	int i;
+
 	(void)ctx;
 	xprt_rt.cache.vtable->save(&xprt_rt.cache.vtable, sc, params);
+	for (i = 0; i < XPRT_WAYS; i++)		/* the oldest way goes */
+		if (w[i].made < old->made || w[i].tag == 0)
+			old = &w[i];
+	old->tag = tag;
+	old->made = xprt_secs();
 }
 
+/* A cached session resumes only within tune.ssl.lifetime of its making
+ * (OpenSSL's session timeout under HAProxy). */
 static int
 xprt_cache_load(const br_ssl_session_cache_class **ctx,
     br_ssl_server_context *sc, br_ssl_session_parameters *params)
 {
-	int r = xprt_rt.cache.vtable->load(&xprt_rt.cache.vtable, sc, params);
+	struct xprt_tls *t = CONTAINER(sc, struct xprt_tls, sc);
+	br_ssl_session_parameters got = *params;
+	uint32_t tag;
+	struct xprt_stamp *w = xprt_stamp_set(params->session_id, &tag);
+	int i;
 
 	(void)ctx;
-	if (r)
-		CONTAINER(sc, struct xprt_tls, sc)->resumed = 1;
-	return r;
+	if (!xprt_rt.cache.vtable->load(&xprt_rt.cache.vtable, sc, &got))
+		return 0;
+	for (i = 0; i < XPRT_WAYS && w[i].tag != tag; i++)
+		;
+	if (i == XPRT_WAYS || xprt_secs() - w[i].made >= t->conf->lifetime)
+		return 0;
+	*params = got;
+	t->resumed = 1;
+	return 1;
 }
 
 static const br_ssl_session_cache_class xprt_cache_class = {
@@ -16007,7 +17335,7 @@ xprt_tls_info(const struct side *sd, const char **sni, const char **proto,
 	*sni = br_ssl_engine_get_server_name(e);
 	if (**sni == 0)
 		*sni = NULL;
-	*cipher = cfg_tls_suite_name(e->session.cipher_suite);
+	*cipher = ciph_id_name(e->session.cipher_suite);
 	*resumed = sd->tls->resumed;
 }
 
@@ -16023,6 +17351,8 @@ xprt_tls_init(const struct config *cfg)
 	/* calloc'd: pages are only resident once sessions use them */
 	xprt_rt.cache_mem = u_calloc(1, sz);
 	br_ssl_session_cache_lru_init(&xprt_rt.cache, xprt_rt.cache_mem, sz);
+	xprt_rt.nsets = (uint32_t)(cfg->ssl_cachesize / 2 + 1);
+	xprt_rt.stamps = u_calloc(xprt_rt.nsets * XPRT_WAYS, sizeof(*xprt_rt.stamps));
 	xprt_rt.cache_vt = &xprt_cache_class;
 }
 
@@ -16223,7 +17553,7 @@ xprt_tls_setup(struct xprt_tls *t, const struct tls_conf *tc)
 	br_ssl_server_zero(&t->sc);
 	br_ssl_engine_set_versions(e, tc->vmin, tc->vmax);
 	br_ssl_engine_set_suites(e, tc->suites, (size_t)tc->nsuites);
-	br_ssl_engine_set_ec(e, br_ec_get_default());
+	br_ssl_engine_set_ec(e, &tc->ec);
 	br_ssl_engine_set_hash(e, br_md5_ID, &br_md5_vtable);
 	br_ssl_engine_set_hash(e, br_sha1_ID, &br_sha1_vtable);
 	br_ssl_engine_set_hash(e, br_sha224_ID, &br_sha224_vtable);
@@ -16241,8 +17571,8 @@ xprt_tls_setup(struct xprt_tls *t, const struct tls_conf *tc)
 		br_ssl_server_set_cache(&t->sc, &xprt_rt.cache_vt);
 	br_ssl_engine_set_buffers_bidi(e, t->ibuf, sizeof(t->ibuf), t->obuf,
 	    sizeof(t->obuf));
-	br_ssl_engine_add_flags(e, BR_OPT_ENFORCE_SERVER_PREFERENCES |
-	    BR_OPT_NO_RENEGOTIATION);
+	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION |
+	    (tc->prefer_client ? 0 : BR_OPT_ENFORCE_SERVER_PREFERENCES));
 	if (tc->nalpn)
 		br_ssl_engine_set_protocol_names(e, (const char **)tc->alpn,
 		    (size_t)tc->nalpn);
@@ -16553,6 +17883,7 @@ static struct {
 	struct session	*sessions;
 	struct px_state	*pxs;
 	int		 curconn;
+	int		 cursslconn;	/* of them, on ssl listeners (maxsslconn) */
 	int		 stopping;	/* soft stop: no more clients */
 	int64_t		 paused;	/* listeners paused until then */
 	struct http_msg	 msg;		/* the head being parsed (not reentrant) */
@@ -16635,7 +17966,9 @@ sess_listeners_update(void)
 	for (l = sess_rt.listeners; l; l = l->next) {
 		int full = sess_rt.stopping || sess_rt.paused ||
 		    sess_rt.curconn >= sess_rt.cfg->maxconn || (l->fe->maxconn &&
-		    sess_px_state(l->fe)->cur >= l->fe->maxconn);
+		    sess_px_state(l->fe)->cur >= l->fe->maxconn) ||
+		    (l->bind->tls && sess_rt.cfg->maxsslconn &&
+		    sess_rt.cursslconn >= sess_rt.cfg->maxsslconn);
 
 		if (full != l->paused) {
 			l->paused = full;
@@ -16732,6 +18065,7 @@ sess_accept(void *obj, int fd, short revents)
 		}
 		s = sess_new(l->fe, cfd, &ss);
 		s->bind = l->bind;
+		sess_rt.cursslconn += l->bind->tls != NULL;
 		loop_fd_add(cfd, sess_event, s, POLLIN);
 		sess_listeners_update();
 		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
@@ -17319,6 +18653,7 @@ sess_free(struct session *s)
 		s->next->prev = s->prev;
 	sess_rt.curconn--;
 	sess_count_bytes(s);
+	sess_rt.cursslconn -= s->bind && s->bind->tls;
 	sess_px_state(s->fe)->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);

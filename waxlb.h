@@ -4,10 +4,10 @@
  * The sections follow waxlb.c's modules, in the same order and with the
  * same name prefixes.  Declared here: the configuration types (read by the
  * tests), the pure parsers and builders (HTTP/1, websocket, SHIP, nodeos
- * get_info, agent replies, certificates), ACL and rule evaluation, server
- * selection and the server-state constructor.  None of these touch a
- * socket; the clock is only read by the balancer's slowstart.
- * Everything else in waxlb.c is static.
+ * get_info, agent replies, certificates, OpenSSL cipher lists), ACL and
+ * rule evaluation, server selection and the server-state constructor.
+ * None of these touch a socket; the clock is only read by the balancer's
+ * slowstart.  Everything else in waxlb.c is static.
  */
 #ifndef WAXLB_H
 #define WAXLB_H
@@ -513,6 +513,57 @@ struct rule_msg {
 };
 
 /* ================================================================== */
+/* ciph: OpenSSL cipher lists                                           */
+
+#define CIPH_COUNT	155	/* the suites OpenSSL 3.0 knows below TLS 1.3 */
+#define CIPH_BEAR_MAX	20	/* those of them waxlb runs with BearSSL */
+#define CIPH_SECLEVEL	2	/* Debian's OpenSSL default security level */
+
+/* What a cipher list selects: OpenSSL's whole choice as indexes into the
+ * suite table, in its order (what `openssl ciphers` prints below the TLS
+ * 1.3 suites), and the part of it BearSSL runs that the security level
+ * allows, in the same order. */
+struct ciph_sel {
+	unsigned char	 all[CIPH_COUNT];
+	unsigned char	 named[CIPH_COUNT];	/* all[i] was written in full */
+	int		 nall;
+	unsigned char	 bear[CIPH_BEAR_MAX];
+	int		 nbear;
+	int		 seclevel;	/* @SECLEVEL=n, else CIPH_SECLEVEL */
+	char		 warn[256];	/* unknown words, named suites BearSSL lacks */
+	char		 err[256];	/* why nothing is usable */
+};
+
+/* Evaluate an OpenSSL cipher list as OpenSSL 3.0 does.  Returns -1 when
+ * OpenSSL refuses it (a character or command it does not know, or no
+ * suite selected), else out->nbear: 0 when BearSSL can use none of it.
+ * out->err says why in both cases; out->warn is "" or a note worth a
+ * warning. */
+int	ciph_select(const char *list, struct ciph_sel *out);
+/* The OpenSSL name of suite <i> of the table, into buf. */
+const char *ciph_name(int i, char *buf, size_t len);
+/* Its IANA id, which is BearSSL's id for the suites BearSSL runs. */
+unsigned ciph_id(int i);
+/* 1 when waxlb runs suite <i> with BearSSL. */
+int	ciph_bear(int i);
+/* The OpenSSL name of BearSSL suite <id> (an IANA id), NULL if none. */
+const char *ciph_id_name(unsigned id);
+/* A curve list ("X25519:P-256") as OpenSSL reads it: BearSSL's curves
+ * (TLS ids: 29 X25519, 23 P-256, 24 P-384, 25 P-521) in its order. */
+struct ciph_curves {
+	unsigned char	 ids[4];
+	int		 n;
+	char		 warn[96];	/* curves OpenSSL knows, BearSSL lacks */
+	char		 err[96];
+};
+/* n (> 0), or -1 with out->err when OpenSSL refuses the list or none of
+ * its curves is BearSSL's. */
+int	ciph_curves(const char *list, struct ciph_curves *out);
+/* A TLS 1.3 ciphersuites list ("TLS_AES_128_GCM_SHA256:..."), checked
+ * loosely: -1 and the first bad name in bad[] when a name is not TLS_*. */
+int	ciph_suites13(const char *list, char *bad, size_t len);
+
+/* ================================================================== */
 /* lb: server selection                                                 */
 
 /* A server's place in its backend's balancer (HAProxy's FWRR and FWLC).
@@ -597,7 +648,13 @@ struct tls_conf {
 	const char	*alpn[4];
 	int		 nalpn;
 	int		 strict_sni;
+	int		 prefer_client;	/* prefer-client-ciphers */
+	int		 seclevel;	/* of the cipher list */
+	unsigned	 lifetime;	/* tune.ssl.lifetime, seconds */
+	struct ciph_curves curves;	/* ECDHE curves in preference order */
+	br_ec_impl	 ec;		/* BearSSL's, limited to those curves */
 	/* as written, resolved once the whole configuration is read */
+	struct ciph_curves ecdhe;	/* "ecdhe": only without "curves" */
 	char		*crt[16];
 	int		 ncrt;
 	char		*ciphers;
@@ -908,7 +965,12 @@ struct config {
 	char		*crt_base;
 	char		*ssl_ciphers;	/* ssl-default-bind-ciphers */
 	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
+	unsigned	 ssl_vmax;	/* ... ssl-max-ver; force-* set both */
 	unsigned	 ssl_vfloor;	/* ... no-tlsv10 / no-tlsv11 */
+	int		 ssl_prefer_client;	/* ... prefer-client-ciphers */
+	struct ciph_curves ssl_curves;	/* ssl-default-bind-curves */
+	unsigned	 ssl_lifetime;	/* tune.ssl.lifetime, seconds */
+	int		 maxsslconn;	/* 0: no limit of its own */
 	int		 debug;
 	char		*log_tag;	/* "log-tag"; NULL: the program's name */
 	char		*log_host;	/* log-send-hostname; NULL: none */

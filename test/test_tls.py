@@ -19,10 +19,10 @@ import pytest
 import websockets
 
 import fakenodes
-from conftest import (IS_SHIM, Proxy, free_port_fn, parse_all, parse_response, raw, req, seed_config,
+from conftest import (HAPROXY, IS_SHIM, Proxy, free_port_fn, parse_all, parse_response, raw, req, seed_config,
                       start_seed_nodes, wait_port, wait_until, waxlb_cmd)
 import tlsutil
-from tlsutil import client_ctx, s_client, tls_request
+from tlsutil import client_ctx, s_client, tls_connect, tls_request
 
 WS_HOST = "ws-wax.eosphere.io"
 CIPHER_OK = re.compile(r"^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$")
@@ -189,36 +189,34 @@ def test_tls11_refused_by_default(tls_seed, certs, proxy, api_node):
     rc, out = s_client(tport, "wax.eosphere.io", certs.ca, *LOW)
     assert rc != 0 and not hs_ok(out), out
     assert "CONNECTED" in out, out     # it reached waxlb: the refusal is the server's
-    if IS_SHIM:
-        return      # Debian's OpenSSL (security level 2) refuses TLS 1.1 on HAProxy's side too
-    # control: the same client completes a TLS 1.1 handshake when the config allows it
+    # control: the same client completes a TLS 1.1 handshake when the config allows it (OpenSSL 3.0 under
+    # HAProxy only does below TLS 1.2 at @SECLEVEL=0, and so does waxlb)
     _, a1 = api_node
     t2 = free_port_fn()
-    proxy(simple_cfg(["127.0.0.1:%d ssl crt %s ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA"
-                      % (t2, certs.wax)], a1,
+    proxy(simple_cfg(["127.0.0.1:%d ssl crt %s ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:"
+                      "@SECLEVEL=0" % (t2, certs.wax)], a1,
                      extra="global\n    ssl-default-bind-options ssl-min-ver TLSv1.1\n\n"), t2)
     rc, out = s_client(t2, "wax.eosphere.io", certs.ca, *LOW)
     assert rc == 0 and hs_ok(out), out
     assert field(out, "Protocol") == "TLSv1.1", out
     assert field(out, "Cipher") == "ECDHE-RSA-AES128-SHA", out
     # and TLS 1.2 on that bind picks the GCM suite
-    rc, out = s_client(t2, "wax.eosphere.io", certs.ca)
+    rc, out = s_client(t2, "wax.eosphere.io", certs.ca, "-tls1_2")
     assert rc == 0 and field(out, "Protocol") == "TLSv1.2", out
     assert field(out, "Cipher") == "ECDHE-RSA-AES128-GCM-SHA256", out
 
 
-@pytest.mark.waxlb_only     # Debian's OpenSSL under HAProxy refuses TLS 1.1 whatever the bind says
 def test_bind_ssl_min_ver_tls11(proxy, certs, api_node):
     """A bind's own ssl-min-ver (an early build set the MAX version from it: k[8] is 'v' in both keywords)."""
     _, a1 = api_node
     t2 = free_port_fn()
     proxy(simple_cfg(["127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.1 ciphers ECDHE-RSA-AES128-GCM-SHA256:"
-                      "ECDHE-RSA-AES128-SHA" % (t2, certs.wax)], a1), t2)
+                      "ECDHE-RSA-AES128-SHA:@SECLEVEL=0" % (t2, certs.wax)], a1), t2)
     rc, out = s_client(t2, "wax.eosphere.io", certs.ca, *LOW)
     assert rc == 0 and field(out, "Protocol") == "TLSv1.1", out
     rc, out = s_client(t2, "wax.eosphere.io", certs.ca, "-tls1", "-cipher", "DEFAULT:@SECLEVEL=0")
     assert rc != 0 and not hs_ok(out), out      # TLS 1.0 stays below the minimum
-    rc, out = s_client(t2, "wax.eosphere.io", certs.ca)
+    rc, out = s_client(t2, "wax.eosphere.io", certs.ca, "-tls1_2")
     assert rc == 0 and field(out, "Protocol") == "TLSv1.2", out
 
 
@@ -266,6 +264,60 @@ def test_ciphers_option(proxy, certs, api_node):
     assert rc == 0 and field(out, "Cipher") == "ECDHE-ECDSA-CHACHA20-POLY1305", out
     # a suite not in the list is refused
     rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")
+    assert rc != 0 and not hs_ok(out), out
+
+
+GUIDE_CIPHERS = ("ECDH+AESGCM:DH+AESGCM:ECDH+AES256:DH+AES256:ECDH+AES128:DH+AES:RSA+AESGCM:RSA+AES:"
+                 "!aNULL:!MD5:!DSS")
+
+
+def test_guide_cipher_string(proxy, certs, api_node):
+    """The WAX guide's ssl-default-bind-ciphers (OpenSSL's language, once refused by waxlb): OpenSSL's selection in
+    its order, restricted to BearSSL's suites, is the server's preference. HAProxy 2.6 with OpenSSL 3.0 and waxlb
+    pick the same suites (-tls1_2: HAProxy would negotiate TLS 1.3)."""
+    _, a1 = api_node
+    t_rsa, t_ec = free_port_fn(), free_port_fn()
+    p = proxy(simple_cfg(["127.0.0.1:%d ssl crt %s" % (t_rsa, certs.wax), "127.0.0.1:%d ssl crt %s" % (t_ec, certs.ws)],
+                         a1, extra="global\n    ssl-default-bind-ciphers %s\n\n" % GUIDE_CIPHERS), t_rsa)
+    if not IS_SHIM:     # HAProxy warns about DH parameters
+        assert not p.find_log(r"warning|WARNING"), p.log()
+    cases = [
+        (t_rsa, "wax.eosphere.io", [], "ECDHE-RSA-AES256-GCM-SHA384"),
+        (t_ec, WS_HOST, [], "ECDHE-ECDSA-AES256-GCM-SHA384"),
+        # the server's order wins over the client's: GCM before CBC, AES-128-GCM before static RSA
+        (t_rsa, "wax.eosphere.io", ["-cipher", "AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256"],
+         "ECDHE-RSA-AES128-GCM-SHA256"),
+        (t_ec, WS_HOST, ["-cipher", "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"], "ECDHE-ECDSA-AES256-SHA384"),
+        (t_rsa, "wax.eosphere.io", ["-cipher", "AES128-SHA"], "AES128-SHA"),
+        # ChaCha20 is not in the guide's list
+        (t_rsa, "wax.eosphere.io", ["-cipher", "ECDHE-RSA-CHACHA20-POLY1305"], None),
+    ]
+    for port, host, extra, want in cases:
+        rc, out = s_client(port, host, certs.ca, "-tls1_2", *extra)
+        if want is None:
+            assert rc != 0 and not hs_ok(out), (extra, out)
+        else:
+            assert rc == 0 and field(out, "Cipher") == want, (extra, out)
+
+
+@pytest.mark.waxlb_only     # HAProxy does not warn
+def test_ciphers_mozilla_intermediate(proxy, certs, api_node):
+    """Mozilla's intermediate list names DHE suites BearSSL lacks: one warning line, the ECDHE ones in its order."""
+    _, a1 = api_node
+    tport = free_port_fn()
+    moz = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+           "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+           "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305")
+    p = proxy(simple_cfg(["127.0.0.1:%d ssl crt %s ciphers %s ciphersuites TLS_AES_128_GCM_SHA256"
+                          % (tport, certs.wax, moz)], a1), tport)
+    # stderr is read by a thread: wait for the lines
+    assert wait_until(lambda: p.find_log(r"ciphers: DHE-RSA-AES128-GCM-SHA256, DHE-RSA-AES256-GCM-SHA384, "
+                                         r"DHE-RSA-CHACHA20-POLY1305 not in BearSSL, skipped")), p.log()
+    assert wait_until(lambda: p.find_log(r"bind option 'ciphersuites' is ignored by waxlb "
+                                         r"\(BearSSL has no TLS 1\.3\)")), p.log()
+    rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-tls1_2")
+    assert rc == 0 and field(out, "Cipher") == "ECDHE-RSA-AES128-GCM-SHA256", out
+    rc, out = s_client(tport, "wax.eosphere.io", certs.ca, "-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256")
     assert rc != 0 and not hs_ok(out), out
 
 
@@ -736,6 +788,12 @@ BAD_BINDS = {
     "ssl_without_crt": lambda c: "ssl",
     "min_ver_tls13": lambda c: "ssl crt %s ssl-min-ver TLSv1.3" % c.wax,
     "crt_without_value": lambda c: "ssl crt",
+    "ciphers_none_in_bearssl": lambda c: "ssl crt %s ciphers DHE-RSA-AES128-GCM-SHA256:CAMELLIA" % c.wax,
+    "ciphers_tls13_names": lambda c: "ssl crt %s ciphers TLS_AES_128_GCM_SHA256" % c.wax,
+    "force_tlsv13": lambda c: "ssl crt %s force-tlsv13" % c.wax,
+    # OpenSSL 3.0 does TLS 1.1 only at @SECLEVEL=0: HAProxy would start and fail every handshake
+    "force_tlsv11_seclevel2": lambda c: "ssl crt %s force-tlsv11" % c.wax,
+    "curves_unknown": lambda c: "ssl crt %s curves X25519:nosuch" % c.wax,
 }
 
 
@@ -774,3 +832,198 @@ def test_config_valid_controls(waxlb, certs, tmp_path):
                     "backend be\n    server a 127.0.0.1:1\n" % (port, b))
         rc, out, err = run_cfg(waxlb, path, "-c")
         assert rc == 0, (b, out, err)
+
+
+# ------------------------------------------------------------------ TLS keywords side by side with HAProxy 2.6
+IMPLS = ["waxlb", "haproxy"]
+
+
+def start_impl(proxy, impl, cfg, port):
+    """The config under waxlb, or under Debian's haproxy (the reference) on the same ports."""
+    if impl == "haproxy" and not HAPROXY:
+        pytest.skip("Debian's haproxy is not installed")
+    return proxy(cfg, port, binary=HAPROXY if impl == "haproxy" else None, name=impl)
+
+
+def handshake(port, certs, *extra):
+    """-> the negotiated protocol, or None when the handshake failed."""
+    rc, out = s_client(port, "wax.eosphere.io", certs.ca, *extra)
+    return field(out, "Protocol") if rc == 0 and hs_ok(out) else None
+
+
+LOW0 = "DEFAULT:@SECLEVEL=0"    # OpenSSL 3.0 (HAProxy's and the client's) only does TLS < 1.2 at level 0
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_force_tls_versions(proxy, certs, api_node, impl):
+    """force-tlsv1x sets both ends (HAProxy's min = max); a later ssl-min-ver moves the minimum again; below
+    TLS 1.2 nothing works unless the cipher list says @SECLEVEL=0 (OpenSSL 3.0's rule, kept by waxlb)."""
+    _, a1 = api_node
+    ports = [free_port_fn() for _ in range(5)]
+    binds = ["ssl-min-ver TLSv1.0 force-tlsv12 ciphers " + LOW0,      # TLS 1.2 only
+             "force-tlsv12 ssl-min-ver TLSv1.0 ciphers " + LOW0,      # 1.0 .. 1.2
+             "ssl-min-ver TLSv1.0 ciphers " + LOW0,                   # control: 1.0 works
+             "ssl-min-ver TLSv1.0",                                   # security level 2: 1.2 only
+             "force-tlsv10 ciphers " + LOW0]                          # TLS 1.0 only
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s %s" % (p, certs.wax, b)
+                                        for p, b in zip(ports, binds)], a1), ports[0])
+    got = [(handshake(p, certs, "-tls1", "-cipher", LOW0), handshake(p, certs, "-tls1_2", "-cipher", LOW0))
+           for p in ports]
+    assert got == [(None, "TLSv1.2"), ("TLSv1", "TLSv1.2"), ("TLSv1", "TLSv1.2"), (None, "TLSv1.2"),
+                   ("TLSv1", None)], got
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_force_tls_in_default_bind_options(proxy, certs, api_node, impl):
+    """ssl-default-bind-options force-tlsv12 / prefer-client-ciphers: for every bind line, which may move one end
+    again (its ssl-min-ver)."""
+    _, a1 = api_node
+    p1, p2 = free_port_fn(), free_port_fn()
+    g = ("global\n    ssl-default-bind-options force-tlsv12 prefer-client-ciphers\n"
+         "    ssl-default-bind-ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
+         "ECDHE-RSA-AES128-SHA:@SECLEVEL=0\n\n")
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s" % (p1, certs.wax),
+                                        "127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.0" % (p2, certs.wax)],
+                                       a1, extra=g), p1)
+    assert handshake(p1, certs, "-tls1", "-cipher", LOW0) is None
+    assert handshake(p2, certs, "-tls1", "-cipher", LOW0) == "TLSv1"
+    rc, out = s_client(p1, "wax.eosphere.io", certs.ca, "-tls1_2", "-cipher",
+                       "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384")
+    assert rc == 0 and field(out, "Cipher") == "ECDHE-RSA-AES128-GCM-SHA256", out     # the client's choice
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_prefer_client_ciphers(proxy, certs, api_node, impl):
+    """The server's order by default; the client's with prefer-client-ciphers."""
+    _, a1 = api_node
+    p1, p2 = free_port_fn(), free_port_fn()
+    lst = "ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s %s" % (p1, certs.wax, lst),
+                                        "127.0.0.1:%d ssl crt %s %s prefer-client-ciphers" % (p2, certs.wax, lst)],
+                                       a1), p1)
+    client = ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"]
+    got = []
+    for p in (p1, p2):
+        rc, out = s_client(p, "wax.eosphere.io", certs.ca, *client)
+        assert rc == 0, out
+        got.append(field(out, "Cipher"))
+    assert got == ["ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256"], got
+
+
+def temp_key(port, certs, curves):
+    rc, out = s_client(port, "wax.eosphere.io", certs.ca, "-tls1_2", "-curves", curves)
+    if rc != 0 or not hs_ok(out):
+        return None
+    k = field(out, "Server Temp Key") or ""
+    return k.split(",")[1].strip() if k.startswith("ECDH,") else k.split(",")[0]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_curves(proxy, certs, api_node, impl):
+    """curves: only those, the server's order first; ecdhe: only without curves; ssl-default-bind-curves for lines
+    without their own; without any, OpenSSL 3.0's order (X25519, P-256, P-521, P-384)."""
+    _, a1 = api_node
+    ports = [free_port_fn() for _ in range(5)]
+    binds = ["curves P-384:X25519", "curves secp521r1 ecdhe prime256v1", "ecdhe secp384r1", "", "curves X448:P-256"]
+    # ECDHE suites only: HAProxy's default list would fall back to static RSA without a common curve
+    cfg = simple_cfg(["127.0.0.1:%d ssl crt %s ciphers ECDHE+AESGCM %s" % (p, certs.wax, b)
+                      for p, b in zip(ports, binds)], a1)
+    start_impl(proxy, impl, cfg, ports[0])
+    got = [temp_key(ports[0], certs, "X25519:P-384"), temp_key(ports[0], certs, "P-256"),
+           temp_key(ports[1], certs, "P-256:P-521"), temp_key(ports[1], certs, "P-256"),
+           temp_key(ports[2], certs, "X25519:P-384"),
+           temp_key(ports[3], certs, "P-384:P-521"), temp_key(ports[3], certs, "P-384:P-256"),
+           temp_key(ports[4], certs, "X25519:P-256")]
+    assert got == ["secp384r1", None, "secp521r1", None, "secp384r1", "secp521r1", "prime256v1", "prime256v1"], got
+    # ssl-default-bind-curves, and a line's own curves over it
+    p, q = free_port_fn(), free_port_fn()
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s" % (p, certs.wax),
+                                        "127.0.0.1:%d ssl crt %s curves P-256" % (q, certs.wax)], a1,
+                                       extra="global\n    ssl-default-bind-curves X25519\n"
+                                       "    ssl-default-bind-ciphers ECDHE+AESGCM\n\n"), p)
+    assert [temp_key(p, certs, "X25519:P-256"), temp_key(p, certs, "P-256"), temp_key(q, certs, "X25519:P-256")] \
+        == ["X25519", None, "prime256v1"]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("line", ["curves X25519:nosuch", "curves P-256:P-256", "curves p-256", "ecdhe foo",
+                                  "curves X25519:"])
+def test_curves_refused(waxlb, certs, tmp_path, impl, line):
+    """What OpenSSL refuses stops HAProxy; waxlb says where (file:line)."""
+    binary = waxlb if impl == "waxlb" else HAPROXY
+    if binary is None:
+        pytest.skip("Debian's haproxy is not installed")
+    path = str(tmp_path / "c.cfg")
+    with open(path, "w") as f:
+        f.write(simple_cfg(["127.0.0.1:%d ssl crt %s %s" % (free_port_fn(), certs.wax, line)], 1))
+    rc, out, err = run_cfg(binary, path, "-c")
+    assert rc != 0, (out, err)
+    if impl == "waxlb" and not IS_SHIM:
+        assert re.search(r"%s:\d+: .*(curve|'%s')" % (re.escape(path), line.split()[0]), err), err
+
+
+@pytest.mark.waxlb_only
+def test_curves_messages(waxlb, certs, tmp_path):
+    path = str(tmp_path / "c.cfg")
+    with open(path, "w") as f:
+        f.write(simple_cfg(["127.0.0.1:%d ssl crt %s curves X448:brainpoolP256r1:P-384" % (free_port_fn(),
+                                                                                         certs.wax)], 1))
+    rc, out, err = run_cfg(waxlb, path, "-c")
+    assert rc == 0 and "curves: X448, brainpoolP256r1 not in BearSSL, skipped" in err, err
+    with open(path, "w") as f:
+        f.write(simple_cfg(["127.0.0.1:%d ssl crt %s curves X448" % (free_port_fn(), certs.wax)], 1))
+    rc, out, err = run_cfg(waxlb, path, "-c")
+    assert rc != 0 and "none of its curves is in BearSSL" in err, err
+
+
+def resumed(port, certs, sess, save):
+    """A TLS 1.2 handshake offering the session in <sess> (when not <save>) -> True when it was resumed."""
+    rc, out = s_client(port, "wax.eosphere.io", certs.ca, "-tls1_2", "-sess_out" if save else "-sess_in", sess)
+    assert rc == 0 and hs_ok(out), out
+    return out.count("\nReused, ") == 1
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_ssl_lifetime(proxy, certs, api_node, impl, tmp_path):
+    """tune.ssl.lifetime: a session older than that is not resumed (HAProxy: OpenSSL's session timeout, tickets
+    included); 300 s when unset.  The only wait is for expiry, which can only get surer with time."""
+    _, a1 = api_node
+    p1, p2 = free_port_fn(), free_port_fn()
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s" % (p1, certs.wax)], a1), p1)
+    start_impl(proxy, impl, simple_cfg(["127.0.0.1:%d ssl crt %s" % (p2, certs.wax)], a1,
+                                       extra="global\n    tune.ssl.lifetime 1\n\n"), p2)
+    s1, s2 = str(tmp_path / "s1.pem"), str(tmp_path / "s2.pem")
+    assert not resumed(p1, certs, s1, True) and not resumed(p2, certs, s2, True)
+    assert resumed(p1, certs, s1, False)        # default lifetime: 300 s
+    time.sleep(2.5)
+    assert not resumed(p2, certs, s2, False)    # older than 1 s
+    assert resumed(p1, certs, s1, False)
+
+
+@pytest.mark.waxlb_only     # HAProxy 2.6 accepts the connection over maxsslconn and never answers it
+def test_maxsslconn(proxy, certs, api_node):
+    """maxsslconn 1: the TLS listeners pause while one TLS connection is open (the next client waits in the
+    backlog and is served once it closes); the plain listener keeps accepting."""
+    import threading
+    _, a1 = api_node
+    tport, port = free_port_fn(), free_port_fn()
+    proxy(simple_cfg(["127.0.0.1:%d ssl crt %s" % (tport, certs.wax), "127.0.0.1:%d" % port], a1,
+                     extra="global\n    maxsslconn 1\n\n"), tport)
+    first = tls_connect(tport, "wax.eosphere.io", certs.ca)
+    done = []
+
+    def second():
+        try:
+            done.append(tls_connect(tport, "wax.eosphere.io", certs.ca, timeout=10.0))
+        except OSError as e:
+            done.append(e)
+    t = threading.Thread(target=second)
+    t.start()
+    t.join(1.0)
+    assert not done, done       # still waiting in the backlog
+    rs = parse_all(raw(port, req("GET /v1/chain/get_info HTTP/1.1", "Host: wax.eosphere.io")))
+    assert rs and rs[0].status == 200, rs
+    first.close()
+    t.join(10.0)
+    assert done and isinstance(done[0], ssl.SSLSocket), done
+    done[0].close()
