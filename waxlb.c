@@ -5906,6 +5906,7 @@ struct smp_map {
 struct smp_fixup {
 	void		**slot;
 	const char	*name;
+	int		 backend;	/* a backend's name, else a userlist's */
 	const char	*file;
 	int		 line;
 	struct smp_fixup *next;
@@ -6155,6 +6156,20 @@ smp_f_srv_name(const struct smp_ctx *c, const struct smp_arg *a,
 {
 	(void)a;
 	return smp_ctx_str(c->sv ? c->sv->name : NULL, it, v);
+}
+
+/* nbsrv([backend]): HAProxy's be_usable_srv(), the usable active servers,
+ * else the backups the balancer would use; without an argument, the
+ * backend of the transaction (or the proxy itself, a listen section) */
+static int
+smp_f_nbsrv(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	const struct proxy *px = a[0].set ? a[0].p : c->be ? c->be : c->fe;
+	const struct be_state *b = px && (px->cap & CAP_BE) ? px->bst : NULL;
+	int n = b == NULL ? 0 : b->srv_act ? b->srv_act : b->fbck ? 1 : b->srv_bck;
+
+	return smp_one(it) && smp_set_int(v, SMP_INT, n);
 }
 
 /* ---- fetches: constants, time, identifiers ---- */
@@ -6829,6 +6844,18 @@ smp_chk_userlist(struct smp_pctx *pc, struct smp_arg *a, int n)
 	return 0;
 }
 
+/* nbsrv(NAME): the backend is found once the whole config is read */
+static int
+smp_chk_backend(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	if (n == 0 || !a[0].set)
+		return 0;
+	if (smp_chk_userlist(pc, a, n) < 0)
+		return -1;
+	pc->cfg->fixups->backend = 1;
+	return 0;
+}
+
 /* "scope.name": the scope into a[0].i, the name into a[0].p */
 static int
 smp_var_name(struct smp_pctx *pc, struct smp_arg *a)
@@ -6892,6 +6919,7 @@ static const struct smp_fetch smp_fetches[] = {
 	F("fe_name", 0, 0, SMP_STR, SMP_USE_L4, smp_f_fe_name, NULL),
 	F("be_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_be_name, NULL),
 	F("srv_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_srv_name, NULL),
+	F("nbsrv", 0, 1, SMP_INT, SMP_USE_L4, smp_f_nbsrv, smp_chk_backend),
 	F("always_true", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, smp_chk_true),
 	F("always_false", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, NULL),
 	F("str", 1, 1, SMP_STR, SMP_USE_L4, smp_f_str, NULL),
@@ -11552,6 +11580,12 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->stats_refresh = d->stats_refresh;
 		memcpy(px->stats_auth, d->stats_auth, sizeof(px->stats_auth));
 		px->nstats_auth = d->nstats_auth;
+		px->stats_realm = d->stats_realm;
+		px->stats_flags = d->stats_flags;
+		px->stats_node = d->stats_node;
+		px->stats_desc = d->stats_desc;
+		px->stats_scope = d->stats_scope;
+		px->nstats_scope = d->nstats_scope;
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
@@ -11694,7 +11728,7 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	CFG_FN("on-marked-down", 0, cfg_srv_marked),
 	CFG_FN("on-marked-up", 0, cfg_srv_marked),
 	SRV_NO("send-proxy"), SRV_NO("send-proxy-v2"), SRV_NO("ssl"),
-	CFG_IGNA("id", "server ids only number the stats rows"),
+	{ "id",			KW_INT, 0, SD(puid), 1, INT_MAX, NULL, "a positive integer" },
 	CFG_IGNA("minconn", "dynamic maxconn (fullconn) is not implemented"),
 	CFG_IGNA("maxqueue", "per-server queues are not implemented"),
 	CFG_IGNA("resolvers", "names are resolved once, at load"),
@@ -11862,6 +11896,8 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 		;
 	*tail = s;
 	s->id = ++px->nsrv;
+	s->puid = d.puid;
+	s->puid_set = d.puid != 0;
 	return 0;
 }
 
@@ -11870,7 +11906,14 @@ cfg_kw_default_server(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct proxy *px = obj;
 
-	return cfg_srv_opts(p, &px->defsrv, args + 1, n - 1);
+	if (cfg_srv_opts(p, &px->defsrv, args + 1, n - 1) < 0)
+		return -1;
+	if (px->defsrv.puid) {
+		cfg_err(p, "'id' is not allowed on a 'default-server' line");
+		px->defsrv.puid = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- bind lines ---- */
@@ -13273,6 +13316,128 @@ cfg_stats_prom(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+static int
+cfg_stats_realm(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)n;
+	cfg_stats_on(obj);
+	((struct proxy *)obj)->stats_realm = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
+/* hide-version, show-legends, show-modules; show-node and show-desc take
+ * an optional text in place of the global node and description */
+static int
+cfg_stats_flag(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	int node = strcmp(args[1], "show-node") == 0;
+	int desc = strcmp(args[1], "show-desc") == 0;
+
+	if (n > 3 || (n == 3 && !node && !desc)) {
+		cfg_err(p, "'stats %s' takes no argument", args[1]);
+		return -1;
+	}
+	cfg_stats_on(px);
+	px->stats_flags |= node ? STF_SHNODE : desc ? STF_SHDESC :
+	    strcmp(args[1], "hide-version") == 0 ? STF_HIDEVER :
+	    strcmp(args[1], "show-legends") == 0 ? STF_LEGENDS : 0;
+	if (n == 3 && node)
+		px->stats_node = u_strdup(p->c->arena, args[2]);
+	if (n == 3 && desc)
+		px->stats_desc = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
+/* "stats scope NAME|.": the page and its CSV show only these proxies */
+static int
+cfg_stats_scope(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	char **v = u_alloc(p->c->arena, (size_t)(px->nstats_scope + 1) * sizeof(*v));
+
+	(void)n;
+	cfg_stats_on(px);
+	if (px->nstats_scope)
+		memcpy(v, px->stats_scope, (size_t)px->nstats_scope * sizeof(*v));
+	v[px->nstats_scope++] = u_strdup(p->c->arena, args[2]);
+	px->stats_scope = v;
+	return 0;
+}
+
+/* "stats admin if|unless COND": the page's forms act when COND holds */
+static int
+cfg_stats_admin(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
+
+	if (p->section == SEC_DEFAULTS) {
+		cfg_err(p, "'stats admin' is not supported in a defaults section");
+		return -1;
+	}
+	if (n < 4) {
+		cfg_err(p, "'stats admin' requires an 'if' or 'unless' condition");
+		return -1;
+	}
+	if (acl_cond_opt(&rc.ap, &px->acls, args + 2, n - 2, &px->stats_admin) < 0)
+		return -1;
+	rule_check_cond(&rc, px->stats_admin, "stats admin");
+	cfg_stats_on(px);
+	return 0;
+}
+
+/* "id N" of a proxy: its iid in the stats (the others get the next free
+ * numbers, see cfg_number) */
+static int
+cfg_kw_id(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	long long v;
+
+	if (n != 2 || u_parse_int(args[1], 1, INT_MAX, &v) < 0) {
+		cfg_err(p, "'id' expects a positive integer");
+		return -1;
+	}
+	px->uuid = (int)v;
+	px->uuid_set = 1;
+	return 0;
+}
+
+/* "description TEXT..." of a proxy or the global section: the words
+ * joined by spaces, as HAProxy does */
+static char *
+cfg_words(struct cfgp *p, char **args, int n)
+{
+	size_t len = 1;
+	char *t;
+	int i;
+
+	for (i = 1; i < n; i++)
+		len += strlen(args[i]) + 1;
+	t = u_alloc(p->c->arena, len);
+	for (i = 1; i < n; i++) {
+		if (i > 1)
+			strcat(t, " ");
+		strcat(t, args[i]);
+	}
+	return t;
+}
+
+static int
+cfg_kw_description(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n < 2) {
+		cfg_err(p, "'description' expects a string argument");
+		return -1;
+	}
+	if (p->section == SEC_GLOBAL)
+		p->c->desc = cfg_words(p, args, n);
+	else
+		((struct proxy *)obj)->desc = cfg_words(p, args, n);
+	return 0;
+}
+
 /* "stats X" of a proxy: lo is the exact word count a parser needs (0: any) */
 #define STATS_FN(name, nw, fn)	{ name, KW_FN, 0, 0, nw, 0, fn, NULL }
 static const struct cfg_kw cfg_stats_kws[] = {
@@ -13281,15 +13446,15 @@ static const struct cfg_kw cfg_stats_kws[] = {
 	STATS_FN("refresh", 3, cfg_stats_refresh),
 	STATS_FN("auth", 3, cfg_stats_auth),
 	STATS_FN("prometheus-uri", 3, cfg_stats_prom),
-	{ "admin", KW_IGN, 0, 0, 0, 0, NULL, "'stats admin' is ignored: the page "
-	    "is read-only; use the stats socket" },
-	CFG_QUIET("realm", "cosmetic"),
-	CFG_QUIET("hide-version", "cosmetic"),
-	CFG_QUIET("show-legends", "cosmetic"),
-	CFG_QUIET("show-node", "cosmetic"),
-	CFG_QUIET("show-desc", "cosmetic"),
-	CFG_QUIET("scope", "every proxy is shown"),
-	CFG_QUIET("show-modules", "cosmetic"),
+	STATS_FN("admin", 0, cfg_stats_admin),
+	STATS_FN("realm", 3, cfg_stats_realm),
+	STATS_FN("hide-version", 2, cfg_stats_flag),
+	STATS_FN("show-legends", 2, cfg_stats_flag),
+	STATS_FN("show-node", 0, cfg_stats_flag),
+	STATS_FN("show-desc", 0, cfg_stats_flag),
+	STATS_FN("scope", 3, cfg_stats_scope),
+	CFG_QUIET("show-modules", "no extra statistics modules: waxlb has "
+	    "none to show"),
 };
 #undef STATS_FN
 
@@ -13779,8 +13944,8 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("unique-id-header", 0, cfg_kw_uid_header),
 	CFG_FN("log-tag", 0, cfg_kw_log_tag),
 	CFG_FN("redirect", PK_DEFSKIP | PK_FE, cfg_kw_redirect),
-	PX_IGN("description", "a description only"),
-	PX_IGN("id", "proxy ids only number the stats rows"),
+	CFG_FN("description", PK_NODEF, cfg_kw_description),
+	CFG_FN("id", PK_NODEF, cfg_kw_id),
 	CFG_FN("errorfile", 0, cfg_kw_errorfile),
 	CFG_FN("errorfiles", 0, cfg_kw_errorfiles),
 	CFG_FN("errorloc", 0, cfg_kw_errorloc),
@@ -14033,8 +14198,8 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("spread-checks", "first checks are spread over a second"),
 	CFG_IGN("ssl-server-verify", "no TLS towards servers"),
 	CFG_IGN("tune.ssl.capture-cipherlist-size", "no cipher list capture"),
-	CFG_IGN("description", "a description only"),
-	CFG_IGN("node", "a label only"),
+	CFG_FN("description", 0, cfg_kw_description),
+	G("node", KW_STR, node, 0, 0, "a name"),
 	CFG_IGN("master-worker", "one process; reloads are in-process"),
 	CFG_IGN("quiet", "messages are few already"),
 	CFG_IGN("log-send-hostname", "syslog lines carry no hostname"),
@@ -14389,9 +14554,14 @@ cfg_resolve_userlists(struct cfgp *p)
 	struct userlist *ul;
 
 	for (f = p->c->fixups; f; f = f->next) {
+		cfg_at(p, f->file, f->line);
+		if (f->backend) {
+			if ((*f->slot = cfg_find_proxy(p->c, f->name, CAP_BE)) == NULL)
+				cfg_err(p, "unable to find backend '%s'", f->name);
+			continue;
+		}
 		for (ul = p->c->userlists; ul && strcmp(ul->name, f->name); ul = ul->next)
 			;
-		cfg_at(p, f->file, f->line);
 		if (ul == NULL)
 			cfg_err(p, "unable to find userlist '%s'", f->name);
 		*f->slot = ul;
@@ -14627,6 +14797,61 @@ cfg_free(struct config *c)
 	free(c);
 }
 
+/* The lowest id from <from> that no forced one takes: HAProxy's
+ * get_next_id() over the ids given with "id". */
+static int
+cfg_next_free(const struct proxy *list, const struct server *srv, int from)
+{
+	const struct proxy *px;
+	const struct server *s;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (px = list; px && !again; px = px->next)
+			if (px->uuid_set && px->uuid == from)
+				again = 1;
+		for (s = srv; s && !again; s = s->next)
+			if (s->puid_set && s->puid == from)
+				again = 1;
+		from += again;
+	}
+	return from;
+}
+
+/* Proxy and server ids: "id" or the next free one, in the order of the
+ * configuration, as HAProxy's check_config_validity() numbers them (each
+ * proxy, forced or not, moves the next id on; with a stats socket, its
+ * GLOBAL proxy comes first).  Forced ids must be unique. */
+static void
+cfg_number(struct cfgp *p)
+{
+	struct proxy *px, *q;
+	struct server *s, *t;
+	int next = p->c->stats_socks ? 2 : 1, nsrv;
+
+	for (px = p->c->proxies; px; px = px->next) {
+		cfg_at(p, px->file, px->line);
+		for (q = p->c->proxies; q != px; q = q->next)
+			if (px->uuid_set && q->uuid_set && q->uuid == px->uuid)
+				cfg_err(p, "proxy '%s' has the same ID (%d) as proxy '%s'",
+				    px->name, px->uuid, q->name);
+		if (!px->uuid_set)
+			next = px->uuid = cfg_next_free(p->c->proxies, NULL, next);
+		next++;		/* forced ones shift the next too */
+		for (s = px->srv, nsrv = 1; s; s = s->next) {
+			cfg_at(p, px->file, s->line);
+			for (t = px->srv; t != s; t = t->next)
+				if (s->puid_set && t->puid_set && s->puid == t->puid)
+					cfg_err(p, "server '%s' has the same ID (%d) as server "
+					    "'%s'", s->name, s->puid, t->name);
+			if (!s->puid_set)
+				nsrv = s->puid = cfg_next_free(NULL, px->srv, nsrv);
+			nsrv++;
+		}
+	}
+}
+
 static struct config *
 cfg_finish(struct cfgp *p)
 {
@@ -14639,6 +14864,7 @@ cfg_finish(struct cfgp *p)
 		lp.http = 0;
 		p->c->deflog_tcp = lf_parse(&lp, lf_tcplog, LF_O_MANDATORY | LF_O_MERGE);
 		cfg_resolve_userlists(p);
+		cfg_number(p);
 		for (px = p->c->proxies; px; px = px->next)
 			cfg_check_proxy(p, px);
 		cfg_needs(p->c);
@@ -16108,8 +16334,20 @@ struct px_state {
 
 /* The status page and the metrics are made by the adm module, which
  * sits below this one: it registers its request handler at start. */
-typedef int (*sess_service_fn)(const struct proxy *fe, const struct http_msg *m,
-    int prometheus, struct sbuf *body, const char **ctype, int *status);
+struct sess_svc {
+	const struct proxy *fe;
+	const struct http_msg *m;
+	int		 prometheus;	/* use-service prometheus-exporter */
+	int		 admin;		/* "stats admin": the forms may act */
+	const char	*rbody;		/* the request body... */
+	size_t		 rbody_len;	/* ...as much of it as is buffered */
+	/* the answer */
+	struct sbuf	 body;
+	const char	*ctype;
+	int		 status;
+	char		 extra[600];	/* header lines (a 303's location) */
+};
+typedef int (*sess_service_fn)(struct sess_svc *x);
 
 #define ACCEPT_BATCH	64		/* accepts per listener per turn */
 #define RUN_ROUNDS	64		/* state machine rounds per run */
@@ -17622,6 +17860,24 @@ sess_adopt_cfg(struct session *s)
 
 /* Read and parse a request head.  Returns its length, 0 while more is
  * needed (*progress tells whether bytes came), -1 once answered. */
+/* A form posted to a status page with "stats admin" is read whole before
+ * the head is processed, as HAProxy waits for it (up to what the buffer
+ * holds): 1 while more of it is to come. */
+static int
+sess_wait_post(const struct session *s, const struct http_msg *m, unsigned r,
+    unsigned limit)
+{
+	const struct proxy *fe = s->fe;
+	size_t ul;
+
+	if (fe->stats_admin == NULL || !(m->flags & MSG_CLEN) ||
+	    (s->cli.fl & (SF_EOF | SF_ERR)) || r + m->clen <= buf_len(s->req.buf) ||
+	    r + m->clen > limit || !u_ieq(m->method, m->method_len, "POST"))
+		return 0;
+	ul = strlen(fe->stats_uri);
+	return m->uri_len >= ul && memcmp(m->uri, fe->stats_uri, ul) == 0;
+}
+
 static int
 sess_read_head(struct session *s, struct http_msg *m, int *progress)
 {
@@ -17669,6 +17925,8 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 		}
 		return 0;
 	}
+	if (r > 0 && sess_wait_post(s, m, (unsigned)r, limit))
+		return 0;
 	sess_count_req(s);
 	s->txn.t_req = loop_now();
 	if (r > 0)
@@ -17794,29 +18052,55 @@ sess_accepted(struct session *s, int tls)
 	return 0;
 }
 
+/* Whether the stats admin condition holds for this request. */
+static int
+sess_stats_admin(const struct session *s, const struct http_msg *m)
+{
+	struct smp_ctx c;
+
+	if (s->fe->stats_admin == NULL)
+		return 0;
+	sess_smp_ctx(s, m, NULL, &c);
+	return acl_cond_exec(s->fe->stats_admin, &c);
+}
+
 /* The status page or the metrics, when the frontend serves them here
- * (after the http-request rules, so that those can deny them). */
+ * (after the http-request rules, so that those can deny them).  A form
+ * posted to the page had its body waited for (sess_wait_post): it is
+ * consumed with the head. */
 static int
 sess_service(struct session *s, const struct http_msg *m, int prometheus, int r)
 {
-	struct sbuf body = { NULL, 0, 0 };
-	const char *ctype = NULL;
-	int status = 0;
+	struct sess_svc x;
+	struct buf *b = s->req.buf;
 
-	if (sess_rt.service == NULL || !sess_rt.service(s->fe, m, prometheus, &body,
-	    &ctype, &status)) {
-		free(body.p);
+	memset(&x, 0, sizeof(x));
+	x.fe = s->fe;
+	x.m = m;
+	x.prometheus = prometheus;
+	x.admin = sess_stats_admin(s, m);
+	x.rbody = b->data + b->head + r;
+	x.rbody_len = buf_len(b) - (unsigned)r;
+	if (sess_rt.service == NULL || !sess_rt.service(&x)) {
+		free(x.body.p);
 		return 0;
 	}
 	s->req.fwd = (unsigned)r;
-	if (status == 401)
-		sess_rt.realm = "HAProxy Statistics";
+	if (s->req.body == BODY_CLEN && (uint64_t)s->req.left <= x.rbody_len) {
+		s->req.fwd += (unsigned)s->req.left;
+		s->req.body = BODY_NONE;
+		s->req.state = CH_DONE;
+	}
+	if (x.status == 401)
+		sess_rt.realm = s->fe->stats_realm ? s->fe->stats_realm :
+		    "HAProxy Statistics";
 	/* logged as HAProxy logs its applets: connected at once, "LR" */
-	s->txn.fl |= prometheus || strncmp(ctype, "text/plain; version", 19) == 0 ?
+	s->txn.fl |= prometheus || strncmp(x.ctype, "text/plain; version", 19) == 0 ?
 	    TX_PROMEX : TX_STATS;
 	s->txn.t_conn = s->txn.t_est = s->txn.t_rsp = loop_now();
 	s->txn.term = TERM_LR;
-	sess_reply_body(s, status, ctype, NULL, body.p, body.len);
+	sess_reply_body(s, x.status, x.ctype, x.extra[0] ? x.extra : NULL,
+	    x.body.p, x.body.len);
 	return 1;
 }
 
@@ -20417,7 +20701,7 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 {
 	const struct srv_state *st = s->st;
 
-	adm_row_ids(r, s->be, s->name, iid, s->id, 2);
+	adm_row_ids(r, s->be, s->name, iid, s->puid, 2);
 	adm_set(r, "qcur", "0");
 	adm_set(r, "qmax", "0");
 	adm_set(r, "scur", "%d", st->cur);
@@ -20490,30 +20774,59 @@ adm_csv_backend(struct sbuf *b, struct adm_row *r, const struct proxy *px,
 	adm_emit(b, r);
 }
 
+/* "stats scope": does the page of <fe> show <px>?  "." is <fe> itself.
+ * The runtime API (no <fe>) shows everything. */
+static int
+adm_in_scope(const struct proxy *fe, const struct proxy *px)
+{
+	int k;
+
+	if (fe == NULL || fe->nstats_scope == 0)
+		return 1;
+	for (k = 0; k < fe->nstats_scope; k++)
+		if (strcmp(fe->stats_scope[k], px->name) == 0 ||
+		    (strcmp(fe->stats_scope[k], ".") == 0 && px == fe))
+			return 1;
+	return 0;
+}
+
 static void
-adm_csv(struct sbuf *b)
+adm_csv(struct sbuf *b, const struct proxy *fe)
 {
 	struct adm_row *r = u_calloc(1, sizeof(*r));
 	const struct proxy *px;
 	const struct server *s;
 	size_t i;
-	int iid = 0;
 
 	u_sbprintf(b, "# ");
 	for (i = 0; i < ADM_NCOLS; i++)
 		u_sbprintf(b, "%s,", adm_cols[i]);
 	u_sbprintf(b, "\n");
 	for (px = sess_rt.cfg->proxies; px; px = px->next) {
-		iid++;
+		if (!adm_in_scope(fe, px))
+			continue;
 		if (px->cap & CAP_FE)
-			adm_csv_frontend(b, r, px, iid);
+			adm_csv_frontend(b, r, px, px->uuid);
 		if (!(px->cap & CAP_BE))
 			continue;
 		for (s = px->srv; s; s = s->next)
-			adm_csv_server(b, r, s, iid);
-		adm_csv_backend(b, r, px, iid);
+			adm_csv_server(b, r, s, px->uuid);
+		adm_csv_backend(b, r, px, px->uuid);
 	}
 	free(r);
+}
+
+/* The node name: "node", else the host name, as HAProxy's default. */
+static const char *
+adm_node(void)
+{
+	static char host[256];
+
+	if (sess_rt.cfg->node)
+		return sess_rt.cfg->node;
+	if (host[0] == 0 && gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	return host;
 }
 
 static void
@@ -20524,11 +20837,13 @@ adm_info(struct sbuf *b)
 	u_sbprintf(b, "Name: waxlb\nVersion: %s\nRelease_date: \nNbthread: 1\n"
 	    "Nbproc: 1\nProcess_num: 1\nPid: %d\nUptime: %lldd %lldh%02lldm%02llds\n"
 	    "Uptime_sec: %lld\nMaxconn: %d\nCurrConns: %d\nCumConns: %llu\n"
-	    "Run_queue: 0\nTasks: %d\n", WAXLB_VERSION, (int)getpid(),
+	    "Run_queue: 0\nTasks: %d\nnode: %s\ndescription: %s\n", WAXLB_VERSION,
+	    (int)getpid(),
 	    (long long)up / 86400, (long long)(up / 3600) % 24,
 	    (long long)(up / 60) % 60, (long long)up % 60, (long long)up,
 	    sess_rt.cfg->maxconn, sess_rt.curconn,
-	    (unsigned long long)adm_cum_conns(), sess_rt.curconn);
+	    (unsigned long long)adm_cum_conns(), sess_rt.curconn, adm_node(),
+	    sess_rt.cfg->desc ? sess_rt.cfg->desc : "");
 }
 
 /* HAProxy's "show servers state" (format version 1). */
@@ -20538,7 +20853,6 @@ adm_servers_state(struct sbuf *b, const char *only)
 	const struct proxy *px;
 	const struct server *s;
 	char ip[INET6_ADDRSTRLEN + 8];
-	int iid = 0;
 
 	u_sbprintf(b, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
 	    "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
@@ -20546,7 +20860,6 @@ adm_servers_state(struct sbuf *b, const char *only)
 	    "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port "
 	    "srvrecord\n");
 	for (px = sess_rt.cfg->proxies; px; px = px->next) {
-		iid++;
 		if (!(px->cap & CAP_BE) || (only && strcmp(only, px->name)))
 			continue;
 		for (s = px->srv; s; s = s->next) {
@@ -20555,14 +20868,14 @@ adm_servers_state(struct sbuf *b, const char *only)
 			    (st->admin == ADMIN_DRAIN ? 0x08 : 0) | (s->disabled ? 0x02 : 0);
 
 			net_addr_str(&s->addr, ip, sizeof(ip), 0);
-			u_sbprintf(b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d %d 0 0 "
-			    "- %d -\n", iid, px->name, s->id, s->name, ip,
+			u_sbprintf(b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d %d %d %d "
+			    "- %d -\n", px->uuid, px->name, s->puid, s->name, ip,
 			    st->up && !st->agent_down ? 2 : 0, admin,
 			    st->weight_set ? st->weight : s->weight, s->weight,
 			    (long long)(loop_now() - st->last_change) / 1000,
 			    s->check ? (st->up ? 6 : 1) : 0, st->up ? 3 : 1, st->health,
 			    s->check ? (st->checks_off ? 4 : 6) : 0, s->agent ? 6 : 0,
-			    ntohs(((const struct sockaddr_in *)&s->addr)->sin_port));
+			    px->uuid_set, s->puid_set, ntohs(((const struct sockaddr_in *)&s->addr)->sin_port));
 		}
 	}
 }
@@ -20856,14 +21169,63 @@ adm_html_escape(struct sbuf *b, const char *s)
 	}
 }
 
+/* HAProxy's messages for the ";st=" code of the page after a form */
+static const char *const adm_st_codes[][2] = {
+	{ "DONE", "Action processed successfully." },
+	{ "NONE", "Nothing has changed." },
+	{ "PART", "Action partially processed." },
+	{ "ERRP", "Action not processed because of invalid parameters." },
+	{ "EXCD", "Action not processed : the buffer couldn't store all the data." },
+	{ "DENY", "Action denied." },
+	{ "IVAL", "Invalid requests (unsupported method or chunked encoded request)." },
+	{ "UNKN", "Unexpected result." },
+};
+
+/* The message of the ";st=XXXX" the URI carries, or NULL. */
+static const char *
+adm_st_message(const struct http_msg *m)
+{
+	const char *p = memmem(m->uri, m->uri_len, ";st=", 4);
+	size_t k;
+
+	if (p == NULL || (size_t)(m->uri + m->uri_len - p) < 8)
+		return NULL;
+	for (k = 0; k + 1 < NELEM(adm_st_codes); k++)
+		if (memcmp(p + 4, adm_st_codes[k][0], 4) == 0)
+			break;
+	return adm_st_codes[k][1];
+}
+
+/* The title line: version unless hide-version, node and description
+ * with show-node / show-desc (their own text, else the global ones). */
 static void
-adm_html_head(struct sbuf *b, const struct proxy *fe)
+adm_html_title(struct sbuf *b, const struct proxy *fe)
+{
+	const char *desc = fe->stats_desc ? fe->stats_desc : sess_rt.cfg->desc;
+
+	u_sbprintf(b, "<h1>waxlb%s%s</h1>\n<p>pid %d", fe->stats_flags & STF_HIDEVER ?
+	    "" : " ", fe->stats_flags & STF_HIDEVER ? "" : WAXLB_VERSION, (int)getpid());
+	if (fe->stats_flags & STF_SHNODE) {
+		u_sbprintf(b, " on <span class=\"node\">");
+		adm_html_escape(b, fe->stats_node ? fe->stats_node : adm_node());
+		u_sbprintf(b, "</span>");
+	}
+	if ((fe->stats_flags & STF_SHDESC) && desc) {
+		u_sbprintf(b, ": <span class=\"desc\">");
+		adm_html_escape(b, desc);
+		u_sbprintf(b, "</span>");
+	}
+}
+
+static void
+adm_html_head(struct sbuf *b, const struct proxy *fe, const struct http_msg *m)
 {
 	int64_t up = (loop_now() - adm_rt.start_mono_ms) / 1000;
+	const char *st = adm_st_message(m);
 
 	u_sbprintf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<title>waxlb status</title>\n");
-	if (fe->stats_refresh)
+	if (fe->stats_refresh && st == NULL)	/* no repost after a form */
 		u_sbprintf(b, "<meta http-equiv=\"refresh\" content=\"%u\">\n",
 		    (fe->stats_refresh + 999) / 1000);
 	u_sbprintf(b, "<style>body{font-family:sans-serif;font-size:13px;margin:1em}"
@@ -20873,12 +21235,14 @@ adm_html_head(struct sbuf *b, const struct proxy *fe)
 	    "tr.up td{background:#c8f0c8}tr.down td{background:#f4b8b8}"
 	    "tr.maint td{background:#c8c8f0}tr.drain td{background:#f0e0a0}"
 	    "tr.nocheck td{background:#e8e8e8}tr.be td{font-weight:bold;"
-	    "background:#dfe6f3}h2{margin-bottom:.3em}</style></head><body>\n"
-	    "<h1>waxlb %s</h1>\n<p>pid %d, up %lldd %lldh%02lldm%02llds, "
-	    "%d/%d connections</p>\n", WAXLB_VERSION, (int)getpid(),
+	    "background:#dfe6f3}h2{margin-bottom:.3em}</style></head><body>\n");
+	adm_html_title(b, fe);
+	u_sbprintf(b, ", up %lldd %lldh%02lldm%02llds, %d/%d connections</p>\n",
 	    (long long)up / 86400, (long long)(up / 3600) % 24,
 	    (long long)(up / 60) % 60, (long long)up % 60, sess_rt.curconn,
 	    sess_rt.cfg->maxconn);
+	if (st)
+		u_sbprintf(b, "<p class=\"st\"><b>%s</b></p>\n", st);
 }
 
 static const char *
@@ -20897,14 +21261,20 @@ adm_html_class(const char *stat)
 }
 
 static void
-adm_html_server(struct sbuf *b, const struct server *s)
+adm_html_server(struct sbuf *b, const struct server *s, int admin)
 {
 	const struct srv_state *st = s->st;
 	const char *stat = srv_status_str(s);
 	int64_t since = (loop_now() - st->last_change) / 1000;
 
-	u_sbprintf(b, "<tr class=\"%s\" data-server=\"%s\"><td class=\"n\">",
-	    adm_html_class(stat), s->name);
+	u_sbprintf(b, "<tr class=\"%s\" data-server=\"%s\">", adm_html_class(stat),
+	    s->name);
+	if (admin) {
+		u_sbprintf(b, "<td><input type=\"checkbox\" name=\"s\" value=\"");
+		adm_html_escape(b, s->name);
+		u_sbprintf(b, "\"></td>");
+	}
+	u_sbprintf(b, "<td class=\"n\">");
 	adm_html_escape(b, s->name);
 	u_sbprintf(b, "%s</td><td class=\"status\">%s</td><td>%d</td>"
 	    "<td>%d</td><td>%d</td><td>%llu</td><td>-</td><td>%llu</td>"
@@ -20928,8 +21298,46 @@ adm_html_server(struct sbuf *b, const struct server *s)
 	    (long long)(since / 60) % 60, (long long)since % 60);
 }
 
+/* show-legends: what HAProxy's tooltip on a proxy's name tells */
 static void
-adm_html_backend(struct sbuf *b, const struct proxy *px)
+adm_html_legend(struct sbuf *b, const struct proxy *px)
+{
+	u_sbprintf(b, "<p class=\"legend\">cap: %s, mode: %s, id: %d</p>\n",
+	    px->cap == (CAP_FE | CAP_BE) ? "FE BE" : px->cap & CAP_FE ? "FE" : "BE",
+	    cfg_mode_name(px->mode), px->uuid);
+}
+
+/* With "stats admin": a form per backend, as HAProxy's (a checkbox "s" per
+ * server, "action", "b" the backend's "#id"). */
+static void
+adm_html_form(struct sbuf *b, const struct proxy *fe, const struct proxy *px,
+    int end)
+{
+	static const char *const acts[][2] = {
+		{ "ready", "Set state to READY" }, { "drain", "Set state to DRAIN" },
+		{ "maint", "Set state to MAINT" }, { "dhlth", "Health: disable checks" },
+		{ "ehlth", "Health: enable checks" },
+		{ "shutdown", "Kill Sessions" },
+	};
+	size_t k;
+
+	if (!end) {
+		u_sbprintf(b, "<form method=\"post\" action=\"");
+		adm_html_escape(b, fe->stats_uri);
+		u_sbprintf(b, "\">\n");
+		return;
+	}
+	u_sbprintf(b, "Choose the action to perform on the checked servers : "
+	    "<select name=action><option value=\"\"></option>");
+	for (k = 0; k < NELEM(acts); k++)
+		u_sbprintf(b, "<option value=\"%s\">%s</option>", acts[k][0], acts[k][1]);
+	u_sbprintf(b, "</select><input type=\"hidden\" name=\"b\" value=\"#%d\">"
+	    "&nbsp;<input type=\"submit\" value=\"Apply\"></form>\n", px->uuid);
+}
+
+static void
+adm_html_backend(struct sbuf *b, const struct proxy *fe, const struct proxy *px,
+    int admin)
 {
 	const struct server *s;
 	int act, bck;
@@ -20937,30 +21345,43 @@ adm_html_backend(struct sbuf *b, const struct proxy *px)
 	srv_count(px, &act, &bck);
 	u_sbprintf(b, "<h2 id=\"%s\">", px->name);
 	adm_html_escape(b, px->name);
-	u_sbprintf(b, "</h2>\n<table class=\"backend\" data-backend=\"%s\">"
-	    "<tr><th>server</th><th>status</th><th>weight</th>"
+	if (px->desc) {
+		u_sbprintf(b, " <span class=\"desc\">");
+		adm_html_escape(b, px->desc);
+		u_sbprintf(b, "</span>");
+	}
+	u_sbprintf(b, "</h2>\n");
+	if (fe->stats_flags & STF_LEGENDS)
+		adm_html_legend(b, px);
+	if (admin)
+		adm_html_form(b, fe, px, 0);
+	u_sbprintf(b, "<table class=\"backend\" data-backend=\"%s\">"
+	    "<tr>%s<th>server</th><th>status</th><th>weight</th>"
 	    "<th>cur</th><th>max</th><th>total</th><th>queue</th>"
 	    "<th>bytes in</th><th>bytes out</th><th>last check</th>"
 	    "<th>check ms</th><th>chain head</th><th>lag (blocks)</th>"
-	    "<th>since change</th></tr>\n", px->name);
+	    "<th>since change</th></tr>\n", px->name, admin ? "<th></th>" : "");
 	for (s = px->srv; s; s = s->next)
-		adm_html_server(b, s);
-	u_sbprintf(b, "<tr class=\"be\"><td class=\"n\">backend</td><td>%s</td>"
+		adm_html_server(b, s, admin);
+	u_sbprintf(b, "<tr class=\"be\">%s<td class=\"n\">backend</td><td>%s</td>"
 	    "<td>%d</td><td colspan=\"3\">%s</td><td>%d</td>"
 	    "<td colspan=\"7\" class=\"n\">%d active, %d backup up</td></tr>\n"
-	    "</table>\n", act + bck ? "UP" : "DOWN", adm_be_weight(px),
-	    px->lb->name, px->bst->queue.len, act, bck);
+	    "</table>\n", admin ? "<td></td>" : "", act + bck ? "UP" : "DOWN",
+	    adm_be_weight(px), px->lb->name, px->bst->queue.len, act, bck);
+	if (admin)
+		adm_html_form(b, fe, px, 1);
 }
 
 static void
-adm_html(struct sbuf *b, const struct proxy *fe)
+adm_html(struct sbuf *b, const struct proxy *fe, const struct http_msg *m,
+    int admin)
 {
 	const struct proxy *px;
 
-	adm_html_head(b, fe);
+	adm_html_head(b, fe, m);
 	for (px = sess_rt.cfg->proxies; px; px = px->next)
-		if (px->cap & CAP_BE)
-			adm_html_backend(b, px);
+		if ((px->cap & CAP_BE) && adm_in_scope(fe, px))
+			adm_html_backend(b, fe, px, admin);
 	u_sbprintf(b, "<p><a href=\"%s;csv\">CSV</a></p></body></html>\n",
 	    fe->stats_uri);
 }
@@ -20986,21 +21407,168 @@ adm_auth_ok(const struct proxy *fe, const struct http_msg *m)
 	return 0;
 }
 
-/* The sess module's service hook: is this request for the status page or
- * the metrics?  Returns 1 with <body>/<ctype>/<status> filled when so. */
-static int
-adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
-    struct sbuf *body, const char **ctype, int *status)
+/* An admin change to a server, applied and logged. */
+static void
+adm_apply_from(struct server *s, int was, const char *what, const char *from)
 {
+	chk_srv_changed(s, was, what, 0);
+	lb_update(s);
+	srv_queues_kick();
+	log_notice("Server %s/%s: %s (%s)", s->be->name, s->name, what, from);
+}
+
+/* %XX and '+' decoded in place, as HAProxy's url_decode(s, 1); -1 on a
+ * bad escape. */
+static int
+adm_url_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '+')
+			*o++ = ' ';
+		else if (*s != '%')
+			*o++ = *s;
+		else if (isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char h[3] = { s[1], s[2], 0 };
+
+			*o++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else
+			return -1;
+	}
+	*o = 0;
+	return 0;
+}
+
+/* One page action on one server of the running config: 1 when it counts
+ * as done, 0 when it does not apply, as HAProxy counts them. */
+static int
+adm_page_act(struct server *s, int act)
+{
+	int was = srv_opstate(s);
+
+	switch (act) {
+	case 0: case 1: case 2:		/* ready, drain, maint */
+		s->st->admin = (enum srv_admin)act;
+		adm_apply_from(s, was, act == 0 ? "ready" : act == 1 ? "draining" :
+		    "entering maintenance", "stats page");
+		return 1;
+	case 3: case 4:			/* dhlth, ehlth */
+		if (!s->check)
+			return 0;
+		s->st->checks_off = act == 3;
+		if (act == 3) {
+			s->st->up = 1;
+			s->st->health = s->rise + s->fall - 1;
+		}
+		adm_apply_from(s, was, act == 3 ? "health checks disabled" :
+		    "health checks enabled", "stats page");
+		return 1;
+	}
+	sess_kill_server(s->be, s, 0);	/* shutdown */
+	return 1;
+}
+
+/* The backend a form names: "#id" or its name. */
+static struct proxy *
+adm_form_backend(const char *v)
+{
+	struct proxy *px;
+
+	for (px = sess_rt.cfg->proxies; px; px = px->next)
+		if ((px->cap & CAP_BE) && (v[0] == '#' ? atoi(v + 1) == px->uuid &&
+		    v[1] != 0 : strcmp(v, px->name) == 0))
+			return px;
+	return NULL;
+}
+
+/* A form posted to the page, as HAProxy's stats_process_http_post(): "b"
+ * (the backend), "action", an "s" per server; returns the ";st=" code. */
+static const char *
+adm_post(char *form)
+{
+	static const char *const acts[] = { "ready", "drain", "maint", "dhlth",
+	    "ehlth", "shutdown", NULL };
+	char *f[256], *p;
+	struct proxy *px = NULL;
+	struct server *sv;
+	int n = 0, i, r, act = -1, total = 0, done = 0;
+
+	for (p = strtok(form, "&"); p && n < (int)NELEM(f); p = strtok(NULL, "&"))
+		f[n++] = p;
+	for (i = n - 1; i >= 0; i--) {	/* the last b and action count */
+		char *k = f[i], *v = strchr(k, '=');
+
+		if (v)
+			*v++ = 0;
+		else
+			v = k + strlen(k);
+		f[i] = NULL;
+		if (adm_url_decode(k) < 0 || adm_url_decode(v) < 0)
+			return "ERRP";
+		if (strcmp(k, "b") == 0 && px == NULL) {
+			if ((px = adm_form_backend(v)) == NULL)
+				return "ERRP";
+		} else if (strcmp(k, "action") == 0 && act < 0) {
+			if ((act = cfg_word_index(acts, v)) < 0)
+				return "ERRP";
+		} else if (strcmp(k, "s") == 0)
+			f[i] = v;
+	}
+	for (i = 0; i < n && px && act >= 0; i++) {
+		if (f[i] == NULL)
+			continue;
+		r = (sv = srv_find_in(px, f[i])) ? adm_page_act(sv, act) : 0;
+		total += r || sv == NULL;	/* unknown names count, as HAProxy's */
+		done += r;
+	}
+	return total == 0 ? "NONE" : done == 0 ? "ERRP" : done == total ? "DONE" :
+	    "PART";
+}
+
+/* A POST to the page: its form applied when "stats admin" allows it,
+ * then a 303 to the page with the outcome, as HAProxy answers. */
+static void
+adm_http_post(struct sess_svc *x, size_t ul)
+{
+	const struct http_msg *m = x->m;
+	const char *st = "DENY";
+	char *form;
+
+	if (x->admin && !(m->flags & MSG_CLEN))
+		st = "IVAL";
+	else if (x->admin && x->rbody_len < (uint64_t)m->clen)
+		st = "EXCD";
+	else if (x->admin) {
+		form = u_calloc(1, (size_t)m->clen + 1);
+		memcpy(form, x->rbody, (size_t)m->clen);
+		form[m->clen] = 0;
+		st = adm_post(form);
+		free(form);
+	}
+	x->status = 303;
+	x->ctype = "text/plain";
+	snprintf(x->extra, sizeof(x->extra), "location: %.*s;st=%s\r\n",
+	    (int)(ul < 500 ? ul : 500), x->fe->stats_uri, st);
+}
+
+/* The sess module's service hook: is this request for the status page or
+ * the metrics?  Returns 1 with the answer in <x> when so. */
+static int
+adm_http(struct sess_svc *x)
+{
+	const struct proxy *fe = x->fe;
+	const struct http_msg *m = x->m;
 	const char *p;
 	size_t n, ul;
 
 	h1_uri_path(m, &p, &n);
-	if (prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
+	if (x->prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
 	    memcmp(fe->prom_uri, p, n) == 0)) {
-		adm_prometheus(body);
-		*ctype = "text/plain; version=0.0.4";
-		*status = 200;
+		adm_prometheus(&x->body);
+		x->ctype = "text/plain; version=0.0.4";
+		x->status = 200;
 		return 1;
 	}
 	if (!fe->stats_enable || fe->stats_uri == NULL)
@@ -21008,30 +21576,28 @@ adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
 	ul = strlen(fe->stats_uri);
 	if (m->uri_len < ul || memcmp(m->uri, fe->stats_uri, ul) != 0)
 		return 0;
-	*status = 200;
-	*ctype = "text/html";
+	x->status = 200;
+	x->ctype = "text/html";
 	if (!adm_auth_ok(fe, m)) {
-		*status = 401;
-		u_sbprintf(body, "<html><body><h1>401 Unauthorized</h1>\nYou need a "
+		x->status = 401;
+		u_sbprintf(&x->body, "<html><body><h1>401 Unauthorized</h1>\nYou need a "
 		    "valid user and password to access this content.\n</body></html>\n");
-	} else if (m->uri_len >= ul + 4 && memcmp(m->uri + ul, ";csv", 4) == 0) {
-		adm_csv(body);
-		*ctype = "text/plain";
+	} else if (u_ieq(m->method, m->method_len, "POST"))
+		adm_http_post(x, ul);
+	else if (memmem(m->uri + ul, m->uri_len - ul, ";csv", 4)) {
+		adm_csv(&x->body, fe);
+		x->ctype = "text/plain";
 	} else
-		adm_html(body, fe);
+		adm_html(&x->body, fe, m, x->admin);
 	return 1;
 }
 
 /* ---- the runtime API ---- */
 
-/* An admin change to a server, applied and logged. */
 static void
 adm_apply(struct server *s, int was, const char *what)
 {
-	chk_srv_changed(s, was, what, 0);
-	lb_update(s);
-	srv_queues_kick();
-	log_notice("Server %s/%s: %s (runtime API)", s->be->name, s->name, what);
+	adm_apply_from(s, was, what, "runtime API");
 }
 
 /* The server named <spec>, or NULL after a message; *was gets its
@@ -21059,7 +21625,7 @@ adm_c_show(struct adm_conn *a, char **w, int n)
 	if (strcmp(w[1], "info") == 0)
 		adm_info(&a->out);
 	else
-		adm_csv(&a->out);
+		adm_csv(&a->out, NULL);
 	u_sbprintf(&a->out, "\n");
 	return 0;
 }

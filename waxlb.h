@@ -652,6 +652,8 @@ struct server {
 	socklen_t	 addrlen;
 	char		*addr_text;
 	int		 id;		/* position in the backend, from 1 */
+	int		 puid;		/* "id", else the next free one (stats) */
+	int		 puid_set;
 	int		 check;
 	unsigned	 inter, fastinter, downinter;
 	int		 rise, fall;
@@ -692,6 +694,7 @@ struct srv_defaults {
 	int		 on_down_kill;	/* on-marked-down shutdown-sessions */
 	int		 on_up_kill_bck; /* on-marked-up shutdown-backup-sessions */
 	unsigned	 slowstart;
+	int		 puid;		/* "id" (server lines only) */
 };
 
 /* An error page of the configuration (errorfile, errorloc, http-error,
@@ -750,6 +753,12 @@ struct err_conf {
 #define OPT_PRETEND_KA	0x200	/* option http-pretend-keepalive */
 #define OPT_ORIGINALTO	0x400	/* option originalto */
 #define OPT_FF_IFNONE	0x800	/* option forwardfor if-none */
+
+/* stats hide-version, show-node, show-desc, show-legends */
+#define STF_HIDEVER	0x01
+#define STF_SHNODE	0x02
+#define STF_SHDESC	0x04
+#define STF_LEGENDS	0x08
 
 /* retry-on: when a request is tried again (HAProxy's PR_RE_*).  Anything
  * but RE_CONN replays the request, which must then fit in the buffer. */
@@ -843,6 +852,15 @@ struct proxy {
 	char		*stats_auth[8];		/* "user:pass" */
 	int		 nstats_auth;
 	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
+	char		*stats_realm;		/* NULL: "HAProxy Statistics" */
+	unsigned	 stats_flags;		/* STF_* */
+	char		*stats_node, *stats_desc;	/* show-node/-desc NAME */
+	char		**stats_scope;		/* "stats scope": names, "." */
+	int		 nstats_scope;
+	struct cond	*stats_admin;		/* "stats admin if COND" */
+	char		*desc;			/* "description" */
+	int		 uuid;			/* "id", else the next free one */
+	int		 uuid_set;
 
 	/* error pages: the directives as written, then the page per status
 	 * slot they add up to (NULL: the frontend's, then HAProxy's) */
@@ -907,6 +925,8 @@ struct config {
 	int		 debug;
 	char		*log_tag;	/* "log-tag"; NULL: the program's name */
 	char		*log_host;	/* log-send-hostname; NULL: none */
+	char		*node;		/* "node"; NULL: the host name */
+	char		*desc;		/* "description" */
 	struct lf	*deflog_http, *deflog_tcp;	/* stderr's lines */
 	struct userlist	*userlists;
 	struct smp_fixup *fixups;	/* userlist names to resolve */
