@@ -11581,6 +11581,7 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		memcpy(px->stats_auth, d->stats_auth, sizeof(px->stats_auth));
 		px->nstats_auth = d->nstats_auth;
 		px->stats_realm = d->stats_realm;
+		px->monitor_uri = d->monitor_uri;
 		px->stats_flags = d->stats_flags;
 		px->stats_node = d->stats_node;
 		px->stats_desc = d->stats_desc;
@@ -13387,6 +13388,46 @@ cfg_stats_admin(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* "monitor-uri URI": HAProxy's 200 (or 503) answer, made before any rule,
+ * not logged */
+static int
+cfg_kw_monitor_uri(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2 || args[1][0] == 0) {
+		cfg_err(p, "'monitor-uri' expects an URI");
+		return -1;
+	}
+	((struct proxy *)obj)->monitor_uri = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+/* "monitor fail if|unless COND": monitor-uri answers 503 when it holds */
+static int
+cfg_kw_monitor(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
+	struct cond **v, *c;
+
+	if (n < 2 || strcmp(args[1], "fail") != 0) {
+		cfg_err(p, "'monitor' expects 'fail' followed by 'if' or 'unless'");
+		return -1;
+	}
+	if (n < 4) {
+		cfg_err(p, "'monitor fail' expects 'if' or 'unless' followed by a "
+		    "condition");
+		return -1;
+	}
+	if (acl_cond_opt(&rc.ap, &px->acls, args + 2, n - 2, &c) < 0)
+		return -1;
+	v = u_alloc(p->c->arena, (size_t)(px->nmonitor_fail + 1) * sizeof(*v));
+	if (px->nmonitor_fail)
+		memcpy(v, px->monitor_fail, (size_t)px->nmonitor_fail * sizeof(*v));
+	v[px->nmonitor_fail++] = c;
+	px->monitor_fail = v;
+	return 0;
+}
+
 /* "id N" of a proxy: its iid in the stats (the others get the next free
  * numbers, see cfg_number) */
 static int
@@ -13401,6 +13442,31 @@ cfg_kw_id(struct cfgp *p, void *obj, char **args, int n)
 	}
 	px->uuid = (int)v;
 	px->uuid_set = 1;
+	return 0;
+}
+
+/* "log-send-hostname [NAME]": the syslog header's host, the system's
+ * host name without an argument */
+static int
+cfg_g_log_host(struct cfgp *p, void *obj, char **args, int n)
+{
+	char host[256];
+
+	(void)obj;
+	if (n > 2) {
+		cfg_err(p, "'log-send-hostname' expects at most one host name");
+		return -1;
+	}
+	if (n == 2) {
+		p->c->log_host = u_strdup(p->c->arena, args[1]);
+		return 0;
+	}
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) < 0) {
+		cfg_err(p, "'log-send-hostname': cannot get the host name");
+		return -1;
+	}
+	p->c->log_host = u_strdup(p->c->arena, host);
 	return 0;
 }
 
@@ -13956,8 +14022,8 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("hash-type", "no hash-based balancing"),
 	PX_IGN("fullconn", "dynamic maxconn is not implemented"),
 	PX_IGN("tcp-response", "not implemented: its rules are not applied"),
-	PX_IGN("monitor-uri", "not implemented"),
-	PX_IGN("monitor", "not implemented"),
+	CFG_FN("monitor-uri", PK_FE, cfg_kw_monitor_uri),
+	CFG_FN("monitor", PK_NODEF | PK_FE, cfg_kw_monitor),
 	PX_IGN("email-alert", "no mail"),
 	PX_IGN("cookie", "no cookie persistence"),
 	PX_IGN("rate-limit", "not implemented"),
@@ -14200,9 +14266,10 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("tune.ssl.capture-cipherlist-size", "no cipher list capture"),
 	CFG_FN("description", 0, cfg_kw_description),
 	G("node", KW_STR, node, 0, 0, "a name"),
-	CFG_IGN("master-worker", "one process; reloads are in-process"),
+	CFG_IGN("master-worker", "one process: SIGUSR2 and SIGHUP reload it in-process, "
+	    "as HAProxy's master does its workers"),
 	CFG_IGN("quiet", "messages are few already"),
-	CFG_IGN("log-send-hostname", "syslog lines carry no hostname"),
+	CFG_FN("log-send-hostname", 0, cfg_g_log_host),
 	CFG_FN("log-tag", 0, cfg_kw_log_tag),
 	CFG_IGN("server-state-file", "server state is kept in-process"),
 	CFG_IGN("server-state-base", "server state is kept in-process"),
@@ -16245,6 +16312,7 @@ struct chan {
 #define TX_REDISP	0x40	/* the request went to another server */
 #define TX_STATS	0x100	/* answered by the status page (<STATS>) */
 #define TX_PROMEX	0x200	/* answered by the metrics (<PROMEX>) */
+#define TX_MONITOR	0x400	/* monitor-uri: counted, never logged */
 #define TX_L7		0x80	/* the request may be replayed (retry-on): set
 				 * while nothing of a response was accepted */
 
@@ -17007,7 +17075,7 @@ sess_log(struct session *s)
 		return;
 	s->txn.fl |= TX_LOGGED;
 	sess_count_end(s);
-	if (!log_wanted(s->fe) || (((s->fe->options | (s->be ? s->be->options : 0)) &
+	if ((s->txn.fl & TX_MONITOR) || !log_wanted(s->fe) || (((s->fe->options | (s->be ? s->be->options : 0)) &
 	    OPT_DONTLOGNULL) && s->req.bytes == 0 && s->nreq <= 1 &&
 	    !(s->fl & SS_NOT_FIRST)))
 		return;
@@ -17369,7 +17437,8 @@ sess_reply(struct session *s, int status, unsigned char term,
 		return;
 	}
 	sess_replay_end(s);
-	ka = (status == 503 || status == 403 || status == 429 || location) &&
+	ka = (status == 503 || status == 403 || status == 429 || status == 200 ||
+	    location) &&
 	    (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
 	    s->req.body == BODY_NONE;
 	s->txn.status = status;
@@ -18439,6 +18508,29 @@ sess_req_routed(struct session *s, struct http_msg *m, struct rule_msg *em,
 	sess_assign(s, NULL);
 }
 
+/* monitor-uri, as HAProxy's http_wait_for_request() answers it: before
+ * the rules, on the exact URI, 503 when a "monitor fail" condition holds,
+ * else its 200 page; never logged. */
+static int
+sess_monitor(struct session *s, const struct http_msg *m, int r)
+{
+	const struct proxy *fe = s->fe;
+	struct smp_ctx c;
+	int k, status = 200;
+
+	if (fe->monitor_uri == NULL || strlen(fe->monitor_uri) != m->uri_len ||
+	    memcmp(fe->monitor_uri, m->uri, m->uri_len) != 0)
+		return 0;
+	sess_smp_ctx(s, m, NULL, &c);
+	for (k = 0; k < fe->nmonitor_fail && status == 200; k++)
+		if (acl_cond_exec(fe->monitor_fail[k], &c))
+			status = 503;
+	s->txn.fl |= TX_MONITOR;
+	s->req.fwd = (unsigned)r;
+	sess_error(s, status, TERM_LR);
+	return 1;
+}
+
 static int
 sess_do_req(struct session *s)
 {
@@ -18458,6 +18550,8 @@ sess_do_req(struct session *s)
 	if ((r = sess_read_head(s, m, &progress)) <= 0)
 		return r < 0 ? 1 : progress;
 	sess_txn_start(s, m);
+	if (sess_monitor(s, m, r))
+		return 1;
 	sess_ext_start(s, m);
 	sess_smp_ctx(s, m, NULL, &c);
 	sess_rule_ex(s, &c, &em, m, &ro, &ex);
@@ -22111,6 +22205,7 @@ main_signal(void *obj, int fd, short revents)
 				main_soft_stop();
 			break;
 		case SIGHUP:
+		case SIGUSR2:	/* HAProxy's master-worker reload signal */
 			main_rt.want_reload = 1;	/* done between two loop turns */
 			break;
 		}
@@ -22267,6 +22362,7 @@ main_signals(void)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	main_rt.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (main_rt.sigfd >= 0)

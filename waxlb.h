@@ -859,6 +859,9 @@ struct proxy {
 	int		 nstats_scope;
 	struct cond	*stats_admin;		/* "stats admin if COND" */
 	char		*desc;			/* "description" */
+	char		*monitor_uri;		/* "monitor-uri" */
+	struct cond	**monitor_fail;		/* "monitor fail if|unless" */
+	int		 nmonitor_fail;
 	int		 uuid;			/* "id", else the next free one */
 	int		 uuid_set;
 
