@@ -156,8 +156,8 @@ log_sock(int family)
 /* The header HAProxy writes before a line in format <f>: priority,
  * timestamp, host, tag and pid as each format has them. */
 static size_t
-log_header(const struct log_target *t, int sev, const char *tag, char *out,
-    size_t cap)
+log_header(const struct log_target *t, int sev, const char *tag, const char *sd,
+    char *out, size_t cap)
 {
 	int pri = t->facility * 8 + sev, n = 0;
 	char date[40], iso[48], tz[8];
@@ -183,8 +183,9 @@ log_header(const struct log_target *t, int sev, const char *tag, char *out,
 		    tag, (int)getpid());
 		break;
 	case LOGF_RFC5424:
-		n = snprintf(out, cap, "<%d>1 %s %s %s %d - - ", pri, iso,
-		    log_rt.host ? log_rt.host : "-", tag, (int)getpid());
+		n = snprintf(out, cap, "<%d>1 %s %s %s %d - %s ", pri, iso,
+		    log_rt.host ? log_rt.host : "-", tag, (int)getpid(),
+		    sd && *sd ? sd : "-");
 		break;
 	case LOGF_PRIO:
 		n = snprintf(out, cap, "<%d>", pri);
@@ -205,10 +206,12 @@ log_header(const struct log_target *t, int sev, const char *tag, char *out,
 }
 
 /* One line to one target, at severity <sev> (0 emerg .. 7 debug), with
- * the syslog tag <tag>: framed as the target's format, LF-terminated as
- * HAProxy sends it, cut at the target's "len". */
+ * the syslog tag <tag> and the structured data <sd> (rfc5424 only; NULL:
+ * "-"): framed as the target's format, LF-terminated as HAProxy sends
+ * it, cut at the target's "len". */
 static void
-log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
+log_send(const struct log_target *t, int sev, const char *tag, const char *sd,
+    const char *msg)
 {
 	char buf[65536];
 	size_t n;
@@ -218,7 +221,7 @@ log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
 		return;
 	if (t->kind == LOGT_STDERR && log_rt.stderr_closed)
 		return;
-	n = log_header(t, sev, tag, buf, sizeof(buf) - 2);
+	n = log_header(t, sev, tag, sd, buf, sizeof(buf) - 2);
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n - 1, "%s", msg);
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
@@ -255,7 +258,7 @@ log_msg(int sev, const char *tag, const char *fmt, ...)
 		fprintf(stderr, "%s\n", line);
 	for (t = log_rt.targets; t; t = t->next)
 		if (t->kind != LOGT_STDERR || log_rt.stderr_closed)
-			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line + n);
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", NULL, line + n);
 }
 
 #define log_alert(...)	log_msg(1, "ALERT", __VA_ARGS__)
@@ -271,20 +274,20 @@ log_has_targets(const struct proxy *fe)
 }
 
 /* A request line goes to the frontend's log targets ("log global" and its
- * own "log" lines) at severity <sev>; a frontend without any logs to
+ * own "log" lines) at severity <sev>, with its log-format-sd part <sd>; a frontend without any logs to
  * stderr, so that a foreground waxlb shows its traffic. */
 static void
-log_request(const struct proxy *fe, int sev, const char *line)
+log_request(const struct proxy *fe, int sev, const char *line, const char *sd)
 {
 	const struct log_target *t;
 	const char *tag = fe->log_tag ? fe->log_tag : log_rt.tag ? log_rt.tag :
 	    "waxlb";
 
 	for (t = fe->logs; t; t = t->next)
-		log_send(t, sev, tag, line);
+		log_send(t, sev, tag, sd, line);
 	if (fe->log_global)
 		for (t = log_rt.targets; t; t = t->next)
-			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line);
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", sd, line);
 	if (!log_has_targets(fe) && !log_rt.stderr_closed)
 		log_queue(line);
 }
@@ -11591,6 +11594,9 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
 		px->logfmt_src = d->logfmt_src;
+		px->sd_src = d->sd_src;
+		px->sd_file = d->sd_file;
+		px->sd_line = d->sd_line;
 		px->logfmt_file = d->logfmt_file;
 		px->logfmt_line = d->logfmt_line;
 		px->uid_src = d->uid_src;
@@ -13084,6 +13090,12 @@ cfg_kw_format(struct cfgp *p, void *obj, char **args, int n)
 		    "one argument, don't forget to escape spaces!", args[0]);
 		return -1;
 	}
+	if (strcmp(args[0], "log-format-sd") == 0) {
+		px->sd_src = u_strdup(p->c->arena, args[1]);
+		px->sd_file = u_strdup(p->c->arena, p->err.file);
+		px->sd_line = p->err.line;
+		return 0;
+	}
 	*(uid ? &px->uid_src : &px->logfmt_src) = u_strdup(p->c->arena, args[1]);
 	*(uid ? &px->uid_file : &px->logfmt_file) = u_strdup(p->c->arena, p->err.file);
 	*(uid ? &px->uid_line : &px->logfmt_line) = p->err.line;
@@ -14036,7 +14048,7 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("server-state-file-name", "server state is kept in-process"),
 	PX_IGN("load-server-state-from-file", "server state is kept in-process"),
 	PX_IGN("external-check", "external checks are not run"),
-	PX_IGN("log-format-sd", "no structured data"),
+	CFG_FN("log-format-sd", 0, cfg_kw_format),
 	CFG_FN("error-log-format", 0, cfg_kw_format),
 	PX_IGN("filter", "no filters"),
 	PX_IGN("force-persist", "no persistence"),
@@ -14688,6 +14700,11 @@ cfg_check_formats(struct cfgp *p, struct proxy *px)
 			cfg_warn(p, "log format ignored for %s '%s' since it has no log "
 			    "address (waxlb writes it to stderr).", cfg_px_type(px),
 			    px->name);
+	}
+	if (px->sd_src) {
+		cfg_at(p, px->sd_file, px->sd_line);
+		lp.deny = SMP_USE_REQ | SMP_USE_RES;
+		px->sdfmt = lf_parse(&lp, px->sd_src, LF_O_MANDATORY | LF_O_MERGE);
 	}
 	if (px->errlog_src) {
 		cfg_at(p, px->errlog_file, px->errlog_line);
@@ -16992,6 +17009,23 @@ sess_luid(const struct session *s)
 	return n;
 }
 
+/* The frontend's log-format-sd for this line, trailing spaces trimmed
+ * as HAProxy does; NULL without one. */
+static const char *
+sess_log_sd(const struct session *s, const struct smp_ctx *c,
+    const struct lf_facts *x, char *out, size_t cap)
+{
+	size_t n;
+
+	if (s->fe->sdfmt == NULL)
+		return NULL;
+	n = lf_render(s->fe->sdfmt, c, x, out, cap);
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = 0;
+	return out;
+}
+
 /* A client whose TLS handshake did not complete: HAProxy's line for an
  * embryonic session ("ADDR:PORT [date] fe/1: SSL handshake failure", or
  * the error-log-format); dontlognull keeps the ones that sent nothing
@@ -17000,7 +17034,7 @@ static void
 sess_log_embryonic(struct session *s, int timeout)
 {
 	const char *why = xprt_tls_failure(&s->cli, timeout);
-	char line[LF_LINE_MAX], src[INET6_ADDRSTRLEN + 8];
+	char line[LF_LINE_MAX], src[INET6_ADDRSTRLEN + 8], sd[1024];
 	struct lf_facts x;
 	struct smp_ctx c;
 	struct timeval tv;
@@ -17013,14 +17047,15 @@ sess_log_embryonic(struct session *s, int timeout)
 		return;
 	sess_facts(s, &x);
 	tv = x.accept;
+	sess_smp_ctx(s, NULL, NULL, &c);
 	if (s->fe->errlogfmt) {
-		sess_smp_ctx(s, NULL, NULL, &c);
 		lf_render(s->fe->errlogfmt, &c, &x, line, sizeof(line));
 	} else
 		snprintf(line, sizeof(line), "%s [%s.%03d] %s/%d: %s",
 		    net_addr_str(&s->src, src, sizeof(src), 1), log_date(&tv),
 		    (int)(tv.tv_usec / 1000), s->fe->name, sess_luid(s), why);
-	log_request(s->fe, (s->fe->options & OPT_LOGSEPERR) ? 3 : 6, line);
+	log_request(s->fe, (s->fe->options & OPT_LOGSEPERR) ? 3 : 6, line,
+	    sess_log_sd(s, &c, &x, sd, sizeof(sd)));
 }
 
 /* HAProxy's line for a frontend without a log format: at accept. */
@@ -17036,7 +17071,7 @@ sess_log_connect(struct session *s)
 	snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a,
 	    d ? b : "undetermined address:0", s->fe->name,
 	    s->fe->mode == MODE_HTTP ? "HTTP" : "TCP");
-	log_request(s->fe, 6, line);
+	log_request(s->fe, 6, line, NULL);
 }
 
 static void
@@ -17066,7 +17101,7 @@ static void
 sess_log(struct session *s)
 {
 	const struct lf *f = s->fe->logfmt;
-	char line[LF_LINE_MAX];
+	char line[LF_LINE_MAX], sd[1024];
 	struct lf_facts x;
 	struct smp_ctx c;
 	int level;
@@ -17086,7 +17121,7 @@ sess_log(struct session *s)
 	sess_facts(s, &x);
 	sess_smp_ctx(s, s->txn.ext ? s->txn.ext->req : NULL, NULL, &c);
 	lf_render(f, &c, &x, line, sizeof(line));
-	log_request(s->fe, level, line);
+	log_request(s->fe, level, line, sess_log_sd(s, &c, &x, sd, sizeof(sd)));
 }
 
 /* ---- server slot, queue, server connection ---- */

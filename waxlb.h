@@ -816,6 +816,10 @@ struct proxy {
 	char		*logfmt_src;	/* as written, for defaults */
 	const char	*logfmt_file;
 	int		 logfmt_line;
+	struct lf	*sdfmt;		/* log-format-sd (rfc5424 targets) */
+	char		*sd_src;
+	const char	*sd_file;
+	int		 sd_line;
 	struct lf	*uid_fmt;	/* unique-id-format */
 	struct lf	*errlogfmt;	/* error-log-format (TLS handshakes) */
 	char		*errlog_src;
