@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -10811,7 +10812,7 @@ lb_eweight(const struct server *s)
 	    BE_WEIGHT_SCALE;
 	int64_t since = loop_now() - st->up_since;
 
-	if (st->agent_admin == ADMIN_DRAIN || st->admin == ADMIN_DRAIN)
+	if (st->agent_admin == ADMIN_DRAIN || st->admin == ADMIN_DRAIN || st->nolb)
 		return 0;
 	if (st->weight_pct_set)
 		w = w * st->weight_pct / 100;
@@ -11576,6 +11577,7 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
 		px->chk = d->chk;
+		px->chk.nconnect = 0;
 		px->log_global = d->log_global;
 		px->logs = d->logs;
 		px->stats_enable = d->stats_enable;
@@ -11585,6 +11587,8 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->nstats_auth = d->nstats_auth;
 		px->stats_realm = d->stats_realm;
 		px->monitor_uri = d->monitor_uri;
+		px->state_load = d->state_load;
+		px->state_name = d->state_name;
 		px->stats_flags = d->stats_flags;
 		px->stats_node = d->stats_node;
 		px->stats_desc = d->stats_desc;
@@ -12416,7 +12420,7 @@ static const struct cfg_kw cfg_options[] = {
 	    "supported: servers with 'check' get a TCP connect check" },
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
 	    "run: servers with 'check' get a TCP connect check" },
-	CFG_IGN("log-health-checks", "check changes of state are always logged"),
+	OPT_FLAG("log-health-checks", OPT_LOGHCHKS),
 	CFG_IGN("splice-auto", "plain tunnels are always spliced"),
 	CFG_IGN("splice-request", "plain tunnels are always spliced"),
 	CFG_IGN("splice-response", "plain tunnels are always spliced"),
@@ -12609,13 +12613,66 @@ cfg_hchk_expect(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* http-check disable-on-404 | send-state */
+static int
+cfg_hchk_flag(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct chk_conf *cf = &((struct proxy *)obj)->chk;
+
+	if (n > 2) {
+		cfg_err(p, "'http-check %s' takes no argument", args[1]);
+		return -1;
+	}
+	*(args[1][0] == 'd' ? &cf->disable404 : &cf->send_state) = 1;
+	return 0;
+}
+
+/* http-check connect [default] [port N] [addr A] [comment C]: where the
+ * one connection of a check goes */
+static int
+cfg_hchk_connect(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct chk_conf *cf = &((struct proxy *)obj)->chk;
+	long long v;
+	int i;
+
+	if (cf->nconnect++) {
+		cfg_err(p, "a second 'http-check connect' is not supported: waxlb "
+		    "checks over one connection; keep one 'http-check connect'");
+		return -1;
+	}
+	for (i = 2; i < n; i++) {
+		if (strcmp(args[i], "default") == 0)
+			continue;
+		if (i + 1 < n && strcmp(args[i], "comment") == 0) {
+			i++;
+		} else if (i + 1 < n && strcmp(args[i], "port") == 0) {
+			if (u_parse_int(args[++i], 1, 65535, &v) < 0) {
+				cfg_err(p, "'http-check connect' : invalid port '%s'", args[i]);
+				return -1;
+			}
+			cf->conn_port = (int)v;
+		} else if (i + 1 < n && strcmp(args[i], "addr") == 0) {
+			cf->conn_addr = u_strdup(p->c->arena, args[++i]);
+		} else {
+			cfg_err(p, "'http-check connect' option '%s' is not supported: "
+			    "waxlb checks in clear over TCP to the server, its 'port'/'addr' "
+			    "or those given here ('port N', 'addr A')", args[i]);
+			return -1;
+		}
+	}
+	cf->conn_file = u_strdup(p->c->arena, p->err.file);
+	cf->conn_line = p->err.line;
+	return 0;
+}
+
 static const struct cfg_kw cfg_hchk_kws[] = {
 	CFG_FN("send", 0, cfg_hchk_send),
 	CFG_FN("expect", 0, cfg_hchk_expect),
-	CFG_IGN("disable-on-404", "not implemented"),
-	CFG_IGN("send-state", "not implemented"),
-	CFG_IGN("comment", "a comment only"),
-	CFG_IGN("connect", "checks connect to the server's check address"),
+	CFG_FN("disable-on-404", 0, cfg_hchk_flag),
+	CFG_FN("send-state", 0, cfg_hchk_flag),
+	CFG_QUIET("comment", "a comment only: waxlb's check reasons do not show it"),
+	CFG_FN("connect", 0, cfg_hchk_connect),
 	CFG_IGN("set-var", "no variables"),
 };
 
@@ -12630,6 +12687,8 @@ cfg_kw_http_check(struct cfgp *p, void *obj, char **args, int n)
 		return -1;
 	if (kw->fn)
 		return kw->fn(p, obj, args, n);
+	if (kw->kind == KW_QUIET)
+		return 0;
 	cfg_warn(p, "'http-check %s' is ignored by waxlb", args[1]);
 	return 0;
 }
@@ -13440,6 +13499,33 @@ cfg_kw_monitor(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* load-server-state-from-file global|local|none (read at start-up) */
+static int
+cfg_kw_state_load(struct cfgp *p, void *obj, char **args, int n)
+{
+	static const char *const how[] = { "none", "global", "local", NULL };
+	int k = n == 2 ? cfg_word_index(how, args[1]) : -1;
+
+	if (k < 0) {
+		cfg_err(p, "'load-server-state-from-file' expects 'global', 'local' or "
+		    "'none'. Got '%s'", n > 1 ? args[1] : "");
+		return -1;
+	}
+	((struct proxy *)obj)->state_load = k;
+	return 0;
+}
+
+static int
+cfg_kw_state_name(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2) {
+		cfg_err(p, "'server-state-file-name' expects a file name");
+		return -1;
+	}
+	((struct proxy *)obj)->state_name = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
 /* "id N" of a proxy: its iid in the stats (the others get the next free
  * numbers, see cfg_number) */
 static int
@@ -14045,8 +14131,8 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("stick", "no stick tables"),
 	PX_IGN("grace", "not implemented"),
 	PX_IGN("dispatch", "not implemented"),
-	PX_IGN("server-state-file-name", "server state is kept in-process"),
-	PX_IGN("load-server-state-from-file", "server state is kept in-process"),
+	CFG_FN("server-state-file-name", PK_BE, cfg_kw_state_name),
+	CFG_FN("load-server-state-from-file", PK_BE, cfg_kw_state_load),
 	PX_IGN("external-check", "external checks are not run"),
 	CFG_FN("log-format-sd", 0, cfg_kw_format),
 	CFG_FN("error-log-format", 0, cfg_kw_format),
@@ -14273,7 +14359,7 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("ssl-default-server-options", "no TLS towards servers"),
 	CFG_IGN("ssl-dh-param-file", "no DHE suites"),
 	CFG_IGN("tune.ssl.default-dh-param", "no DHE suites"),
-	CFG_IGN("spread-checks", "first checks are spread over a second"),
+	G("spread-checks", KW_INT, spread_checks, 0, 50, "a percentage from 0 to 50"),
 	CFG_IGN("ssl-server-verify", "no TLS towards servers"),
 	CFG_IGN("tune.ssl.capture-cipherlist-size", "no cipher list capture"),
 	CFG_FN("description", 0, cfg_kw_description),
@@ -14283,8 +14369,8 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("quiet", "messages are few already"),
 	CFG_FN("log-send-hostname", 0, cfg_g_log_host),
 	CFG_FN("log-tag", 0, cfg_kw_log_tag),
-	CFG_IGN("server-state-file", "server state is kept in-process"),
-	CFG_IGN("server-state-base", "server state is kept in-process"),
+	G("server-state-file", KW_STR, state_file, 0, 0, "a file name"),
+	G("server-state-base", KW_STR, state_base, 0, 0, "a directory"),
 	CFG_IGN("localpeer", "no peers"),
 	CFG_IGN("setenv", "environment variables are not expanded"),
 	CFG_IGN("presetenv", "environment variables are not expanded"),
@@ -14298,7 +14384,7 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("lua-load", "no Lua"),
 	CFG_IGN("insecure-fork-wanted", "nothing is forked"),
 	CFG_IGN("expose-experimental-directives", "none are used"),
-	CFG_IGN("set-dumpable", "not implemented"),
+	G("set-dumpable", KW_FLAG, dumpable, 1, 0, NULL),
 	CFG_IGN("h1-case-adjust", "header names are forwarded as received"),
 	CFG_IGN("busy-polling", "not implemented"),
 	CFG_IGN("noepoll", "poll() is used"),
@@ -14828,12 +14914,41 @@ cfg_check_rules(struct cfgp *p, struct proxy *px)
 		px->default_be = px;
 }
 
+/* http-check connect port/addr: every server's checks go there */
+static void
+cfg_check_connect(struct cfgp *p, struct proxy *px)
+{
+	const struct chk_conf *cf = &px->chk;
+	struct sockaddr_storage sa;
+	struct server *s;
+	socklen_t sl;
+	const char *why;
+
+	cfg_at(p, cf->conn_file, cf->conn_line);
+	for (s = px->srv; s; s = s->next) {
+		if (cf->conn_addr) {
+			if (net_parse_host(cf->conn_addr, &sa, &sl, &why) < 0) {
+				cfg_err(p, "'http-check connect': invalid address '%s': %s",
+				    cf->conn_addr, why);
+				return;
+			}
+			net_set_port(&sa, ntohs(((struct sockaddr_in *)&s->chk_addr)->sin_port));
+			s->chk_addr = sa;
+			s->chk_addrlen = sl;
+		}
+		if (cf->conn_port)
+			net_set_port(&s->chk_addr, cf->conn_port);
+	}
+}
+
 static void
 cfg_check_proxy(struct cfgp *p, struct proxy *px)
 {
 	struct bind_conf *b;
 
 	cfg_check_errors(p, px);
+	if ((px->cap & CAP_BE) && (px->chk.conn_port || px->chk.conn_addr))
+		cfg_check_connect(p, px);
 	if ((px->cap & CAP_BE) && px->chk.ref_be_name) {
 		cfg_at(p, px->chk.file, px->chk.line);
 		px->chk.ref_be = cfg_find_proxy(p->c, px->chk.ref_be_name, CAP_BE);
@@ -15173,6 +15288,113 @@ srv_find_in(const struct proxy *be, const char *name)
 	return NULL;
 }
 
+/* ---- server-state files (HAProxy's format 1, "show servers state") ---- */
+
+/* A line's fields, numbers checked: 1 with them applied to <s>. */
+static int
+srv_state_apply(struct server *s, char **f)
+{
+	static const char *const names[] = { "srv_op_state", "srv_admin_state",
+	    "srv_uweight", "srv_iweight", "srv_last_time_change",
+	    "srv_check_status", "srv_check_result", "srv_check_health" };
+	struct srv_state *st = s->st;
+	long long v[8];
+	int k, full = s->rise + s->fall - 1;
+
+	for (k = 0; k < 8; k++)
+		if (u_parse_int(f[5 + k], 0, k == 1 ? 0xff : k == 4 ? INT_MAX : k == 0 ?
+		    3 : 1000000, &v[k]) < 0) {
+			log_warn("server-state application failed for server '%s/%s', "
+			    "invalid %s value '%s'", s->be->name, s->name, names[k], f[5 + k]);
+			return 0;
+		}
+	st->up = v[0] >= 2;	/* STOPPED, STARTING, RUNNING, STOPPING */
+	st->health = v[0] == 0 ? 0 : v[0] == 2 ? full : v[0] == 1 ?
+	    (v[7] >= 1 && v[7] < s->rise ? (int)v[7] : s->rise - 1) :
+	    (v[7] >= s->rise && v[7] <= full - 1 ? (int)v[7] : s->rise);
+	st->nolb = v[0] == 3;
+	if ((v[1] & 0x01) && !s->disabled)
+		st->admin = ADMIN_MAINT;
+	else if (v[1] & 0x08)
+		st->admin = ADMIN_DRAIN;
+	if (v[3] == s->weight && v[2] != s->weight) {	/* config unchanged */
+		st->weight = (int)v[2];
+		st->weight_set = 1;
+	}
+	st->last_change = loop_now() - v[4] * 1000;
+	return 1;
+}
+
+/* One line "be_id be_name srv_id srv_name ..." for backend <px>; only
+ * checked when <check>: -1 when it is not a line of format 1. */
+static int
+srv_state_line(struct proxy *px, char *line, int check)
+{
+	char *f[32], *w;
+	struct server *s;
+	int n = 0;
+
+	for (w = strtok(line, " \t\r\n"); w && n < 32; w = strtok(NULL, " \t\r\n"))
+		f[n++] = w;
+	if (n == 0 || f[0][0] == '#')
+		return 0;
+	if (n < 20 || n > 25)
+		return -1;
+	if (check || strcmp(f[1], px->name) != 0)
+		return 0;
+	if (atoi(f[0]) != px->uuid)
+		log_warn("Proxy '%s': backend ID mismatch: from server state file: "
+		    "'%s', from running config '%d'", px->name, f[0], px->uuid);
+	if ((s = srv_find_in(px, f[3])) != NULL && srv_state_apply(s, f) &&
+	    s->st->admin == ADMIN_DRAIN)
+		log_warn("Server %s/%s remains in forced drain mode.", s->be->name,
+		    s->name);
+	return 0;
+}
+
+/* The state of <px>'s servers from its file, at start-up. */
+static void
+srv_state_load(const struct config *cfg, struct proxy *px)
+{
+	const char *name = px->state_load == 1 ? cfg->state_file :
+	    px->state_name ? px->state_name : px->name;
+	char path[PATH_MAX], line[4096];
+	int lno = 0, local = px->state_load == 2;
+	FILE *f;
+
+	if (name == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' || !cfg->state_base ?
+	    "" : cfg->state_base, name[0] == '/' || !cfg->state_base ? "" : "/", name);
+	if ((f = fopen(path, "r")) == NULL) {
+		log_warn("%s%s%sCan't open %sserver state file '%s': %s", local ?
+		    "Proxy '" : "config: ", local ? px->name : "", local ? "': " : "",
+		    local ? "" : "global ", path, strerror(errno));
+		return;
+	}
+	if (fgets(line, sizeof(line), f) == NULL || atoi(line) != 1) {
+		log_warn("%s%s%sCan't get version of the %sserver state file '%s'.",
+		    local ? "Proxy '" : "config: ", local ? px->name : "", local ?
+		    "': " : "", local ? "" : "global ", path);
+		fclose(f);
+		return;
+	}
+	/* a corrupted file is not applied at all, as HAProxy's */
+	while (fgets(line, sizeof(line), f) != NULL && ++lno)
+		if (srv_state_line(px, line, 1) < 0) {
+			log_warn("%s%s%scorrupted %sserver state file '%s' at line %d.",
+			    local ? "Proxy '" : "config: ", local ? px->name : "", local ?
+			    "': " : "", local ? "" : "global ", path, lno);
+			fclose(f);
+			return;
+		}
+	rewind(f);
+	if (fgets(line, sizeof(line), f) != NULL)
+		while (fgets(line, sizeof(line), f) != NULL)
+			srv_state_line(px, line, 0);
+	fclose(f);
+}
+
 void
 srv_bind(struct config *cfg, const struct config *old)
 {
@@ -15204,6 +15426,8 @@ srv_bind(struct config *cfg, const struct config *old)
 			s->st->refs++;
 			s->st->srv = s;
 		}
+		if (old == NULL && px->state_load)	/* start-up only, as HAProxy */
+			srv_state_load(cfg, px);
 		lb_init(px);
 	}
 	srv_rt.cfg = cfg;
@@ -15267,6 +15491,19 @@ srv_lb_update(struct server *sv)
 	}
 }
 
+/* The node name: "node", else the host name (HAProxy's default). */
+static const char *
+srv_node(const struct config *c)
+{
+	static char host[256];
+
+	if (c && c->node)
+		return c->node;
+	if (host[0] == 0 && gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	return host;
+}
+
 /* "backend/server" of the running config; NULL with a message in *why. */
 static struct server *
 srv_find(const char *spec, const char **why)
@@ -15328,6 +15565,8 @@ srv_status_str(const struct server *s)
 	}
 	if (srv_draining(s))
 		return "DRAIN";
+	if (s->st->nolb)	/* disable-on-404 */
+		return "NOLB";
 	return s->check ? "UP" : "no check";
 }
 
@@ -19599,12 +19838,14 @@ struct check {
 
 static const char *const chk_status_names[] = {
 	"INI", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP",
-	"L7STS"
+	"L7STS", "L7OKC"
 };
 
 static struct {
 	struct check	*list;
 	struct http_msg	 msg;		/* the answer being parsed */
+	int		 spread;	/* spread-checks of the running config */
+	const char	*node;		/* its node name */
 } chk_rt;
 
 /* ---- agent replies ---- */
@@ -19710,6 +19951,17 @@ chk_agent_parse(const char *line, size_t len, struct agent_reply *out)
 
 /* ---- a server's state changes ---- */
 
+/* ", reason: WHY, check duration: Nms" of a state line; nothing without
+ * a reason (log-health-checks said it already). */
+static const char *
+chk_why(const char *why, int dur, char *out, size_t cap)
+{
+	if (why == NULL)
+		return "";
+	snprintf(out, cap, ", reason: %s, check duration: %dms", why, dur);
+	return out;
+}
+
 /* A drain starting or ending is logged as HAProxy does. */
 static void
 chk_log_drain(struct server *s, int was, int now, const char *why)
@@ -19719,7 +19971,7 @@ chk_log_drain(struct server *s, int was, int now, const char *why)
 	if (drain != s->st->draining && now == OPS_UP && was == OPS_UP)
 		log_msg(5, "WARNING", drain ? "Server %s/%s enters drain state (%s)." :
 		    "Server %s/%s is UP (leaving drain state: %s).", s->be->name,
-		    s->name, why);
+		    s->name, why ? why : "check");
 	s->st->draining = drain;
 }
 
@@ -19730,6 +19982,7 @@ static void
 chk_srv_changed(struct server *s, int was, const char *why, int dur)
 {
 	int act, bck, now, killed = 0, cur = s->st->cur, ql = srv_queue_len(s->be);
+	char r[300];
 
 	srv_lb_update(s);
 	srv_queues_kick();	/* a new weight or slot may take queued work */
@@ -19742,10 +19995,9 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 	if (now == OPS_UP) {
 		if (s->slowstart && was == OPS_DOWN)
 			s->st->up_since = loop_now();
-		log_msg(5, "WARNING", "Server %s/%s is UP, reason: %s, check duration: "
-		    "%dms. %d active and %d backup servers online. 0 sessions "
-		    "requeued, %d total in queue.", s->be->name, s->name, why, dur,
-		    act, bck, ql);
+		log_msg(5, "WARNING", "Server %s/%s is UP%s. %d active and %d backup "
+		    "servers online. 0 sessions requeued, %d total in queue.",
+		    s->be->name, s->name, chk_why(why, dur, r, sizeof(r)), act, bck, ql);
 		if (s->on_up_kill_bck && !s->backup)
 			sess_kill_server(s->be, NULL, 1);
 	} else if (now == OPS_MAINT) {
@@ -19756,31 +20008,59 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 	} else {
 		if (s->on_down_kill)
 			killed = sess_kill_server(s->be, s, 0);
-		log_msg(1, "WARNING", "Server %s/%s is DOWN, reason: %s, check duration: "
-		    "%dms. %d active and %d backup servers left. %d sessions active, "
-		    "0 requeued, 0 remaining in queue.%s", s->be->name, s->name, why,
-		    dur, act, bck, cur, killed ? " Sessions shut down." : "");
+		log_msg(1, "WARNING", "Server %s/%s is DOWN%s. %d active and %d backup "
+		    "servers left. %d sessions active, 0 requeued, 0 remaining in "
+		    "queue.%s", s->be->name, s->name, chk_why(why, dur, r, sizeof(r)),
+		    act, bck, cur, killed ? " Sessions shut down." : "");
 	}
 	if (now != OPS_UP && act == 0 && bck == 0)
 		log_alert("backend '%s' has no server available!", s->be->name);
 }
 
-/* A health check's verdict on its server. */
+/* option log-health-checks: HAProxy's line for a check whose status or
+ * health changed (set_server_check_status()). */
 static void
-chk_result(struct check *c, int status, int ok, const char *reason,
-    const char *info)
+chk_log_check(const struct server *s, int cond, int ok, int dur)
 {
-	struct server *s = c->srv;
-	struct srv_state *st = s->st;
-	int dur = (int)(loop_now() - c->started), was = srv_opstate(s);
-	int full = s->rise + s->fall - 1;
+	const struct srv_state *st = s->st;
+	int up = st->health >= s->rise;
 
-	if (info)
-		snprintf(st->reason, sizeof(st->reason), "%s, info: \"%s\"", reason, info);
-	else
-		snprintf(st->reason, sizeof(st->reason), "%s", reason);
-	st->check_ms = dur;
-	st->chk_status = status;
+	log_msg(5, "WARNING", "Health check for %sserver %s/%s %s%s, reason: %s, "
+	    "check duration: %dms, status: %d/%d %s.", s->backup ? "backup " : "",
+	    s->be->name, s->name, cond ? "conditionally " : "", ok ? "succeeded" :
+	    "failed", st->reason, dur, up ? st->health - s->rise + 1 : st->health,
+	    up ? s->fall : s->rise, !up ? "DOWN" : (st->weight_set ? st->weight :
+	    s->weight) ? "UP" : "DRAIN");
+}
+
+/* disable-on-404: entering or leaving HAProxy's STOPPING (NOLB) state of
+ * a server that stays up. */
+static void
+chk_log_nolb(struct server *s, int was_nolb, int was, const char *why, int dur)
+{
+	char r[300];
+	int act, bck;
+
+	if (s->st->nolb == was_nolb || was != OPS_UP || srv_opstate(s) != OPS_UP)
+		return;
+	srv_count(s->be, &act, &bck);
+	log_msg(5, "WARNING", "%sServer %s/%s is %s%s. %d active and %d backup "
+	    "servers online. 0 sessions requeued, %d total in queue.",
+	    s->backup ? "Backup " : "", s->be->name, s->name, s->st->nolb ?
+	    "stopping" : "UP", chk_why(why, dur, r, sizeof(r)), act, bck,
+	    srv_queue_len(s->be));
+	if (s->st->nolb && act == 0 && bck == 0)
+		log_alert("backend '%s' has no server available!", s->be->name);
+}
+
+/* The health counter after a check, as HAProxy moves it; 1 when it moved
+ * (HAProxy's "report"). */
+static int
+chk_health(struct server *s, int ok)
+{
+	struct srv_state *st = s->st;
+	int full = s->rise + s->fall - 1, was = st->health;
+
 	if (ok) {
 		if (st->health < full && ++st->health >= s->rise)
 			st->health = full;
@@ -19795,8 +20075,37 @@ chk_result(struct check *c, int status, int ok, const char *reason,
 			st->up = 0;
 		}
 	}
+	return st->health != was;
+}
+
+/* A health check's verdict on its server. */
+static void
+chk_result(struct check *c, int status, int ok, const char *reason,
+    const char *info)
+{
+	struct server *s = c->srv;
+	struct srv_state *st = s->st;
+	int dur = (int)(loop_now() - c->started), was = srv_opstate(s);
+	int prev = st->chk_status, was_nolb = st->nolb, moved;
+	const char *why;
+
+	if (info)
+		snprintf(st->reason, sizeof(st->reason), "%s, info: \"%s\"", reason, info);
+	else
+		snprintf(st->reason, sizeof(st->reason), "%s", reason);
+	st->check_ms = dur;
+	st->chk_status = status;
+	moved = chk_health(s, ok);
+	if (ok)
+		st->nolb = status == HCHK_L7OKC;
+	if ((s->be->options & OPT_LOGHCHKS) && (status != prev || moved))
+		chk_log_check(s, status == HCHK_L7OKC, ok, dur);
 	log_debug("check %s/%s: %s (%dms)", s->be->name, s->name, st->reason, dur);
-	chk_srv_changed(s, was, st->reason, dur);
+	/* with log-health-checks, HAProxy's state lines leave the reason to
+	 * the check lines */
+	why = (s->be->options & OPT_LOGHCHKS) ? NULL : st->reason;
+	chk_srv_changed(s, was, why, dur);
+	chk_log_nolb(s, was_nolb, was, why, dur);
 }
 
 /* HAProxy's agent protocol: the reply sets state, admin state, weight and
@@ -19867,10 +20176,19 @@ chk_close(struct check *c)
 	c->step = CS_IDLE;
 }
 
+/* The next check, spread by +/- spread-checks percent of the interval
+ * as HAProxy does. */
 static void
 chk_schedule(struct check *c)
 {
-	c->next = loop_now() + chk_interval(c);
+	int64_t inter = chk_interval(c), rv = 0;
+	uint32_t r;
+
+	if (chk_rt.spread > 0 && u_random(&r, sizeof(r)) == 0) {
+		rv = inter * chk_rt.spread / 100;
+		rv -= (int64_t)(2.0 * (double)rv * ((double)r / 4294967295.0));
+	}
+	c->next = loop_now() + inter + rv;
 	c->deadline = -1;
 }
 
@@ -19878,7 +20196,7 @@ chk_schedule(struct check *c)
 static void
 chk_done(struct check *c, int status, const char *reason, const char *info)
 {
-	int ok = status == HCHK_L4OK || status == HCHK_L7OK;
+	int ok = status == HCHK_L4OK || status == HCHK_L7OK || status == HCHK_L7OKC;
 
 	chk_close(c);
 	if (c->agent)
@@ -20031,6 +20349,35 @@ chk_expect_string(const char *needle, const char *body, size_t blen)
 	return 0;
 }
 
+/* The reason phrase of the answer's status line (HAProxy's check info). */
+static void
+chk_phrase(const struct check *c, char *out, size_t cap)
+{
+	const char *p = c->buf, *e = memchr(c->buf, '\n', c->len);
+	int sp = 0;
+
+	if (e == NULL)
+		e = c->buf + c->len;
+	while (p < e && sp < 2)
+		sp += *p++ == ' ';
+	while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	u_copy_printable(out, cap, p, (size_t)(e - p));
+}
+
+/* A verdict on an HTTP answer, worded as HAProxy's: "REASON, code: N",
+ * with the reason phrase as info when it failed. */
+static void
+chk_http_verdict(struct check *c, int status, const char *reason, int code)
+{
+	char why[96], phrase[64] = "";
+
+	snprintf(why, sizeof(why), "%s, code: %d", reason, code);
+	if (status != HCHK_L7OK && status != HCHK_L7OKC)
+		chk_phrase(c, phrase, sizeof(phrase));
+	chk_done(c, status, why, phrase[0] ? phrase : NULL);
+}
+
 /* option httpchk / http-check expect */
 static void
 chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen)
@@ -20040,6 +20387,10 @@ chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen
 	int ok;
 
 	snprintf(code, sizeof(code), "%d", m->status);
+	if (cf->disable404 && m->status == 404 && c->srv->st->up) {
+		chk_http_verdict(c, HCHK_L7OKC, "Layer7 check conditionally passed", 404);
+		return;
+	}
 	switch (cf->exp_kind) {
 	case EXP_STATUS:
 		ok = chk_expect_status(cf, m->status);
@@ -20060,11 +20411,11 @@ chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen
 	if (cf->exp_neg)
 		ok = !ok;
 	if (ok)
-		chk_pass(c, "Layer7 check passed", code);
+		chk_http_verdict(c, HCHK_L7OK, "Layer7 check passed", m->status);
 	else if (cf->exp_kind == EXP_STRING || cf->exp_kind == EXP_RSTRING)
-		chk_fail(c, "Layer7 wrong response content", code);
+		chk_http_verdict(c, HCHK_L7RSP, "Layer7 wrong response content", m->status);
 	else
-		chk_done(c, HCHK_L7STS, "Layer7 wrong status", code);
+		chk_http_verdict(c, HCHK_L7STS, "Layer7 wrong status", m->status);
 }
 
 /* option nodeos-check: get_info answered, on the right chain, fresh. */
@@ -20381,6 +20732,35 @@ chk_req_agent(struct check *c, char *out, size_t cap)
 	return send ? snprintf(out, cap, "%s", send) : 0;
 }
 
+/* http-check send-state: HAProxy's httpchk_build_status_header() */
+static void
+chk_state_header(const struct server *s, char *out, size_t cap)
+{
+	static const char *const hlt[] = { "DOWN", "DOWN %d/%d", "UP %d/%d", "UP",
+	    "NOLB %d/%d", "NOLB", "no check" };
+	const struct srv_state *st = s->st;
+	const struct be_state *b = s->be->bst;
+	char addr[INET6_ADDRSTRLEN + 8], v[32];
+	int k, up = st->up && !st->agent_down, tot, cur = 0;
+	const struct server *o;
+	size_t n;
+
+	k = st->checks_off ? 6 : !up ? (st->health ? 1 : 0) :
+	    (st->health == s->rise + s->fall - 1 ? 3 : 2) + (st->nolb ? 2 : 0);
+	snprintf(v, sizeof(v), hlt[k], up ? st->health - s->rise + 1 : st->health,
+	    up ? s->fall : s->rise);
+	for (o = s->be->srv; o; o = o->next)
+		cur += o->st->cur;
+	tot = (b->srv_act ? b->tot_wact : b->tot_wbck) / BE_WEIGHT_SCALE;
+	net_addr_str(&s->addr, addr, sizeof(addr), 0);
+	n = (size_t)snprintf(out, cap, "X-Haproxy-Server-State: %s; address=%s; "
+	    "port=%d; name=%s/%s; node=%s; weight=%d/%d; scur=%d/%d; qcur=0", v,
+	    addr, ntohs(((const struct sockaddr_in *)&s->addr)->sin_port),
+	    s->be->name, s->name, chk_rt.node, lb_weight(s), tot, st->cur, cur);
+	if (n < cap)
+		snprintf(out + n, cap - n, "\r\n");
+}
+
 static int
 chk_req_http(struct check *c, char *out, size_t cap)
 {
@@ -20389,13 +20769,17 @@ chk_req_http(struct check *c, char *out, size_t cap)
 	    (cf->hdrs == NULL || strcasestr(cf->hdrs, "host:") == NULL);
 	char host[INET6_ADDRSTRLEN + 8], clen[48] = "";
 
+	char state[400] = "";
+
 	net_addr_str(&c->srv->chk_addr, host, sizeof(host), 1);
 	if (cf->body)
 		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", strlen(cf->body));
-	return snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%sConnection: close\r\n"
+	if (cf->send_state)
+		chk_state_header(c->srv, state, sizeof(state));
+	return snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%s%sConnection: close\r\n"
 	    "\r\n%s", cf->meth, cf->uri, cf->ver, want_host ? "Host: " : "",
 	    want_host ? host : "", want_host ? "\r\n" : "",
-	    cf->hdrs ? cf->hdrs : "", clen, cf->body ? cf->body : "");
+	    cf->hdrs ? cf->hdrs : "", clen, state, cf->body ? cf->body : "");
 }
 
 static int
@@ -20563,6 +20947,8 @@ chk_init(struct config *cfg)
 	struct server *s;
 	int n = 0, i = 0;
 
+	chk_rt.spread = cfg->spread_checks;
+	chk_rt.node = srv_node(cfg);
 	for (be = cfg->proxies; be; be = be->next)
 		for (s = be->srv; s; s = s->next)
 			n += (s->check && !s->disabled) + (s->agent && !s->disabled);
@@ -20945,17 +21331,10 @@ adm_csv(struct sbuf *b, const struct proxy *fe)
 	free(r);
 }
 
-/* The node name: "node", else the host name, as HAProxy's default. */
 static const char *
 adm_node(void)
 {
-	static char host[256];
-
-	if (sess_rt.cfg->node)
-		return sess_rt.cfg->node;
-	if (host[0] == 0 && gethostname(host, sizeof(host) - 1) < 0)
-		strcpy(host, "localhost");
-	return host;
+	return srv_node(sess_rt.cfg);
 }
 
 static void
@@ -22444,6 +22823,28 @@ main_init(struct config *cfg)
 }
 
 /* chroot, then drop root: after every privileged socket is open. */
+/* set-dumpable: core dumps stay possible after setuid, up to the hard
+ * limits, as HAProxy raises them (a failure is only warned). */
+static void
+main_set_dumpable(const struct config *cfg)
+{
+	struct rlimit rl;
+
+	if (!cfg->dumpable)
+		return;
+	if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+	}
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		log_warn("[%s.main()] Failed to set the dumpable flag, no core will be "
+		    "dumped.", "waxlb");
+}
+
 static int
 main_drop_privileges(const struct config *cfg)
 {
@@ -22485,6 +22886,7 @@ main_drop_privileges(const struct config *cfg)
 		log_alert("setuid(%ld): %s", uid, strerror(errno));
 		return -1;
 	}
+	main_set_dumpable(cfg);
 	return 0;
 }
 

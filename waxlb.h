@@ -638,6 +638,12 @@ struct chk_conf {
 	unsigned char	 chain_id[32];
 	int		 has_chain_id;
 	int		 probe_blocks;
+	/* http-check disable-on-404, send-state, connect [port N] [addr A] */
+	int		 disable404, send_state;
+	int		 conn_port, nconnect;
+	char		*conn_addr;
+	const char	*conn_file;
+	int		 conn_line;
 	const char	*file;
 	int		 line;
 };
@@ -753,6 +759,7 @@ struct err_conf {
 #define OPT_PRETEND_KA	0x200	/* option http-pretend-keepalive */
 #define OPT_ORIGINALTO	0x400	/* option originalto */
 #define OPT_FF_IFNONE	0x800	/* option forwardfor if-none */
+#define OPT_LOGHCHKS	0x40000	/* option log-health-checks */
 
 /* stats hide-version, show-node, show-desc, show-legends */
 #define STF_HIDEVER	0x01
@@ -866,6 +873,9 @@ struct proxy {
 	char		*monitor_uri;		/* "monitor-uri" */
 	struct cond	**monitor_fail;		/* "monitor fail if|unless" */
 	int		 nmonitor_fail;
+	int		 state_load;		/* load-server-state-from-file:
+						 * 0 none, 1 global, 2 local */
+	char		*state_name;		/* server-state-file-name */
 	int		 uuid;			/* "id", else the next free one */
 	int		 uuid_set;
 
@@ -934,6 +944,10 @@ struct config {
 	char		*log_host;	/* log-send-hostname; NULL: none */
 	char		*node;		/* "node"; NULL: the host name */
 	char		*desc;		/* "description" */
+	int		 spread_checks;	/* "spread-checks", percent */
+	char		*state_file;	/* "server-state-file" */
+	char		*state_base;	/* "server-state-base" */
+	int		 dumpable;	/* "set-dumpable" */
 	struct lf	*deflog_http, *deflog_tcp;	/* stderr's lines */
 	struct userlist	*userlists;
 	struct smp_fixup *fixups;	/* userlist names to resolve */
@@ -992,6 +1006,7 @@ struct srv_state {
 	int		 weight;
 	int		 checks_off;	/* "disable health" */
 	int		 draining;	/* last logged drain state */
+	int		 nolb;		/* disable-on-404: HAProxy's STOPPING */
 	uint64_t	 lbtot;		/* times picked by the balancer */
 	struct idle_conn *idle;		/* kept-alive connections, newest first */
 	int		 nidle;
@@ -1048,7 +1063,7 @@ void	srv_unbind(struct config *cfg);
 /* A check's status, as HAProxy's check_status column names them. */
 enum hchk {
 	HCHK_INI, HCHK_SOCKERR, HCHK_L4OK, HCHK_L4TOUT, HCHK_L4CON,
-	HCHK_L7OK, HCHK_L7TOUT, HCHK_L7RSP, HCHK_L7STS
+	HCHK_L7OK, HCHK_L7TOUT, HCHK_L7RSP, HCHK_L7STS, HCHK_L7OKC
 };
 
 /* HAProxy agent-check reply line. */
