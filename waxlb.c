@@ -12627,6 +12627,19 @@ cfg_hchk_flag(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* http-check comment TEXT: added to the info of a failed HTTP verdict,
+ * as HAProxy reports it */
+static int
+cfg_hchk_comment(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 3) {
+		cfg_err(p, "'http-check comment' expects a message");
+		return -1;
+	}
+	((struct proxy *)obj)->chk.comment = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
 /* http-check connect [default] [port N] [addr A] [comment C]: where the
  * one connection of a check goes */
 static int
@@ -12671,7 +12684,7 @@ static const struct cfg_kw cfg_hchk_kws[] = {
 	CFG_FN("expect", 0, cfg_hchk_expect),
 	CFG_FN("disable-on-404", 0, cfg_hchk_flag),
 	CFG_FN("send-state", 0, cfg_hchk_flag),
-	CFG_QUIET("comment", "a comment only: waxlb's check reasons do not show it"),
+	CFG_FN("comment", 0, cfg_hchk_comment),
 	CFG_FN("connect", 0, cfg_hchk_connect),
 	CFG_IGN("set-var", "no variables"),
 };
@@ -20370,12 +20383,18 @@ chk_phrase(const struct check *c, char *out, size_t cap)
 static void
 chk_http_verdict(struct check *c, int status, const char *reason, int code)
 {
-	char why[96], phrase[64] = "";
+	const char *cmt = c->srv->be->chk.comment;
+	char why[96], phrase[64] = "", info[160];
 
 	snprintf(why, sizeof(why), "%s, code: %d", reason, code);
-	if (status != HCHK_L7OK && status != HCHK_L7OKC)
-		chk_phrase(c, phrase, sizeof(phrase));
-	chk_done(c, status, why, phrase[0] ? phrase : NULL);
+	if (status == HCHK_L7OK || status == HCHK_L7OKC) {
+		chk_done(c, status, why, NULL);
+		return;
+	}
+	chk_phrase(c, phrase, sizeof(phrase));
+	snprintf(info, sizeof(info), "%s%s%s", phrase, cmt ? " comment: " : "",
+	    cmt ? cmt : "");
+	chk_done(c, status, why, info[0] ? info : NULL);
 }
 
 /* option httpchk / http-check expect */
@@ -20756,7 +20775,8 @@ chk_state_header(const struct server *s, char *out, size_t cap)
 	n = (size_t)snprintf(out, cap, "X-Haproxy-Server-State: %s; address=%s; "
 	    "port=%d; name=%s/%s; node=%s; weight=%d/%d; scur=%d/%d; qcur=0", v,
 	    addr, ntohs(((const struct sockaddr_in *)&s->addr)->sin_port),
-	    s->be->name, s->name, chk_rt.node, lb_weight(s), tot, st->cur, cur);
+	    s->be->name, s->name, chk_rt.node, st->nolb ? (st->weight_set ? st->weight :
+	    s->weight) : lb_weight(s), tot, st->cur, cur);	/* NOLB keeps it */
 	if (n < cap)
 		snprintf(out + n, cap - n, "\r\n");
 }
@@ -22582,7 +22602,7 @@ adm_init(const struct config *cfg)
 
 static struct {
 	int		 sigfd;
-	int		 want_reload;
+	int		 want_reload;	/* the signal asking for it */
 	int64_t		 hard_stop_at;	/* -1: none */
 } main_rt = { -1, 0, -1 };
 
@@ -22620,7 +22640,8 @@ main_signal(void *obj, int fd, short revents)
 			break;
 		case SIGHUP:
 		case SIGUSR2:	/* HAProxy's master-worker reload signal */
-			main_rt.want_reload = 1;	/* done between two loop turns */
+			/* done between two loop turns */
+			main_rt.want_reload = (int)si.ssi_signo;
 			break;
 		}
 	}
@@ -22676,7 +22697,8 @@ main_reload(void)
 	struct config *nc, *oc = sess_rt.cfg;
 	struct listener *nl = NULL;
 
-	log_notice("Reloading the configuration (SIGHUP).");
+	log_notice("Reloading the configuration (%s).", main_rt.want_reload ==
+	    SIGUSR2 ? "SIGUSR2" : "SIGHUP");
 	if ((nc = main_reload_load(oc)) == NULL)
 		return;
 	main_reload_fixed(nc, oc);
@@ -22706,9 +22728,9 @@ static int64_t
 main_reload_hook(void)
 {
 	if (main_rt.want_reload) {
-		main_rt.want_reload = 0;
 		if (!sess_rt.stopping)
 			main_reload();
+		main_rt.want_reload = 0;
 	}
 	return -1;
 }

@@ -640,6 +640,7 @@ struct chk_conf {
 	int		 probe_blocks;
 	/* http-check disable-on-404, send-state, connect [port N] [addr A] */
 	int		 disable404, send_state;
+	char		*comment;		/* http-check comment */
 	int		 conn_port, nconnect;
 	char		*conn_addr;
 	const char	*conn_file;
