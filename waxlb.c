@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -158,8 +159,8 @@ log_sock(int family)
 /* The header HAProxy writes before a line in format <f>: priority,
  * timestamp, host, tag and pid as each format has them. */
 static size_t
-log_header(const struct log_target *t, int sev, const char *tag, char *out,
-    size_t cap)
+log_header(const struct log_target *t, int sev, const char *tag, const char *sd,
+    char *out, size_t cap)
 {
 	int pri = t->facility * 8 + sev, n = 0;
 	char date[40], iso[48], tz[8];
@@ -185,8 +186,9 @@ log_header(const struct log_target *t, int sev, const char *tag, char *out,
 		    tag, (int)getpid());
 		break;
 	case LOGF_RFC5424:
-		n = snprintf(out, cap, "<%d>1 %s %s %s %d - - ", pri, iso,
-		    log_rt.host ? log_rt.host : "-", tag, (int)getpid());
+		n = snprintf(out, cap, "<%d>1 %s %s %s %d - %s ", pri, iso,
+		    log_rt.host ? log_rt.host : "-", tag, (int)getpid(),
+		    sd && *sd ? sd : "-");
 		break;
 	case LOGF_PRIO:
 		n = snprintf(out, cap, "<%d>", pri);
@@ -207,10 +209,12 @@ log_header(const struct log_target *t, int sev, const char *tag, char *out,
 }
 
 /* One line to one target, at severity <sev> (0 emerg .. 7 debug), with
- * the syslog tag <tag>: framed as the target's format, LF-terminated as
- * HAProxy sends it, cut at the target's "len". */
+ * the syslog tag <tag> and the structured data <sd> (rfc5424 only; NULL:
+ * "-"): framed as the target's format, LF-terminated as HAProxy sends
+ * it, cut at the target's "len". */
 static void
-log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
+log_send(const struct log_target *t, int sev, const char *tag, const char *sd,
+    const char *msg)
 {
 	char buf[65536];
 	size_t n;
@@ -220,7 +224,7 @@ log_send(const struct log_target *t, int sev, const char *tag, const char *msg)
 		return;
 	if (t->kind == LOGT_STDERR && log_rt.stderr_closed)
 		return;
-	n = log_header(t, sev, tag, buf, sizeof(buf) - 2);
+	n = log_header(t, sev, tag, sd, buf, sizeof(buf) - 2);
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n - 1, "%s", msg);
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
@@ -257,7 +261,7 @@ log_msg(int sev, const char *tag, const char *fmt, ...)
 		fprintf(stderr, "%s\n", line);
 	for (t = log_rt.targets; t; t = t->next)
 		if (t->kind != LOGT_STDERR || log_rt.stderr_closed)
-			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line + n);
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", NULL, line + n);
 }
 
 #define log_alert(...)	log_msg(1, "ALERT", __VA_ARGS__)
@@ -273,20 +277,20 @@ log_has_targets(const struct proxy *fe)
 }
 
 /* A request line goes to the frontend's log targets ("log global" and its
- * own "log" lines) at severity <sev>; a frontend without any logs to
+ * own "log" lines) at severity <sev>, with its log-format-sd part <sd>; a frontend without any logs to
  * stderr, so that a foreground waxlb shows its traffic. */
 static void
-log_request(const struct proxy *fe, int sev, const char *line)
+log_request(const struct proxy *fe, int sev, const char *line, const char *sd)
 {
 	const struct log_target *t;
 	const char *tag = fe->log_tag ? fe->log_tag : log_rt.tag ? log_rt.tag :
 	    "waxlb";
 
 	for (t = fe->logs; t; t = t->next)
-		log_send(t, sev, tag, line);
+		log_send(t, sev, tag, sd, line);
 	if (fe->log_global)
 		for (t = log_rt.targets; t; t = t->next)
-			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", line);
+			log_send(t, sev, log_rt.tag ? log_rt.tag : "waxlb", sd, line);
 	if (!log_has_targets(fe) && !log_rt.stderr_closed)
 		log_queue(line);
 }
@@ -5908,6 +5912,7 @@ struct smp_map {
 struct smp_fixup {
 	void		**slot;
 	const char	*name;
+	int		 backend;	/* a backend's name, else a userlist's */
 	const char	*file;
 	int		 line;
 	struct smp_fixup *next;
@@ -6157,6 +6162,20 @@ smp_f_srv_name(const struct smp_ctx *c, const struct smp_arg *a,
 {
 	(void)a;
 	return smp_ctx_str(c->sv ? c->sv->name : NULL, it, v);
+}
+
+/* nbsrv([backend]): HAProxy's be_usable_srv(), the usable active servers,
+ * else the backups the balancer would use; without an argument, the
+ * backend of the transaction (or the proxy itself, a listen section) */
+static int
+smp_f_nbsrv(const struct smp_ctx *c, const struct smp_arg *a,
+    struct smp_it *it, struct smp *v)
+{
+	const struct proxy *px = a[0].set ? a[0].p : c->be ? c->be : c->fe;
+	const struct be_state *b = px && (px->cap & CAP_BE) ? px->bst : NULL;
+	int n = b == NULL ? 0 : b->srv_act ? b->srv_act : b->fbck ? 1 : b->srv_bck;
+
+	return smp_one(it) && smp_set_int(v, SMP_INT, n);
 }
 
 /* ---- fetches: constants, time, identifiers ---- */
@@ -6831,6 +6850,18 @@ smp_chk_userlist(struct smp_pctx *pc, struct smp_arg *a, int n)
 	return 0;
 }
 
+/* nbsrv(NAME): the backend is found once the whole config is read */
+static int
+smp_chk_backend(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	if (n == 0 || !a[0].set)
+		return 0;
+	if (smp_chk_userlist(pc, a, n) < 0)
+		return -1;
+	pc->cfg->fixups->backend = 1;
+	return 0;
+}
+
 /* "scope.name": the scope into a[0].i, the name into a[0].p */
 static int
 smp_var_name(struct smp_pctx *pc, struct smp_arg *a)
@@ -6894,6 +6925,7 @@ static const struct smp_fetch smp_fetches[] = {
 	F("fe_name", 0, 0, SMP_STR, SMP_USE_L4, smp_f_fe_name, NULL),
 	F("be_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_be_name, NULL),
 	F("srv_name", 0, 0, SMP_STR, SMP_USE_TXN, smp_f_srv_name, NULL),
+	F("nbsrv", 0, 1, SMP_INT, SMP_USE_L4, smp_f_nbsrv, smp_chk_backend),
 	F("always_true", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, smp_chk_true),
 	F("always_false", 0, 0, SMP_BOOL, SMP_USE_L4, smp_f_const, NULL),
 	F("str", 1, 1, SMP_STR, SMP_USE_L4, smp_f_str, NULL),
@@ -11782,7 +11814,7 @@ lb_eweight(const struct server *s)
 	    BE_WEIGHT_SCALE;
 	int64_t since = loop_now() - st->up_since;
 
-	if (st->agent_admin == ADMIN_DRAIN || st->admin == ADMIN_DRAIN)
+	if (st->agent_admin == ADMIN_DRAIN || st->admin == ADMIN_DRAIN || st->nolb)
 		return 0;
 	if (st->weight_pct_set)
 		w = w * st->weight_pct / 100;
@@ -12691,6 +12723,7 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->lb = d->lb;
 		px->defsrv = d->defsrv;
 		px->chk = d->chk;
+		px->chk.nconnect = 0;
 		px->log_global = d->log_global;
 		px->logs = d->logs;
 		px->stats_enable = d->stats_enable;
@@ -12698,10 +12731,22 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		px->stats_refresh = d->stats_refresh;
 		memcpy(px->stats_auth, d->stats_auth, sizeof(px->stats_auth));
 		px->nstats_auth = d->nstats_auth;
+		px->stats_realm = d->stats_realm;
+		px->monitor_uri = d->monitor_uri;
+		px->state_load = d->state_load;
+		px->state_name = d->state_name;
+		px->stats_flags = d->stats_flags;
+		px->stats_node = d->stats_node;
+		px->stats_desc = d->stats_desc;
+		px->stats_scope = d->stats_scope;
+		px->nstats_scope = d->nstats_scope;
 		px->default_be_name = d->default_be_name;
 		px->default_be_file = d->default_be_file;
 		px->default_be_line = d->default_be_line;
 		px->logfmt_src = d->logfmt_src;
+		px->sd_src = d->sd_src;
+		px->sd_file = d->sd_file;
+		px->sd_line = d->sd_line;
 		px->logfmt_file = d->logfmt_file;
 		px->logfmt_line = d->logfmt_line;
 		px->uid_src = d->uid_src;
@@ -12918,7 +12963,7 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	    "it (servers get the client's address with 'option forwardfor')"),
 	SRV_NO("ssl", "waxlb connects to servers in clear; remove it and use "
 	    "the server's plain HTTP port"),
-	CFG_IGNA("id", "server ids only number the stats rows"),
+	{ "id",			KW_INT, 0, SD(puid), 1, INT_MAX, NULL, "a positive integer" },
 	CFG_NO("minconn", "server option 'minconn' is not supported: waxlb has "
 	    "no dynamic maxconn; use 'maxconn' alone"),
 	CFG_NO("maxqueue", "server option 'maxqueue' is not supported: waxlb "
@@ -13123,6 +13168,8 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 		;
 	*tail = s;
 	s->id = ++px->nsrv;
+	s->puid = d.puid;
+	s->puid_set = d.puid != 0;
 	return 0;
 }
 
@@ -13131,7 +13178,14 @@ cfg_kw_default_server(struct cfgp *p, void *obj, char **args, int n)
 {
 	struct proxy *px = obj;
 
-	return cfg_srv_opts(p, &px->defsrv, args + 1, n - 1);
+	if (cfg_srv_opts(p, &px->defsrv, args + 1, n - 1) < 0)
+		return -1;
+	if (px->defsrv.puid) {
+		cfg_err(p, "'id' is not allowed on a 'default-server' line");
+		px->defsrv.puid = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- bind lines ---- */
@@ -13716,7 +13770,7 @@ static const struct cfg_kw cfg_options[] = {
 	    "supported: servers with 'check' get a TCP connect check" },
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
 	    "run: servers with 'check' get a TCP connect check" },
-	CFG_IGN("log-health-checks", "check changes of state are always logged"),
+	OPT_FLAG("log-health-checks", OPT_LOGHCHKS),
 	CFG_IGN("splice-auto", "plain tunnels are always spliced"),
 	CFG_IGN("splice-request", "plain tunnels are always spliced"),
 	CFG_IGN("splice-response", "plain tunnels are always spliced"),
@@ -13928,13 +13982,79 @@ cfg_hchk_expect(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* http-check disable-on-404 | send-state */
+static int
+cfg_hchk_flag(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct chk_conf *cf = &((struct proxy *)obj)->chk;
+
+	if (n > 2) {
+		cfg_err(p, "'http-check %s' takes no argument", args[1]);
+		return -1;
+	}
+	*(args[1][0] == 'd' ? &cf->disable404 : &cf->send_state) = 1;
+	return 0;
+}
+
+/* http-check comment TEXT: added to the info of a failed HTTP verdict,
+ * as HAProxy reports it */
+static int
+cfg_hchk_comment(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 3) {
+		cfg_err(p, "'http-check comment' expects a message");
+		return -1;
+	}
+	((struct proxy *)obj)->chk.comment = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
+/* http-check connect [default] [port N] [addr A] [comment C]: where the
+ * one connection of a check goes */
+static int
+cfg_hchk_connect(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct chk_conf *cf = &((struct proxy *)obj)->chk;
+	long long v;
+	int i;
+
+	if (cf->nconnect++) {
+		cfg_err(p, "a second 'http-check connect' is not supported: waxlb "
+		    "checks over one connection; keep one 'http-check connect'");
+		return -1;
+	}
+	for (i = 2; i < n; i++) {
+		if (strcmp(args[i], "default") == 0)
+			continue;
+		if (i + 1 < n && strcmp(args[i], "comment") == 0) {
+			i++;
+		} else if (i + 1 < n && strcmp(args[i], "port") == 0) {
+			if (u_parse_int(args[++i], 1, 65535, &v) < 0) {
+				cfg_err(p, "'http-check connect' : invalid port '%s'", args[i]);
+				return -1;
+			}
+			cf->conn_port = (int)v;
+		} else if (i + 1 < n && strcmp(args[i], "addr") == 0) {
+			cf->conn_addr = u_strdup(p->c->arena, args[++i]);
+		} else {
+			cfg_err(p, "'http-check connect' option '%s' is not supported: "
+			    "waxlb checks in clear over TCP to the server, its 'port'/'addr' "
+			    "or those given here ('port N', 'addr A')", args[i]);
+			return -1;
+		}
+	}
+	cf->conn_file = u_strdup(p->c->arena, p->err.file);
+	cf->conn_line = p->err.line;
+	return 0;
+}
+
 static const struct cfg_kw cfg_hchk_kws[] = {
 	CFG_FN("send", 0, cfg_hchk_send),
 	CFG_FN("expect", 0, cfg_hchk_expect),
-	CFG_IGN("disable-on-404", "not implemented"),
-	CFG_IGN("send-state", "not implemented"),
-	CFG_IGN("comment", "a comment only"),
-	CFG_IGN("connect", "checks connect to the server's check address"),
+	CFG_FN("disable-on-404", 0, cfg_hchk_flag),
+	CFG_FN("send-state", 0, cfg_hchk_flag),
+	CFG_FN("comment", 0, cfg_hchk_comment),
+	CFG_FN("connect", 0, cfg_hchk_connect),
 	CFG_NO("set-var", "'http-check set-var' is not supported: check rules "
 	    "have no variables; write the value in 'http-check send hdr'"),
 	CFG_NO("unset-var", "'http-check unset-var' is not supported: check "
@@ -13962,6 +14082,8 @@ cfg_kw_http_check(struct cfgp *p, void *obj, char **args, int n)
 	}
 	if (kw->fn)
 		return kw->fn(p, obj, args, n);
+	if (kw->kind == KW_QUIET)
+		return 0;
 	cfg_warn(p, "'http-check %s' is ignored by waxlb", args[1]);
 	return 0;
 }
@@ -14422,6 +14544,12 @@ cfg_kw_format(struct cfgp *p, void *obj, char **args, int n)
 		    "one argument, don't forget to escape spaces!", args[0]);
 		return -1;
 	}
+	if (strcmp(args[0], "log-format-sd") == 0) {
+		px->sd_src = u_strdup(p->c->arena, args[1]);
+		px->sd_file = u_strdup(p->c->arena, p->err.file);
+		px->sd_line = p->err.line;
+		return 0;
+	}
 	*(uid ? &px->uid_src : &px->logfmt_src) = u_strdup(p->c->arena, args[1]);
 	*(uid ? &px->uid_file : &px->logfmt_file) = u_strdup(p->c->arena, p->err.file);
 	*(uid ? &px->uid_line : &px->logfmt_line) = p->err.line;
@@ -14723,6 +14851,220 @@ cfg_stats_prom(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+static int
+cfg_stats_realm(struct cfgp *p, void *obj, char **args, int n)
+{
+	(void)n;
+	cfg_stats_on(obj);
+	((struct proxy *)obj)->stats_realm = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
+/* hide-version, show-legends, show-modules; show-node and show-desc take
+ * an optional text in place of the global node and description */
+static int
+cfg_stats_flag(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	int node = strcmp(args[1], "show-node") == 0;
+	int desc = strcmp(args[1], "show-desc") == 0;
+
+	if (n > 3 || (n == 3 && !node && !desc)) {
+		cfg_err(p, "'stats %s' takes no argument", args[1]);
+		return -1;
+	}
+	cfg_stats_on(px);
+	px->stats_flags |= node ? STF_SHNODE : desc ? STF_SHDESC :
+	    strcmp(args[1], "hide-version") == 0 ? STF_HIDEVER :
+	    strcmp(args[1], "show-legends") == 0 ? STF_LEGENDS : 0;
+	if (n == 3 && node)
+		px->stats_node = u_strdup(p->c->arena, args[2]);
+	if (n == 3 && desc)
+		px->stats_desc = u_strdup(p->c->arena, args[2]);
+	return 0;
+}
+
+/* "stats scope NAME|.": the page and its CSV show only these proxies */
+static int
+cfg_stats_scope(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	char **v = u_alloc(p->c->arena, (size_t)(px->nstats_scope + 1) * sizeof(*v));
+
+	(void)n;
+	cfg_stats_on(px);
+	if (px->nstats_scope)
+		memcpy(v, px->stats_scope, (size_t)px->nstats_scope * sizeof(*v));
+	v[px->nstats_scope++] = u_strdup(p->c->arena, args[2]);
+	px->stats_scope = v;
+	return 0;
+}
+
+/* "stats admin if|unless COND": the page's forms act when COND holds */
+static int
+cfg_stats_admin(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
+
+	if (p->section == SEC_DEFAULTS) {
+		cfg_err(p, "'stats admin' is not supported in a defaults section");
+		return -1;
+	}
+	if (n < 4) {
+		cfg_err(p, "'stats admin' requires an 'if' or 'unless' condition");
+		return -1;
+	}
+	if (acl_cond_opt(&rc.ap, &px->acls, args + 2, n - 2, &px->stats_admin) < 0)
+		return -1;
+	rule_check_cond(&rc, px->stats_admin, "stats admin");
+	cfg_stats_on(px);
+	return 0;
+}
+
+/* "monitor-uri URI": HAProxy's 200 (or 503) answer, made before any rule,
+ * not logged */
+static int
+cfg_kw_monitor_uri(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2 || args[1][0] == 0) {
+		cfg_err(p, "'monitor-uri' expects an URI");
+		return -1;
+	}
+	((struct proxy *)obj)->monitor_uri = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+/* "monitor fail if|unless COND": monitor-uri answers 503 when it holds */
+static int
+cfg_kw_monitor(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	struct rule_pctx rc = cfg_rule_pctx(p, px, RS_HREQ);
+	struct cond **v, *c;
+
+	if (n < 2 || strcmp(args[1], "fail") != 0) {
+		cfg_err(p, "'monitor' expects 'fail' followed by 'if' or 'unless'");
+		return -1;
+	}
+	if (n < 4) {
+		cfg_err(p, "'monitor fail' expects 'if' or 'unless' followed by a "
+		    "condition");
+		return -1;
+	}
+	if (acl_cond_opt(&rc.ap, &px->acls, args + 2, n - 2, &c) < 0)
+		return -1;
+	v = u_alloc(p->c->arena, (size_t)(px->nmonitor_fail + 1) * sizeof(*v));
+	if (px->nmonitor_fail)
+		memcpy(v, px->monitor_fail, (size_t)px->nmonitor_fail * sizeof(*v));
+	v[px->nmonitor_fail++] = c;
+	px->monitor_fail = v;
+	return 0;
+}
+
+/* load-server-state-from-file global|local|none (read at start-up) */
+static int
+cfg_kw_state_load(struct cfgp *p, void *obj, char **args, int n)
+{
+	static const char *const how[] = { "none", "global", "local", NULL };
+	int k = n == 2 ? cfg_word_index(how, args[1]) : -1;
+
+	if (k < 0) {
+		cfg_err(p, "'load-server-state-from-file' expects 'global', 'local' or "
+		    "'none'. Got '%s'", n > 1 ? args[1] : "");
+		return -1;
+	}
+	((struct proxy *)obj)->state_load = k;
+	return 0;
+}
+
+static int
+cfg_kw_state_name(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n != 2) {
+		cfg_err(p, "'server-state-file-name' expects a file name");
+		return -1;
+	}
+	((struct proxy *)obj)->state_name = u_strdup(p->c->arena, args[1]);
+	return 0;
+}
+
+/* "id N" of a proxy: its iid in the stats (the others get the next free
+ * numbers, see cfg_number) */
+static int
+cfg_kw_id(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	long long v;
+
+	if (n != 2 || u_parse_int(args[1], 1, INT_MAX, &v) < 0) {
+		cfg_err(p, "'id' expects a positive integer");
+		return -1;
+	}
+	px->uuid = (int)v;
+	px->uuid_set = 1;
+	return 0;
+}
+
+/* "log-send-hostname [NAME]": the syslog header's host, the system's
+ * host name without an argument */
+static int
+cfg_g_log_host(struct cfgp *p, void *obj, char **args, int n)
+{
+	char host[256];
+
+	(void)obj;
+	if (n > 2) {
+		cfg_err(p, "'log-send-hostname' expects at most one host name");
+		return -1;
+	}
+	if (n == 2) {
+		p->c->log_host = u_strdup(p->c->arena, args[1]);
+		return 0;
+	}
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) < 0) {
+		cfg_err(p, "'log-send-hostname': cannot get the host name");
+		return -1;
+	}
+	p->c->log_host = u_strdup(p->c->arena, host);
+	return 0;
+}
+
+/* "description TEXT..." of a proxy or the global section: the words
+ * joined by spaces, as HAProxy does */
+static char *
+cfg_words(struct cfgp *p, char **args, int n)
+{
+	size_t len = 1;
+	char *t;
+	int i;
+
+	for (i = 1; i < n; i++)
+		len += strlen(args[i]) + 1;
+	t = u_alloc(p->c->arena, len);
+	for (i = 1; i < n; i++) {
+		if (i > 1)
+			strcat(t, " ");
+		strcat(t, args[i]);
+	}
+	return t;
+}
+
+static int
+cfg_kw_description(struct cfgp *p, void *obj, char **args, int n)
+{
+	if (n < 2) {
+		cfg_err(p, "'description' expects a string argument");
+		return -1;
+	}
+	if (p->section == SEC_GLOBAL)
+		p->c->desc = cfg_words(p, args, n);
+	else
+		((struct proxy *)obj)->desc = cfg_words(p, args, n);
+	return 0;
+}
+
 /* "stats X" of a proxy: lo is the exact word count a parser needs (0: any) */
 #define STATS_FN(name, nw, fn)	{ name, KW_FN, 0, 0, nw, 0, fn, NULL }
 static const struct cfg_kw cfg_stats_kws[] = {
@@ -14731,15 +15073,15 @@ static const struct cfg_kw cfg_stats_kws[] = {
 	STATS_FN("refresh", 3, cfg_stats_refresh),
 	STATS_FN("auth", 3, cfg_stats_auth),
 	STATS_FN("prometheus-uri", 3, cfg_stats_prom),
-	{ "admin", KW_IGN, 0, 0, 0, 0, NULL, "'stats admin' is ignored: the page "
-	    "is read-only; use the stats socket" },
-	CFG_QUIET("realm", "cosmetic"),
-	CFG_QUIET("hide-version", "cosmetic"),
-	CFG_QUIET("show-legends", "cosmetic"),
-	CFG_QUIET("show-node", "cosmetic"),
-	CFG_QUIET("show-desc", "cosmetic"),
-	CFG_QUIET("scope", "every proxy is shown"),
-	CFG_QUIET("show-modules", "cosmetic"),
+	STATS_FN("admin", 0, cfg_stats_admin),
+	STATS_FN("realm", 3, cfg_stats_realm),
+	STATS_FN("hide-version", 2, cfg_stats_flag),
+	STATS_FN("show-legends", 2, cfg_stats_flag),
+	STATS_FN("show-node", 0, cfg_stats_flag),
+	STATS_FN("show-desc", 0, cfg_stats_flag),
+	STATS_FN("scope", 3, cfg_stats_scope),
+	CFG_QUIET("show-modules", "no extra statistics modules: waxlb has "
+	    "none to show"),
 };
 #undef STATS_FN
 
@@ -15229,8 +15571,8 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("unique-id-header", 0, cfg_kw_uid_header),
 	CFG_FN("log-tag", 0, cfg_kw_log_tag),
 	CFG_FN("redirect", PK_DEFSKIP | PK_FE, cfg_kw_redirect),
-	PX_IGN("description", "a description only"),
-	PX_IGN("id", "proxy ids only number the stats rows"),
+	CFG_FN("description", PK_NODEF, cfg_kw_description),
+	CFG_FN("id", PK_NODEF, cfg_kw_id),
 	CFG_FN("errorfile", 0, cfg_kw_errorfile),
 	CFG_FN("errorfiles", 0, cfg_kw_errorfiles),
 	CFG_FN("errorloc", 0, cfg_kw_errorloc),
@@ -15243,8 +15585,8 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	PX_IGN("fullconn", "used only with server 'minconn', which is refused"),
 	CFG_NO("tcp-response", "'tcp-response' rules are not supported: use "
 	    "'http-response' rules (HTTP mode)"),
-	PX_IGN("monitor-uri", "not implemented"),
-	PX_IGN("monitor", "not implemented"),
+	CFG_FN("monitor-uri", PK_FE, cfg_kw_monitor_uri),
+	CFG_FN("monitor", PK_NODEF | PK_FE, cfg_kw_monitor),
 	CFG_NO("email-alert", "'email-alert' is not supported: waxlb sends no "
 	    "mail; alert on the log lines of server state changes"),
 	CFG_NO("cookie", "'cookie' is not supported: waxlb has no cookie "
@@ -15262,10 +15604,10 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	    "since 2.5): remove it"),
 	CFG_NO("dispatch", "'dispatch' is not supported: declare the address "
 	    "with a 'server' line"),
-	PX_IGN("server-state-file-name", "server state is kept in-process"),
-	PX_IGN("load-server-state-from-file", "server state is kept in-process"),
+	CFG_FN("server-state-file-name", PK_BE, cfg_kw_state_name),
+	CFG_FN("load-server-state-from-file", PK_BE, cfg_kw_state_load),
 	PX_IGN("external-check", "external checks are not run"),
-	PX_IGN("log-format-sd", "no structured data"),
+	CFG_FN("log-format-sd", 0, cfg_kw_format),
 	CFG_FN("error-log-format", 0, cfg_kw_format),
 	CFG_NO("filter", "'filter' is not supported: waxlb has no filters "
 	    "(compression, cache, SPOE, trace); remove it"),
@@ -15663,17 +16005,18 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("ssl-default-server-options", "no TLS towards servers"),
 	CFG_IGN("ssl-dh-param-file", "no DHE suites"),
 	CFG_IGN("tune.ssl.default-dh-param", "no DHE suites"),
-	CFG_IGN("spread-checks", "first checks are spread over a second"),
+	G("spread-checks", KW_INT, spread_checks, 0, 50, "a percentage from 0 to 50"),
 	CFG_IGN("ssl-server-verify", "no TLS towards servers"),
 	CFG_IGN("tune.ssl.capture-cipherlist-size", "no cipher list capture"),
-	CFG_IGN("description", "a description only"),
-	CFG_IGN("node", "a label only"),
-	CFG_IGN("master-worker", "one process; reloads are in-process"),
+	CFG_FN("description", 0, cfg_kw_description),
+	G("node", KW_STR, node, 0, 0, "a name"),
+	CFG_IGN("master-worker", "one process: SIGUSR2 and SIGHUP reload it in-process, "
+	    "as HAProxy's master does its workers"),
 	CFG_IGN("quiet", "messages are few already"),
-	CFG_IGN("log-send-hostname", "syslog lines carry no hostname"),
+	CFG_FN("log-send-hostname", 0, cfg_g_log_host),
 	CFG_FN("log-tag", 0, cfg_kw_log_tag),
-	CFG_IGN("server-state-file", "server state is kept in-process"),
-	CFG_IGN("server-state-base", "server state is kept in-process"),
+	G("server-state-file", KW_STR, state_file, 0, 0, "a file name"),
+	G("server-state-base", KW_STR, state_base, 0, 0, "a directory"),
 	CFG_IGN("localpeer", "no peers"),
 	CFG_FN("setenv", 0, cfg_g_setenv),
 	CFG_FN("presetenv", 0, cfg_g_setenv),
@@ -15688,7 +16031,7 @@ static const struct cfg_kw cfg_global_kws[] = {
 	    "status 204 ... if METH_OPTIONS')"),
 	CFG_IGN("insecure-fork-wanted", "nothing is forked"),
 	CFG_IGN("expose-experimental-directives", "none are used"),
-	CFG_IGN("set-dumpable", "not implemented"),
+	G("set-dumpable", KW_FLAG, dumpable, 1, 0, NULL),
 	CFG_IGN("h1-case-adjust", "used only by 'option h1-case-adjust-bogus-*', "
 	    "which is refused"),
 	CFG_IGN("busy-polling", "CPU use and latency only: waxlb sleeps in poll()"),
@@ -16049,9 +16392,14 @@ cfg_resolve_userlists(struct cfgp *p)
 	struct userlist *ul;
 
 	for (f = p->c->fixups; f; f = f->next) {
+		cfg_at(p, f->file, f->line);
+		if (f->backend) {
+			if ((*f->slot = cfg_find_proxy(p->c, f->name, CAP_BE)) == NULL)
+				cfg_err(p, "unable to find backend '%s'", f->name);
+			continue;
+		}
 		for (ul = p->c->userlists; ul && strcmp(ul->name, f->name); ul = ul->next)
 			;
-		cfg_at(p, f->file, f->line);
 		if (ul == NULL)
 			cfg_err(p, "unable to find userlist '%s'", f->name);
 		*f->slot = ul;
@@ -16111,6 +16459,11 @@ cfg_check_formats(struct cfgp *p, struct proxy *px)
 			cfg_warn(p, "log format ignored for %s '%s' since it has no log "
 			    "address (waxlb writes it to stderr).", cfg_px_type(px),
 			    px->name);
+	}
+	if (px->sd_src) {
+		cfg_at(p, px->sd_file, px->sd_line);
+		lp.deny = SMP_USE_REQ | SMP_USE_RES;
+		px->sdfmt = lf_parse(&lp, px->sd_src, LF_O_MANDATORY | LF_O_MERGE);
 	}
 	if (px->errlog_src) {
 		cfg_at(p, px->errlog_file, px->errlog_line);
@@ -16234,12 +16587,41 @@ cfg_check_rules(struct cfgp *p, struct proxy *px)
 		px->default_be = px;
 }
 
+/* http-check connect port/addr: every server's checks go there */
+static void
+cfg_check_connect(struct cfgp *p, struct proxy *px)
+{
+	const struct chk_conf *cf = &px->chk;
+	struct sockaddr_storage sa;
+	struct server *s;
+	socklen_t sl;
+	const char *why;
+
+	cfg_at(p, cf->conn_file, cf->conn_line);
+	for (s = px->srv; s; s = s->next) {
+		if (cf->conn_addr) {
+			if (net_parse_host(cf->conn_addr, &sa, &sl, &why) < 0) {
+				cfg_err(p, "'http-check connect': invalid address '%s': %s",
+				    cf->conn_addr, why);
+				return;
+			}
+			net_set_port(&sa, ntohs(((struct sockaddr_in *)&s->chk_addr)->sin_port));
+			s->chk_addr = sa;
+			s->chk_addrlen = sl;
+		}
+		if (cf->conn_port)
+			net_set_port(&s->chk_addr, cf->conn_port);
+	}
+}
+
 static void
 cfg_check_proxy(struct cfgp *p, struct proxy *px)
 {
 	struct bind_conf *b;
 
 	cfg_check_errors(p, px);
+	if ((px->cap & CAP_BE) && (px->chk.conn_port || px->chk.conn_addr))
+		cfg_check_connect(p, px);
 	if ((px->cap & CAP_BE) && px->chk.ref_be_name) {
 		cfg_at(p, px->chk.file, px->chk.line);
 		px->chk.ref_be = cfg_find_proxy(p->c, px->chk.ref_be_name, CAP_BE);
@@ -16288,6 +16670,61 @@ cfg_free(struct config *c)
 	free(c);
 }
 
+/* The lowest id from <from> that no forced one takes: HAProxy's
+ * get_next_id() over the ids given with "id". */
+static int
+cfg_next_free(const struct proxy *list, const struct server *srv, int from)
+{
+	const struct proxy *px;
+	const struct server *s;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (px = list; px && !again; px = px->next)
+			if (px->uuid_set && px->uuid == from)
+				again = 1;
+		for (s = srv; s && !again; s = s->next)
+			if (s->puid_set && s->puid == from)
+				again = 1;
+		from += again;
+	}
+	return from;
+}
+
+/* Proxy and server ids: "id" or the next free one, in the order of the
+ * configuration, as HAProxy's check_config_validity() numbers them (each
+ * proxy, forced or not, moves the next id on; with a stats socket, its
+ * GLOBAL proxy comes first).  Forced ids must be unique. */
+static void
+cfg_number(struct cfgp *p)
+{
+	struct proxy *px, *q;
+	struct server *s, *t;
+	int next = p->c->stats_socks ? 2 : 1, nsrv;
+
+	for (px = p->c->proxies; px; px = px->next) {
+		cfg_at(p, px->file, px->line);
+		for (q = p->c->proxies; q != px; q = q->next)
+			if (px->uuid_set && q->uuid_set && q->uuid == px->uuid)
+				cfg_err(p, "proxy '%s' has the same ID (%d) as proxy '%s'",
+				    px->name, px->uuid, q->name);
+		if (!px->uuid_set)
+			next = px->uuid = cfg_next_free(p->c->proxies, NULL, next);
+		next++;		/* forced ones shift the next too */
+		for (s = px->srv, nsrv = 1; s; s = s->next) {
+			cfg_at(p, px->file, s->line);
+			for (t = px->srv; t != s; t = t->next)
+				if (s->puid_set && t->puid_set && s->puid == t->puid)
+					cfg_err(p, "server '%s' has the same ID (%d) as server "
+					    "'%s'", s->name, s->puid, t->name);
+			if (!s->puid_set)
+				nsrv = s->puid = cfg_next_free(NULL, px->srv, nsrv);
+			nsrv++;
+		}
+	}
+}
+
 static struct config *
 cfg_finish(struct cfgp *p)
 {
@@ -16300,6 +16737,7 @@ cfg_finish(struct cfgp *p)
 		lp.http = 0;
 		p->c->deflog_tcp = lf_parse(&lp, lf_tcplog, LF_O_MANDATORY | LF_O_MERGE);
 		cfg_resolve_userlists(p);
+		cfg_number(p);
 		for (px = p->c->proxies; px; px = px->next)
 			cfg_check_proxy(p, px);
 		cfg_needs(p->c);
@@ -16544,6 +16982,113 @@ srv_find_in(const struct proxy *be, const char *name)
 	return NULL;
 }
 
+/* ---- server-state files (HAProxy's format 1, "show servers state") ---- */
+
+/* A line's fields, numbers checked: 1 with them applied to <s>. */
+static int
+srv_state_apply(struct server *s, char **f)
+{
+	static const char *const names[] = { "srv_op_state", "srv_admin_state",
+	    "srv_uweight", "srv_iweight", "srv_last_time_change",
+	    "srv_check_status", "srv_check_result", "srv_check_health" };
+	struct srv_state *st = s->st;
+	long long v[8];
+	int k, full = s->rise + s->fall - 1;
+
+	for (k = 0; k < 8; k++)
+		if (u_parse_int(f[5 + k], 0, k == 1 ? 0xff : k == 4 ? INT_MAX : k == 0 ?
+		    3 : 1000000, &v[k]) < 0) {
+			log_warn("server-state application failed for server '%s/%s', "
+			    "invalid %s value '%s'", s->be->name, s->name, names[k], f[5 + k]);
+			return 0;
+		}
+	st->up = v[0] >= 2;	/* STOPPED, STARTING, RUNNING, STOPPING */
+	st->health = v[0] == 0 ? 0 : v[0] == 2 ? full : v[0] == 1 ?
+	    (v[7] >= 1 && v[7] < s->rise ? (int)v[7] : s->rise - 1) :
+	    (v[7] >= s->rise && v[7] <= full - 1 ? (int)v[7] : s->rise);
+	st->nolb = v[0] == 3;
+	if ((v[1] & 0x01) && !s->disabled)
+		st->admin = ADMIN_MAINT;
+	else if (v[1] & 0x08)
+		st->admin = ADMIN_DRAIN;
+	if (v[3] == s->weight && v[2] != s->weight) {	/* config unchanged */
+		st->weight = (int)v[2];
+		st->weight_set = 1;
+	}
+	st->last_change = loop_now() - v[4] * 1000;
+	return 1;
+}
+
+/* One line "be_id be_name srv_id srv_name ..." for backend <px>; only
+ * checked when <check>: -1 when it is not a line of format 1. */
+static int
+srv_state_line(struct proxy *px, char *line, int check)
+{
+	char *f[32], *w;
+	struct server *s;
+	int n = 0;
+
+	for (w = strtok(line, " \t\r\n"); w && n < 32; w = strtok(NULL, " \t\r\n"))
+		f[n++] = w;
+	if (n == 0 || f[0][0] == '#')
+		return 0;
+	if (n < 20 || n > 25)
+		return -1;
+	if (check || strcmp(f[1], px->name) != 0)
+		return 0;
+	if (atoi(f[0]) != px->uuid)
+		log_warn("Proxy '%s': backend ID mismatch: from server state file: "
+		    "'%s', from running config '%d'", px->name, f[0], px->uuid);
+	if ((s = srv_find_in(px, f[3])) != NULL && srv_state_apply(s, f) &&
+	    s->st->admin == ADMIN_DRAIN)
+		log_warn("Server %s/%s remains in forced drain mode.", s->be->name,
+		    s->name);
+	return 0;
+}
+
+/* The state of <px>'s servers from its file, at start-up. */
+static void
+srv_state_load(const struct config *cfg, struct proxy *px)
+{
+	const char *name = px->state_load == 1 ? cfg->state_file :
+	    px->state_name ? px->state_name : px->name;
+	char path[PATH_MAX], line[4096];
+	int lno = 0, local = px->state_load == 2;
+	FILE *f;
+
+	if (name == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' || !cfg->state_base ?
+	    "" : cfg->state_base, name[0] == '/' || !cfg->state_base ? "" : "/", name);
+	if ((f = fopen(path, "r")) == NULL) {
+		log_warn("%s%s%sCan't open %sserver state file '%s': %s", local ?
+		    "Proxy '" : "config: ", local ? px->name : "", local ? "': " : "",
+		    local ? "" : "global ", path, strerror(errno));
+		return;
+	}
+	if (fgets(line, sizeof(line), f) == NULL || atoi(line) != 1) {
+		log_warn("%s%s%sCan't get version of the %sserver state file '%s'.",
+		    local ? "Proxy '" : "config: ", local ? px->name : "", local ?
+		    "': " : "", local ? "" : "global ", path);
+		fclose(f);
+		return;
+	}
+	/* a corrupted file is not applied at all, as HAProxy's */
+	while (fgets(line, sizeof(line), f) != NULL && ++lno)
+		if (srv_state_line(px, line, 1) < 0) {
+			log_warn("%s%s%scorrupted %sserver state file '%s' at line %d.",
+			    local ? "Proxy '" : "config: ", local ? px->name : "", local ?
+			    "': " : "", local ? "" : "global ", path, lno);
+			fclose(f);
+			return;
+		}
+	rewind(f);
+	if (fgets(line, sizeof(line), f) != NULL)
+		while (fgets(line, sizeof(line), f) != NULL)
+			srv_state_line(px, line, 0);
+	fclose(f);
+}
+
 void
 srv_bind(struct config *cfg, const struct config *old)
 {
@@ -16575,6 +17120,8 @@ srv_bind(struct config *cfg, const struct config *old)
 			s->st->refs++;
 			s->st->srv = s;
 		}
+		if (old == NULL && px->state_load)	/* start-up only, as HAProxy */
+			srv_state_load(cfg, px);
 		lb_init(px);
 	}
 	srv_rt.cfg = cfg;
@@ -16638,6 +17185,19 @@ srv_lb_update(struct server *sv)
 	}
 }
 
+/* The node name: "node", else the host name (HAProxy's default). */
+static const char *
+srv_node(const struct config *c)
+{
+	static char host[256];
+
+	if (c && c->node)
+		return c->node;
+	if (host[0] == 0 && gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	return host;
+}
+
 /* "backend/server" of the running config; NULL with a message in *why. */
 static struct server *
 srv_find(const char *spec, const char **why)
@@ -16699,6 +17259,8 @@ srv_status_str(const struct server *s)
 	}
 	if (srv_draining(s))
 		return "DRAIN";
+	if (s->st->nolb)	/* disable-on-404 */
+		return "NOLB";
 	return s->check ? "UP" : "no check";
 }
 
@@ -17767,6 +18329,7 @@ struct chan {
 #define TX_REDISP	0x40	/* the request went to another server */
 #define TX_STATS	0x100	/* answered by the status page (<STATS>) */
 #define TX_PROMEX	0x200	/* answered by the metrics (<PROMEX>) */
+#define TX_MONITOR	0x400	/* monitor-uri: counted, never logged */
 #define TX_L7		0x80	/* the request may be replayed (retry-on): set
 				 * while nothing of a response was accepted */
 
@@ -17804,6 +18367,7 @@ struct txn {
 #define SS_TCP		0x0010	/* tcp-mode session */
 #define SS_CLI_10	0x0020	/* client speaks HTTP/1.0 */
 #define SS_QUICK_CLOSE	0x0040	/* all input consumed: close without lingering */
+#define SS_SSLCONN	0x0080	/* counted in sess_rt.cursslconn (maxsslconn) */
 
 struct session {
 	struct side	 cli, srv;
@@ -17862,8 +18426,20 @@ struct px_state {
 
 /* The status page and the metrics are made by the adm module, which
  * sits below this one: it registers its request handler at start. */
-typedef int (*sess_service_fn)(const struct proxy *fe, const struct http_msg *m,
-    int prometheus, struct sbuf *body, const char **ctype, int *status);
+struct sess_svc {
+	const struct proxy *fe;
+	const struct http_msg *m;
+	int		 prometheus;	/* use-service prometheus-exporter */
+	int		 admin;		/* "stats admin": the forms may act */
+	const char	*rbody;		/* the request body... */
+	size_t		 rbody_len;	/* ...as much of it as is buffered */
+	/* the answer */
+	struct sbuf	 body;
+	const char	*ctype;
+	int		 status;
+	char		 extra[600];	/* header lines (a 303's location) */
+};
+typedef int (*sess_service_fn)(struct sess_svc *x);
 
 #define ACCEPT_BATCH	64		/* accepts per listener per turn */
 #define RUN_ROUNDS	64		/* state machine rounds per run */
@@ -18065,7 +18641,10 @@ sess_accept(void *obj, int fd, short revents)
 		}
 		s = sess_new(l->fe, cfd, &ss);
 		s->bind = l->bind;
-		sess_rt.cursslconn += l->bind->tls != NULL;
+		if (l->bind->tls != NULL) {
+			s->fl |= SS_SSLCONN;
+			sess_rt.cursslconn++;
+		}
 		loop_fd_add(cfd, sess_event, s, POLLIN);
 		sess_listeners_update();
 		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
@@ -18455,6 +19034,23 @@ sess_luid(const struct session *s)
 	return n;
 }
 
+/* The frontend's log-format-sd for this line, trailing spaces trimmed
+ * as HAProxy does; NULL without one. */
+static const char *
+sess_log_sd(const struct session *s, const struct smp_ctx *c,
+    const struct lf_facts *x, char *out, size_t cap)
+{
+	size_t n;
+
+	if (s->fe->sdfmt == NULL)
+		return NULL;
+	n = lf_render(s->fe->sdfmt, c, x, out, cap);
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = 0;
+	return out;
+}
+
 /* A client whose TLS handshake did not complete: HAProxy's line for an
  * embryonic session ("ADDR:PORT [date] fe/1: SSL handshake failure", or
  * the error-log-format); dontlognull keeps the ones that sent nothing
@@ -18463,7 +19059,7 @@ static void
 sess_log_embryonic(struct session *s, int timeout)
 {
 	const char *why = xprt_tls_failure(&s->cli, timeout);
-	char line[LF_LINE_MAX], src[INET6_ADDRSTRLEN + 8];
+	char line[LF_LINE_MAX], src[INET6_ADDRSTRLEN + 8], sd[1024];
 	struct lf_facts x;
 	struct smp_ctx c;
 	struct timeval tv;
@@ -18476,14 +19072,15 @@ sess_log_embryonic(struct session *s, int timeout)
 		return;
 	sess_facts(s, &x);
 	tv = x.accept;
+	sess_smp_ctx(s, NULL, NULL, &c);
 	if (s->fe->errlogfmt) {
-		sess_smp_ctx(s, NULL, NULL, &c);
 		lf_render(s->fe->errlogfmt, &c, &x, line, sizeof(line));
 	} else
 		snprintf(line, sizeof(line), "%s [%s.%03d] %s/%d: %s",
 		    net_addr_str(&s->src, src, sizeof(src), 1), log_date(&tv),
 		    (int)(tv.tv_usec / 1000), s->fe->name, sess_luid(s), why);
-	log_request(s->fe, (s->fe->options & OPT_LOGSEPERR) ? 3 : 6, line);
+	log_request(s->fe, (s->fe->options & OPT_LOGSEPERR) ? 3 : 6, line,
+	    sess_log_sd(s, &c, &x, sd, sizeof(sd)));
 }
 
 /* HAProxy's line for a frontend without a log format: at accept. */
@@ -18499,7 +19096,7 @@ sess_log_connect(struct session *s)
 	snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a,
 	    d ? b : "undetermined address:0", s->fe->name,
 	    s->fe->mode == MODE_HTTP ? "HTTP" : "TCP");
-	log_request(s->fe, 6, line);
+	log_request(s->fe, 6, line, NULL);
 }
 
 static void
@@ -18529,7 +19126,7 @@ static void
 sess_log(struct session *s)
 {
 	const struct lf *f = s->fe->logfmt;
-	char line[LF_LINE_MAX];
+	char line[LF_LINE_MAX], sd[1024];
 	struct lf_facts x;
 	struct smp_ctx c;
 	int level;
@@ -18538,7 +19135,7 @@ sess_log(struct session *s)
 		return;
 	s->txn.fl |= TX_LOGGED;
 	sess_count_end(s);
-	if (!log_wanted(s->fe) || (((s->fe->options | (s->be ? s->be->options : 0)) &
+	if ((s->txn.fl & TX_MONITOR) || !log_wanted(s->fe) || (((s->fe->options | (s->be ? s->be->options : 0)) &
 	    OPT_DONTLOGNULL) && s->req.bytes == 0 && s->nreq <= 1 &&
 	    !(s->fl & SS_NOT_FIRST)))
 		return;
@@ -18549,7 +19146,7 @@ sess_log(struct session *s)
 	sess_facts(s, &x);
 	sess_smp_ctx(s, s->txn.ext ? s->txn.ext->req : NULL, NULL, &c);
 	lf_render(f, &c, &x, line, sizeof(line));
-	log_request(s->fe, level, line);
+	log_request(s->fe, level, line, sess_log_sd(s, &c, &x, sd, sizeof(sd)));
 }
 
 /* ---- server slot, queue, server connection ---- */
@@ -18653,7 +19250,7 @@ sess_free(struct session *s)
 		s->next->prev = s->prev;
 	sess_rt.curconn--;
 	sess_count_bytes(s);
-	sess_rt.cursslconn -= s->bind && s->bind->tls;
+	sess_rt.cursslconn -= (s->fl & SS_SSLCONN) != 0;
 	sess_px_state(s->fe)->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);
@@ -18915,7 +19512,8 @@ sess_reply(struct session *s, int status, unsigned char term,
 		return;
 	}
 	sess_replay_end(s);
-	ka = (status == 503 || status == 403 || status == 429 || location) &&
+	ka = (status == 503 || status == 403 || status == 429 || status == 200 ||
+	    location) &&
 	    (s->fl & SS_CLI_KA) && s->req.state == CH_DONE &&
 	    s->req.body == BODY_NONE;
 	s->txn.status = status;
@@ -19401,6 +19999,7 @@ sess_adopt_cfg(struct session *s)
 	if (s->srv.fd >= 0)
 		sess_srv_close(s);
 	s->fe = nfe;
+	s->bind = NULL;		/* the old config's, freed with it */
 	sess_cfg_ref(sess_rt.cfg);
 	sess_cfg_unref(s->cfg);
 	s->cfg = sess_rt.cfg;
@@ -19409,6 +20008,24 @@ sess_adopt_cfg(struct session *s)
 
 /* Read and parse a request head.  Returns its length, 0 while more is
  * needed (*progress tells whether bytes came), -1 once answered. */
+/* A form posted to a status page with "stats admin" is read whole before
+ * the head is processed, as HAProxy waits for it (up to what the buffer
+ * holds): 1 while more of it is to come. */
+static int
+sess_wait_post(const struct session *s, const struct http_msg *m, unsigned r,
+    unsigned limit)
+{
+	const struct proxy *fe = s->fe;
+	size_t ul;
+
+	if (fe->stats_admin == NULL || !(m->flags & MSG_CLEN) ||
+	    (s->cli.fl & (SF_EOF | SF_ERR)) || r + m->clen <= buf_len(s->req.buf) ||
+	    r + m->clen > limit || !u_ieq(m->method, m->method_len, "POST"))
+		return 0;
+	ul = strlen(fe->stats_uri);
+	return m->uri_len >= ul && memcmp(m->uri, fe->stats_uri, ul) == 0;
+}
+
 static int
 sess_read_head(struct session *s, struct http_msg *m, int *progress)
 {
@@ -19456,6 +20073,8 @@ sess_read_head(struct session *s, struct http_msg *m, int *progress)
 		}
 		return 0;
 	}
+	if (r > 0 && sess_wait_post(s, m, (unsigned)r, limit))
+		return 0;
 	sess_count_req(s);
 	s->txn.t_req = loop_now();
 	if (r > 0)
@@ -19581,32 +20200,58 @@ sess_accepted(struct session *s, int tls)
 	return 0;
 }
 
+/* Whether the stats admin condition holds for this request. */
+static int
+sess_stats_admin(const struct session *s, const struct http_msg *m)
+{
+	struct smp_ctx c;
+
+	if (s->fe->stats_admin == NULL)
+		return 0;
+	sess_smp_ctx(s, m, NULL, &c);
+	return acl_cond_exec(s->fe->stats_admin, &c);
+}
+
 /* The status page or the metrics, when the frontend serves them here
- * (after the http-request rules, so that those can deny them). */
+ * (after the http-request rules, so that those can deny them).  A form
+ * posted to the page had its body waited for (sess_wait_post): it is
+ * consumed with the head. */
 static int
 sess_service(struct session *s, const struct http_msg *m, int prometheus, int r)
 {
-	struct sbuf body = { NULL, 0, 0 };
+	struct sess_svc x;
+	struct buf *b = s->req.buf;
 	struct px_state *f = sess_px_state(s->fe);
-	const char *ctype = NULL;
-	int status = 0;
 
+	memset(&x, 0, sizeof(x));
 	f->fe_intercepted++;	/* as HAProxy, before its page is made */
-	if (sess_rt.service == NULL || !sess_rt.service(s->fe, m, prometheus, &body,
-	    &ctype, &status)) {
+	x.fe = s->fe;
+	x.m = m;
+	x.prometheus = prometheus;
+	x.admin = sess_stats_admin(s, m);
+	x.rbody = b->data + b->head + r;
+	x.rbody_len = buf_len(b) - (unsigned)r;
+	if (sess_rt.service == NULL || !sess_rt.service(&x)) {
 		f->fe_intercepted--;
-		free(body.p);
+		free(x.body.p);
 		return 0;
 	}
 	s->req.fwd = (unsigned)r;
-	if (status == 401)
-		sess_rt.realm = "HAProxy Statistics";
+	if (s->req.body == BODY_CLEN && (uint64_t)s->req.left <= x.rbody_len) {
+		s->req.fwd += (unsigned)s->req.left;
+		s->req.body = BODY_NONE;
+		s->req.state = CH_DONE;
+	}
+	if (x.status == 401)
+		sess_rt.realm = s->fe->stats_realm ? s->fe->stats_realm :
+		    "HAProxy Statistics";
 	/* logged as HAProxy logs its applets: connected at once, "LR" */
-	s->txn.fl |= prometheus || strncmp(ctype, "text/plain; version", 19) == 0 ?
+	s->txn.fl |= prometheus || strncmp(x.ctype, "text/plain; version", 19) == 0 ?
 	    TX_PROMEX : TX_STATS;
 	s->txn.t_conn = s->txn.t_est = s->txn.t_rsp = loop_now();
 	s->txn.term = TERM_LR;
-	sess_reply_body(s, status, ctype, NULL, body.p, body.len);
+	sess_reply_body(s, x.status, x.ctype, x.extra[0] ? x.extra : NULL,
+	    x.body.p, x.body.len);
 	return 1;
 }
 
@@ -19945,6 +20590,29 @@ sess_req_routed(struct session *s, struct http_msg *m, struct rule_msg *em,
 	sess_assign(s, NULL);
 }
 
+/* monitor-uri, as HAProxy's http_wait_for_request() answers it: before
+ * the rules, on the exact URI, 503 when a "monitor fail" condition holds,
+ * else its 200 page; never logged. */
+static int
+sess_monitor(struct session *s, const struct http_msg *m, int r)
+{
+	const struct proxy *fe = s->fe;
+	struct smp_ctx c;
+	int k, status = 200;
+
+	if (fe->monitor_uri == NULL || strlen(fe->monitor_uri) != m->uri_len ||
+	    memcmp(fe->monitor_uri, m->uri, m->uri_len) != 0)
+		return 0;
+	sess_smp_ctx(s, m, NULL, &c);
+	for (k = 0; k < fe->nmonitor_fail && status == 200; k++)
+		if (acl_cond_exec(fe->monitor_fail[k], &c))
+			status = 503;
+	s->txn.fl |= TX_MONITOR;
+	s->req.fwd = (unsigned)r;
+	sess_error(s, status, TERM_LR);
+	return 1;
+}
+
 static int
 sess_do_req(struct session *s)
 {
@@ -19964,6 +20632,8 @@ sess_do_req(struct session *s)
 	if ((r = sess_read_head(s, m, &progress)) <= 0)
 		return r < 0 ? 1 : progress;
 	sess_txn_start(s, m);
+	if (sess_monitor(s, m, r))
+		return 1;
 	sess_ext_start(s, m);
 	sess_smp_ctx(s, m, NULL, &c);
 	sess_rule_ex(s, &c, &em, m, &ro, &ex);
@@ -20976,12 +21646,14 @@ struct check {
 
 static const char *const chk_status_names[] = {
 	"INI", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP",
-	"L7STS"
+	"L7STS", "L7OKC"
 };
 
 static struct {
 	struct check	*list;
 	struct http_msg	 msg;		/* the answer being parsed */
+	int		 spread;	/* spread-checks of the running config */
+	const char	*node;		/* its node name */
 } chk_rt;
 
 /* ---- agent replies ---- */
@@ -21087,6 +21759,17 @@ chk_agent_parse(const char *line, size_t len, struct agent_reply *out)
 
 /* ---- a server's state changes ---- */
 
+/* ", reason: WHY, check duration: Nms" of a state line; nothing without
+ * a reason (log-health-checks said it already). */
+static const char *
+chk_why(const char *why, int dur, char *out, size_t cap)
+{
+	if (why == NULL)
+		return "";
+	snprintf(out, cap, ", reason: %s, check duration: %dms", why, dur);
+	return out;
+}
+
 /* A drain starting or ending is logged as HAProxy does. */
 static void
 chk_log_drain(struct server *s, int was, int now, const char *why)
@@ -21096,7 +21779,7 @@ chk_log_drain(struct server *s, int was, int now, const char *why)
 	if (drain != s->st->draining && now == OPS_UP && was == OPS_UP)
 		log_msg(5, "WARNING", drain ? "Server %s/%s enters drain state (%s)." :
 		    "Server %s/%s is UP (leaving drain state: %s).", s->be->name,
-		    s->name, why);
+		    s->name, why ? why : "check");
 	s->st->draining = drain;
 }
 
@@ -21136,6 +21819,7 @@ static void
 chk_srv_changed(struct server *s, int was, const char *why, int dur)
 {
 	int act, bck, now, killed = 0, cur = s->st->cur, ql = srv_queue_len(s->be);
+	char r[300];
 
 	srv_lb_update(s);
 	srv_queues_kick();	/* a new weight or slot may take queued work */
@@ -21150,10 +21834,9 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 	if (now == OPS_UP) {
 		if (s->slowstart && was == OPS_DOWN)
 			s->st->up_since = loop_now();
-		log_msg(5, "WARNING", "Server %s/%s is UP, reason: %s, check duration: "
-		    "%dms. %d active and %d backup servers online. 0 sessions "
-		    "requeued, %d total in queue.", s->be->name, s->name, why, dur,
-		    act, bck, ql);
+		log_msg(5, "WARNING", "Server %s/%s is UP%s. %d active and %d backup "
+		    "servers online. 0 sessions requeued, %d total in queue.",
+		    s->be->name, s->name, chk_why(why, dur, r, sizeof(r)), act, bck, ql);
 		if (s->on_up_kill_bck && !s->backup)
 			sess_kill_server(s->be, NULL, 1);
 	} else if (now == OPS_MAINT) {
@@ -21164,33 +21847,59 @@ chk_srv_changed(struct server *s, int was, const char *why, int dur)
 	} else {
 		if (s->on_down_kill)
 			killed = sess_kill_server(s->be, s, 0);
-		log_msg(1, "WARNING", "Server %s/%s is DOWN, reason: %s, check duration: "
-		    "%dms. %d active and %d backup servers left. %d sessions active, "
-		    "0 requeued, 0 remaining in queue.%s", s->be->name, s->name, why,
-		    dur, act, bck, cur, killed ? " Sessions shut down." : "");
+		log_msg(1, "WARNING", "Server %s/%s is DOWN%s. %d active and %d backup "
+		    "servers left. %d sessions active, 0 requeued, 0 remaining in "
+		    "queue.%s", s->be->name, s->name, chk_why(why, dur, r, sizeof(r)),
+		    act, bck, cur, killed ? " Sessions shut down." : "");
 	}
 	if (now != OPS_UP && act == 0 && bck == 0)
 		log_alert("backend '%s' has no server available!", s->be->name);
 }
 
-/* A health check's verdict on its server. */
+/* option log-health-checks: HAProxy's line for a check whose status or
+ * health changed (set_server_check_status()). */
 static void
-chk_result(struct check *c, int status, int ok, const char *reason,
-    const char *info)
+chk_log_check(const struct server *s, int cond, int ok, int dur)
 {
-	struct server *s = c->srv;
-	struct srv_state *st = s->st;
-	int dur = (int)(loop_now() - c->started), was = srv_opstate(s);
-	int full = s->rise + s->fall - 1;
+	const struct srv_state *st = s->st;
+	int up = st->health >= s->rise;
 
-	if (info)
-		snprintf(st->reason, sizeof(st->reason), "%s, info: \"%s\"", reason, info);
-	else
-		snprintf(st->reason, sizeof(st->reason), "%s", reason);
-	st->check_ms = dur;
-	st->chk_status = status;
-	st->check_code = (status == HCHK_L7OK || status == HCHK_L7STS) && info ?
-	    atoi(info) : 0;
+	log_msg(5, "WARNING", "Health check for %sserver %s/%s %s%s, reason: %s, "
+	    "check duration: %dms, status: %d/%d %s.", s->backup ? "backup " : "",
+	    s->be->name, s->name, cond ? "conditionally " : "", ok ? "succeeded" :
+	    "failed", st->reason, dur, up ? st->health - s->rise + 1 : st->health,
+	    up ? s->fall : s->rise, !up ? "DOWN" : (st->weight_set ? st->weight :
+	    s->weight) ? "UP" : "DRAIN");
+}
+
+/* disable-on-404: entering or leaving HAProxy's STOPPING (NOLB) state of
+ * a server that stays up. */
+static void
+chk_log_nolb(struct server *s, int was_nolb, int was, const char *why, int dur)
+{
+	char r[300];
+	int act, bck;
+
+	if (s->st->nolb == was_nolb || was != OPS_UP || srv_opstate(s) != OPS_UP)
+		return;
+	srv_count(s->be, &act, &bck);
+	log_msg(5, "WARNING", "%sServer %s/%s is %s%s. %d active and %d backup "
+	    "servers online. 0 sessions requeued, %d total in queue.",
+	    s->backup ? "Backup " : "", s->be->name, s->name, s->st->nolb ?
+	    "stopping" : "UP", chk_why(why, dur, r, sizeof(r)), act, bck,
+	    srv_queue_len(s->be));
+	if (s->st->nolb && act == 0 && bck == 0)
+		log_alert("backend '%s' has no server available!", s->be->name);
+}
+
+/* The health counter after a check, as HAProxy moves it; 1 when it moved
+ * (HAProxy's "report"). */
+static int
+chk_health(struct server *s, int ok)
+{
+	struct srv_state *st = s->st;
+	int full = s->rise + s->fall - 1, was = st->health;
+
 	if (ok) {
 		if (st->health < full && ++st->health >= s->rise)
 			st->health = full;
@@ -21206,8 +21915,41 @@ chk_result(struct check *c, int status, int ok, const char *reason,
 			st->up = 0;
 		}
 	}
+	return st->health != was;
+}
+
+/* A health check's verdict on its server. */
+static void
+chk_result(struct check *c, int status, int ok, const char *reason,
+    const char *info)
+{
+	struct server *s = c->srv;
+	struct srv_state *st = s->st;
+	int dur = (int)(loop_now() - c->started), was = srv_opstate(s);
+	int prev = st->chk_status, was_nolb = st->nolb, moved;
+	const char *why, *cc;
+
+	if (info)
+		snprintf(st->reason, sizeof(st->reason), "%s, info: \"%s\"", reason, info);
+	else
+		snprintf(st->reason, sizeof(st->reason), "%s", reason);
+	st->check_ms = dur;
+	st->chk_status = status;
+	/* the code of an HTTP answer, from the verdict's wording */
+	st->check_code = (status == HCHK_L7OK || status == HCHK_L7OKC ||
+	    status == HCHK_L7STS) && (cc = strstr(reason, ", code: ")) != NULL ?
+	    atoi(cc + 8) : 0;
+	moved = chk_health(s, ok);
+	if (ok)
+		st->nolb = status == HCHK_L7OKC;
+	if ((s->be->options & OPT_LOGHCHKS) && (status != prev || moved))
+		chk_log_check(s, status == HCHK_L7OKC, ok, dur);
 	log_debug("check %s/%s: %s (%dms)", s->be->name, s->name, st->reason, dur);
-	chk_srv_changed(s, was, st->reason, dur);
+	/* with log-health-checks, HAProxy's state lines leave the reason to
+	 * the check lines */
+	why = (s->be->options & OPT_LOGHCHKS) ? NULL : st->reason;
+	chk_srv_changed(s, was, why, dur);
+	chk_log_nolb(s, was_nolb, was, why, dur);
 }
 
 /* HAProxy's agent protocol: the reply sets state, admin state, weight and
@@ -21278,10 +22020,19 @@ chk_close(struct check *c)
 	c->step = CS_IDLE;
 }
 
+/* The next check, spread by +/- spread-checks percent of the interval
+ * as HAProxy does. */
 static void
 chk_schedule(struct check *c)
 {
-	c->next = loop_now() + chk_interval(c);
+	int64_t inter = chk_interval(c), rv = 0;
+	uint32_t r;
+
+	if (chk_rt.spread > 0 && u_random(&r, sizeof(r)) == 0) {
+		rv = inter * chk_rt.spread / 100;
+		rv -= (int64_t)(2.0 * (double)rv * ((double)r / 4294967295.0));
+	}
+	c->next = loop_now() + inter + rv;
 	c->deadline = -1;
 }
 
@@ -21289,7 +22040,7 @@ chk_schedule(struct check *c)
 static void
 chk_done(struct check *c, int status, const char *reason, const char *info)
 {
-	int ok = status == HCHK_L4OK || status == HCHK_L7OK;
+	int ok = status == HCHK_L4OK || status == HCHK_L7OK || status == HCHK_L7OKC;
 
 	chk_close(c);
 	if (c->agent)
@@ -21442,6 +22193,41 @@ chk_expect_string(const char *needle, const char *body, size_t blen)
 	return 0;
 }
 
+/* The reason phrase of the answer's status line (HAProxy's check info). */
+static void
+chk_phrase(const struct check *c, char *out, size_t cap)
+{
+	const char *p = c->buf, *e = memchr(c->buf, '\n', c->len);
+	int sp = 0;
+
+	if (e == NULL)
+		e = c->buf + c->len;
+	while (p < e && sp < 2)
+		sp += *p++ == ' ';
+	while (e > p && (e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	u_copy_printable(out, cap, p, (size_t)(e - p));
+}
+
+/* A verdict on an HTTP answer, worded as HAProxy's: "REASON, code: N",
+ * with the reason phrase as info when it failed. */
+static void
+chk_http_verdict(struct check *c, int status, const char *reason, int code)
+{
+	const char *cmt = c->srv->be->chk.comment;
+	char why[96], phrase[64] = "", info[160];
+
+	snprintf(why, sizeof(why), "%s, code: %d", reason, code);
+	if (status == HCHK_L7OK || status == HCHK_L7OKC) {
+		chk_done(c, status, why, NULL);
+		return;
+	}
+	chk_phrase(c, phrase, sizeof(phrase));
+	snprintf(info, sizeof(info), "%s%s%s", phrase, cmt ? " comment: " : "",
+	    cmt ? cmt : "");
+	chk_done(c, status, why, info[0] ? info : NULL);
+}
+
 /* option httpchk / http-check expect */
 static void
 chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen)
@@ -21451,6 +22237,10 @@ chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen
 	int ok;
 
 	snprintf(code, sizeof(code), "%d", m->status);
+	if (cf->disable404 && m->status == 404 && c->srv->st->up) {
+		chk_http_verdict(c, HCHK_L7OKC, "Layer7 check conditionally passed", 404);
+		return;
+	}
 	switch (cf->exp_kind) {
 	case EXP_STATUS:
 		ok = chk_expect_status(cf, m->status);
@@ -21471,11 +22261,11 @@ chk_eval_http(struct check *c, const struct http_msg *m, char *body, size_t blen
 	if (cf->exp_neg)
 		ok = !ok;
 	if (ok)
-		chk_pass(c, "Layer7 check passed", code);
+		chk_http_verdict(c, HCHK_L7OK, "Layer7 check passed", m->status);
 	else if (cf->exp_kind == EXP_STRING || cf->exp_kind == EXP_RSTRING)
-		chk_fail(c, "Layer7 wrong response content", code);
+		chk_http_verdict(c, HCHK_L7RSP, "Layer7 wrong response content", m->status);
 	else
-		chk_done(c, HCHK_L7STS, "Layer7 wrong status", code);
+		chk_http_verdict(c, HCHK_L7STS, "Layer7 wrong status", m->status);
 }
 
 /* option nodeos-check: get_info answered, on the right chain, fresh. */
@@ -21792,6 +22582,36 @@ chk_req_agent(struct check *c, char *out, size_t cap)
 	return send ? snprintf(out, cap, "%s", send) : 0;
 }
 
+/* http-check send-state: HAProxy's httpchk_build_status_header() */
+static void
+chk_state_header(const struct server *s, char *out, size_t cap)
+{
+	static const char *const hlt[] = { "DOWN", "DOWN %d/%d", "UP %d/%d", "UP",
+	    "NOLB %d/%d", "NOLB", "no check" };
+	const struct srv_state *st = s->st;
+	const struct be_state *b = s->be->bst;
+	char addr[INET6_ADDRSTRLEN + 8], v[32];
+	int k, up = st->up && !st->agent_down, tot, cur = 0;
+	const struct server *o;
+	size_t n;
+
+	k = st->checks_off ? 6 : !up ? (st->health ? 1 : 0) :
+	    (st->health == s->rise + s->fall - 1 ? 3 : 2) + (st->nolb ? 2 : 0);
+	snprintf(v, sizeof(v), hlt[k], up ? st->health - s->rise + 1 : st->health,
+	    up ? s->fall : s->rise);
+	for (o = s->be->srv; o; o = o->next)
+		cur += o->st->cur;
+	tot = (b->srv_act ? b->tot_wact : b->tot_wbck) / BE_WEIGHT_SCALE;
+	net_addr_str(&s->addr, addr, sizeof(addr), 0);
+	n = (size_t)snprintf(out, cap, "X-Haproxy-Server-State: %s; address=%s; "
+	    "port=%d; name=%s/%s; node=%s; weight=%d/%d; scur=%d/%d; qcur=0", v,
+	    addr, ntohs(((const struct sockaddr_in *)&s->addr)->sin_port),
+	    s->be->name, s->name, chk_rt.node, st->nolb ? (st->weight_set ? st->weight :
+	    s->weight) : lb_weight(s), tot, st->cur, cur);	/* NOLB keeps it */
+	if (n < cap)
+		snprintf(out + n, cap - n, "\r\n");
+}
+
 static int
 chk_req_http(struct check *c, char *out, size_t cap)
 {
@@ -21800,13 +22620,17 @@ chk_req_http(struct check *c, char *out, size_t cap)
 	    (cf->hdrs == NULL || strcasestr(cf->hdrs, "host:") == NULL);
 	char host[INET6_ADDRSTRLEN + 8], clen[48] = "";
 
+	char state[400] = "";
+
 	net_addr_str(&c->srv->chk_addr, host, sizeof(host), 1);
 	if (cf->body)
 		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", strlen(cf->body));
-	return snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%sConnection: close\r\n"
+	if (cf->send_state)
+		chk_state_header(c->srv, state, sizeof(state));
+	return snprintf(out, cap, "%s %s %s\r\n%s%s%s%s%s%sConnection: close\r\n"
 	    "\r\n%s", cf->meth, cf->uri, cf->ver, want_host ? "Host: " : "",
 	    want_host ? host : "", want_host ? "\r\n" : "",
-	    cf->hdrs ? cf->hdrs : "", clen, cf->body ? cf->body : "");
+	    cf->hdrs ? cf->hdrs : "", clen, state, cf->body ? cf->body : "");
 }
 
 static int
@@ -21974,6 +22798,8 @@ chk_init(struct config *cfg)
 	struct server *s;
 	int n = 0, i = 0;
 
+	chk_rt.spread = cfg->spread_checks;
+	chk_rt.node = srv_node(cfg);
 	for (be = cfg->proxies; be; be = be->next)
 		for (s = be->srv; s; s = s->next)
 			n += (s->check && !s->disabled) + (s->agent && !s->disabled);
@@ -22241,7 +23067,7 @@ adm_csv_server(struct sbuf *b, struct adm_row *r, const struct server *s,
 {
 	const struct srv_state *st = s->st;
 
-	adm_row_ids(r, s->be, s->name, iid, s->id, 2);
+	adm_row_ids(r, s->be, s->name, iid, s->puid, 2);
 	adm_set(r, "qcur", "0");
 	adm_set(r, "qmax", "0");
 	adm_set(r, "scur", "%d", st->cur);
@@ -22314,30 +23140,52 @@ adm_csv_backend(struct sbuf *b, struct adm_row *r, const struct proxy *px,
 	adm_emit(b, r);
 }
 
+/* "stats scope": does the page of <fe> show <px>?  "." is <fe> itself.
+ * The runtime API (no <fe>) shows everything. */
+static int
+adm_in_scope(const struct proxy *fe, const struct proxy *px)
+{
+	int k;
+
+	if (fe == NULL || fe->nstats_scope == 0)
+		return 1;
+	for (k = 0; k < fe->nstats_scope; k++)
+		if (strcmp(fe->stats_scope[k], px->name) == 0 ||
+		    (strcmp(fe->stats_scope[k], ".") == 0 && px == fe))
+			return 1;
+	return 0;
+}
+
 static void
-adm_csv(struct sbuf *b)
+adm_csv(struct sbuf *b, const struct proxy *fe)
 {
 	struct adm_row *r = u_calloc(1, sizeof(*r));
 	const struct proxy *px;
 	const struct server *s;
 	size_t i;
-	int iid = 0;
 
 	u_sbprintf(b, "# ");
 	for (i = 0; i < ADM_NCOLS; i++)
 		u_sbprintf(b, "%s,", adm_cols[i]);
 	u_sbprintf(b, "\n");
 	for (px = sess_rt.cfg->proxies; px; px = px->next) {
-		iid++;
+		if (!adm_in_scope(fe, px))
+			continue;
 		if (px->cap & CAP_FE)
-			adm_csv_frontend(b, r, px, iid);
+			adm_csv_frontend(b, r, px, px->uuid);
 		if (!(px->cap & CAP_BE))
 			continue;
 		for (s = px->srv; s; s = s->next)
-			adm_csv_server(b, r, s, iid);
-		adm_csv_backend(b, r, px, iid);
+			adm_csv_server(b, r, s, px->uuid);
+		adm_csv_backend(b, r, px, px->uuid);
 	}
 	free(r);
+}
+
+static const char *
+adm_node(void)
+{
+	return srv_node(sess_rt.cfg);
 }
 
 static void
@@ -22348,11 +23196,13 @@ adm_info(struct sbuf *b)
 	u_sbprintf(b, "Name: waxlb\nVersion: %s\nRelease_date: \nNbthread: 1\n"
 	    "Nbproc: 1\nProcess_num: 1\nPid: %d\nUptime: %lldd %lldh%02lldm%02llds\n"
 	    "Uptime_sec: %lld\nMaxconn: %d\nCurrConns: %d\nCumConns: %llu\n"
-	    "Run_queue: 0\nTasks: %d\n", WAXLB_VERSION, (int)getpid(),
+	    "Run_queue: 0\nTasks: %d\nnode: %s\ndescription: %s\n", WAXLB_VERSION,
+	    (int)getpid(),
 	    (long long)up / 86400, (long long)(up / 3600) % 24,
 	    (long long)(up / 60) % 60, (long long)up % 60, (long long)up,
 	    sess_rt.cfg->maxconn, sess_rt.curconn,
-	    (unsigned long long)adm_cum_conns(), sess_rt.curconn);
+	    (unsigned long long)adm_cum_conns(), sess_rt.curconn, adm_node(),
+	    sess_rt.cfg->desc ? sess_rt.cfg->desc : "");
 }
 
 /* HAProxy's "show servers state" (format version 1). */
@@ -22362,7 +23212,6 @@ adm_servers_state(struct sbuf *b, const char *only)
 	const struct proxy *px;
 	const struct server *s;
 	char ip[INET6_ADDRSTRLEN + 8];
-	int iid = 0;
 
 	u_sbprintf(b, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
 	    "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
@@ -22370,7 +23219,6 @@ adm_servers_state(struct sbuf *b, const char *only)
 	    "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port "
 	    "srvrecord\n");
 	for (px = sess_rt.cfg->proxies; px; px = px->next) {
-		iid++;
 		if (!(px->cap & CAP_BE) || (only && strcmp(only, px->name)))
 			continue;
 		for (s = px->srv; s; s = s->next) {
@@ -22379,14 +23227,14 @@ adm_servers_state(struct sbuf *b, const char *only)
 			    (st->admin == ADMIN_DRAIN ? 0x08 : 0) | (s->disabled ? 0x02 : 0);
 
 			net_addr_str(&s->addr, ip, sizeof(ip), 0);
-			u_sbprintf(b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d %d 0 0 "
-			    "- %d -\n", iid, px->name, s->id, s->name, ip,
+			u_sbprintf(b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d %d %d %d "
+			    "- %d -\n", px->uuid, px->name, s->puid, s->name, ip,
 			    st->up && !st->agent_down ? 2 : 0, admin,
 			    st->weight_set ? st->weight : s->weight, s->weight,
 			    (long long)(loop_now() - st->last_change) / 1000,
 			    s->check ? (st->up ? 6 : 1) : 0, st->up ? 3 : 1, st->health,
 			    s->check ? (st->checks_off ? 4 : 6) : 0, s->agent ? 6 : 0,
-			    ntohs(((const struct sockaddr_in *)&s->addr)->sin_port));
+			    px->uuid_set, s->puid_set, ntohs(((const struct sockaddr_in *)&s->addr)->sin_port));
 		}
 	}
 }
@@ -23441,14 +24289,63 @@ adm_html_escape(struct sbuf *b, const char *s)
 	}
 }
 
+/* HAProxy's messages for the ";st=" code of the page after a form */
+static const char *const adm_st_codes[][2] = {
+	{ "DONE", "Action processed successfully." },
+	{ "NONE", "Nothing has changed." },
+	{ "PART", "Action partially processed." },
+	{ "ERRP", "Action not processed because of invalid parameters." },
+	{ "EXCD", "Action not processed : the buffer couldn't store all the data." },
+	{ "DENY", "Action denied." },
+	{ "IVAL", "Invalid requests (unsupported method or chunked encoded request)." },
+	{ "UNKN", "Unexpected result." },
+};
+
+/* The message of the ";st=XXXX" the URI carries, or NULL. */
+static const char *
+adm_st_message(const struct http_msg *m)
+{
+	const char *p = memmem(m->uri, m->uri_len, ";st=", 4);
+	size_t k;
+
+	if (p == NULL || (size_t)(m->uri + m->uri_len - p) < 8)
+		return NULL;
+	for (k = 0; k + 1 < NELEM(adm_st_codes); k++)
+		if (memcmp(p + 4, adm_st_codes[k][0], 4) == 0)
+			break;
+	return adm_st_codes[k][1];
+}
+
+/* The title line: version unless hide-version, node and description
+ * with show-node / show-desc (their own text, else the global ones). */
 static void
-adm_html_head(struct sbuf *b, const struct proxy *fe)
+adm_html_title(struct sbuf *b, const struct proxy *fe)
+{
+	const char *desc = fe->stats_desc ? fe->stats_desc : sess_rt.cfg->desc;
+
+	u_sbprintf(b, "<h1>waxlb%s%s</h1>\n<p>pid %d", fe->stats_flags & STF_HIDEVER ?
+	    "" : " ", fe->stats_flags & STF_HIDEVER ? "" : WAXLB_VERSION, (int)getpid());
+	if (fe->stats_flags & STF_SHNODE) {
+		u_sbprintf(b, " on <span class=\"node\">");
+		adm_html_escape(b, fe->stats_node ? fe->stats_node : adm_node());
+		u_sbprintf(b, "</span>");
+	}
+	if ((fe->stats_flags & STF_SHDESC) && desc) {
+		u_sbprintf(b, ": <span class=\"desc\">");
+		adm_html_escape(b, desc);
+		u_sbprintf(b, "</span>");
+	}
+}
+
+static void
+adm_html_head(struct sbuf *b, const struct proxy *fe, const struct http_msg *m)
 {
 	int64_t up = (loop_now() - adm_rt.start_mono_ms) / 1000;
+	const char *st = adm_st_message(m);
 
 	u_sbprintf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<title>waxlb status</title>\n");
-	if (fe->stats_refresh)
+	if (fe->stats_refresh && st == NULL)	/* no repost after a form */
 		u_sbprintf(b, "<meta http-equiv=\"refresh\" content=\"%u\">\n",
 		    (fe->stats_refresh + 999) / 1000);
 	u_sbprintf(b, "<style>body{font-family:sans-serif;font-size:13px;margin:1em}"
@@ -23458,12 +24355,14 @@ adm_html_head(struct sbuf *b, const struct proxy *fe)
 	    "tr.up td{background:#c8f0c8}tr.down td{background:#f4b8b8}"
 	    "tr.maint td{background:#c8c8f0}tr.drain td{background:#f0e0a0}"
 	    "tr.nocheck td{background:#e8e8e8}tr.be td{font-weight:bold;"
-	    "background:#dfe6f3}h2{margin-bottom:.3em}</style></head><body>\n"
-	    "<h1>waxlb %s</h1>\n<p>pid %d, up %lldd %lldh%02lldm%02llds, "
-	    "%d/%d connections</p>\n", WAXLB_VERSION, (int)getpid(),
+	    "background:#dfe6f3}h2{margin-bottom:.3em}</style></head><body>\n");
+	adm_html_title(b, fe);
+	u_sbprintf(b, ", up %lldd %lldh%02lldm%02llds, %d/%d connections</p>\n",
 	    (long long)up / 86400, (long long)(up / 3600) % 24,
 	    (long long)(up / 60) % 60, (long long)up % 60, sess_rt.curconn,
 	    sess_rt.cfg->maxconn);
+	if (st)
+		u_sbprintf(b, "<p class=\"st\"><b>%s</b></p>\n", st);
 }
 
 static const char *
@@ -23482,14 +24381,20 @@ adm_html_class(const char *stat)
 }
 
 static void
-adm_html_server(struct sbuf *b, const struct server *s)
+adm_html_server(struct sbuf *b, const struct server *s, int admin)
 {
 	const struct srv_state *st = s->st;
 	const char *stat = srv_status_str(s);
 	int64_t since = (loop_now() - st->last_change) / 1000;
 
-	u_sbprintf(b, "<tr class=\"%s\" data-server=\"%s\"><td class=\"n\">",
-	    adm_html_class(stat), s->name);
+	u_sbprintf(b, "<tr class=\"%s\" data-server=\"%s\">", adm_html_class(stat),
+	    s->name);
+	if (admin) {
+		u_sbprintf(b, "<td><input type=\"checkbox\" name=\"s\" value=\"");
+		adm_html_escape(b, s->name);
+		u_sbprintf(b, "\"></td>");
+	}
+	u_sbprintf(b, "<td class=\"n\">");
 	adm_html_escape(b, s->name);
 	u_sbprintf(b, "%s</td><td class=\"status\">%s</td><td>%d</td>"
 	    "<td>%d</td><td>%d</td><td>%llu</td><td>-</td><td>%llu</td>"
@@ -23513,8 +24418,46 @@ adm_html_server(struct sbuf *b, const struct server *s)
 	    (long long)(since / 60) % 60, (long long)since % 60);
 }
 
+/* show-legends: what HAProxy's tooltip on a proxy's name tells */
 static void
-adm_html_backend(struct sbuf *b, const struct proxy *px)
+adm_html_legend(struct sbuf *b, const struct proxy *px)
+{
+	u_sbprintf(b, "<p class=\"legend\">cap: %s, mode: %s, id: %d</p>\n",
+	    px->cap == (CAP_FE | CAP_BE) ? "FE BE" : px->cap & CAP_FE ? "FE" : "BE",
+	    cfg_mode_name(px->mode), px->uuid);
+}
+
+/* With "stats admin": a form per backend, as HAProxy's (a checkbox "s" per
+ * server, "action", "b" the backend's "#id"). */
+static void
+adm_html_form(struct sbuf *b, const struct proxy *fe, const struct proxy *px,
+    int end)
+{
+	static const char *const acts[][2] = {
+		{ "ready", "Set state to READY" }, { "drain", "Set state to DRAIN" },
+		{ "maint", "Set state to MAINT" }, { "dhlth", "Health: disable checks" },
+		{ "ehlth", "Health: enable checks" },
+		{ "shutdown", "Kill Sessions" },
+	};
+	size_t k;
+
+	if (!end) {
+		u_sbprintf(b, "<form method=\"post\" action=\"");
+		adm_html_escape(b, fe->stats_uri);
+		u_sbprintf(b, "\">\n");
+		return;
+	}
+	u_sbprintf(b, "Choose the action to perform on the checked servers : "
+	    "<select name=action><option value=\"\"></option>");
+	for (k = 0; k < NELEM(acts); k++)
+		u_sbprintf(b, "<option value=\"%s\">%s</option>", acts[k][0], acts[k][1]);
+	u_sbprintf(b, "</select><input type=\"hidden\" name=\"b\" value=\"#%d\">"
+	    "&nbsp;<input type=\"submit\" value=\"Apply\"></form>\n", px->uuid);
+}
+
+static void
+adm_html_backend(struct sbuf *b, const struct proxy *fe, const struct proxy *px,
+    int admin)
 {
 	const struct server *s;
 	int act, bck;
@@ -23522,30 +24465,43 @@ adm_html_backend(struct sbuf *b, const struct proxy *px)
 	srv_count(px, &act, &bck);
 	u_sbprintf(b, "<h2 id=\"%s\">", px->name);
 	adm_html_escape(b, px->name);
-	u_sbprintf(b, "</h2>\n<table class=\"backend\" data-backend=\"%s\">"
-	    "<tr><th>server</th><th>status</th><th>weight</th>"
+	if (px->desc) {
+		u_sbprintf(b, " <span class=\"desc\">");
+		adm_html_escape(b, px->desc);
+		u_sbprintf(b, "</span>");
+	}
+	u_sbprintf(b, "</h2>\n");
+	if (fe->stats_flags & STF_LEGENDS)
+		adm_html_legend(b, px);
+	if (admin)
+		adm_html_form(b, fe, px, 0);
+	u_sbprintf(b, "<table class=\"backend\" data-backend=\"%s\">"
+	    "<tr>%s<th>server</th><th>status</th><th>weight</th>"
 	    "<th>cur</th><th>max</th><th>total</th><th>queue</th>"
 	    "<th>bytes in</th><th>bytes out</th><th>last check</th>"
 	    "<th>check ms</th><th>chain head</th><th>lag (blocks)</th>"
-	    "<th>since change</th></tr>\n", px->name);
+	    "<th>since change</th></tr>\n", px->name, admin ? "<th></th>" : "");
 	for (s = px->srv; s; s = s->next)
-		adm_html_server(b, s);
-	u_sbprintf(b, "<tr class=\"be\"><td class=\"n\">backend</td><td>%s</td>"
+		adm_html_server(b, s, admin);
+	u_sbprintf(b, "<tr class=\"be\">%s<td class=\"n\">backend</td><td>%s</td>"
 	    "<td>%d</td><td colspan=\"3\">%s</td><td>%d</td>"
 	    "<td colspan=\"7\" class=\"n\">%d active, %d backup up</td></tr>\n"
-	    "</table>\n", act + bck ? "UP" : "DOWN", adm_be_weight(px),
-	    px->lb->name, px->bst->queue.len, act, bck);
+	    "</table>\n", admin ? "<td></td>" : "", act + bck ? "UP" : "DOWN",
+	    adm_be_weight(px), px->lb->name, px->bst->queue.len, act, bck);
+	if (admin)
+		adm_html_form(b, fe, px, 1);
 }
 
 static void
-adm_html(struct sbuf *b, const struct proxy *fe)
+adm_html(struct sbuf *b, const struct proxy *fe, const struct http_msg *m,
+    int admin)
 {
 	const struct proxy *px;
 
-	adm_html_head(b, fe);
+	adm_html_head(b, fe, m);
 	for (px = sess_rt.cfg->proxies; px; px = px->next)
-		if (px->cap & CAP_BE)
-			adm_html_backend(b, px);
+		if ((px->cap & CAP_BE) && adm_in_scope(fe, px))
+			adm_html_backend(b, fe, px, admin);
 	u_sbprintf(b, "<p><a href=\"%s;csv\">CSV</a></p></body></html>\n",
 	    fe->stats_uri);
 }
@@ -23571,29 +24527,176 @@ adm_auth_ok(const struct proxy *fe, const struct http_msg *m)
 	return 0;
 }
 
-/* The sess module's service hook: is this request for the status page or
- * the metrics?  Returns 1 with <body>/<ctype>/<status> filled when so. */
-static int
-adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
-    struct sbuf *body, const char **ctype, int *status)
+/* An admin change to a server, applied and logged. */
+static void
+adm_apply_from(struct server *s, int was, const char *what, const char *from)
 {
+	chk_srv_changed(s, was, what, 0);
+	lb_update(s);
+	srv_queues_kick();
+	log_notice("Server %s/%s: %s (%s)", s->be->name, s->name, what, from);
+}
+
+/* %XX and '+' decoded in place, as HAProxy's url_decode(s, 1); -1 on a
+ * bad escape. */
+static int
+adm_url_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '+')
+			*o++ = ' ';
+		else if (*s != '%')
+			*o++ = *s;
+		else if (isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char h[3] = { s[1], s[2], 0 };
+
+			*o++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else
+			return -1;
+	}
+	*o = 0;
+	return 0;
+}
+
+/* One page action on one server of the running config: 1 when it counts
+ * as done, 0 when it does not apply, as HAProxy counts them. */
+static int
+adm_page_act(struct server *s, int act)
+{
+	int was = srv_opstate(s);
+
+	switch (act) {
+	case 0: case 1: case 2:		/* ready, drain, maint */
+		s->st->admin = (enum srv_admin)act;
+		adm_apply_from(s, was, act == 0 ? "ready" : act == 1 ? "draining" :
+		    "entering maintenance", "stats page");
+		return 1;
+	case 3: case 4:			/* dhlth, ehlth */
+		if (!s->check)
+			return 0;
+		s->st->checks_off = act == 3;
+		if (act == 3) {
+			s->st->up = 1;
+			s->st->health = s->rise + s->fall - 1;
+		}
+		adm_apply_from(s, was, act == 3 ? "health checks disabled" :
+		    "health checks enabled", "stats page");
+		return 1;
+	}
+	sess_kill_server(s->be, s, 0);	/* shutdown */
+	return 1;
+}
+
+/* The backend a form names: "#id" or its name. */
+static struct proxy *
+adm_form_backend(const char *v)
+{
+	struct proxy *px;
+
+	for (px = sess_rt.cfg->proxies; px; px = px->next)
+		if ((px->cap & CAP_BE) && (v[0] == '#' ? atoi(v + 1) == px->uuid &&
+		    v[1] != 0 : strcmp(v, px->name) == 0))
+			return px;
+	return NULL;
+}
+
+/* A form posted to the page, as HAProxy's stats_process_http_post(): "b"
+ * (the backend), "action", an "s" per server; returns the ";st=" code. */
+static const char *
+adm_post(char *form)
+{
+	static const char *const acts[] = { "ready", "drain", "maint", "dhlth",
+	    "ehlth", "shutdown", NULL };
+	char *f[256], *p;
+	struct proxy *px = NULL;
+	struct server *sv;
+	int n = 0, i, r, act = -1, total = 0, done = 0;
+
+	for (p = strtok(form, "&"); p && n < (int)NELEM(f); p = strtok(NULL, "&"))
+		f[n++] = p;
+	for (i = n - 1; i >= 0; i--) {	/* the last b and action count */
+		char *k = f[i], *v = strchr(k, '=');
+
+		if (v)
+			*v++ = 0;
+		else
+			v = k + strlen(k);
+		f[i] = NULL;
+		if (adm_url_decode(k) < 0 || adm_url_decode(v) < 0)
+			return "ERRP";
+		if (strcmp(k, "b") == 0 && px == NULL) {
+			if ((px = adm_form_backend(v)) == NULL)
+				return "ERRP";
+		} else if (strcmp(k, "action") == 0 && act < 0) {
+			if ((act = cfg_word_index(acts, v)) < 0)
+				return "ERRP";
+		} else if (strcmp(k, "s") == 0)
+			f[i] = v;
+	}
+	for (i = 0; i < n && px && act >= 0; i++) {
+		if (f[i] == NULL)
+			continue;
+		r = (sv = srv_find_in(px, f[i])) ? adm_page_act(sv, act) : 0;
+		total += r || sv == NULL;	/* unknown names count, as HAProxy's */
+		done += r;
+	}
+	return total == 0 ? "NONE" : done == 0 ? "ERRP" : done == total ? "DONE" :
+	    "PART";
+}
+
+/* A POST to the page: its form applied when "stats admin" allows it,
+ * then a 303 to the page with the outcome, as HAProxy answers. */
+static void
+adm_http_post(struct sess_svc *x, size_t ul)
+{
+	const struct http_msg *m = x->m;
+	const char *st = "DENY";
+	char *form;
+
+	if (x->admin && !(m->flags & MSG_CLEN))
+		st = "IVAL";
+	else if (x->admin && x->rbody_len < (uint64_t)m->clen)
+		st = "EXCD";
+	else if (x->admin) {
+		form = u_calloc(1, (size_t)m->clen + 1);
+		memcpy(form, x->rbody, (size_t)m->clen);
+		form[m->clen] = 0;
+		st = adm_post(form);
+		free(form);
+	}
+	x->status = 303;
+	x->ctype = "text/plain";
+	snprintf(x->extra, sizeof(x->extra), "location: %.*s;st=%s\r\n",
+	    (int)(ul < 500 ? ul : 500), x->fe->stats_uri, st);
+}
+
+/* The sess module's service hook: is this request for the status page or
+ * the metrics?  Returns 1 with the answer in <x> when so. */
+static int
+adm_http(struct sess_svc *x)
+{
+	const struct proxy *fe = x->fe;
+	const struct http_msg *m = x->m;
 	const char *p;
 	size_t n, ul;
 	unsigned sc;
 
 	h1_uri_path(m, &p, &n);
-	if (prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
+	if (x->prometheus || (fe->prom_uri && strlen(fe->prom_uri) == n &&
 	    memcmp(fe->prom_uri, p, n) == 0)) {
 		if ((sc = adm_pm_query(m)) == 0) {	/* HAProxy's own 400 */
-			u_sbprintf(body, "<html><body><h1>400 Bad request</h1>\nYour "
+			u_sbprintf(&x->body, "<html><body><h1>400 Bad request</h1>\nYour "
 			    "browser sent an invalid request.\n</body></html>\n");
-			*ctype = "text/html";
-			*status = 400;
+			x->ctype = "text/html";
+			x->status = 400;
 			return 1;
 		}
-		adm_prometheus(body, sc);
-		*ctype = "text/plain; version=0.0.4";
-		*status = 200;
+		adm_prometheus(&x->body, sc);
+		x->ctype = "text/plain; version=0.0.4";
+		x->status = 200;
 		return 1;
 	}
 	if (!fe->stats_enable || fe->stats_uri == NULL)
@@ -23601,30 +24704,28 @@ adm_http(const struct proxy *fe, const struct http_msg *m, int prometheus,
 	ul = strlen(fe->stats_uri);
 	if (m->uri_len < ul || memcmp(m->uri, fe->stats_uri, ul) != 0)
 		return 0;
-	*status = 200;
-	*ctype = "text/html";
+	x->status = 200;
+	x->ctype = "text/html";
 	if (!adm_auth_ok(fe, m)) {
-		*status = 401;
-		u_sbprintf(body, "<html><body><h1>401 Unauthorized</h1>\nYou need a "
+		x->status = 401;
+		u_sbprintf(&x->body, "<html><body><h1>401 Unauthorized</h1>\nYou need a "
 		    "valid user and password to access this content.\n</body></html>\n");
-	} else if (m->uri_len >= ul + 4 && memcmp(m->uri + ul, ";csv", 4) == 0) {
-		adm_csv(body);
-		*ctype = "text/plain";
+	} else if (u_ieq(m->method, m->method_len, "POST"))
+		adm_http_post(x, ul);
+	else if (memmem(m->uri + ul, m->uri_len - ul, ";csv", 4)) {
+		adm_csv(&x->body, fe);
+		x->ctype = "text/plain";
 	} else
-		adm_html(body, fe);
+		adm_html(&x->body, fe, m, x->admin);
 	return 1;
 }
 
 /* ---- the runtime API ---- */
 
-/* An admin change to a server, applied and logged. */
 static void
 adm_apply(struct server *s, int was, const char *what)
 {
-	chk_srv_changed(s, was, what, 0);
-	lb_update(s);
-	srv_queues_kick();
-	log_notice("Server %s/%s: %s (runtime API)", s->be->name, s->name, what);
+	adm_apply_from(s, was, what, "runtime API");
 }
 
 /* The server named <spec>, or NULL after a message; *was gets its
@@ -23652,7 +24753,7 @@ adm_c_show(struct adm_conn *a, char **w, int n)
 	if (strcmp(w[1], "info") == 0)
 		adm_info(&a->out);
 	else
-		adm_csv(&a->out);
+		adm_csv(&a->out, NULL);
 	u_sbprintf(&a->out, "\n");
 	return 0;
 }
@@ -24101,7 +25202,7 @@ adm_init(const struct config *cfg)
 
 static struct {
 	int		 sigfd;
-	int		 want_reload;
+	int		 want_reload;	/* the signal asking for it */
 	int64_t		 hard_stop_at;	/* -1: none */
 } main_rt = { -1, 0, -1 };
 
@@ -24138,7 +25239,9 @@ main_signal(void *obj, int fd, short revents)
 				main_soft_stop();
 			break;
 		case SIGHUP:
-			main_rt.want_reload = 1;	/* done between two loop turns */
+		case SIGUSR2:	/* HAProxy's master-worker reload signal */
+			/* done between two loop turns */
+			main_rt.want_reload = (int)si.ssi_signo;
 			break;
 		}
 	}
@@ -24194,7 +25297,8 @@ main_reload(void)
 	struct config *nc, *oc = sess_rt.cfg;
 	struct listener *nl = NULL;
 
-	log_notice("Reloading the configuration (SIGHUP).");
+	log_notice("Reloading the configuration (%s).", main_rt.want_reload ==
+	    SIGUSR2 ? "SIGUSR2" : "SIGHUP");
 	if ((nc = main_reload_load(oc)) == NULL)
 		return;
 	main_reload_fixed(nc, oc);
@@ -24224,9 +25328,9 @@ static int64_t
 main_reload_hook(void)
 {
 	if (main_rt.want_reload) {
-		main_rt.want_reload = 0;
 		if (!sess_rt.stopping)
 			main_reload();
+		main_rt.want_reload = 0;
 	}
 	return -1;
 }
@@ -24294,6 +25398,7 @@ main_signals(void)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	main_rt.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (main_rt.sigfd >= 0)
@@ -24340,6 +25445,28 @@ main_init(struct config *cfg)
 }
 
 /* chroot, then drop root: after every privileged socket is open. */
+/* set-dumpable: core dumps stay possible after setuid, up to the hard
+ * limits, as HAProxy raises them (a failure is only warned). */
+static void
+main_set_dumpable(const struct config *cfg)
+{
+	struct rlimit rl;
+
+	if (!cfg->dumpable)
+		return;
+	if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+	}
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		log_warn("[%s.main()] Failed to set the dumpable flag, no core will be "
+		    "dumped.", "waxlb");
+}
+
 static int
 main_drop_privileges(const struct config *cfg)
 {
@@ -24381,6 +25508,7 @@ main_drop_privileges(const struct config *cfg)
 		log_alert("setuid(%ld): %s", uid, strerror(errno));
 		return -1;
 	}
+	main_set_dumpable(cfg);
 	return 0;
 }
 

@@ -695,6 +695,13 @@ struct chk_conf {
 	unsigned char	 chain_id[32];
 	int		 has_chain_id;
 	int		 probe_blocks;
+	/* http-check disable-on-404, send-state, connect [port N] [addr A] */
+	int		 disable404, send_state;
+	char		*comment;		/* http-check comment */
+	int		 conn_port, nconnect;
+	char		*conn_addr;
+	const char	*conn_file;
+	int		 conn_line;
 	const char	*file;
 	int		 line;
 };
@@ -709,6 +716,8 @@ struct server {
 	socklen_t	 addrlen;
 	char		*addr_text;
 	int		 id;		/* position in the backend, from 1 */
+	int		 puid;		/* "id", else the next free one (stats) */
+	int		 puid_set;
 	int		 check;
 	unsigned	 inter, fastinter, downinter;
 	int		 rise, fall;
@@ -750,6 +759,7 @@ struct srv_defaults {
 	int		 on_up_kill_bck; /* on-marked-up shutdown-backup-sessions */
 	unsigned	 slowstart;
 	char		*resolvers;	/* refused with a host name */
+	int		 puid;		/* "id" (server lines only) */
 };
 
 /* An error page of the configuration (errorfile, errorloc, http-error,
@@ -808,6 +818,13 @@ struct err_conf {
 #define OPT_PRETEND_KA	0x200	/* option http-pretend-keepalive */
 #define OPT_ORIGINALTO	0x400	/* option originalto */
 #define OPT_FF_IFNONE	0x800	/* option forwardfor if-none */
+#define OPT_LOGHCHKS	0x40000	/* option log-health-checks */
+
+/* stats hide-version, show-node, show-desc, show-legends */
+#define STF_HIDEVER	0x01
+#define STF_SHNODE	0x02
+#define STF_SHDESC	0x04
+#define STF_LEGENDS	0x08
 
 /* retry-on: when a request is tried again (HAProxy's PR_RE_*).  Anything
  * but RE_CONN replays the request, which must then fit in the buffer. */
@@ -865,6 +882,10 @@ struct proxy {
 	char		*logfmt_src;	/* as written, for defaults */
 	const char	*logfmt_file;
 	int		 logfmt_line;
+	struct lf	*sdfmt;		/* log-format-sd (rfc5424 targets) */
+	char		*sd_src;
+	const char	*sd_file;
+	int		 sd_line;
 	struct lf	*uid_fmt;	/* unique-id-format */
 	struct lf	*errlogfmt;	/* error-log-format (TLS handshakes) */
 	char		*errlog_src;
@@ -905,6 +926,21 @@ struct proxy {
 	char		*stats_auth[8];		/* "user:pass" */
 	int		 nstats_auth;
 	char		*prom_uri;		/* waxlb: "stats prometheus-uri" */
+	char		*stats_realm;		/* NULL: "HAProxy Statistics" */
+	unsigned	 stats_flags;		/* STF_* */
+	char		*stats_node, *stats_desc;	/* show-node/-desc NAME */
+	char		**stats_scope;		/* "stats scope": names, "." */
+	int		 nstats_scope;
+	struct cond	*stats_admin;		/* "stats admin if COND" */
+	char		*desc;			/* "description" */
+	char		*monitor_uri;		/* "monitor-uri" */
+	struct cond	**monitor_fail;		/* "monitor fail if|unless" */
+	int		 nmonitor_fail;
+	int		 state_load;		/* load-server-state-from-file:
+						 * 0 none, 1 global, 2 local */
+	char		*state_name;		/* server-state-file-name */
+	int		 uuid;			/* "id", else the next free one */
+	int		 uuid_set;
 
 	/* error pages: the directives as written, then the page per status
 	 * slot they add up to (NULL: the frontend's, then HAProxy's) */
@@ -974,6 +1010,12 @@ struct config {
 	int		 debug;
 	char		*log_tag;	/* "log-tag"; NULL: the program's name */
 	char		*log_host;	/* log-send-hostname; NULL: none */
+	char		*node;		/* "node"; NULL: the host name */
+	char		*desc;		/* "description" */
+	int		 spread_checks;	/* "spread-checks", percent */
+	char		*state_file;	/* "server-state-file" */
+	char		*state_base;	/* "server-state-base" */
+	int		 dumpable;	/* "set-dumpable" */
 	struct lf	*deflog_http, *deflog_tcp;	/* stderr's lines */
 	struct userlist	*userlists;
 	struct smp_fixup *fixups;	/* userlist names to resolve */
@@ -1044,6 +1086,7 @@ struct srv_state {
 	int		 weight;
 	int		 checks_off;	/* "disable health" */
 	int		 draining;	/* last logged drain state */
+	int		 nolb;		/* disable-on-404: HAProxy's STOPPING */
 	uint64_t	 lbtot;		/* times picked by the balancer */
 	struct idle_conn *idle;		/* kept-alive connections, newest first */
 	int		 nidle;
@@ -1106,7 +1149,7 @@ void	srv_unbind(struct config *cfg);
 /* A check's status, as HAProxy's check_status column names them. */
 enum hchk {
 	HCHK_INI, HCHK_SOCKERR, HCHK_L4OK, HCHK_L4TOUT, HCHK_L4CON,
-	HCHK_L7OK, HCHK_L7TOUT, HCHK_L7RSP, HCHK_L7STS
+	HCHK_L7OK, HCHK_L7TOUT, HCHK_L7RSP, HCHK_L7STS, HCHK_L7OKC
 };
 
 /* HAProxy agent-check reply line. */

@@ -317,7 +317,7 @@ def test_reload_during_200mb_stream(proxy, nodes, free_port, tmp_path):
     print("reload under load: %s" % json.dumps(result))
     assert got == N
     assert sha_seen == sha_node == sha_exp
-    assert p.alive()
+    assert p.alive(), p.log()[-3000:]
     assert reload_s < 2.0, "reload took %.3fs" % reload_s
 
 
