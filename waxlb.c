@@ -17951,9 +17951,11 @@ xprt_tls_flags(struct side *sd)
 			xprt_tls_log_error(sd, err);
 			sd->fl |= SF_ERR;
 		}
-		/* a TLS closure ends both directions */
+		/* a TLS closure ends both directions: an error for what was
+		 * still to be sent, unless waxlb had closed its side (then the
+		 * peer's close_notify is the clean end, HAProxy's "----") */
 		if (!(st & BR_SSL_RECVAPP))
-			sd->fl |= SF_EOF | SF_RD | SF_ERR;
+			sd->fl |= SF_EOF | SF_RD | (sd->fl & SF_SHUTW ? 0 : SF_ERR);
 	} else if (sd->tls->sock_eof && !(st & BR_SSL_RECVAPP))
 		sd->fl |= SF_EOF | SF_RD;
 }

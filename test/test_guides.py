@@ -48,19 +48,15 @@ HAP_CMD = None                   # set by the env fixture
 
 # What differs today, per config (the xfail reasons). Regenerate by running this file with
 # GUIDES_REPORT=1 and `-s`: each test then prints its live difference list.
-TLS = "waxlb refuses the guide's cipher list `ssl-default-bind-ciphers ECDH+AESGCM:DH+AESGCM:...` (`no usable cipher`), so its TLS listener is gone"
 KNOWN = {
     'eosamsterdam-eosio-haproxy':
         "waxlb refuses global `external-check` (external checks: issue 13)",
     'eosphere-abuse-deny':
-        "waxlb refuses `http-request track-sc0` and `sc_http_req_rate(0)` (stick tables: issue 12): no 429 in a burst of 205; %s" % TLS,
+        "waxlb refuses `http-request track-sc0` and `sc_http_req_rate(0)` (stick tables: issue 12): no 429 in a "
+        "burst of 205",
     'eosphere-abuse-tarpit':
-        "waxlb refuses `http-request track-sc0`, `sc_http_req_rate(0)` (stick tables: issue 12): no tarpit/429 in a burst of 205; %s" % TLS,
-    'eosphere-hyperion-streaming': TLS,
-    'eosphere-load-balancer': TLS,
-    'eosphere-metrics-logging': TLS,
-    'eosphere-route-specific': TLS,
-    'eosphere-websocket-ship': TLS,
+        "waxlb refuses `http-request track-sc0`, `sc_http_req_rate(0)` (stick tables: issue 12): no tarpit/429 in "
+        "a burst of 205",
 }
 
 
