@@ -2134,11 +2134,28 @@ h1_fail(struct http_msg *m, int status, const char *what)
 	return -1;
 }
 
+/* A Connection header of close and keep-alive tokens only: HAProxy's
+ * parser takes them out of the header list. */
+static int
+h1_conn_only(const char *n, size_t nl, const char *v, size_t vl)
+{
+	const char *el, *end = v + vl;
+	size_t ell;
+
+	if (!u_ieq(n, nl, "connection"))
+		return 0;
+	while (u_list_next(&v, end, &el, &ell))
+		if (!u_ieq(el, ell, "close") && !u_ieq(el, ell, "keep-alive"))
+			return 0;
+	return 1;
+}
+
 /* One "name: value" line in line[0..ll). */
 static int
 h1_field(struct http_msg *m, const char *line, size_t ll)
 {
 	const char *end = line + ll, *colon = line, *v, *ve, *p;
+	int dropped;
 
 	if (*line == ' ' || *line == '\t')
 		return h1_fail(m, 400, "obs-fold header continuation");
@@ -2158,8 +2175,10 @@ h1_field(struct http_msg *m, const char *line, size_t ll)
 	ve = end;
 	while (ve > v && U_OWS(ve[-1]))
 		ve--;
-	if (m->nhdr >= h1_lim.maxhdr)
+	dropped = h1_conn_only(line, (size_t)(colon - line), v, (size_t)(ve - v));
+	if (m->nhdr >= HDR_MAX || (!dropped && m->nhdr - m->nfree >= h1_lim.maxhdr))
 		return h1_fail(m, h1_lim.status, "too many headers");
+	m->nfree += dropped;
 	if (colon - line > 0xffff || ve - v > 0xffff)
 		return h1_fail(m, 431, "header too large");
 	m->hdr[m->nhdr].name = line;
@@ -16886,7 +16905,10 @@ sess_listener_retune(struct listener *l, const struct config *cfg,
 {
 	char warn[160];
 
+	/* on a bound socket; only "[::]" has a choice (Linux makes other
+	 * IPv6 addresses v6-only at bind) */
 	if (b->addr.ss_family == AF_INET6 && b->lo.v6only >= 0 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&b->addr)->sin6_addr) &&
 	    b->lo.v6only != net_v6only(l->fd)) {
 		log_alert("Starting frontend %s: '%s' on [%s] cannot change on a "
 		    "listening socket; restart waxlb to change it", px->name,
@@ -16959,6 +16981,7 @@ sess_listeners_undo(struct listener *nl)
 	struct listener *l, *nx;
 	struct proxy *opx;
 	struct bind_conf *b;
+	char warn[160];
 	int kept;
 
 	for (l = nl; l; l = nx) {
@@ -16967,6 +16990,9 @@ sess_listeners_undo(struct listener *nl)
 		for (opx = sess_rt.cfg->proxies; opx && !kept; opx = opx->next)
 			for (b = opx->binds; b && !kept; b = b->next)
 				if (sess_same_socket(b, l->bind)) {
+					/* the running line's options again */
+					(void)net_listen_tune(l->fd, &b->lo,
+					    sess_backlog(sess_rt.cfg, opx, b), warn, sizeof(warn));
 					l->fe = opx;
 					l->bind = b;
 					l->next = sess_rt.listeners;
@@ -19341,6 +19367,12 @@ sess_do_closing(struct session *s)
 	if (s->rsp.fwd || s->gen || xprt_pending(&s->cli))
 		return progress;
 	if (s->fl & SS_QUICK_CLOSE) {
+		s->cli.fl |= SF_ERR;
+		return 1;
+	}
+	if (s->fe->options & OPT_NOLINGER) {	/* a FIN, then the reset at once */
+		if (!(s->cli.fl & SF_SHUTW))
+			xprt_shutw(&s->cli);
 		s->cli.fl |= SF_ERR;
 		return 1;
 	}

@@ -88,6 +88,9 @@ struct http_msg {
 	unsigned	 flags;		/* MSG_* */
 	int64_t		 clen;		/* Content-Length, -1 if none */
 	int		 nhdr;
+	int		 nfree;		/* of them, "Connection: close|keep-alive"
+					 * ones, which tune.http.maxhdr leaves out
+					 * as HAProxy drops them */
 	int		 err;		/* status to answer when parse fails */
 	const char	*err_what;	/* short reason, for the log */
 	struct http_hdr	 hdr[HDR_MAX];
