@@ -1496,35 +1496,102 @@ net_parse_host(const char *host, struct sockaddr_storage *ss, socklen_t *len,
 	return 0;
 }
 
-/* A listening TCP socket; "[::]:port" accepts IPv4 too, as HAProxy's
- * default. */
-static int
-net_listen(const struct sockaddr_storage *ss, socklen_t len, int backlog,
-    char *err, size_t errlen)
+/* What a listening socket's options set before bind(): v6only or v4v6
+ * (neither: the system's default, as HAProxy), transparent (IP_TRANSPARENT,
+ * then IP_FREEBIND, as HAProxy tries them), interface.  A failure is a
+ * warning in <warn>, as in HAProxy, except for bind() itself. */
+static void
+net_listen_prebind(int fd, int family, const struct net_lopts *lo, char *warn,
+    size_t wl)
 {
-	int fd, one = 1, zero = 0;
+	int one = 1, v6 = family == AF_INET6;
+
+	if (v6 && lo->v6only >= 0)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &lo->v6only, sizeof(int));
+	if (lo->transparent &&
+	    setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TRANSPARENT :
+	    IP_TRANSPARENT, &one, sizeof(one)) < 0 &&
+	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
+		snprintf(warn, wl, "cannot make receiving socket transparent");
+	if (lo->iface && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, lo->iface,
+	    (socklen_t)strlen(lo->iface) + 1) < 0)
+		snprintf(warn, wl, "cannot bind receiver to device '%s' (%s)",
+		    lo->iface, strerror(errno));
+}
+
+/* The options that can change on a listening socket, set on a new one
+ * and again on one a reload keeps (HAProxy's tcp_bind_listener()): MSS,
+ * TCP_DEFER_ACCEPT (1 s), TCP_FASTOPEN (a queue of <backlog>), the
+ * interface, then listen() with the backlog. */
+static int
+net_listen_tune(int fd, const struct net_lopts *lo, int backlog, char *warn,
+    size_t wl)
+{
+	int mss = lo->mss > 0 ? lo->mss : 0, defer = lo->defer_accept, q = 0;
+	char dev[16] = "";
+	socklen_t ql = sizeof(q), dl = sizeof(dev);
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)) < 0 && mss)
+		snprintf(warn, wl, "cannot set MSS to %d", mss);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) < 0 &&
+	    defer)
+		snprintf(warn, wl, "cannot enable DEFER_ACCEPT");
+	if (lo->tfo ? setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &backlog,
+	    sizeof(backlog)) < 0 : getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &q,
+	    &ql) == 0 && q != 0 && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &defer,
+	    sizeof(defer)) < 0)
+		snprintf(warn, wl, "cannot %s TCP_FASTOPEN", lo->tfo ? "enable" : "disable");
+	getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &dl);
+	if (strcmp(dev, lo->iface ? lo->iface : "") != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, lo->iface ? lo->iface : "",
+	    lo->iface ? (socklen_t)strlen(lo->iface) + 1 : 0) < 0)
+		snprintf(warn, wl, "cannot bind receiver to device '%s' (%s)",
+		    lo->iface ? lo->iface : "", strerror(errno));
+	return listen(fd, backlog);
+}
+
+/* A listening TCP socket with the bind line's options; warnings in
+ * <warn> (empty when none). */
+static int
+net_listen(const struct sockaddr_storage *ss, socklen_t len,
+    const struct net_lopts *lo, int backlog, char *err, size_t errlen,
+    char *warn, size_t wl)
+{
+	int fd, one = 1;
 	char a[80];
 
+	warn[0] = 0;
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	net_listen_prebind(fd, ss->ss_family, lo, warn, wl);
 	if (bind(fd, (const struct sockaddr *)ss, len) < 0) {
 		snprintf(err, errlen, "cannot bind socket (%s) for [%s]",
 		    strerror(errno), net_addr_str(ss, a, sizeof(a), 1));
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, backlog) < 0) {
+	if (net_listen_tune(fd, lo, backlog, warn, wl) < 0) {
 		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* IPV6_V6ONLY as a listening socket has it (0 for IPv4 ones). */
+static int
+net_v6only(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) < 0)
+		v = 0;
+	return v;
 }
 
 /* A listening unix socket at <path> (a stale one is replaced). */
@@ -1553,18 +1620,39 @@ net_unix_listen(const char *path, unsigned mode, char *err, size_t errlen)
 	return fd;
 }
 
-/* Accept one client, non-blocking; the fd, or -errno. */
+/* Accept one client, non-blocking; the fd, or -errno.  A negative <mss>
+ * lowers the connection's MSS by that much (HAProxy's bind "mss -N"). */
 static int
-net_accept(int lfd, struct sockaddr_storage *ss)
+net_accept(int lfd, struct sockaddr_storage *ss, int mss)
 {
-	socklen_t sl = sizeof(*ss);
-	int one = 1, fd = accept4(lfd, (struct sockaddr *)ss, &sl,
+	socklen_t sl = sizeof(*ss), ml = sizeof(int);
+	int one = 1, cur, fd = accept4(lfd, (struct sockaddr *)ss, &sl,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (mss < 0 && getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &cur, &ml) == 0) {
+		cur += mss;
+		setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &cur, sizeof(cur));
+	}
 	return fd;
+}
+
+/* TCP keep-alive probes (option clitcpka/srvtcpka), with the counts and
+ * times given (0: the kernel's). */
+static void
+net_keepalive(int fd, int cnt, int idle, int intvl)
+{
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (cnt)
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	if (idle)
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	if (intvl)
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 }
 
 /* Start a non-blocking connect.  NET_OK with *fd set when connected
@@ -1659,7 +1747,10 @@ static struct {
 	struct kpipe	*pipes;		/* empty pipes */
 	int		 pooled, used;
 	int		 no_splice;	/* splice(2) failed once: copy instead */
-} buf_rt;
+	int		 cfg_nosplice;	/* global nosplice */
+	int		 maxpipes;	/* maxpipes, else PIPE_MAX */
+	unsigned	 pipesize;	/* tune.pipesize, else PIPE_SIZE */
+} buf_rt = { .maxpipes = PIPE_MAX, .pipesize = PIPE_SIZE };
 
 static void
 buf_init(int bufsize, int maxrewrite)
@@ -1754,6 +1845,28 @@ buf_replace(struct buf *b, unsigned off, unsigned oldlen, unsigned newlen)
 
 /* ---- kernel pipes ---- */
 
+static int
+buf_can_splice(void)
+{
+	return !buf_rt.no_splice && !buf_rt.cfg_nosplice;
+}
+
+/* The global settings: nosplice, maxpipes, tune.pipesize (0: waxlb's). */
+static void
+buf_pipe_tune(int nosplice, int maxpipes, int pipesize)
+{
+	buf_rt.cfg_nosplice = nosplice;
+	buf_rt.maxpipes = maxpipes > 0 ? maxpipes : PIPE_MAX;
+	buf_rt.pipesize = pipesize > 0 ? (unsigned)pipesize : PIPE_SIZE;
+}
+
+/* Bytes a pipe is filled with at most. */
+static unsigned
+buf_pipe_size(void)
+{
+	return buf_rt.pipesize;
+}
+
 static struct kpipe *
 buf_pipe_get(void)
 {
@@ -1766,7 +1879,7 @@ buf_pipe_get(void)
 		buf_rt.used++;
 		return p;
 	}
-	if (buf_rt.no_splice || buf_rt.used >= PIPE_MAX)
+	if (!buf_can_splice() || buf_rt.used >= buf_rt.maxpipes)
 		return NULL;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
 		return NULL;
@@ -1776,7 +1889,7 @@ buf_pipe_get(void)
 		close(fds[1]);
 		return NULL;
 	}
-	(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE);
+	(void)fcntl(fds[0], F_SETPIPE_SZ, buf_rt.pipesize);
 	p->rd = fds[0];
 	p->wr = fds[1];
 	p->len = 0;
@@ -1802,11 +1915,6 @@ buf_pipe_put(struct kpipe *p)
 	free(p);
 }
 
-static int
-buf_can_splice(void)
-{
-	return !buf_rt.no_splice;
-}
 
 static void
 buf_no_splice(void)
@@ -2008,6 +2116,22 @@ h1_find_hdr(const struct http_msg *m, const char *name, int from)
 	return -1;
 }
 
+/* tune.http.maxhdr: headers a message may have, and the status beyond;
+ * the parser alone (unit tests, fuzzers) takes what m->hdr holds. */
+static struct {
+	int		 maxhdr;
+	int		 status;
+} h1_lim = { HDR_MAX, 431 };
+
+/* HAProxy's count includes the start line: <n> allows n - 1 headers, and
+ * one more is a 400 (a response's parse error is the caller's 502). */
+static void
+h1_set_maxhdr(int n)
+{
+	h1_lim.maxhdr = n - 1 < HDR_MAX ? n - 1 : HDR_MAX;
+	h1_lim.status = 400;
+}
+
 static int
 h1_fail(struct http_msg *m, int status, const char *what)
 {
@@ -2016,11 +2140,28 @@ h1_fail(struct http_msg *m, int status, const char *what)
 	return -1;
 }
 
+/* A Connection header of close and keep-alive tokens only: HAProxy's
+ * parser takes them out of the header list. */
+static int
+h1_conn_only(const char *n, size_t nl, const char *v, size_t vl)
+{
+	const char *el, *end = v + vl;
+	size_t ell;
+
+	if (!u_ieq(n, nl, "connection"))
+		return 0;
+	while (u_list_next(&v, end, &el, &ell))
+		if (!u_ieq(el, ell, "close") && !u_ieq(el, ell, "keep-alive"))
+			return 0;
+	return 1;
+}
+
 /* One "name: value" line in line[0..ll). */
 static int
 h1_field(struct http_msg *m, const char *line, size_t ll)
 {
 	const char *end = line + ll, *colon = line, *v, *ve, *p;
+	int dropped;
 
 	if (*line == ' ' || *line == '\t')
 		return h1_fail(m, 400, "obs-fold header continuation");
@@ -2040,8 +2181,10 @@ h1_field(struct http_msg *m, const char *line, size_t ll)
 	ve = end;
 	while (ve > v && U_OWS(ve[-1]))
 		ve--;
-	if (m->nhdr >= HDR_MAX)
-		return h1_fail(m, 431, "too many headers");
+	dropped = h1_conn_only(line, (size_t)(colon - line), v, (size_t)(ve - v));
+	if (m->nhdr >= HDR_MAX || (!dropped && m->nhdr - m->nfree >= h1_lim.maxhdr))
+		return h1_fail(m, h1_lim.status, "too many headers");
+	m->nfree += dropped;
 	if (colon - line > 0xffff || ve - v > 0xffff)
 		return h1_fail(m, 431, "header too large");
 	m->hdr[m->nhdr].name = line;
@@ -10705,20 +10848,51 @@ rule_switch(const struct proxy *fe, struct rule_ex *ex)
 	return fe->default_be;
 }
 
+/* option http-restrict-req-hdr-names, after the proxy's request rules
+ * (HAProxy's http_restrict_req_hdr_names()): header names with anything
+ * but letters, digits and '-' are deleted, or the request is denied with
+ * a 403.  1 when denied. */
+static int
+rule_hdr_names(const struct proxy *px, struct rule_ex *ex)
+{
+	struct http_msg *m = ex->em ? ex->em->m : NULL;
+	int i, o = 0, bad;
+	unsigned short k;
+
+	if (px->hdr_names == HDRN_PRESERVE || m == NULL)
+		return 0;
+	for (i = 0; i < m->nhdr; i++) {
+		for (k = 0, bad = 0; k < m->hdr[i].name_len && !bad; k++)
+			bad = !isalnum((unsigned char)m->hdr[i].name[k]) &&
+			    m->hdr[i].name[k] != '-';
+		if (bad && px->hdr_names == HDRN_REJECT) {
+			ex->ro->answer = ANS_DENY;
+			ex->ro->status = 403;
+			ex->ro->rule = NULL;
+			return 1;
+		}
+		if (!bad)
+			m->hdr[o++] = m->hdr[i];
+	}
+	ex->em->edits += o != m->nhdr;
+	m->nhdr = o;
+	return 0;
+}
+
 struct proxy *
 rule_route(const struct proxy *fe, struct rule_ex *ex)
 {
 	struct proxy *be;
 
 	ex->ro->be = NULL;
-	if (rule_req_proxy(fe, ex))
+	if (rule_req_proxy(fe, ex) || rule_hdr_names(fe, ex))
 		return NULL;
 	be = rule_switch(fe, ex);
 	ex->c->be = be;
 	/* set first: a deny from the backend's rules is the backend's (its
 	 * error page, its log line), as in HAProxy */
 	ex->ro->be = be;
-	if (be && be != fe && rule_req_proxy(be, ex))
+	if (be && be != fe && (rule_req_proxy(be, ex) || rule_hdr_names(be, ex)))
 		return NULL;
 	return be;
 }
@@ -12717,6 +12891,12 @@ cfg_proxy_new(struct cfgp *p, const char *name, int cap)
 		memcpy(px->timeout, d->timeout, sizeof(px->timeout));
 		px->options = d->options;
 		px->maxconn = d->maxconn;
+		px->backlog = d->backlog;
+		px->rate_sess = d->rate_sess;
+		px->hdr_names = d->hdr_names;
+		memcpy(px->tcpka_cnt, d->tcpka_cnt, sizeof(px->tcpka_cnt));
+		memcpy(px->tcpka_idle, d->tcpka_idle, sizeof(px->tcpka_idle));
+		memcpy(px->tcpka_intvl, d->tcpka_intvl, sizeof(px->tcpka_intvl));
 		px->retries = d->retries;
 		px->retry_on = d->retry_on;
 		px->reuse = d->reuse;
@@ -12914,6 +13094,39 @@ cfg_srv_proto(struct cfgp *p, void *obj, char **args, int n)
 	return 1;
 }
 
+/* pool-max-conn, max-reuse: -1 or more; pool-purge-delay: a time. */
+static int
+cfg_srv_pool(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct srv_defaults *d = obj;
+	long long v;
+	unsigned t;
+
+	if (args[0][0] == 'p' && args[0][5] == 'p') {
+		if (n < 2 || u_parse_time(args[1], &t) < 0) {
+			cfg_err(p, "'%s' expects a time, got '%s'", args[0],
+			    n < 2 ? "" : args[1]);
+			return -1;
+		}
+		d->pool_purge = t;
+		d->pool_purge_set = 1;
+		return 1;
+	}
+	if (n < 2 || u_parse_int(args[1], -1, INT_MAX, &v) < 0) {
+		cfg_err(p, "'%s' expects -1 or a positive integer, got '%s'", args[0],
+		    n < 2 ? "" : args[1]);
+		return -1;
+	}
+	if (args[0][0] == 'p') {
+		d->pool_max = (int)v;
+		d->pool_max_set = 1;
+	} else {
+		d->max_reuse = (int)v;
+		d->max_reuse_set = 1;
+	}
+	return 1;
+}
+
 /* server "ciphers" / "ciphersuites": a value checked, then ignored */
 static int
 cfg_srv_ciphers(struct cfgp *p, void *obj, char **args, int n)
@@ -12969,16 +13182,17 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	CFG_NO("maxqueue", "server option 'maxqueue' is not supported: waxlb "
 	    "queues in the backend only; bound the wait with 'timeout queue'"),
 	{ "resolvers",		KW_STR, 0, SD(resolvers), 0, 0, NULL, "a resolvers name" },
-	CFG_IGNA("init-addr", "names are resolved once, at load"),
-	CFG_IGNA("resolve-prefer", "used only by run-time DNS ('resolvers', refused "
-	    "with a host name)"),
+	{ "init-addr",		KW_STR, 0, SD(init_addr), 0, 0, NULL,
+	    "a list of methods" },
+	CFG_IGNA("resolve-prefer", "orders run-time DNS answers only; HAProxy's "
+	    "start-up resolution ignores it too"),
 	CFG_IGNA("on-error", "used only with 'observe', which is refused"),
 	CFG_IGNA("error-limit", "used only with 'observe', which is refused"),
 	CFG_NO("observe", "server option 'observe' is not supported: waxlb "
 	    "judges servers by their health checks only; use 'check' (with "
 	    "'inter', 'fall', 'rise')"),
-	CFG_IGNA("pool-max-conn", "idle pools have fixed bounds (64 per server)"),
-	CFG_IGNA("pool-purge-delay", "idle connections are reused for 2 s at most"),
+	CFG_FN("pool-max-conn", 0, cfg_srv_pool),
+	CFG_FN("pool-purge-delay", 0, cfg_srv_pool),
 	CFG_IGNA("sni", "no TLS towards servers"),
 	CFG_IGNA("check-sni", "no TLS towards servers"),
 	CFG_IGNA("alpn", "no TLS towards servers"),
@@ -12986,10 +13200,11 @@ static const struct cfg_kw cfg_srv_kws[] = {
 	{ "ciphers", KW_IGN_ARG, 0, 0, 0, 0, cfg_srv_ciphers, "no TLS towards servers" },
 	{ "ciphersuites", KW_IGN_ARG, 0, 0, 0, 0, cfg_srv_ciphers,
 	    "no TLS towards servers" },
-	CFG_IGNA("max-reuse", "reuse is bounded by time, not count"),
-	CFG_IGNA("redir", "redirect-to-server is not implemented"),
-	CFG_IGN("tfo", "TCP fast open is not used"),
-	CFG_IGN("no-tfo", "TCP fast open is not used"),
+	CFG_FN("max-reuse", 0, cfg_srv_pool),
+	{ "redir",		KW_STR, 0, SD(redir), 0, 0, NULL, "a prefix" },
+	CFG_IGN("tfo", "TCP fast open to servers is not used: the same bytes "
+	    "leave one round trip later"),
+	CFG_IGN("no-tfo", "TCP fast open to servers is not used already"),
 	CFG_NO("check-send-proxy", "server option 'check-send-proxy' is not "
 	    "supported: waxlb never sends the PROXY protocol; check a port that "
 	    "does not expect it ('port N')"),
@@ -13097,6 +13312,82 @@ cfg_srv_apply(struct server *s, const struct srv_defaults *d)
 	s->on_down_kill = d->on_down_kill;
 	s->on_up_kill_bck = d->on_up_kill_bck;
 	s->slowstart = d->slowstart;
+	s->pool_max = d->pool_max_set ? d->pool_max : POOL_PER_SRV;
+	s->pool_purge = d->pool_purge_set ? d->pool_purge : POOL_IDLE_MS;
+	s->max_reuse = d->max_reuse_set ? d->max_reuse : -1;
+	s->redir = d->redir;
+}
+
+/* One init-addr method for the server's address <text> (known to be
+ * well formed): 1 when it gave an address (or none, for "none"), 0 when it
+ * did not, -1 when it is not a method. */
+static int
+cfg_srv_init_method(struct cfgp *p, struct server *s, const char *m,
+    const char *host, const char *port, int failed)
+{
+	char ip[300];
+	const char *why;
+	unsigned char tmp[16];
+
+	if (strcmp(m, "libc") == 0) {
+		snprintf(ip, sizeof(ip), "%s%s%s:%s", strchr(host, ':') ? "[" : "",
+		    host, strchr(host, ':') ? "]" : "", port);
+		return net_parse_addr(ip, 0, &s->addr, &s->addrlen, &why) == 0;
+	}
+	if (strcmp(m, "last") == 0)
+		return 0;	/* no state file gave one at parse time */
+	if (strcmp(m, "none") == 0) {
+		memset(&s->addr, 0, sizeof(s->addr));
+		s->addrlen = 0;
+		s->disabled = 1;	/* HAProxy's MAINT (resolution) */
+		if (failed)
+			cfg_warn(p, "could not resolve address '%s', disabling server.",
+			    host);
+		return 1;
+	}
+	if (inet_pton(AF_INET, m, tmp) != 1 && inet_pton(AF_INET6, m, tmp) != 1)
+		return -1;
+	snprintf(ip, sizeof(ip), "%s%s%s:%s", strchr(m, ':') ? "[" : "", m,
+	    strchr(m, ':') ? "]" : "", port);
+	if (net_parse_addr(ip, 0, &s->addr, &s->addrlen, &why) < 0)
+		return -1;
+	if (failed)
+		cfg_warn(p, "could not resolve address '%s', falling back to "
+		    "configured address.", host);
+	return 1;
+}
+
+/* The server's address by its init-addr methods (HAProxy's default
+ * "last,libc"), tried in order, as HAProxy's srv_iterate_initaddr(). */
+static int
+cfg_srv_addr(struct cfgp *p, struct server *s, const char *methods)
+{
+	char list[CFG_LINE_MAX], host[256], *m, *sv = NULL;
+	const char *port, *why;
+	long long pn;
+	int r, failed = 0;
+
+	if (net_split_hostport(s->addr_text, host, sizeof(host), &port, &why) < 0 ||
+	    (u_parse_int(port, 1, 65535, &pn) < 0 && (why = "invalid port")) ||
+	    ((host[0] == 0 || strcmp(host, "*") == 0) &&
+	    (why = "a server needs an address"))) {
+		cfg_err(p, "server '%s': invalid address '%s': %s", s->name,
+		    s->addr_text, why);
+		return -1;
+	}
+	snprintf(list, sizeof(list), "%s", methods ? methods : "last,libc");
+	for (m = strtok_r(list, ",", &sv); m; m = strtok_r(NULL, ",", &sv)) {
+		if ((r = cfg_srv_init_method(p, s, m, host, port, failed)) > 0)
+			return 0;
+		if (r < 0) {
+			cfg_err(p, "server '%s': invalid init-addr method '%s' (expected "
+			    "last, libc, none or an IP address)", s->name, m);
+			return -1;
+		}
+		failed |= strcmp(m, "last") != 0;
+	}
+	cfg_err(p, "server '%s': could not resolve address '%s'", s->name, host);
+	return -1;
 }
 
 /* Whether a server address names a host (HAProxy resolves only those
@@ -13124,7 +13415,6 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 	struct proxy *px = obj;
 	struct server *s, **tail;
 	struct srv_defaults d;
-	const char *why;
 
 	if (n < 3) {
 		cfg_err(p, "'server' expects <name> and <address>");
@@ -13141,10 +13431,6 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 	s->addr_text = u_strdup(p->c->arena, args[2]);
 	s->line = p->err.line;
 	s->be = px;
-	if (net_parse_addr(args[2], 0, &s->addr, &s->addrlen, &why) < 0) {
-		cfg_err(p, "server '%s': invalid address '%s': %s", args[1], args[2], why);
-		return -1;
-	}
 	d = px->defsrv;
 	if (cfg_srv_opts(p, &d, args + 3, n - 3) < 0)
 		return -1;
@@ -13156,6 +13442,8 @@ cfg_kw_server(struct cfgp *p, void *obj, char **args, int n)
 		    d.resolvers);
 		return -1;
 	}
+	if (cfg_srv_addr(p, s, d.init_addr) < 0)
+		return -1;
 	if (cfg_srv_check_addr(p, s, d.chk_addr, d.chk_port, 0) < 0)
 		return -1;
 	if (s->agent && d.agent_port == 0) {
@@ -13194,6 +13482,8 @@ cfg_kw_default_server(struct cfgp *p, void *obj, char **args, int n)
 struct cfg_bind {
 	struct tls_conf	*tc;
 	int		 ssl;
+	struct net_lopts lo;
+	int		 maxconn;
 };
 
 static int
@@ -13428,6 +13718,69 @@ cfg_bind_ignored_val(struct cfgp *p, void *obj, char **args, int n)
 	return 1;
 }
 
+/* maxconn, backlog, mss */
+static int
+cfg_bind_int(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct cfg_bind *b = obj;
+	const char *v = cfg_bind_val(p, args, n);
+	int mss = args[0][0] == 'm' && args[0][1] == 's';
+	long long x;
+
+	if (v == NULL)
+		return -1;
+	if (u_parse_int(v, mss ? -65535 : 0, mss ? 65535 : INT_MAX, &x) < 0 ||
+	    (mss && x == 0)) {
+		cfg_err(p, "bind option '%s' expects %s, got '%s'", args[0], mss ?
+		    "an MSS with an absolute value between 1 and 65535" :
+		    "a positive integer", v);
+		return -1;
+	}
+	if (mss)
+		b->lo.mss = (int)x;
+	else if (args[0][0] == 'm')
+		b->maxconn = (int)x;
+	else
+		b->lo.backlog = (int)x;
+	return 1;
+}
+
+/* v4v6, v6only (which wins), defer-accept, tfo, transparent */
+static int
+cfg_bind_flag(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct net_lopts *lo = &((struct cfg_bind *)obj)->lo;
+
+	(void)p;
+	(void)n;
+	if (strcmp(args[0], "v6only") == 0)
+		lo->v6only = 1;
+	else if (strcmp(args[0], "v4v6") == 0)
+		lo->v6only = lo->v6only == 1 ? 1 : 0;
+	else if (args[0][0] == 'd')
+		lo->defer_accept = 1;
+	else if (args[0][1] == 'f')
+		lo->tfo = 1;
+	else
+		lo->transparent = 1;
+	return 0;
+}
+
+static int
+cfg_bind_iface(struct cfgp *p, void *obj, char **args, int n)
+{
+	const char *v = cfg_bind_val(p, args, n);
+
+	if (v == NULL)
+		return -1;
+	if (strlen(v) >= 16) {	/* IFNAMSIZ */
+		cfg_err(p, "bind option 'interface': '%s' is not an interface name", v);
+		return -1;
+	}
+	((struct cfg_bind *)obj)->lo.iface = u_strdup(p->c->arena, v);
+	return 1;
+}
+
 #define BIND_NO(name)	{ name, KW_NO, 0, 0, 0, 0, NULL, \
 	"bind option '" name "' is not supported by waxlb" }
 #define BIND_IGNV(name, why)	{ name, KW_IGN_ARG, 0, 0, 0, 0, \
@@ -13458,20 +13811,20 @@ static const struct cfg_kw cfg_bind_kws[] = {
 	CFG_QUIET("no-tlsv13", "BearSSL has no TLS 1.3"),
 	BIND_NO("crt-list"), BIND_NO("ca-file"), BIND_NO("verify"),
 	BIND_NO("crl-file"),
-	CFG_IGNA("name", "listener names only label stats"),
-	CFG_IGNA("id", "listener ids only label stats"),
-	CFG_IGNA("maxconn", "the frontend's and global maxconn apply"),
-	CFG_IGNA("backlog", "the listen backlog is 1024"),
+	CFG_IGNA("name", "labels per-listener stats rows (socket-stats), not made"),
+	CFG_IGNA("id", "labels per-listener stats rows (socket-stats), not made"),
+	CFG_FN("maxconn", 0, cfg_bind_int),
+	CFG_FN("backlog", 0, cfg_bind_int),
+	CFG_FN("mss", 0, cfg_bind_int),
+	CFG_FN("interface", 0, cfg_bind_iface),
+	CFG_FN("v4v6", 0, cfg_bind_flag),
+	CFG_FN("v6only", 0, cfg_bind_flag),
+	CFG_FN("defer-accept", 0, cfg_bind_flag),
+	CFG_FN("tfo", 0, cfg_bind_flag),
+	CFG_FN("transparent", 0, cfg_bind_flag),
 	CFG_IGNA("process", "one process"),
 	CFG_IGNA("thread", "one thread"),
-	CFG_IGNA("interface", "binding to an interface is not implemented"),
-	CFG_IGNA("mss", "the kernel's MSS is used"),
 	CFG_IGNA("nice", "listeners have no priorities"),
-	CFG_IGN("v4v6", "[::] listeners accept IPv4 already"),
-	CFG_IGN("v6only", "[::] listeners accept IPv4 too"),
-	CFG_IGN("defer-accept", "accept is not deferred"),
-	CFG_IGN("tfo", "TCP fast open is not used"),
-	CFG_IGN("transparent", "transparent binding is not implemented"),
 };
 #undef BIND_NO
 #undef BIND_IGNV
@@ -13508,7 +13861,7 @@ cfg_bind_opts(struct cfgp *p, struct cfg_bind *b, char **args, int n)
 /* One address of a bind line. */
 static int
 cfg_bind_addr(struct cfgp *p, struct proxy *px, const char *a,
-    struct tls_conf *tc)
+    const struct cfg_bind *bc)
 {
 	struct bind_conf *b = u_alloc(p->c->arena, sizeof(*b)), **tail;
 	const char *why;
@@ -13528,7 +13881,9 @@ cfg_bind_addr(struct cfgp *p, struct proxy *px, const char *a,
 	}
 	b->text = u_strdup(p->c->arena, a);
 	b->line = p->err.line;
-	b->tls = tc;
+	b->tls = bc->ssl ? bc->tc : NULL;
+	b->lo = bc->lo;
+	b->maxconn = bc->maxconn;
 	for (tail = &px->binds; *tail; tail = &(*tail)->next)
 		;
 	*tail = b;
@@ -13538,7 +13893,7 @@ cfg_bind_addr(struct cfgp *p, struct proxy *px, const char *a,
 static int
 cfg_kw_bind(struct cfgp *p, void *obj, char **args, int n)
 {
-	struct cfg_bind b = { NULL, 0 };
+	struct cfg_bind b = { NULL, 0, { -1, 0, 0, 0, 0, 0, NULL }, 0 };
 	char addrs[CFG_LINE_MAX], *a, *save = NULL;
 
 	if (n < 2) {
@@ -13558,7 +13913,7 @@ cfg_kw_bind(struct cfgp *p, void *obj, char **args, int n)
 		cfg_warn(p, "TLS options without 'ssl' have no effect");
 	snprintf(addrs, sizeof(addrs), "%s", args[1]);
 	for (a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save))
-		if (cfg_bind_addr(p, obj, a, b.ssl ? b.tc : NULL) < 0)
+		if (cfg_bind_addr(p, obj, a, &b) < 0)
 			return -1;
 	return 0;
 }
@@ -13741,6 +14096,23 @@ cfg_opt_logfmt(struct cfgp *p, void *obj, char **args, int n)
 	return 0;
 }
 
+/* option http-restrict-req-hdr-names preserve|delete|reject */
+static int
+cfg_opt_hdr_names(struct cfgp *p, void *obj, char **args, int n)
+{
+	static const char *const modes[] = { "preserve", "delete", "reject" };
+	int i;
+
+	for (i = 0; i < 3 && n == 3 && !p->no; i++)
+		if (strcmp(args[2], modes[i]) == 0) {
+			((struct proxy *)obj)->hdr_names = i;
+			return 0;
+		}
+	cfg_err(p, "'option http-restrict-req-hdr-names' expects 'preserve', "
+	    "'delete' or 'reject'");
+	return -1;
+}
+
 #define OPT_FLAG(name, bit)	{ name, KW_OPT, 0, 0, bit, 0, NULL, NULL }
 #define OPT_CHK_NO(name)	CFG_NO(name, "'option " name "' is not " \
 	"supported yet: use 'option httpchk' if the server speaks HTTP, or "  \
@@ -13771,12 +14143,12 @@ static const struct cfg_kw cfg_options[] = {
 	{ "external-check", KW_IGN, 0, 0, 0, 0, NULL, "external checks are not "
 	    "run: servers with 'check' get a TCP connect check" },
 	OPT_FLAG("log-health-checks", OPT_LOGHCHKS),
-	CFG_IGN("splice-auto", "plain tunnels are always spliced"),
-	CFG_IGN("splice-request", "plain tunnels are always spliced"),
-	CFG_IGN("splice-response", "plain tunnels are always spliced"),
-	CFG_IGN("tcpka", "keep-alive probes are not enabled"),
-	CFG_IGN("clitcpka", "keep-alive probes are not enabled"),
-	CFG_IGN("srvtcpka", "keep-alive probes are not enabled"),
+	CFG_IGN("splice-auto", "plain tunnels are spliced unless 'nosplice'; same bytes"),
+	CFG_IGN("splice-request", "plain tunnels are spliced unless 'nosplice'; same bytes"),
+	CFG_IGN("splice-response", "plain tunnels are spliced unless 'nosplice'; same bytes"),
+	OPT_FLAG("tcpka", OPT_CLITCPKA | OPT_SRVTCPKA),
+	OPT_FLAG("clitcpka", OPT_CLITCPKA),
+	OPT_FLAG("srvtcpka", OPT_SRVTCPKA),
 	CFG_IGN("contstats", "counters are updated as bytes pass"),
 	CFG_NO("socket-stats", "'option socket-stats' is not supported: the "
 	    "status page has no per-listener rows; remove it"),
@@ -13785,10 +14157,10 @@ static const struct cfg_kw cfg_options[] = {
 	CFG_NO("http-buffer-request", "'option http-buffer-request' is not "
 	    "supported: waxlb streams request bodies and applies the rules on "
 	    "the request head; remove it"),
-	CFG_IGN("prefer-last-server", "not implemented"),
+	OPT_FLAG("prefer-last-server", OPT_PREFER_LAST),
 	CFG_NO("persist", "'option persist' is not supported: waxlb has no "
 	    "cookie persistence; remove it"),
-	CFG_IGN("http-no-delay", "TCP_NODELAY is always set"),
+	CFG_IGN("http-no-delay", "TCP_NODELAY is always set and no send is delayed"),
 	CFG_NO("accept-invalid-http-request", "'option "
 	    "accept-invalid-http-request' is not supported: waxlb refuses invalid "
 	    "requests (400) against request smuggling; fix the client"),
@@ -13800,12 +14172,12 @@ static const struct cfg_kw cfg_options[] = {
 	OPT_CHK_NO("ssl-hello-chk"), OPT_CHK_NO("mysql-check"),
 	OPT_CHK_NO("pgsql-check"), OPT_CHK_NO("redis-check"),
 	OPT_CHK_NO("smtpchk"), OPT_CHK_NO("ldap-check"), OPT_CHK_NO("spop-check"),
-	CFG_IGN("nolinger", "closes linger as HAProxy's default"),
+	OPT_FLAG("nolinger", OPT_NOLINGER),
 	CFG_NO("independent-streams", "'option independent-streams' is not "
 	    "supported: waxlb refreshes both sides' timeouts on traffic either "
 	    "way; remove it"),
 	CFG_IGN("disable-h2-upgrade", "already true: waxlb never upgrades to HTTP/2"),
-	CFG_IGN("idle-close-on-response", "not implemented"),
+	OPT_FLAG("idle-close-on-response", OPT_IDLE_CLOSE_RSP),
 	CFG_NO("checkcache", "'option checkcache' is not supported: waxlb does "
 	    "not check whether responses are cacheable; remove it (and drop "
 	    "cookies with 'http-response del-header Set-Cookie' where needed)"),
@@ -13815,7 +14187,7 @@ static const struct cfg_kw cfg_options[] = {
 	    "pass"),
 	CFG_NO("transparent", "'option transparent' is not supported: waxlb "
 	    "connects only to its configured servers; list them with 'server'"),
-	CFG_IGN("http-restrict-req-hdr-names", "header names are validated"),
+	CFG_FN("http-restrict-req-hdr-names", 0, cfg_opt_hdr_names),
 };
 #undef OPT_FLAG
 #undef OPT_CHK_NO
@@ -15533,6 +15905,55 @@ cfg_errors_line(struct cfgp *p, char **args, int n)
 		p->errsec->pg[slot] = pg;
 }
 
+/* clitcpka-cnt|idle|intvl, srvtcpka-...: TCP_KEEPCNT, TCP_KEEPIDLE,
+ * TCP_KEEPINTVL for option clitcpka / srvtcpka; times in seconds unless
+ * a unit is given, as HAProxy. */
+static int
+cfg_kw_tcpka(struct cfgp *p, void *obj, char **args, int n)
+{
+	struct proxy *px = obj;
+	int k = args[0][0] == 's', *f;
+	const char *what = args[0] + 9;
+	long long v;
+	unsigned ms;
+
+	f = what[0] == 'c' ? &px->tcpka_cnt[k] : what[1] == 'd' ?
+	    &px->tcpka_idle[k] : &px->tcpka_intvl[k];
+	if (n == 2 && f == &px->tcpka_cnt[k] &&
+	    u_parse_int(args[1], 1, INT_MAX, &v) == 0) {
+		*f = (int)v;
+		return 0;
+	}
+	if (n == 2 && f != &px->tcpka_cnt[k]) {
+		if (u_parse_int(args[1], 1, 32767, &v) == 0) {
+			*f = (int)v;
+			return 0;
+		}
+		if (u_parse_time(args[1], &ms) == 0 && ms >= 1000) {
+			*f = (int)(ms / 1000 > 32767 ? 32767 : ms / 1000);
+			return 0;
+		}
+	}
+	cfg_err(p, "'%s' expects %s", args[0], f == &px->tcpka_cnt[k] ?
+	    "a positive count" : "a time of at least 1s (seconds by default)");
+	return -1;
+}
+
+/* rate-limit sessions <rate> */
+static int
+cfg_kw_rate_limit(struct cfgp *p, void *obj, char **args, int n)
+{
+	long long v;
+
+	if (n != 3 || strcmp(args[1], "sessions") ||
+	    u_parse_int(args[2], 0, INT_MAX, &v) < 0) {
+		cfg_err(p, "'rate-limit' expects 'sessions' and a number per second");
+		return -1;
+	}
+	((struct proxy *)obj)->rate_sess = (int)v;
+	return 0;
+}
+
 #define PX_INT(name, where, field, lo, hi, what) \
 	{ name, KW_INT, where, offsetof(struct proxy, field), lo, hi, NULL, what }
 #define PX_IGN(name, why)	{ name, KW_IGN, 0, 0, 0, 0, NULL, why }
@@ -15540,6 +15961,14 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_FN("mode", 0, cfg_kw_mode),
 	CFG_FN("timeout", 0, cfg_kw_timeout),
 	PX_INT("maxconn", PK_FE, maxconn, 0, INT_MAX, "an integer"),
+	PX_INT("backlog", PK_FE, backlog, 0, INT_MAX, "an integer"),
+	CFG_FN("rate-limit", PK_FE, cfg_kw_rate_limit),
+	CFG_FN("clitcpka-cnt", PK_FE, cfg_kw_tcpka),
+	CFG_FN("clitcpka-idle", PK_FE, cfg_kw_tcpka),
+	CFG_FN("clitcpka-intvl", PK_FE, cfg_kw_tcpka),
+	CFG_FN("srvtcpka-cnt", PK_BE, cfg_kw_tcpka),
+	CFG_FN("srvtcpka-idle", PK_BE, cfg_kw_tcpka),
+	CFG_FN("srvtcpka-intvl", PK_BE, cfg_kw_tcpka),
 	PX_INT("retries", 0, retries, 0, 1000, "an integer"),
 	{ "retry-on", KW_FN, PK_BE | PK_STRICT, 0, 0, 0, cfg_kw_retry_on,
 	    NULL },
@@ -15592,7 +16021,6 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_NO("cookie", "'cookie' is not supported: waxlb has no cookie "
 	    "persistence (API nodes are stateless); remove it, each request is "
 	    "balanced"),
-	PX_IGN("rate-limit", "not implemented"),
 	CFG_NO("max-keep-alive-queue", "'max-keep-alive-queue' is not "
 	    "supported: waxlb does not queue for a client's previous server; "
 	    "remove it"),
@@ -15967,6 +16395,27 @@ cfg_g_stats(struct cfgp *p, void *obj, char **args, int n)
 	return -1;
 }
 
+/* tune.http.maxhdr: HAProxy takes 1..32767; waxlb's header table holds
+ * HDR_MAX. */
+static int
+cfg_g_maxhdr(struct cfgp *p, void *obj, char **args, int n)
+{
+	long long v;
+
+	if (n != 2 || u_parse_int(args[1], 1, 32767, &v) < 0) {
+		cfg_err(p, "'tune.http.maxhdr' expects a number from 1 to 32767");
+		return -1;
+	}
+	if (v > HDR_MAX) {
+		cfg_err(p, "'tune.http.maxhdr %lld' is not supported: waxlb's header "
+		    "table is fixed at %d entries; use %d (HAProxy's default) or less",
+		    v, HDR_MAX, HDR_MAX);
+		return -1;
+	}
+	((struct config *)obj)->maxhdr = (int)v;
+	return 0;
+}
+
 #define G(name, kind, field, lo, hi, what) \
 	{ name, kind, 0, offsetof(struct config, field), lo, hi, NULL, what }
 static const struct cfg_kw cfg_global_kws[] = {
@@ -16022,8 +16471,7 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_FN("presetenv", 0, cfg_g_setenv),
 	CFG_FN("unsetenv", 0, cfg_g_unsetenv),
 	CFG_FN("resetenv", 0, cfg_g_resetenv),
-	CFG_IGN("tune.http.maxhdr", "101 headers, fixed"),
-	CFG_IGN("tune.maxaccept", "64 accepts per turn, fixed"),
+	CFG_IGN("tune.maxaccept", "64 accepts per turn: fairness only"),
 	CFG_IGN("tune.h2.max-concurrent-streams", "no HTTP/2"),
 	CFG_NO("lua-load", "'lua-load' is not supported: waxlb has no Lua; "
 	    "replace the script's actions with rules (for CORS: 'http-response "
@@ -16037,11 +16485,12 @@ static const struct cfg_kw cfg_global_kws[] = {
 	CFG_IGN("busy-polling", "CPU use and latency only: waxlb sleeps in poll()"),
 	CFG_IGN("noepoll", "poll() is used"),
 	CFG_IGN("nopoll", "poll() is used"),
-	CFG_IGN("nosplice", "splice is used where it works"),
-	CFG_IGN("maxconnrate", "not implemented"),
-	CFG_IGN("maxsessrate", "not implemented"),
-	CFG_IGN("maxpipes", "pipes are bounded at 4096"),
-	CFG_IGN("tune.pipesize", "pipes are 256 KiB"),
+	G("nosplice", KW_FLAG, nosplice, 1, 0, NULL),
+	G("maxconnrate", KW_INT, maxconnrate, 0, INT_MAX, "a number per second"),
+	G("maxsessrate", KW_INT, maxsessrate, 0, INT_MAX, "a number per second"),
+	G("maxpipes", KW_INT, maxpipes, 0, INT_MAX, "a number of pipes"),
+	G("tune.pipesize", KW_INT, pipesize, 0, 1 << 30, "a size in bytes"),
+	CFG_FN("tune.http.maxhdr", 0, cfg_g_maxhdr),
 };
 #undef G
 
@@ -16911,6 +17360,7 @@ cfg_print_ignored(FILE *f)
 struct idle_conn {
 	int		 fd;
 	int		 safe;
+	int		 uses;		/* requests it has carried */
 	int64_t		 since;
 	struct srv_state *st;
 	struct idle_conn *next;
@@ -16933,12 +17383,12 @@ typedef void (*srv_ready_fn)(struct srv_waiter *w, struct server *sv);
  * A response that leaves its server connection reusable puts it in the
  * pool; the next request for that server takes the newest one.  An idle
  * connection that becomes readable was closed by its server (or spoke out
- * of turn) and is dropped.  None is reused after POOL_IDLE_MS, so a
- * server's own keep-alive timeout cannot race with a request.
+ * of turn) and is dropped.  None is reused after its server's
+ * pool-purge-delay (POOL_IDLE_MS by default), so a server's own
+ * keep-alive timeout cannot race with a request; pool-max-conn bounds a
+ * server's pool (POOL_PER_SRV by default), POOL_MAX all of them.
  */
-#define POOL_PER_SRV	64
 #define POOL_MAX	4096
-#define POOL_IDLE_MS	2000
 #define POOL_PURGE_MS	1000		/* how often old ones are closed */
 
 /* A config with runtime state, from srv_bind() to srv_unbind(). */
@@ -17422,6 +17872,16 @@ srv_pool_drop(struct idle_conn *ic)
 	free(ic);
 }
 
+/* Idle past its server's pool-purge-delay (the state of a server gone
+ * from the config keeps the default). */
+static int
+srv_pool_old(const struct idle_conn *ic)
+{
+	int64_t age = loop_now() - ic->since;
+
+	return age > (ic->st->srv ? (int64_t)ic->st->srv->pool_purge : POOL_IDLE_MS);
+}
+
 static void
 srv_pool_event(void *obj, int fd, short revents)
 {
@@ -17430,18 +17890,25 @@ srv_pool_event(void *obj, int fd, short revents)
 	srv_pool_drop(obj);
 }
 
+/* An idle connection is kept only within its server's bounds: a pool
+ * of pool_max (-1: only POOL_MAX), kept less than pool_purge ms (0:
+ * none), carrying at most max_reuse requests after its first. */
 static void
-srv_pool_put(struct srv_state *st, int fd, int safe)
+srv_pool_put(struct srv_state *st, int fd, int safe, int uses)
 {
+	const struct server *sv = st->srv;
 	struct idle_conn *ic;
 
-	if (st->nidle >= POOL_PER_SRV || srv_rt.pool_total >= POOL_MAX ||
+	if ((sv && sv->pool_max >= 0 && st->nidle >= sv->pool_max) ||
+	    (sv && (sv->pool_purge == 0 || (sv->max_reuse >= 0 &&
+	    uses > sv->max_reuse))) || srv_rt.pool_total >= POOL_MAX ||
 	    (ic = malloc(sizeof(*ic))) == NULL) {
 		loop_fd_close(fd);
 		return;
 	}
 	ic->fd = fd;
 	ic->safe = safe;
+	ic->uses = uses;
 	ic->since = loop_now();
 	ic->st = st;
 	ic->next = st->idle;
@@ -17458,7 +17925,7 @@ srv_pool_put(struct srv_state *st, int fd, int safe)
  * a syscall per request and still not close the race, which
  * POOL_IDLE_MS keeps small. */
 static int
-srv_pool_get(struct srv_state *st, enum srv_pick pick)
+srv_pool_get(struct srv_state *st, enum srv_pick pick, int *uses)
 {
 	struct idle_conn *ic, *nx, *first = NULL, *other = NULL;
 	int want_safe = pick != PICK_IDLE_SAFE, fd;
@@ -17467,7 +17934,7 @@ srv_pool_get(struct srv_state *st, enum srv_pick pick)
 		return -1;
 	for (ic = st->idle; ic && first == NULL; ic = nx) {
 		nx = ic->next;
-		if (loop_now() - ic->since > POOL_IDLE_MS)
+		if (srv_pool_old(ic))
 			srv_pool_drop(ic);
 		else if (ic->safe == want_safe)
 			first = ic;
@@ -17477,6 +17944,7 @@ srv_pool_get(struct srv_state *st, enum srv_pick pick)
 	if ((ic = first ? first : other) == NULL)
 		return -1;
 	fd = ic->fd;
+	*uses = ic->uses;
 	srv_pool_unlink(ic);
 	free(ic);
 	return fd;
@@ -17498,7 +17966,7 @@ srv_pool_hook(void)
 		for (sv = px->srv; sv; sv = sv->next)
 			for (ic = sv->st ? sv->st->idle : NULL; ic; ic = nx) {
 				nx = ic->next;
-				if (loop_now() - ic->since > POOL_IDLE_MS)
+				if (srv_pool_old(ic))
 					srv_pool_drop(ic);
 			}
 	srv_rt.next_purge = loop_now() + POOL_PURGE_MS;
@@ -17667,8 +18135,8 @@ xprt_splice(struct side *from, struct side *to, struct kpipe **pp,
 	int progress = 0;
 	ssize_t n;
 
-	if ((from->fl & SF_RD) && !(from->fl & SF_EOF) && p->len < PIPE_SIZE) {
-		n = splice(from->fd, NULL, p->wr, NULL, PIPE_SIZE - p->len,
+	if ((from->fl & SF_RD) && !(from->fl & SF_EOF) && p->len < buf_pipe_size()) {
+		n = splice(from->fd, NULL, p->wr, NULL, buf_pipe_size() - p->len,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			p->len += (unsigned)n;
@@ -18383,6 +18851,7 @@ struct session {
 	enum sess_state	 state;		/* written by sess_set_state() only */
 	unsigned	 replay;	/* request bytes sent but kept at the
 					 * buffer's head for a replay (TX_L7) */
+	int		 srv_uses;	/* requests its server connection carried */
 	int64_t		 t_accept;
 	struct sockaddr_storage src;
 	struct loop_timer timer;	/* the deadline of the current state */
@@ -18398,9 +18867,18 @@ struct session {
 struct listener {
 	int		 fd;
 	int		 paused;
+	int		 cur;		/* its clients, for the bind's maxconn */
 	struct proxy	*fe;
 	struct bind_conf *bind;
 	struct listener	*next;
+};
+
+/* Events in the current one-second period, for the rate limits
+ * (maxconnrate, maxsessrate, rate-limit sessions); HAProxy measures over a
+ * sliding second, this over periods that start with their first event. */
+struct sess_rate {
+	int64_t		 start;
+	int		 n;
 };
 
 /* Per-proxy counters, kept by name so they survive reloads (names are
@@ -18423,6 +18901,7 @@ struct px_state {
 	int		 be_isdown;	/* backend: no usable server */
 	uint64_t	 be_down;	/* ... times it became so */
 	int64_t		 be_change, be_down_ms;	/* last change, time down */
+	struct sess_rate sess_rate;	/* rate-limit sessions */
 	struct px_state	*next;
 };
 
@@ -18464,6 +18943,8 @@ static struct {
 	int		 cursslconn;	/* of them, on ssl listeners (maxsslconn) */
 	int		 stopping;	/* soft stop: no more clients */
 	int64_t		 paused;	/* listeners paused until then */
+	struct sess_rate conn_rate, sess_rate;	/* maxconnrate, maxsessrate */
+	int64_t		 rate_wake;	/* a rate-limited listener resumes */
 	struct http_msg	 msg;		/* the head being parsed (not reentrant) */
 	sess_service_fn	 service;
 	/* where rules put what they make for the head being processed */
@@ -18535,6 +19016,54 @@ sess_px_state(const struct proxy *px)
 	return f;
 }
 
+/* Is a rate at its limit (per second; 0: none)?  The end of the period
+ * is when the listeners it pauses look again. */
+static int
+sess_rate_full(struct sess_rate *r, int limit)
+{
+	int64_t end;
+
+	if (limit <= 0)
+		return 0;
+	if (loop_now() - r->start >= 1000) {
+		r->start = loop_now();
+		r->n = 0;
+	}
+	if (r->n < limit)
+		return 0;
+	end = r->start + 1000;
+	if (sess_rt.rate_wake == 0 || end < sess_rt.rate_wake)
+		sess_rt.rate_wake = end;
+	return 1;
+}
+
+static void
+sess_rate_add(struct sess_rate *r)
+{
+	if (loop_now() - r->start >= 1000) {
+		r->start = loop_now();
+		r->n = 0;
+	}
+	r->n++;
+}
+
+/* Is a listener at one of its limits: the global and frontend maxconn,
+ * its own, the rates? */
+static int
+sess_listener_full(struct listener *l)
+{
+	const struct config *c = sess_rt.cfg;
+	struct px_state *f = sess_px_state(l->fe);
+
+	return sess_rt.stopping || sess_rt.paused || sess_rt.curconn >= c->maxconn ||
+	    (l->fe->maxconn && f->cur >= l->fe->maxconn) ||
+	    (l->bind->maxconn && l->cur >= l->bind->maxconn) ||
+	    sess_rate_full(&sess_rt.conn_rate, c->maxconnrate) ||
+	    sess_rate_full(&sess_rt.sess_rate, c->maxsessrate) ||
+	    sess_rate_full(&f->sess_rate, l->fe->rate_sess) ||
+	    (l->bind->tls && c->maxsslconn && sess_rt.cursslconn >= c->maxsslconn);
+}
+
 /* Listeners are polled only while the limits allow another client. */
 static void
 sess_listeners_update(void)
@@ -18542,11 +19071,7 @@ sess_listeners_update(void)
 	struct listener *l;
 
 	for (l = sess_rt.listeners; l; l = l->next) {
-		int full = sess_rt.stopping || sess_rt.paused ||
-		    sess_rt.curconn >= sess_rt.cfg->maxconn || (l->fe->maxconn &&
-		    sess_px_state(l->fe)->cur >= l->fe->maxconn) ||
-		    (l->bind->tls && sess_rt.cfg->maxsslconn &&
-		    sess_rt.cursslconn >= sess_rt.cfg->maxsslconn);
+		int full = sess_listener_full(l);
 
 		if (full != l->paused) {
 			l->paused = full;
@@ -18567,21 +19092,27 @@ sess_accept_pause(int err)
 		loop_fd_want(l->fd, 0);
 }
 
-/* Loop hook: listeners paused after an fd shortage try again. */
+/* Loop hook: listeners paused after an fd shortage, or by a rate limit,
+ * try again. */
 static int64_t
 sess_pause_hook(void)
 {
 	struct listener *l;
 
-	if (sess_rt.paused == 0)
-		return -1;
-	if (loop_now() < sess_rt.paused)
-		return sess_rt.paused;
-	sess_rt.paused = 0;
-	for (l = sess_rt.listeners; l; l = l->next)
-		l->paused = -1;
-	sess_listeners_update();
-	return -1;
+	if (sess_rt.rate_wake && loop_now() >= sess_rt.rate_wake) {
+		sess_rt.rate_wake = 0;
+		sess_listeners_update();
+	}
+	if (sess_rt.paused && loop_now() < sess_rt.paused)
+		return sess_rt.rate_wake && sess_rt.rate_wake < sess_rt.paused ?
+		    sess_rt.rate_wake : sess_rt.paused;
+	if (sess_rt.paused) {
+		sess_rt.paused = 0;
+		for (l = sess_rt.listeners; l; l = l->next)
+			l->paused = -1;
+		sess_listeners_update();
+	}
+	return sess_rt.rate_wake ? sess_rt.rate_wake : -1;
 }
 
 static void sess_event(void *obj, int fd, short revents);
@@ -18620,6 +19151,40 @@ sess_new(struct proxy *fe, int fd, const struct sockaddr_storage *src)
 	return s;
 }
 
+/* One socket for two bind lines: the same address and interface. */
+static int
+sess_same_socket(const struct bind_conf *a, const struct bind_conf *b)
+{
+	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, b->addrlen) == 0 &&
+	    strcmp(a->lo.iface ? a->lo.iface : "", b->lo.iface ? b->lo.iface : "") == 0;
+}
+
+/* What the frontend sets on its client sockets: keep-alive probes
+ * (option clitcpka), a reset on close (option nolinger, HAProxy's
+ * listener SO_LINGER the accepted sockets inherit). */
+static void
+sess_client_opts(const struct proxy *fe, int fd)
+{
+	if (fe->options & OPT_CLITCPKA)
+		net_keepalive(fd, fe->tcpka_cnt[0], fe->tcpka_idle[0],
+		    fe->tcpka_intvl[0]);
+	if (fe->options & OPT_NOLINGER)
+		net_set_linger0(fd);
+}
+
+/* The listener <s> came in on (by address: a reload may have moved it
+ * to another config's bind line); NULL when it is gone. */
+static struct listener *
+sess_listener_of(const struct session *s)
+{
+	struct listener *l;
+
+	for (l = s->bind ? sess_rt.listeners : NULL; l; l = l->next)
+		if (sess_same_socket(l->bind, s->bind))
+			return l;
+	return NULL;
+}
+
 static void
 sess_accept(void *obj, int fd, short revents)
 {
@@ -18631,7 +19196,7 @@ sess_accept(void *obj, int fd, short revents)
 	(void)revents;
 	/* a bounded batch per turn keeps other connections served */
 	for (i = 0; i < ACCEPT_BATCH && l->paused <= 0; i++) {
-		if ((cfd = net_accept(fd, &ss)) < 0) {
+		if ((cfd = net_accept(fd, &ss, l->bind->lo.mss)) < 0) {
 			if (cfd == -EMFILE || cfd == -ENFILE || cfd == -ENOBUFS ||
 			    cfd == -ENOMEM)
 				sess_accept_pause(-cfd);
@@ -18641,18 +19206,23 @@ sess_accept(void *obj, int fd, short revents)
 			close(cfd);
 			continue;
 		}
+		sess_client_opts(l->fe, cfd);
 		s = sess_new(l->fe, cfd, &ss);
 		s->bind = l->bind;
 		if (l->bind->tls != NULL) {
 			s->fl |= SS_SSLCONN;
 			sess_rt.cursslconn++;
 		}
+		l->cur++;
+		sess_rate_add(&sess_rt.conn_rate);
 		loop_fd_add(cfd, sess_event, s, POLLIN);
-		sess_listeners_update();
 		if (sess_accepted(s, l->bind->tls != NULL) < 0) {
 			sess_free(s);
 			continue;
 		}
+		sess_rate_add(&sess_rt.sess_rate);
+		sess_rate_add(&sess_px_state(l->fe)->sess_rate);
+		sess_listeners_update();
 		if (l->bind->tls) {
 			if (xprt_tls_start(&s->cli, l->bind->tls, &s->src, &s->fe) < 0) {
 				sess_free(s);
@@ -18664,6 +19234,62 @@ sess_accept(void *obj, int fd, short revents)
 	}
 }
 
+/* The listen() backlog of a bind line, as HAProxy's listener_backlog():
+ * its own, the frontend's, its maxconn, the frontend's maxconn (which
+ * defaults to the global one). */
+static int
+sess_backlog(const struct config *cfg, const struct proxy *px,
+    const struct bind_conf *b)
+{
+	return b->lo.backlog ? b->lo.backlog : px->backlog ? px->backlog :
+	    b->maxconn ? b->maxconn : px->maxconn ? px->maxconn : cfg->maxconn;
+}
+
+/* A running listener a reload keeps takes the new line's options, but
+ * v6only/v4v6 are fixed once a socket is bound. */
+static int
+sess_listener_retune(struct listener *l, const struct config *cfg,
+    const struct proxy *px, const struct bind_conf *b)
+{
+	char warn[160];
+
+	/* on a bound socket; only "[::]" has a choice (Linux makes other
+	 * IPv6 addresses v6-only at bind) */
+	if (b->addr.ss_family == AF_INET6 && b->lo.v6only >= 0 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&b->addr)->sin6_addr) &&
+	    b->lo.v6only != net_v6only(l->fd)) {
+		log_alert("Starting frontend %s: '%s' on [%s] cannot change on a "
+		    "listening socket; restart waxlb to change it", px->name,
+		    b->lo.v6only ? "v6only" : "v4v6", b->text);
+		return -1;
+	}
+	warn[0] = 0;
+	if (net_listen_tune(l->fd, &b->lo, sess_backlog(cfg, px, b), warn,
+	    sizeof(warn)) < 0 || warn[0])
+		log_warn("Starting frontend %s: %s for [%s]", px->name,
+		    warn[0] ? warn : strerror(errno), b->text);
+	return 0;
+}
+
+static struct listener *
+sess_listener_new(const struct config *cfg, const struct proxy *px,
+    const struct bind_conf *b)
+{
+	struct listener *l = u_calloc(1, sizeof(*l));
+	char err[256], warn[160];
+
+	if ((l->fd = net_listen(&b->addr, b->addrlen, &b->lo, sess_backlog(cfg, px, b),
+	    err, sizeof(err), warn, sizeof(warn))) < 0) {
+		log_alert("Starting frontend %s: %s", px->name, err);
+		free(l);
+		return NULL;
+	}
+	if (warn[0])
+		log_warn("Starting frontend %s: %s for [%s]", px->name, warn, b->text);
+	loop_fd_add(l->fd, sess_accept, l, POLLIN);
+	return l;
+}
+
 /* The listeners of <cfg>: those of the running set on the same address
  * are kept (with their queue of pending clients), the others opened. */
 static int
@@ -18672,26 +19298,21 @@ sess_listeners_open(struct config *cfg, struct listener **out)
 	struct proxy *px;
 	struct bind_conf *b;
 	struct listener *l, **pp;
-	char err[256];
 
 	for (px = cfg->proxies; px; px = px->next)
 		for (b = (px->cap & CAP_FE) ? px->binds : NULL; b; b = b->next) {
 			for (pp = &sess_rt.listeners; *pp; pp = &(*pp)->next)
-				if ((*pp)->fd >= 0 && (*pp)->bind->addrlen == b->addrlen &&
-				    memcmp(&(*pp)->bind->addr, &b->addr, b->addrlen) == 0)
+				if ((*pp)->fd >= 0 && sess_same_socket((*pp)->bind, b))
 					break;
-			if ((l = *pp) != NULL)
+			if ((l = *pp) != NULL) {
 				*pp = l->next;	/* keeps its paused state */
-			else {
-				l = u_calloc(1, sizeof(*l));
-				if ((l->fd = net_listen(&b->addr, b->addrlen, 1024, err,
-				    sizeof(err))) < 0) {
-					log_alert("Starting frontend %s: %s", px->name, err);
-					free(l);
+				l->next = *out;	/* for sess_listeners_undo() */
+				*out = l;
+				if (sess_listener_retune(l, cfg, px, b) < 0)
 					return -1;
-				}
-				loop_fd_add(l->fd, sess_accept, l, POLLIN);
-			}
+				*out = l->next;
+			} else if ((l = sess_listener_new(cfg, px, b)) == NULL)
+				return -1;
 			l->fe = px;
 			l->bind = b;
 			l->next = *out;
@@ -18708,6 +19329,7 @@ sess_listeners_undo(struct listener *nl)
 	struct listener *l, *nx;
 	struct proxy *opx;
 	struct bind_conf *b;
+	char warn[160];
 	int kept;
 
 	for (l = nl; l; l = nx) {
@@ -18715,8 +19337,10 @@ sess_listeners_undo(struct listener *nl)
 		kept = 0;
 		for (opx = sess_rt.cfg->proxies; opx && !kept; opx = opx->next)
 			for (b = opx->binds; b && !kept; b = b->next)
-				if (b->addrlen == l->bind->addrlen &&
-				    memcmp(&b->addr, &l->bind->addr, b->addrlen) == 0) {
+				if (sess_same_socket(b, l->bind)) {
+					/* the running line's options again */
+					(void)net_listen_tune(l->fd, &b->lo,
+					    sess_backlog(sess_rt.cfg, opx, b), warn, sizeof(warn));
 					l->fe = opx;
 					l->bind = b;
 					l->next = sess_rt.listeners;
@@ -19232,6 +19856,8 @@ sess_count_bytes(struct session *s)
 static void
 sess_free(struct session *s)
 {
+	struct listener *l;
+
 	loop_task_cancel(&s->task);
 	loop_timer_del(&s->timer);
 	sess_unqueue(s);
@@ -19254,6 +19880,8 @@ sess_free(struct session *s)
 	sess_count_bytes(s);
 	sess_rt.cursslconn -= (s->fl & SS_SSLCONN) != 0;
 	sess_px_state(s->fe)->cur--;
+	if ((l = sess_listener_of(s)) != NULL && l->cur > 0)
+		l->cur--;
 	sess_cfg_unref(s->cfg);
 	free(s);
 	sess_listeners_update();
@@ -19638,6 +20266,11 @@ sess_connect(struct session *s)
 		sess_conn_failed(s);
 		return;
 	}
+	if (s->be->options & OPT_SRVTCPKA)
+		net_keepalive(fd, s->be->tcpka_cnt[1], s->be->tcpka_idle[1],
+		    s->be->tcpka_intvl[1]);
+	if (s->be->options & OPT_NOLINGER)
+		net_set_linger0(fd);
 	loop_fd_add(fd, sess_event, s, POLLOUT);
 	xprt_side_init(&s->srv, fd);
 	if (done)
@@ -19668,15 +20301,56 @@ sess_pick(const struct session *s)
 /* The session's assigned server: the connection it kept (http-reuse
  * never), a pooled one when sess_pick() allows, else a new one.  Each
  * attempt counts in the server's stot, as HAProxy's. */
+/* Server "redir": a GET or HEAD for it is answered with a 302 to the
+ * prefix and the request's path (a prefix of "/" keeps the path alone),
+ * and the connection closed, as HAProxy's http_perform_server_redirect().
+ * 0 when the request is not one. */
+static int
+sess_srv_redir(struct session *s)
+{
+	const struct buf *b = s->req.buf;
+	const char *p, *e, *u, *ue, *pfx = s->sv->redir;
+	int n;
+
+	if (pfx == NULL || (s->fl & SS_TCP) || b == NULL)
+		return 0;
+	p = b->data + b->head;
+	e = b->data + b->tail;
+	if (!(e - p > 4 && memcmp(p, "GET ", 4) == 0) &&
+	    !(e - p > 5 && memcmp(p, "HEAD ", 5) == 0))
+		return 0;
+	u = (const char *)memchr(p, ' ', (size_t)(e - p)) + 1;
+	if ((ue = memchr(u, ' ', (size_t)(e - u))) == NULL)
+		return 0;
+	if (*u != '/') {	/* absolute form: the path after the authority */
+		const char *a = memmem(u, (size_t)(ue - u), "://", 3);
+
+		if (a == NULL || (u = memchr(a + 3, '/', (size_t)(ue - a - 3))) == NULL)
+			return 0;
+	}
+	if (strcmp(pfx, "/") == 0)
+		pfx = "";
+	n = snprintf(sess_rt.scratch, sizeof(sess_rt.scratch), "%s%.*s", pfx,
+	    (int)(ue - u), u);
+	if (n < 0 || (size_t)n >= sizeof(sess_rt.scratch))
+		return 0;
+	s->fl &= ~SS_CLI_KA;
+	sess_reply(s, 302, TERM(TC_LOC, TP_CONN), sess_rt.scratch);
+	return 1;
+}
+
 static void
 sess_attach(struct session *s)
 {
 	int fd;
 
 	s->st->stot++;
+	if (sess_srv_redir(s))
+		return;
 	s->st->last_sess = loop_now();
 	if (s->srv.fd < 0) {
-		if ((fd = srv_pool_get(s->st, sess_pick(s))) < 0) {
+		if ((fd = srv_pool_get(s->st, sess_pick(s), &s->srv_uses)) < 0) {
+			s->srv_uses = 0;
 			s->st->connects++;
 			sess_connect(s);
 			return;
@@ -19714,6 +20388,20 @@ sess_enqueue(struct session *s)
 	sess_set_state(s, S_QUEUE);
 }
 
+/* option prefer-last-server: the server of the connection the session
+ * kept (http-reuse never, HAProxy's private connections), while it is
+ * usable and has a free slot. */
+static struct server *
+sess_last_server(const struct session *s, const struct server *avoid)
+{
+	struct server *sv = s->st ? s->st->srv : NULL;
+
+	if (!(s->be->options & OPT_PREFER_LAST) || s->srv.fd < 0 || sv == NULL ||
+	    sv->be != s->be || sv == avoid || !lb_usable(sv) || !lb_has_slot(sv))
+		return NULL;
+	return sv;
+}
+
 /* Pick a server for the request or queue it (as HAProxy: behind those
  * already waiting).  <avoid>: a redispatch away from that server.
  * Errors are answered. */
@@ -19724,6 +20412,8 @@ sess_assign(struct session *s, struct server *avoid)
 	struct server *sv = NULL;
 
 	if (srv_queue_len(be) == 0)
+		sv = sess_last_server(s, avoid);
+	if (srv_queue_len(be) == 0 && sv == NULL)
 		sv = lb_pick(be, avoid);
 	if (avoid)
 		sess_count_retry(s, avoid, sv);
@@ -19987,6 +20677,7 @@ sess_send_client(struct session *s)
 static int
 sess_adopt_cfg(struct session *s)
 {
+	struct listener *l;
 	struct proxy *nfe;
 
 	if (s->cfg == sess_rt.cfg || buf_len(s->req.buf) != 0 ||
@@ -20001,7 +20692,10 @@ sess_adopt_cfg(struct session *s)
 	if (s->srv.fd >= 0)
 		sess_srv_close(s);
 	s->fe = nfe;
-	s->bind = NULL;		/* the old config's, freed with it */
+	/* the same socket's bind line in the new config (the old one is freed
+	 * with its config); NULL when the listener is gone */
+	l = sess_listener_of(s);
+	s->bind = l ? l->bind : NULL;
 	sess_cfg_ref(sess_rt.cfg);
 	sess_cfg_unref(s->cfg);
 	s->cfg = sess_rt.cfg;
@@ -20157,9 +20851,9 @@ static void
 sess_txn_start(struct session *s, const struct http_msg *m)
 {
 	s->fl &= ~(SS_CLI_KA | SS_CLI_10);
-	if ((m->minor == 1 && !(m->flags & MSG_CONN_CLOSE)) ||
-	    (m->minor == 0 && (m->flags & MSG_CONN_KA)))
-		s->fl |= SS_CLI_KA;
+	if (((m->minor == 1 && !(m->flags & MSG_CONN_CLOSE)) ||
+	    (m->minor == 0 && (m->flags & MSG_CONN_KA))) && !sess_rt.stopping)
+		s->fl |= SS_CLI_KA;	/* stopping: the last one, "Connection: close" */
 	if (m->minor == 0)
 		s->fl |= SS_CLI_10;
 	if (u_ieq(m->method, m->method_len, "HEAD"))
@@ -20679,7 +21373,7 @@ sess_rsp_conn(const struct session *s, const struct http_msg *m)
 {
 	if (m->status == 101 || m->status < 200)
 		return H1_CONN_NONE;
-	if (!(s->fl & SS_CLI_KA))
+	if (!(s->fl & SS_CLI_KA) || sess_rt.stopping)
 		return H1_CONN_CLOSE;
 	return (s->fl & SS_CLI_10) ? H1_CONN_KA : H1_CONN_NONE;
 }
@@ -20816,10 +21510,12 @@ sess_rsp_head(struct session *s, struct http_msg *m, int r)
 static void
 sess_srv_keep(struct session *s, int next)
 {
+	int uses = ++s->srv_uses;
+
 	if (s->be->reuse != REUSE_NEVER) {
-		srv_pool_put(s->st, s->srv.fd, (s->txn.fl & TX_REUSED) != 0);
+		srv_pool_put(s->st, s->srv.fd, (s->txn.fl & TX_REUSED) != 0, uses);
 		xprt_side_init(&s->srv, -1);
-	} else if (next)
+	} else if (next && (s->sv->max_reuse < 0 || uses <= s->sv->max_reuse))
 		s->srv.fl = 0;
 	else
 		sess_srv_close(s);
@@ -21138,6 +21834,12 @@ sess_do_closing(struct session *s)
 		s->cli.fl |= SF_ERR;
 		return 1;
 	}
+	if (s->fe->options & OPT_NOLINGER) {	/* a FIN, then the reset at once */
+		if (!(s->cli.fl & SF_SHUTW))
+			xprt_shutw(&s->cli);
+		s->cli.fl |= SF_ERR;
+		return 1;
+	}
 	if (!(s->cli.fl & SF_SHUTW)) {
 		xprt_shutw(&s->cli);
 		if (s->cli.fl & SF_EOF)
@@ -21227,12 +21929,12 @@ sess_interest(const struct session *s, short *ce, short *se)
 		break;
 	case S_TUNNEL:
 		if (!(s->cli.fl & SF_EOF) && buf_len(s->req.buf) < size &&
-		    (s->req.pipe == NULL || s->req.pipe->len < PIPE_SIZE))
+		    (s->req.pipe == NULL || s->req.pipe->len < buf_pipe_size()))
 			*ce |= POLLIN;
 		if (buf_len(s->rsp.buf) || s->rsp.pipe)
 			*ce |= POLLOUT;
 		if (!(s->srv.fl & SF_EOF) && buf_len(s->rsp.buf) < size &&
-		    (s->rsp.pipe == NULL || s->rsp.pipe->len < PIPE_SIZE))
+		    (s->rsp.pipe == NULL || s->rsp.pipe->len < buf_pipe_size()))
 			*se |= POLLIN;
 		if (buf_len(s->req.buf) || s->req.pipe)
 			*se |= POLLOUT;
@@ -21525,8 +22227,10 @@ sess_close_idle(void)
 
 	for (s = sess_rt.sessions; s; s = nx) {
 		nx = s->next;
+		/* idle-close-on-response: kept for one more request, answered
+		 * with "Connection: close" (sess_rsp_conn()) */
 		if (s->state == S_REQ && buf_len(s->req.buf) == 0 && s->rsp.fwd == 0 &&
-		    s->gen == NULL) {
+		    s->gen == NULL && !(s->fe->options & OPT_IDLE_CLOSE_RSP)) {
 			sess_kill(s, 0);
 			sess_run(s);
 		}
@@ -25292,6 +25996,14 @@ main_reload_fixed(struct config *nc, const struct config *oc)
 		    oc->ssl_cachesize);
 }
 
+/* What the lower modules take from the global section. */
+static void
+main_tune(const struct config *cfg)
+{
+	h1_set_maxhdr(cfg->maxhdr ? cfg->maxhdr : HDR_MAX);
+	buf_pipe_tune(cfg->nosplice, cfg->maxpipes, cfg->pipesize);
+}
+
 /* SIGHUP: the files are read again; a config with errors changes nothing. */
 static void
 main_reload(void)
@@ -25317,6 +26029,7 @@ main_reload(void)
 	chk_free_all();
 	sess_cfg_ref(nc);
 	sess_set_config(nc);	/* the old one goes when its last session does */
+	main_tune(nc);
 	adm_reconfigure(nc);
 	chk_init(nc);
 	sess_listeners_update();
@@ -25430,6 +26143,7 @@ main_init(struct config *cfg)
 
 	loop_init(main_file_limit(cfg));
 	buf_init(cfg->bufsize, cfg->maxrewrite);
+	main_tune(cfg);
 	sess_init();
 	srv_bind(cfg, NULL);
 	sess_cfg_ref(cfg);

@@ -34,6 +34,8 @@
 #define CHUNK_CANON_MAX		16	/* a canonical chunk-size line: 13 hex
 					 * digits and CRLF, rounded up */
 #define TRAILER_MAX		16384	/* all trailer lines of one message */
+#define POOL_PER_SRV		64	/* idle server connections (pool-max-conn) */
+#define POOL_IDLE_MS		2000	/* their idle age limit (pool-purge-delay) */
 
 /* ================================================================== */
 /* util                                                                 */
@@ -86,6 +88,9 @@ struct http_msg {
 	unsigned	 flags;		/* MSG_* */
 	int64_t		 clen;		/* Content-Length, -1 if none */
 	int		 nhdr;
+	int		 nfree;		/* of them, "Connection: close|keep-alive"
+					 * ones, which tune.http.maxhdr leaves out
+					 * as HAProxy drops them */
 	int		 err;		/* status to answer when parse fails */
 	const char	*err_what;	/* short reason, for the log */
 	struct http_hdr	 hdr[HDR_MAX];
@@ -662,12 +667,26 @@ struct tls_conf {
 	int		 line;
 };
 
+/* What a listening socket is set up with (bind options); zero: the
+ * kernel's defaults. */
+struct net_lopts {
+	int		 v6only;	/* -1: the system's default, 0: v4v6, 1: v6only */
+	int		 transparent;	/* IP_TRANSPARENT */
+	int		 defer_accept;	/* TCP_DEFER_ACCEPT */
+	int		 tfo;		/* TCP_FASTOPEN */
+	int		 mss;		/* TCP_MAXSEG; < 0: accepted ones reduced by */
+	int		 backlog;	/* listen(); 0: the frontend's */
+	char		*iface;		/* SO_BINDTODEVICE */
+};
+
 struct bind_conf {
 	struct sockaddr_storage addr;
 	socklen_t	 addrlen;
 	char		*text;		/* as written, for logs and reload */
 	int		 line;
 	struct tls_conf	*tls;		/* NULL: plain TCP */
+	struct net_lopts lo;
+	int		 maxconn;	/* per socket; 0: the frontend's */
 	struct bind_conf *next;
 };
 
@@ -736,6 +755,10 @@ struct server {
 	char		*agent_send;
 	int		 on_down_kill, on_up_kill_bck;
 	unsigned	 slowstart;
+	int		 pool_max;	/* pool-max-conn; -1: no bound but the global one */
+	unsigned	 pool_purge;	/* pool-purge-delay: idle age limit, ms */
+	int		 max_reuse;	/* max-reuse; -1: no limit */
+	char		*redir;		/* redir: 302 prefix for GET and HEAD */
 	/* the one link to runtime: set once when the config is activated
 	 * (srv_bind), owned by the srv module */
 	struct srv_state *st;
@@ -760,6 +783,12 @@ struct srv_defaults {
 	unsigned	 slowstart;
 	char		*resolvers;	/* refused with a host name */
 	int		 puid;		/* "id" (server lines only) */
+	int		 pool_max, max_reuse;	/* valid when ..._set */
+	int		 pool_max_set, max_reuse_set;
+	unsigned	 pool_purge;
+	int		 pool_purge_set;
+	char		*redir;
+	char		*init_addr;	/* as written; NULL: libc */
 };
 
 /* An error page of the configuration (errorfile, errorloc, http-error,
@@ -825,6 +854,11 @@ struct err_conf {
 #define STF_SHNODE	0x02
 #define STF_SHDESC	0x04
 #define STF_LEGENDS	0x08
+#define OPT_CLITCPKA	0x1000	/* option clitcpka (tcpka) */
+#define OPT_SRVTCPKA	0x2000	/* option srvtcpka (tcpka) */
+#define OPT_NOLINGER	0x4000	/* option nolinger */
+#define OPT_IDLE_CLOSE_RSP 0x8000 /* option idle-close-on-response */
+#define OPT_PREFER_LAST	0x10000	/* option prefer-last-server */
 
 /* retry-on: when a request is tried again (HAProxy's PR_RE_*).  Anything
  * but RE_CONN replays the request, which must then fit in the buffer. */
@@ -845,6 +879,8 @@ struct err_conf {
 #define RE_504		0x4000
 #define RE_L7		(~(unsigned)RE_CONN)	/* the ones that replay */
 
+enum { HDRN_PRESERVE, HDRN_DELETE, HDRN_REJECT };
+
 /* http-reuse: which idle server connections a request may take. */
 enum http_reuse { REUSE_NEVER, REUSE_SAFE, REUSE_AGGRESSIVE, REUSE_ALWAYS };
 
@@ -861,8 +897,14 @@ struct proxy {
 	int		 retries;
 	unsigned	 retry_on;	/* RE_* */
 	enum http_reuse	 reuse;
+	/* clitcpka-* [0], srvtcpka-* [1]: TCP_KEEPCNT, TCP_KEEPIDLE and
+	 * TCP_KEEPINTVL (s); 0: the kernel's */
+	int		 tcpka_cnt[2], tcpka_idle[2], tcpka_intvl[2];
+	int		 hdr_names;	/* http-restrict-req-hdr-names: HDRN_* */
 
 	/* frontend */
+	int		 backlog;	/* "backlog"; 0: maxconn */
+	int		 rate_sess;	/* rate-limit sessions; 0: none */
 	struct bind_conf *binds;
 	struct acl	*acls;
 	struct switch_rule *rules;
@@ -998,6 +1040,11 @@ struct config {
 	int		 bufsize;
 	int		 maxrewrite;
 	int		 ssl_cachesize;	/* sessions kept for resumption */
+	int		 maxconnrate, maxsessrate;	/* per second; 0: none */
+	int		 maxhdr;	/* tune.http.maxhdr, the start line included */
+	int		 maxpipes;	/* 0: waxlb's bound */
+	int		 pipesize;	/* tune.pipesize; 0: waxlb's size */
+	int		 nosplice;
 	char		*crt_base;
 	char		*ssl_ciphers;	/* ssl-default-bind-ciphers */
 	unsigned	 ssl_vmin;	/* ssl-default-bind-options ssl-min-ver */
