@@ -13364,6 +13364,7 @@ cfg_srv_addr(struct cfgp *p, struct server *s, const char *methods)
 {
 	char list[CFG_LINE_MAX], host[256], *m, *sv = NULL;
 	const char *port, *why;
+	struct in6_addr a6;
 	long long pn;
 	int r, failed = 0;
 
@@ -13375,6 +13376,10 @@ cfg_srv_addr(struct cfgp *p, struct server *s, const char *methods)
 		    s->addr_text, why);
 		return -1;
 	}
+	/* an address literal is the address: HAProxy applies init-addr to
+	 * names only */
+	if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1)
+		methods = "libc";
 	snprintf(list, sizeof(list), "%s", methods ? methods : "last,libc");
 	for (m = strtok_r(list, ",", &sv); m; m = strtok_r(NULL, ",", &sv)) {
 		if ((r = cfg_srv_init_method(p, s, m, host, port, failed)) > 0)
@@ -16027,7 +16032,9 @@ static const struct cfg_kw cfg_proxy_kws[] = {
 	CFG_NO("persist", "'persist rdp-cookie' is not supported: waxlb has no "
 	    "persistence; remove it"),
 	CFG_FN("stick-table", PK_NODEF, cfg_kw_stick_table),
-	PX_IGN("stick", "no stick tables"),
+	CFG_NO("stick", "'stick' rules are not supported yet: waxlb has no "
+	    "persistence (stick tables store nothing); remove them, each request "
+	    "is balanced"),
 	CFG_NO("grace", "'grace' is not supported (HAProxy 2.6 refuses it too, "
 	    "since 2.5): remove it"),
 	CFG_NO("dispatch", "'dispatch' is not supported: declare the address "
@@ -18852,6 +18859,7 @@ struct session {
 	unsigned	 replay;	/* request bytes sent but kept at the
 					 * buffer's head for a replay (TX_L7) */
 	int		 srv_uses;	/* requests its server connection carried */
+	int		 lfd;		/* its listener's socket (kept by reloads) */
 	int64_t		 t_accept;
 	struct sockaddr_storage src;
 	struct loop_timer timer;	/* the deadline of the current state */
@@ -19172,15 +19180,16 @@ sess_client_opts(const struct proxy *fe, int fd)
 		net_set_linger0(fd);
 }
 
-/* The listener <s> came in on (by address: a reload may have moved it
- * to another config's bind line); NULL when it is gone. */
+/* The listener <s> came in on, by its socket (a reload keeps the socket
+ * and moves it to the new config's bind line, and <s> may be past its
+ * own config's bind lines); NULL when it is gone. */
 static struct listener *
 sess_listener_of(const struct session *s)
 {
 	struct listener *l;
 
-	for (l = s->bind ? sess_rt.listeners : NULL; l; l = l->next)
-		if (sess_same_socket(l->bind, s->bind))
+	for (l = sess_rt.listeners; l; l = l->next)
+		if (l->fd >= 0 && l->fd == s->lfd)
 			return l;
 	return NULL;
 }
@@ -19209,6 +19218,7 @@ sess_accept(void *obj, int fd, short revents)
 		sess_client_opts(l->fe, cfd);
 		s = sess_new(l->fe, cfd, &ss);
 		s->bind = l->bind;
+		s->lfd = fd;
 		if (l->bind->tls != NULL) {
 			s->fl |= SS_SSLCONN;
 			sess_rt.cursslconn++;
