@@ -6947,11 +6947,11 @@ smp_chk_int0(struct smp_pctx *pc, struct smp_arg *a, int n)
 	return smp_chk_int(pc, a, 0);
 }
 
-/* date([offset[,unit]]): the unit as a multiplier of seconds */
+/* [offset[,unit]]: the unit as the number of its steps in a second
+ * (date() and http_date; <what> prefixes the error) */
 static int
-smp_chk_date(struct smp_pctx *pc, struct smp_arg *a, int n)
+smp_chk_unit(struct smp_pctx *pc, struct smp_arg *a, const char *what)
 {
-	(void)n;
 	if (smp_chk_int(pc, a, 0) < 0)
 		return -1;
 	if (!a[1].set || strcmp(a[1].s, "s") == 0)
@@ -6961,10 +6961,17 @@ smp_chk_date(struct smp_pctx *pc, struct smp_arg *a, int n)
 	else if (strcmp(a[1].s, "us") == 0)
 		a[1].i = 1000000;
 	else {
-		smp_err(pc, "date: unit '%s' is not s, ms or us", a[1].s);
+		smp_err(pc, "%sunit '%s' is not s, ms or us", what, a[1].s);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+smp_chk_date(struct smp_pctx *pc, struct smp_arg *a, int n)
+{
+	(void)n;
+	return smp_chk_unit(pc, a, "date: ");
 }
 
 static int
@@ -7658,24 +7665,11 @@ smp_c_http_date(const struct smp_ctx *c, const struct smp_arg *a, struct smp *v)
 	    "%a, %d %b %Y %H:%M:%S GMT", &tm));
 }
 
-/* [offset[,unit]]: the unit as the number of its steps in a second */
 static int
 smp_chk_time_unit(struct smp_pctx *pc, struct smp_arg *a, int n)
 {
 	(void)n;
-	if (smp_chk_int(pc, a, 0) < 0)
-		return -1;
-	if (!a[1].set || strcmp(a[1].s, "s") == 0)
-		a[1].i = 1;
-	else if (strcmp(a[1].s, "ms") == 0)
-		a[1].i = 1000;
-	else if (strcmp(a[1].s, "us") == 0)
-		a[1].i = 1000000;
-	else {
-		smp_err(pc, "unit '%s' is not s, ms or us", a[1].s);
-		return -1;
-	}
-	return 0;
+	return smp_chk_unit(pc, a, "");
 }
 
 static int
@@ -13357,44 +13351,6 @@ cfg_srv_init_method(struct cfgp *p, struct server *s, const char *m,
 	return 1;
 }
 
-/* The server's address by its init-addr methods (HAProxy's default
- * "last,libc"), tried in order, as HAProxy's srv_iterate_initaddr(). */
-static int
-cfg_srv_addr(struct cfgp *p, struct server *s, const char *methods)
-{
-	char list[CFG_LINE_MAX], host[256], *m, *sv = NULL;
-	const char *port, *why;
-	struct in6_addr a6;
-	long long pn;
-	int r, failed = 0;
-
-	if (net_split_hostport(s->addr_text, host, sizeof(host), &port, &why) < 0 ||
-	    (u_parse_int(port, 1, 65535, &pn) < 0 && (why = "invalid port")) ||
-	    ((host[0] == 0 || strcmp(host, "*") == 0) &&
-	    (why = "a server needs an address"))) {
-		cfg_err(p, "server '%s': invalid address '%s': %s", s->name,
-		    s->addr_text, why);
-		return -1;
-	}
-	/* an address literal is the address: HAProxy applies init-addr to
-	 * names only */
-	if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1)
-		methods = "libc";
-	snprintf(list, sizeof(list), "%s", methods ? methods : "last,libc");
-	for (m = strtok_r(list, ",", &sv); m; m = strtok_r(NULL, ",", &sv)) {
-		if ((r = cfg_srv_init_method(p, s, m, host, port, failed)) > 0)
-			return 0;
-		if (r < 0) {
-			cfg_err(p, "server '%s': invalid init-addr method '%s' (expected "
-			    "last, libc, none or an IP address)", s->name, m);
-			return -1;
-		}
-		failed |= strcmp(m, "last") != 0;
-	}
-	cfg_err(p, "server '%s': could not resolve address '%s'", s->name, host);
-	return -1;
-}
-
 /* Whether a server address names a host (HAProxy resolves only those
  * with "resolvers"): not an IPv4 or bracketed IPv6 literal. */
 static int
@@ -13412,6 +13368,43 @@ cfg_addr_is_name(const char *a)
 	memcpy(host, a, len);
 	host[len] = 0;
 	return *host && inet_pton(AF_INET, host, &in) != 1;
+}
+
+/* The server's address by its init-addr methods (HAProxy's default
+ * "last,libc"), tried in order, as HAProxy's srv_iterate_initaddr(). */
+static int
+cfg_srv_addr(struct cfgp *p, struct server *s, const char *methods)
+{
+	char list[CFG_LINE_MAX], host[256], *m, *sv = NULL;
+	const char *port, *why;
+	long long pn;
+	int r, failed = 0;
+
+	if (net_split_hostport(s->addr_text, host, sizeof(host), &port, &why) < 0 ||
+	    (u_parse_int(port, 1, 65535, &pn) < 0 && (why = "invalid port")) ||
+	    ((host[0] == 0 || strcmp(host, "*") == 0) &&
+	    (why = "a server needs an address"))) {
+		cfg_err(p, "server '%s': invalid address '%s': %s", s->name,
+		    s->addr_text, why);
+		return -1;
+	}
+	/* an address literal is the address: HAProxy applies init-addr to
+	 * names only */
+	if (!cfg_addr_is_name(s->addr_text))
+		methods = "libc";
+	snprintf(list, sizeof(list), "%s", methods ? methods : "last,libc");
+	for (m = strtok_r(list, ",", &sv); m; m = strtok_r(NULL, ",", &sv)) {
+		if ((r = cfg_srv_init_method(p, s, m, host, port, failed)) > 0)
+			return 0;
+		if (r < 0) {
+			cfg_err(p, "server '%s': invalid init-addr method '%s' (expected "
+			    "last, libc, none or an IP address)", s->name, m);
+			return -1;
+		}
+		failed |= strcmp(m, "last") != 0;
+	}
+	cfg_err(p, "server '%s': could not resolve address '%s'", s->name, host);
+	return -1;
 }
 
 static int
